@@ -1,0 +1,148 @@
+#include "app/cli.hpp"
+
+#include <spdlog/sinks/stdout_color_sinks.h>
+#include <spdlog/spdlog.h>
+
+#include <boost/json/parse.hpp>
+#include <chrono>
+#include <csignal>
+#include <cstdlib>
+#include <fstream>
+#include <iostream>
+#include <sstream>
+
+#include "app/server.hpp"
+#include "auth/jwt.hpp"
+#include "config/config.hpp"
+
+namespace hf::app {
+namespace {
+
+std::optional<std::string> env_var(const std::string& name) {
+  const char* v = std::getenv(name.c_str());
+  if (!v) return std::nullopt;
+  return std::string(v);
+}
+
+std::optional<std::string> read_text_file(const std::string& path) {
+  std::ifstream in(path);
+  if (!in) return std::nullopt;
+  std::ostringstream s;
+  s << in.rdbuf();
+  return s.str();
+}
+
+void setup_logging(const std::string& level) {
+  auto logger = spdlog::stderr_color_mt("hopeflow");
+  spdlog::set_default_logger(logger);
+  spdlog::set_pattern("%Y-%m-%dT%H:%M:%S.%e%z %l %v");
+  spdlog::set_level(spdlog::level::from_str(level));
+}
+
+int serve(const std::string& program, const std::vector<std::string>& args) {
+  auto loaded = config::load(args, env_var, read_text_file);
+  if (loaded.help) {
+    std::cout << config::help_text(program);
+    return 0;
+  }
+  if (loaded.error) {
+    std::cerr << "hopeflow-realtime: " << *loaded.error << "\n";
+    return 2;
+  }
+  setup_logging(loaded.cfg.log_level);
+  for (const auto& w : loaded.warnings) spdlog::warn("{}", w);
+
+  block_termination_signals();  // before any thread starts: only sigwait sees them
+  server srv(loaded.cfg);
+  try {
+    srv.start();
+  } catch (const std::exception& e) {
+    spdlog::critical("{}", e.what());
+    return 1;
+  }
+  int sig = wait_for_termination_signal();
+  spdlog::info("received {}, shutting down", sig == SIGTERM ? "SIGTERM" : "SIGINT");
+  srv.stop();
+  return 0;
+}
+
+// `token --user ID [--ttl SECONDS] [--claims JSON] [config options]`
+int token(const std::string& program, const std::vector<std::string>& args) {
+  std::string user;
+  long long ttl = 3600;
+  std::string claims_json;
+  std::vector<std::string> rest;
+  for (std::size_t i = 0; i < args.size(); ++i) {
+    auto value = [&](const char* name) -> std::optional<std::string> {
+      if (i + 1 >= args.size()) {
+        std::cerr << "hopeflow-realtime token: " << name << " needs a value\n";
+        return std::nullopt;
+      }
+      return args[++i];
+    };
+    if (args[i] == "--user") {
+      auto v = value("--user");
+      if (!v) return 2;
+      user = *v;
+    } else if (args[i] == "--ttl") {
+      auto v = value("--ttl");
+      if (!v) return 2;
+      char* end = nullptr;
+      ttl = std::strtoll(v->c_str(), &end, 10);
+      if (*end != '\0' || ttl <= 0) {
+        std::cerr << "hopeflow-realtime token: --ttl must be a positive number of seconds\n";
+        return 2;
+      }
+    } else if (args[i] == "--claims") {
+      auto v = value("--claims");
+      if (!v) return 2;
+      claims_json = *v;
+    } else {
+      rest.push_back(args[i]);
+    }
+  }
+  auto loaded = config::load(rest, env_var, read_text_file);
+  if (loaded.help || user.empty()) {
+    std::cerr << "usage: " << program
+              << " token --user ID [--ttl SECONDS (default 3600)] [--claims JSON] [options]\n";
+    return loaded.help ? 0 : 2;
+  }
+  if (loaded.error) {
+    std::cerr << "hopeflow-realtime: " << *loaded.error << "\n";
+    return 2;
+  }
+  boost::json::object claims;
+  if (!claims_json.empty()) {
+    boost::system::error_code ec;
+    auto v = boost::json::parse(claims_json, ec);
+    if (ec || !v.is_object()) {
+      std::cerr << "hopeflow-realtime token: --claims must be a JSON object\n";
+      return 2;
+    }
+    claims = v.get_object();
+  }
+  auto now = std::chrono::duration_cast<std::chrono::seconds>(
+                 std::chrono::system_clock::now().time_since_epoch())
+                 .count();
+  claims["userId"] = user;
+  claims["iat"] = now;
+  claims["exp"] = now + ttl;
+  std::cout << auth::mint_hs256(loaded.cfg.jwt_secret, claims) << "\n";
+  return 0;
+}
+
+}  // namespace
+
+int run_cli(int argc, char** argv) {
+  std::string program = argc > 0 ? argv[0] : "hopeflow-realtime";
+  std::vector<std::string> args(argv + (argc > 0 ? 1 : 0), argv + argc);
+  if (!args.empty() && args[0] == "token") return token(program, {args.begin() + 1, args.end()});
+  if (!args.empty() && args[0] == "serve") args.erase(args.begin());
+  if (!args.empty() && args[0] == "--version") {
+    std::cout << "hopeflow-realtime 0.1.0\n";
+    return 0;
+  }
+  return serve(program, args);
+}
+
+}  // namespace hf::app

@@ -1,0 +1,137 @@
+#include "app/server.hpp"
+
+#include <csignal>
+#include <spdlog/spdlog.h>
+
+#include <boost/asio/executor_work_guard.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/post.hpp>
+#include <thread>
+
+#include "auth/jwt.hpp"
+#include "broker/local_broker.hpp"
+#include "hub/hub.hpp"
+#include "net/listener.hpp"
+#include "net/worker.hpp"
+
+namespace hf::app {
+namespace asio = boost::asio;
+
+struct server::impl {
+  explicit impl(config::config c) : cfg(std::move(c)), verifier(cfg.jwt_secret) {
+    for (unsigned i = 0; i < cfg.threads; ++i) {
+      // Concurrency hint 1: each io_context is run by exactly one thread, so
+      // Asio can skip its internal locking.
+      contexts.push_back(std::make_unique<asio::io_context>(1));
+      shards.push_back(std::make_unique<hub::shard>(
+          *contexts.back(), hub::shard_limits{cfg.max_filters_per_socket}));
+    }
+    std::vector<hub::shard*> raw;
+    for (auto& s : shards) raw.push_back(s.get());
+    the_hub = std::make_unique<hub::hub>(std::move(raw));
+    broker = std::make_unique<broker::local_broker>(*the_hub);
+    svc = std::make_unique<net::services>(cfg, verifier, *broker, *the_hub);
+    for (unsigned i = 0; i < cfg.threads; ++i)
+      workers.push_back(std::make_unique<net::worker>(
+          net::worker{i, *contexts[i], *shards[i], *svc, {}}));
+    for (auto& w : workers) svc->workers.push_back(w.get());
+  }
+
+  // Sessions live in handlers owned by the io_contexts and point at workers
+  // and services: destroy the contexts (and with them every session) first.
+  ~impl() {
+    guards.clear();
+    listeners.clear();
+    for (auto& c : contexts) c.reset();
+  }
+
+  config::config cfg;
+  auth::jwt_verifier verifier;
+  std::vector<std::unique_ptr<asio::io_context>> contexts;
+  std::vector<std::unique_ptr<hub::shard>> shards;
+  std::unique_ptr<hub::hub> the_hub;
+  std::unique_ptr<broker::broker> broker;
+  std::unique_ptr<net::services> svc;
+  std::vector<std::unique_ptr<net::worker>> workers;
+  std::vector<std::shared_ptr<net::listener>> listeners;
+  std::vector<asio::executor_work_guard<asio::io_context::executor_type>> guards;
+  std::vector<std::thread> threads;
+  std::uint16_t port = 0;
+};
+
+server::server(config::config cfg) : impl_(std::make_unique<impl>(std::move(cfg))) {}
+server::~server() {
+  if (!impl_->threads.empty()) stop(std::chrono::milliseconds(0));
+}
+
+void server::start() {
+  auto& m = *impl_;
+  std::uint16_t port = m.cfg.port;
+  for (auto& w : m.workers) {
+    // The first listener may pick a free port; the others share it.
+    m.listeners.push_back(net::listener::open(*w, m.cfg.host, port));
+    port = m.listeners.back()->port();
+  }
+  m.port = port;
+  for (std::size_t i = 0; i < m.workers.size(); ++i) {
+    m.guards.push_back(asio::make_work_guard(*m.contexts[i]));
+    asio::post(*m.contexts[i], [l = m.listeners[i]] { l->start(); });
+    m.threads.emplace_back([ctx = m.contexts[i].get()] {
+      for (;;) {
+        try {
+          ctx->run();
+          return;
+        } catch (const std::exception& e) {
+          // Last resort: a handler threw. Log and keep the worker alive.
+          spdlog::error("unhandled exception in worker: {}", e.what());
+        }
+      }
+    });
+  }
+  spdlog::info("listening on {}:{} with {} worker threads", m.cfg.host, m.port, m.workers.size());
+}
+
+std::uint16_t server::port() const { return impl_->port; }
+
+void server::stop(std::chrono::milliseconds grace) {
+  auto& m = *impl_;
+  if (m.threads.empty()) return;
+  m.svc->stopping = true;
+  for (std::size_t i = 0; i < m.workers.size(); ++i) {
+    asio::post(*m.contexts[i], [&m, i] {
+      m.listeners[i]->stop();
+      m.workers[i]->shard.shutdown();
+      net::stop_http_sessions(*m.workers[i]);
+    });
+  }
+  // Let answers and close handshakes go out; peers that do not answer our
+  // close frame are cut off at the grace deadline.
+  auto until = std::chrono::steady_clock::now() + grace;
+  while (m.svc->live_sessions.load() > 0 && std::chrono::steady_clock::now() < until)
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  m.guards.clear();
+  for (auto& c : m.contexts) c->stop();
+  for (auto& t : m.threads) t.join();
+  m.threads.clear();
+  spdlog::info("stopped");
+}
+
+void block_termination_signals() {
+  sigset_t set;
+  sigemptyset(&set);
+  sigaddset(&set, SIGINT);
+  sigaddset(&set, SIGTERM);
+  pthread_sigmask(SIG_BLOCK, &set, nullptr);
+}
+
+int wait_for_termination_signal() {
+  sigset_t set;
+  sigemptyset(&set);
+  sigaddset(&set, SIGINT);
+  sigaddset(&set, SIGTERM);
+  int sig = 0;
+  sigwait(&set, &sig);
+  return sig;
+}
+
+}  // namespace hf::app

@@ -1,0 +1,39 @@
+// Wiring: worker threads, each with its io_context, hub shard and listener;
+// the broker; start-up and orderly shutdown.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+
+#include "config/config.hpp"
+
+namespace hf::app {
+
+class server {
+ public:
+  explicit server(config::config cfg);
+  ~server();
+
+  // Binds the listeners and starts the worker threads. Throws
+  // std::runtime_error with a readable message when it cannot bind.
+  // Call once, from the thread that will later call stop().
+  void start();
+
+  // The bound port (useful with PORT=0).
+  std::uint16_t port() const;
+
+  // Orderly shutdown: stop accepting, answer in-flight publishes with what they
+  // have, close sockets with 1001, wait up to `grace` for peers, join threads.
+  void stop(std::chrono::milliseconds grace = std::chrono::milliseconds(3000));
+
+ private:
+  struct impl;
+  std::unique_ptr<impl> impl_;
+};
+
+// Blocks SIGINT and SIGTERM in the calling thread (and so in threads it starts
+// afterwards) and waits for one of them. Returns the signal number.
+int wait_for_termination_signal();
+void block_termination_signals();
+
+}  // namespace hf::app

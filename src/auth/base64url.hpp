@@ -1,0 +1,17 @@
+// RFC 4648 section 5 base64url without padding, as JWS compact serialisation
+// uses it (RFC 7515 section 2). Pure.
+#pragma once
+
+#include <optional>
+#include <string>
+#include <string_view>
+
+namespace hf::auth {
+
+std::string base64url_encode(std::string_view bytes);
+
+// Strict decoder: only A-Z a-z 0-9 - _, no '=' padding, no white space, and a
+// length that is not 1 mod 4. Returns nullopt for anything else.
+std::optional<std::string> base64url_decode(std::string_view text);
+
+}  // namespace hf::auth

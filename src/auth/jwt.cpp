@@ -1,0 +1,114 @@
+#include "auth/jwt.hpp"
+
+#include <openssl/crypto.h>
+#include <openssl/evp.h>
+#include <openssl/hmac.h>
+
+#include <boost/json/serialize.hpp>
+#include <cmath>
+#include <limits>
+
+#include "auth/base64url.hpp"
+#include "core/js_json.hpp"
+#include "core/text.hpp"
+
+namespace hf::auth {
+namespace {
+
+// Decodes one base64url part of the token into a JSON object.
+result<boost::json::object> decode_object(std::string_view part) {
+  auto raw = base64url_decode(part);
+  if (!raw) return errc::token_malformed;
+  auto v = core::parse_json(*raw);
+  if (!v || !v->is_object()) return errc::token_malformed;
+  return std::move(v->get_object());
+}
+
+// A NumericDate claim (exp/nbf/iat): absent is fine; present must be a number.
+bool numeric_claim(const boost::json::object& claims, std::string_view name, double& out,
+                   bool& present) {
+  const boost::json::value* v = claims.if_contains(name);
+  present = v != nullptr;
+  if (!v) return true;
+  if (v->is_int64()) out = static_cast<double>(v->get_int64());
+  else if (v->is_uint64()) out = static_cast<double>(v->get_uint64());
+  else if (v->is_double()) out = v->get_double();
+  else return false;
+  return true;
+}
+
+bool typ_is_jwt(std::string_view typ) {
+  // RFC 7515 4.1.9: "application/" may be omitted; media types compare case-insensitively.
+  if (core::istarts_with(typ, "application/")) typ.remove_prefix(12);
+  return core::iequals(typ, "jwt");
+}
+
+}  // namespace
+
+std::string hmac_sha256(std::string_view key, std::string_view data) {
+  unsigned char md[EVP_MAX_MD_SIZE];
+  unsigned int len = 0;
+  HMAC(EVP_sha256(), key.data(), static_cast<int>(key.size()),
+       reinterpret_cast<const unsigned char*>(data.data()), data.size(), md, &len);
+  return std::string(reinterpret_cast<char*>(md), len);
+}
+
+jwt_verifier::jwt_verifier(std::string secret) : secret_(std::move(secret)) {}
+
+result<principal> jwt_verifier::verify(std::string_view token, std::int64_t now) const {
+  if (token.empty()) return errc::token_missing;
+  std::size_t d1 = token.find('.');
+  if (d1 == std::string_view::npos) return errc::token_malformed;
+  std::size_t d2 = token.find('.', d1 + 1);
+  if (d2 == std::string_view::npos || token.find('.', d2 + 1) != std::string_view::npos)
+    return errc::token_malformed;
+
+  auto header = decode_object(token.substr(0, d1));
+  if (!header) return header.error();
+  const boost::json::value* alg = header->if_contains("alg");
+  if (!alg || !alg->is_string() || alg->get_string() != "HS256") return errc::token_unsupported_alg;
+  if (header->contains("crit")) return errc::token_crit;
+  const boost::json::value* typ = header->if_contains("typ");
+  if (!typ || !typ->is_string() || !typ_is_jwt(typ->get_string())) return errc::token_bad_typ;
+
+  // Signature before payload: nothing from an unauthenticated payload is trusted.
+  auto sig = base64url_decode(token.substr(d2 + 1));
+  if (!sig) return errc::token_malformed;
+  std::string expected = hmac_sha256(secret_, token.substr(0, d2));
+  if (sig->size() != expected.size() ||
+      CRYPTO_memcmp(sig->data(), expected.data(), expected.size()) != 0)
+    return errc::token_bad_signature;
+
+  auto claims = decode_object(token.substr(d1 + 1, d2 - d1 - 1));
+  if (!claims) return claims.error();
+  double exp = 0, nbf = 0, iat = 0;
+  bool has_exp, has_nbf, has_iat;
+  if (!numeric_claim(*claims, "exp", exp, has_exp) || !numeric_claim(*claims, "nbf", nbf, has_nbf) ||
+      !numeric_claim(*claims, "iat", iat, has_iat))
+    return errc::token_bad_claim;
+  if (has_exp && exp <= static_cast<double>(now)) return errc::token_expired;
+  if (has_nbf && nbf > static_cast<double>(now)) return errc::token_not_yet_valid;
+
+  const boost::json::value* uid = claims->if_contains("userId");
+  if (!uid || !uid->is_string()) return errc::token_no_user;
+  std::string_view user = core::js_trim(uid->get_string());
+  if (user.empty()) return errc::token_no_user;
+
+  principal p;
+  p.user_id.assign(user);
+  if (has_exp)
+    p.expires_at = exp >= 9.0e18 ? INT64_MAX : static_cast<std::int64_t>(std::ceil(exp));
+  return p;
+}
+
+std::string mint_hs256(std::string_view secret, const boost::json::object& claims) {
+  std::string signing_input = base64url_encode(R"({"alg":"HS256","typ":"JWT"})");
+  signing_input.push_back('.');
+  signing_input.append(base64url_encode(boost::json::serialize(claims)));
+  std::string sig = base64url_encode(hmac_sha256(secret, signing_input));
+  signing_input.push_back('.');
+  signing_input.append(sig);
+  return signing_input;
+}
+
+}  // namespace hf::auth

@@ -1,0 +1,63 @@
+// Server configuration: one table of settings, each readable from a command
+// line flag, an environment variable or a .env-style file (in that order of
+// precedence), else its default. Parsed and validated once at start-up.
+// Pure: the environment and the file contents are passed in.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <functional>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace hf::config {
+
+struct config {
+  std::string jwt_secret;
+  std::string host = "127.0.0.1";
+  std::uint16_t port = 8787;   // the original's `wrangler dev` port
+  unsigned threads = 0;        // 0 = one per core
+  std::chrono::milliseconds ack_timeout{5000};  // the original's ack wait
+  std::size_t max_body_bytes = 1 << 20;  // POST /publish body: 1 MiB
+  std::size_t max_message_bytes = 64 << 10;  // one WebSocket message: 64 KiB
+  std::size_t max_filters_per_socket = 1000;  // bounds matching cost per socket
+  std::size_t max_queued_bytes = 4 << 20;  // per socket outbound: then "slow consumer"
+  std::string log_level = "info";
+  std::string env_file = ".env";
+};
+
+// One setting as documented by --help and the README.
+struct setting_doc {
+  std::string env;
+  std::string flag;
+  std::string default_value;
+  std::string help;
+};
+const std::vector<setting_doc>& settings();
+
+// The outcome of reading argv/env/file. `error` is a one-line explanation when
+// the configuration is unusable (the caller prints it and exits non-zero).
+struct load_result {
+  config cfg;
+  std::vector<std::string> warnings;
+  std::optional<std::string> error;
+  bool help = false;
+};
+
+using env_lookup = std::function<std::optional<std::string>(const std::string&)>;
+using file_reader = std::function<std::optional<std::string>(const std::string&)>;
+
+// `args` are the flags after the program name (and subcommand). Flags take
+// `--name value` or `--name=value`. Unknown flags are errors.
+load_result load(const std::vector<std::string>& args, const env_lookup& env,
+                 const file_reader& read_file);
+
+// Parses KEY=VALUE lines (# comments, blank lines, optional `export `, single or
+// double quotes around the value).
+std::vector<std::pair<std::string, std::string>> parse_env_file(const std::string& text);
+
+// --help text listing every setting with its default.
+std::string help_text(const std::string& program);
+
+}  // namespace hf::config

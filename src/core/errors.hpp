@@ -1,0 +1,45 @@
+// Expected failures of the pure modules, as error codes. They are mapped to
+// protocol answers (HTTP status + body, close codes) in exactly one place per
+// transport: net/http_session.cpp (responses) and hub (ignored messages).
+#pragma once
+
+#include <boost/system/error_code.hpp>
+#include <boost/system/result.hpp>
+
+namespace hf {
+
+enum class errc {
+  ok = 0,
+  // auth: every value below maps to 401 Unauthorized
+  token_missing = 1,
+  token_malformed,        // not three base64url parts, or parts that are not JSON objects
+  token_unsupported_alg,  // alg other than HS256 (none, HS384, RS256, ...)
+  token_bad_typ,          // typ missing or not JWT
+  token_crit,             // a crit header: no extension is understood
+  token_bad_signature,
+  token_expired,          // exp <= now
+  token_not_yet_valid,    // nbf > now
+  token_bad_claim,        // exp/nbf/iat present and not numeric
+  token_no_user,          // userId missing, not a string, or blank
+  // publish body checks, in the contract's order
+  unsupported_media_type = 100,  // 415
+  invalid_json_body,             // 400 {"error":"Invalid JSON body"}
+  user_id_required,              // 400 {"error":"userId is required"}
+  invalid_ack_timeout,           // 400: ackTimeoutMs present but not a number >= 0
+};
+
+const boost::system::error_category& hopeflow_category() noexcept;
+
+inline boost::system::error_code make_error_code(errc e) noexcept {
+  return {static_cast<int>(e), hopeflow_category()};
+}
+
+template <class T>
+using result = boost::system::result<T>;
+
+}  // namespace hf
+
+namespace boost::system {
+template <>
+struct is_error_code_enum<hf::errc> : std::true_type {};
+}  // namespace boost::system

@@ -1,0 +1,178 @@
+#include "core/js_json.hpp"
+
+#include <algorithm>
+#include <boost/json/object.hpp>
+#include <boost/json/parser.hpp>
+#include <boost/json/string.hpp>
+#include <charconv>
+#include <cstdint>
+#include <cstdlib>
+#include <vector>
+
+namespace hf::core {
+
+boost::system::result<boost::json::value> parse_json(std::string_view text,
+                                                     boost::json::storage_ptr sp) {
+  boost::json::parse_options opt;
+  opt.max_depth = max_json_depth;
+  boost::json::parser p(sp, opt);
+  boost::system::error_code ec;
+  p.write(text.data(), text.size(), ec);
+  if (ec) return ec;
+  return p.release();
+}
+
+void append_js_string(std::string& out, std::string_view s) {
+  static constexpr char hex[] = "0123456789abcdef";
+  out.push_back('"');
+  std::size_t run = 0;  // start of the pending run of bytes that need no escape
+  for (std::size_t i = 0; i < s.size(); ++i) {
+    unsigned char c = static_cast<unsigned char>(s[i]);
+    if (c >= 0x20 && c != '"' && c != '\\') continue;
+    out.append(s.data() + run, i - run);
+    run = i + 1;
+    switch (c) {
+      case '"': out.append("\\\""); break;
+      case '\\': out.append("\\\\"); break;
+      case '\b': out.append("\\b"); break;
+      case '\f': out.append("\\f"); break;
+      case '\n': out.append("\\n"); break;
+      case '\r': out.append("\\r"); break;
+      case '\t': out.append("\\t"); break;
+      default:
+        out.append("\\u00");
+        out.push_back(hex[c >> 4]);
+        out.push_back(hex[c & 15]);
+    }
+  }
+  out.append(s.data() + run, s.size() - run);
+  out.push_back('"');
+}
+
+void append_js_number(std::string& out, double d) {
+  if (d == 0) {  // also -0, which JS prints as "0"
+    out.push_back('0');
+    return;
+  }
+  if (d < 0) {
+    out.push_back('-');
+    d = -d;
+  }
+  // Shortest round-trip digits, the same choice ECMAScript's Number::toString
+  // makes; then laid out with its rules for where the point and exponent go.
+  char buf[64];
+  auto r = std::to_chars(buf, buf + sizeof buf, d, std::chars_format::scientific);
+  std::string_view sci(buf, r.ptr - buf);
+  std::size_t epos = sci.find('e');
+  std::string digits;
+  for (char c : sci.substr(0, epos))
+    if (c != '.') digits.push_back(c);
+  int e = std::atoi(std::string(sci.substr(epos + 1)).c_str());
+  int k = static_cast<int>(digits.size());
+  int n = e + 1;
+  if (k <= n && n <= 21) {
+    out.append(digits);
+    out.append(static_cast<std::size_t>(n - k), '0');
+  } else if (0 < n && n <= 21) {
+    out.append(digits, 0, n);
+    out.push_back('.');
+    out.append(digits, n);
+  } else if (-6 < n && n <= 0) {
+    out.append("0.");
+    out.append(static_cast<std::size_t>(-n), '0');
+    out.append(digits);
+  } else {
+    out.push_back(digits[0]);
+    if (k > 1) {
+      out.push_back('.');
+      out.append(digits, 1);
+    }
+    out.push_back('e');
+    out.push_back(n - 1 >= 0 ? '+' : '-');
+    out.append(std::to_string(std::abs(n - 1)));
+  }
+}
+
+namespace {
+
+// ECMAScript array index: canonical decimal of an integer in [0, 2^32 - 2].
+bool array_index(std::string_view key, std::uint32_t& index) {
+  if (key.empty() || key.size() > 10 || (key.size() > 1 && key[0] == '0')) return false;
+  std::uint64_t v = 0;
+  for (char c : key) {
+    if (c < '0' || c > '9') return false;
+    v = v * 10 + static_cast<unsigned>(c - '0');
+  }
+  if (v > 0xFFFFFFFEull) return false;
+  index = static_cast<std::uint32_t>(v);
+  return true;
+}
+
+constexpr std::int64_t max_safe = (std::int64_t{1} << 53);
+
+void append_member(std::string& out, bool& first, const boost::json::key_value_pair& kv) {
+  if (!first) out.push_back(',');
+  first = false;
+  append_js_string(out, kv.key());
+  out.push_back(':');
+  append_js_json(out, kv.value());
+}
+
+}  // namespace
+
+void append_js_json(std::string& out, const boost::json::value& v) {
+  switch (v.kind()) {
+    case boost::json::kind::null: out.append("null"); return;
+    case boost::json::kind::bool_: out.append(v.get_bool() ? "true" : "false"); return;
+    case boost::json::kind::int64: {
+      std::int64_t i = v.get_int64();
+      if (i >= -max_safe && i <= max_safe)
+        out.append(std::to_string(i));
+      else
+        append_js_number(out, static_cast<double>(i));
+      return;
+    }
+    case boost::json::kind::uint64: {
+      std::uint64_t u = v.get_uint64();
+      if (u <= static_cast<std::uint64_t>(max_safe))
+        out.append(std::to_string(u));
+      else
+        append_js_number(out, static_cast<double>(u));
+      return;
+    }
+    case boost::json::kind::double_: append_js_number(out, v.get_double()); return;
+    case boost::json::kind::string: append_js_string(out, v.get_string()); return;
+    case boost::json::kind::array: {
+      out.push_back('[');
+      bool first = true;
+      for (const auto& e : v.get_array()) {
+        if (!first) out.push_back(',');
+        first = false;
+        append_js_json(out, e);
+      }
+      out.push_back(']');
+      return;
+    }
+    case boost::json::kind::object: {
+      const auto& obj = v.get_object();
+      out.push_back('{');
+      bool first = true;
+      // Integer-like keys come first, ascending (rare: only collected when seen).
+      std::vector<std::pair<std::uint32_t, const boost::json::key_value_pair*>> indexed;
+      std::uint32_t idx;
+      for (const auto& kv : obj)
+        if (array_index(kv.key(), idx)) indexed.emplace_back(idx, &kv);
+      if (!indexed.empty()) {
+        std::sort(indexed.begin(), indexed.end(),
+                  [](const auto& a, const auto& b) { return a.first < b.first; });
+        for (const auto& [i, kv] : indexed) append_member(out, first, *kv);
+      }
+      for (const auto& kv : obj)
+        if (indexed.empty() || !array_index(kv.key(), idx)) append_member(out, first, kv);
+      out.push_back('}');
+      return;
+    }
+  }
+}
+
+}  // namespace hf::core

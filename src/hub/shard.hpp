@@ -1,0 +1,94 @@
+// One shard of the hub: the users whose hash falls on it, their sockets,
+// filters and pending publishes. A shard lives on one worker thread (its
+// io_context) and is touched only there, so none of this needs a lock: the
+// native analogue of the original's one Durable Object per user.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <unordered_map>
+#include <vector>
+
+#include "hub/connection.hpp"
+#include "protocol/envelope.hpp"
+
+namespace boost::asio {
+class io_context;
+}
+
+namespace hf::hub {
+
+// What a publish got from this node's sockets: how many matched, and the ack
+// results in arrival order (each JSON text).
+struct delivery_result {
+  std::size_t client_count = 0;
+  std::vector<std::string> results;
+};
+using delivery_callback = std::function<void(delivery_result)>;
+using deadline = std::chrono::steady_clock::time_point;
+
+struct shard_limits {
+  std::size_t max_filters_per_socket = 1000;
+};
+
+struct shard_stats {
+  std::size_t users = 0;
+  std::size_t connections = 0;
+  std::size_t pending_publishes = 0;
+};
+
+class shard {
+ public:
+  shard(boost::asio::io_context& ioc, shard_limits limits);
+  ~shard();
+  shard(const shard&) = delete;
+  shard& operator=(const shard&) = delete;
+
+  boost::asio::io_context& context() noexcept { return ioc_; }
+
+  // --- everything below: only on this shard's thread ---
+
+  // Registers an accepted, authenticated socket of `user_id`.
+  void attach(connection& c, std::string_view user_id);
+
+  // Unregisters a socket (closed, failed): its filters go, and every pending
+  // publish stops waiting for it (answering at once those it completes).
+  // Idempotent.
+  void detach(connection& c);
+
+  // Handles one text frame from `c`, in arrival order: ping, subscribe,
+  // unsubscribe, ack; anything else is ignored.
+  void on_text(connection& c, std::string_view text);
+
+  // Sends `env` to every socket of env->user_id with a matching filter and
+  // calls `done` once, on this thread, when all of them have acked or gone, or
+  // at `until`, whichever is first; at once when nothing matched or when
+  // `until` is not in the future (fire-and-forget).
+  void deliver(std::shared_ptr<const protocol::envelope> env, deadline until,
+               delivery_callback done);
+
+  // Shutdown: answers every pending publish with what it has, closes every
+  // socket with 1001, and answers later deliveries with no targets.
+  void shutdown();
+
+  shard_stats stats() const noexcept;
+
+ private:
+  void on_ack(connection& c, std::string_view envelope_id, std::string result_json);
+  void finish(user_state& u, const std::string& envelope_id);
+  void erase_if_idle(user_state& u);
+
+  boost::asio::io_context& ioc_;
+  shard_limits limits_;
+  std::unordered_map<std::string, std::unique_ptr<user_state>> users_;
+  std::uint64_t next_connection_id_ = 1;
+  std::size_t connections_ = 0;
+  std::size_t pending_ = 0;
+  bool stopping_ = false;
+};
+
+}  // namespace hf::hub

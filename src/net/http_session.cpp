@@ -1,0 +1,270 @@
+#include "net/http_session.hpp"
+
+#include <spdlog/spdlog.h>
+
+#include <boost/asio/post.hpp>
+#include <boost/beast/core.hpp>
+#include <boost/beast/http.hpp>
+#include <chrono>
+#include <optional>
+
+#include "auth/token_source.hpp"
+#include "net/worker.hpp"
+#include "net/ws_session.hpp"
+#include "protocol/publish_request.hpp"
+#include "protocol/routing.hpp"
+
+namespace hf::net {
+namespace asio = boost::asio;
+namespace beast = boost::beast;
+namespace http = beast::http;
+using tcp = asio::ip::tcp;
+
+namespace {
+
+// Request headers larger than this are refused (431): generous for a bearer
+// token (a few hundred bytes) plus browser headers and cookies.
+constexpr std::size_t header_limit = 16 * 1024;
+// A request must arrive within this time; also the keep-alive idle limit.
+constexpr auto read_timeout = std::chrono::seconds(30);
+
+std::optional<std::string_view> header(const http::request_header<>& h, http::field f) {
+  auto it = h.find(f);
+  if (it == h.end()) return std::nullopt;
+  return it->value();
+}
+
+std::int64_t unix_now() {
+  return std::chrono::duration_cast<std::chrono::seconds>(
+             std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+}  // namespace
+
+class http_session : public std::enable_shared_from_this<http_session> {
+ public:
+  http_session(worker& w, tcp::socket s) : w_(w), stream_(std::move(s)) {
+    w_.http_sessions.insert(this);
+    ++w_.svc.live_sessions;
+  }
+  ~http_session() {
+    w_.http_sessions.erase(this);
+    --w_.svc.live_sessions;
+  }
+
+  void run() { do_read(); }
+
+  // Server shutdown: close now when idle, else after the answer in flight.
+  void stop() {
+    close_after_answer_ = true;
+    if (!busy_) {
+      boost::system::error_code ec;
+      stream_.socket().shutdown(tcp::socket::shutdown_both, ec);
+      stream_.cancel();
+    }
+  }
+
+ private:
+  void do_read() {
+    parser_.emplace();
+    parser_->header_limit(header_limit);
+    parser_->body_limit(w_.svc.cfg.max_body_bytes);
+    stream_.expires_after(read_timeout);
+    http::async_read_header(stream_, buffer_, *parser_,
+                            [self = shared_from_this()](beast::error_code ec, std::size_t) {
+                              self->on_header(ec);
+                            });
+  }
+
+  void on_header(beast::error_code ec) {
+    if (ec) return on_read_error(ec);
+    auto& req = parser_->get();
+    route_ = protocol::classify(req.method_string(), req.target(), header(req, http::field::upgrade));
+    if (route_ == protocol::route::websocket) return upgrade();
+    if (route_ == protocol::route::publish && parser_->get()[http::field::expect] == "100-continue") {
+      // curl sends this for bodies over 1 KiB and waits a second without it.
+      static const std::string cont = "HTTP/1.1 100 Continue\r\n\r\n";
+      asio::async_write(stream_, asio::buffer(cont),
+                        [self = shared_from_this()](beast::error_code e, std::size_t) {
+                          if (e) return;
+                          self->read_body();
+                        });
+      return;
+    }
+    read_body();
+  }
+
+  void read_body() {
+    http::async_read(stream_, buffer_, *parser_,
+                     [self = shared_from_this()](beast::error_code ec, std::size_t) {
+                       self->on_body(ec);
+                     });
+  }
+
+  void on_read_error(beast::error_code ec) {
+    if (ec == http::error::end_of_stream || ec == asio::error::operation_aborted ||
+        ec == beast::error::timeout || ec == asio::error::connection_reset ||
+        ec == asio::error::eof)
+      return close();
+    if (ec == http::error::header_limit) return respond_text(http::status::request_header_fields_too_large, "Request Header Fields Too Large", false);
+    if (ec == http::error::body_limit) return respond_json(http::status::payload_too_large, protocol::serialize_error("Payload Too Large"), false);
+    spdlog::debug("bad HTTP request: {}", ec.message());
+    respond_text(http::status::bad_request, "Bad Request", false);
+  }
+
+  void on_body(beast::error_code ec) {
+    if (ec) return on_read_error(ec);
+    auto& req = parser_->get();
+    bool keep = req.keep_alive() && !close_after_answer_;
+    switch (route_) {
+      case protocol::route::preflight: {
+        http::response<http::empty_body> res{http::status::no_content, req.version()};
+        add_cors(res);
+        res.set("access-control-max-age", "86400");
+        res.keep_alive(keep);
+        return write(std::move(res));
+      }
+      case protocol::route::publish:
+        return publish(keep);
+      default:
+        return respond_text(http::status::not_found, "Not Found", keep);
+    }
+  }
+
+  void publish(bool keep) {
+    auto& req = parser_->get();
+    std::string token = auth::extract_token(header(req, http::field::authorization), req.target());
+    auto who = w_.svc.verifier.verify(token, unix_now());
+    if (!who) {
+      spdlog::info("publish rejected: 401 ({})", who.error().message());
+      return respond_json(http::status::unauthorized, protocol::serialize_error("Unauthorized"), keep);
+    }
+    auto parsed = protocol::parse_publish_request(header(req, http::field::content_type), req.body());
+    if (!parsed) {
+      auto e = static_cast<errc>(parsed.error().value());
+      auto status = e == errc::unsupported_media_type ? http::status::unsupported_media_type
+                                                      : http::status::bad_request;
+      return respond_json(status, protocol::serialize_error(parsed.error().message()), keep);
+    }
+    auto& p = *parsed;
+    auto wait = w_.svc.cfg.ack_timeout;
+    if (p.ack_timeout_ms)
+      wait = std::min(wait, std::chrono::milliseconds(*p.ack_timeout_ms));
+    auto until = std::chrono::steady_clock::now() + wait;
+    auto env = std::make_shared<const protocol::envelope>(protocol::make_envelope(
+        std::move(p.type), std::move(p.user_id), std::move(p.payload),
+        std::chrono::system_clock::now()));
+    busy_ = true;
+    stream_.expires_never();  // the broker bounds the wait by `until`
+    w_.svc.broker.publish(std::move(env), until,
+                          [self = shared_from_this(), keep](hub::delivery_result r) mutable {
+                            asio::post(self->stream_.get_executor(),
+                                       [self, keep, r = std::move(r)]() {
+                                         self->busy_ = false;
+                                         self->respond_json(
+                                             http::status::ok,
+                                             protocol::serialize_publish_answer(r.client_count, r.results),
+                                             keep && !self->close_after_answer_);
+                                       });
+                          });
+  }
+
+  void upgrade() {
+    auto& req = parser_->get();
+    std::string token = auth::extract_token(header(req, http::field::authorization), req.target());
+    auto who = w_.svc.verifier.verify(token, unix_now());
+    if (!who) {
+      spdlog::info("upgrade rejected: 401 ({})", who.error().message());
+      return respond_text(http::status::unauthorized, "Unauthorized", false);
+    }
+    if (w_.svc.stopping) return respond_text(http::status::service_unavailable, "Service Unavailable", false);
+    stream_.expires_never();
+    upgrade_request up = parser_->release();
+    std::string user = std::move(who->user_id);
+    tcp::socket s = stream_.release_socket();
+    std::size_t owner = w_.svc.hub.owner_index(user);
+    if (owner == w_.index) return start_websocket(w_, std::move(s), std::move(up), std::move(user));
+    // Move the connection to the owning shard's thread: the fd changes
+    // io_context, the user's state never changes thread.
+    boost::system::error_code ec;
+    auto protocol = s.local_endpoint(ec).protocol();
+    if (ec) return;
+    int fd = s.release(ec);
+    if (ec) return;
+    worker& target = *w_.svc.workers[owner];
+    asio::post(target.ioc, [&target, fd, protocol, up = std::move(up), user = std::move(user)]() mutable {
+      boost::system::error_code e;
+      tcp::socket moved(target.ioc);
+      moved.assign(protocol, fd, e);
+      if (e) {
+        ::close(fd);
+        return;
+      }
+      start_websocket(target, std::move(moved), std::move(up), std::move(user));
+    });
+  }
+
+  template <class Res>
+  static void add_cors(Res& res) {
+    res.set(http::field::access_control_allow_origin, "*");
+    res.set(http::field::access_control_allow_headers, "authorization,content-type");
+    res.set(http::field::access_control_allow_methods, "POST,OPTIONS");
+    res.set(http::field::content_type, "application/json; charset=utf-8");
+  }
+
+  void respond_json(http::status status, std::string body, bool keep) {
+    http::response<http::string_body> res{status, 11};
+    add_cors(res);
+    res.body() = std::move(body);
+    res.keep_alive(keep);
+    res.prepare_payload();
+    write(std::move(res));
+  }
+
+  void respond_text(http::status status, std::string_view body, bool keep) {
+    http::response<http::string_body> res{status, 11};
+    // What a Worker's `new Response("text")` sends.
+    res.set(http::field::content_type, "text/plain;charset=UTF-8");
+    res.body() = std::string(body);
+    res.keep_alive(keep);
+    res.prepare_payload();
+    write(std::move(res));
+  }
+
+  template <class Res>
+  void write(Res&& res) {
+    auto sp = std::make_shared<std::decay_t<Res>>(std::forward<Res>(res));
+    stream_.expires_after(read_timeout);
+    http::async_write(stream_, *sp,
+                      [self = shared_from_this(), sp](beast::error_code ec, std::size_t) {
+                        if (ec || !sp->keep_alive() || self->close_after_answer_) return self->close();
+                        self->do_read();
+                      });
+  }
+
+  void close() {
+    boost::system::error_code ec;
+    stream_.socket().shutdown(tcp::socket::shutdown_send, ec);
+    stream_.close();
+  }
+
+  worker& w_;
+  beast::tcp_stream stream_;
+  beast::flat_buffer buffer_;
+  std::optional<http::request_parser<http::string_body>> parser_;
+  protocol::route route_ = protocol::route::not_found;
+  bool busy_ = false;                // a publish is waiting for its answer
+  bool close_after_answer_ = false;  // shutdown asked us to stop
+};
+
+void start_http_session(worker& w, tcp::socket socket) {
+  std::make_shared<http_session>(w, std::move(socket))->run();
+}
+
+void stop_http_sessions(worker& w) {
+  std::vector<http_session*> all(w.http_sessions.begin(), w.http_sessions.end());
+  for (auto* s : all) s->stop();
+}
+
+}  // namespace hf::net

@@ -1,0 +1,96 @@
+#include "net/listener.hpp"
+
+#include <spdlog/spdlog.h>
+#include <sys/socket.h>
+
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <stdexcept>
+
+#include "net/http_session.hpp"
+#include "net/worker.hpp"
+
+namespace hf::net {
+namespace asio = boost::asio;
+using tcp = asio::ip::tcp;
+
+namespace {
+
+using reuse_port = asio::detail::socket_option::boolean<SOL_SOCKET, SO_REUSEPORT>;
+
+class tcp_listener final : public listener, public std::enable_shared_from_this<tcp_listener> {
+ public:
+  tcp_listener(worker& w, const tcp::endpoint& ep) : w_(w), acceptor_(w.ioc), retry_(w.ioc) {
+    boost::system::error_code ec;
+    acceptor_.open(ep.protocol(), ec);
+    if (!ec) acceptor_.set_option(asio::socket_base::reuse_address(true), ec);
+    if (!ec) acceptor_.set_option(reuse_port(true), ec);
+    if (!ec) acceptor_.bind(ep, ec);
+    if (!ec) acceptor_.listen(asio::socket_base::max_listen_connections, ec);
+    if (ec)
+      throw std::runtime_error("cannot listen on " + ep.address().to_string() + ":" +
+                               std::to_string(ep.port()) + ": " + ec.message());
+  }
+
+  void start() override { do_accept(); }
+
+  void stop() override {
+    boost::system::error_code ec;
+    acceptor_.close(ec);
+    retry_.cancel();
+  }
+
+  std::uint16_t port() const override {
+    boost::system::error_code ec;
+    return acceptor_.local_endpoint(ec).port();
+  }
+
+ private:
+  void do_accept() {
+    acceptor_.async_accept(w_.ioc, [self = shared_from_this()](boost::system::error_code ec,
+                                                                tcp::socket s) {
+      self->on_accept(ec, std::move(s));
+    });
+  }
+
+  void on_accept(boost::system::error_code ec, tcp::socket s) {
+    if (ec == asio::error::operation_aborted || !acceptor_.is_open()) return;
+    if (ec) {
+      // EMFILE/ENFILE/ENOBUFS: the connection stays in the backlog; back off
+      // briefly instead of spinning, then try again.
+      spdlog::warn("accept failed: {} (retrying in 100 ms)", ec.message());
+      retry_.expires_after(std::chrono::milliseconds(100));
+      retry_.async_wait([self = shared_from_this()](boost::system::error_code e) {
+        if (!e) self->do_accept();
+      });
+      return;
+    }
+    s.set_option(tcp::no_delay(true), ec);
+    start_http_session(w_, std::move(s));
+    do_accept();
+  }
+
+  worker& w_;
+  tcp::acceptor acceptor_;
+  asio::steady_timer retry_;
+};
+
+}  // namespace
+
+std::shared_ptr<listener> listener::open(worker& w, const std::string& host, std::uint16_t port) {
+  boost::system::error_code ec;
+  auto addr = asio::ip::make_address(host, ec);
+  tcp::endpoint ep;
+  if (!ec) {
+    ep = tcp::endpoint(addr, port);
+  } else {
+    tcp::resolver resolver(w.ioc);
+    auto results = resolver.resolve(host, std::to_string(port), ec);
+    if (ec || results.empty())
+      throw std::runtime_error("cannot resolve HOST '" + host + "': " + ec.message());
+    ep = results.begin()->endpoint();
+  }
+  return std::make_shared<tcp_listener>(w, ep);
+}
+
+}  // namespace hf::net

@@ -1,0 +1,28 @@
+// Accepts TCP connections for one worker. Every worker has its own listening
+// socket on the same port (SO_REUSEPORT), so the kernel spreads new
+// connections over the threads without a hand-off.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <string>
+
+namespace hf::net {
+
+struct worker;
+
+class listener {
+ public:
+  virtual ~listener() = default;
+  // Starts accepting; runs on the worker's thread from then on.
+  virtual void start() = 0;
+  // Stops accepting. Call on the worker's thread.
+  virtual void stop() = 0;
+  virtual std::uint16_t port() const = 0;
+
+  // Binds host:port (port 0 = any free port). Throws std::runtime_error with a
+  // readable message when the address cannot be bound (start-up only).
+  static std::shared_ptr<listener> open(worker& w, const std::string& host, std::uint16_t port);
+};
+
+}  // namespace hf::net

@@ -1,0 +1,50 @@
+// What the network sessions of one worker thread share. A worker is one
+// thread running one io_context that owns one hub shard; its sessions are
+// created, run and destroyed on that thread only.
+#pragma once
+
+#include <atomic>
+#include <cstddef>
+#include <unordered_set>
+#include <vector>
+
+#include "auth/jwt.hpp"
+#include "broker/broker.hpp"
+#include "config/config.hpp"
+#include "hub/hub.hpp"
+
+namespace boost::asio {
+class io_context;
+}
+
+namespace hf::net {
+
+class http_session;
+struct worker;
+
+// Process-wide services, immutable after start-up except the two atomics.
+struct services {
+  const config::config& cfg;
+  const auth::jwt_verifier& verifier;
+  broker::broker& broker;
+  const hub::hub& hub;
+  std::vector<worker*> workers;        // index = shard index
+  std::atomic<bool> stopping{false};   // set once by shutdown, read by sessions
+  std::atomic<long> live_sessions{0};  // HTTP + WebSocket sessions alive (for drain)
+};
+
+struct worker {
+  std::size_t index;
+  boost::asio::io_context& ioc;
+  hub::shard& shard;
+  services& svc;
+  // HTTP sessions alive on this thread, so shutdown can close idle keep-alive
+  // connections. Touched only on this worker's thread.
+  std::unordered_set<http_session*> http_sessions;
+};
+
+// Stops every HTTP session of `w`: idle ones close now, busy ones after their
+// answer. Call on w's thread.
+void stop_http_sessions(worker& w);
+
+}  // namespace hf::net

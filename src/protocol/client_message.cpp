@@ -1,0 +1,47 @@
+#include "protocol/client_message.hpp"
+
+#include <boost/json/monotonic_resource.hpp>
+#include <boost/json/object.hpp>
+#include <boost/json/string.hpp>
+
+#include "core/js_json.hpp"
+#include "core/text.hpp"
+
+namespace hf::protocol {
+
+bool is_ping(std::string_view text) noexcept { return core::iequals(core::js_trim(text), "ping"); }
+
+client_message parse_client_message(std::string_view text) {
+  if (is_ping(text)) return ping_message{};
+  // Client messages are short and short-lived: parse into a stack arena.
+  unsigned char arena[4096];
+  boost::json::monotonic_resource mr(arena, sizeof arena);
+  auto v = core::parse_json(text, &mr);
+  if (!v) return ignored_message{};
+  const boost::json::object* obj = v->if_object();
+  if (!obj) return ignored_message{};
+  const boost::json::value* type = obj->if_contains("type");
+  if (!type || !type->is_string()) return ignored_message{};
+  std::string_view t = type->get_string();
+  if (t == "subscribe" || t == "unsubscribe") {
+    const boost::json::value* filters = obj->if_contains("filters");
+    if (!filters || !filters->is_array()) return ignored_message{};
+    auto kept = normalize_filters(*filters);
+    if (t == "subscribe") return subscribe_message{std::move(kept)};
+    return unsubscribe_message{std::move(kept)};
+  }
+  if (t == "ack") {
+    const boost::json::value* id = obj->if_contains("envelopeId");
+    if (!id || !id->is_string()) return ignored_message{};
+    ack_message ack;
+    ack.envelope_id.assign(id->get_string());
+    if (const boost::json::value* r = obj->if_contains("result"))
+      core::append_js_json(ack.result_json, *r);
+    else
+      ack.result_json = "null";
+    return ack;
+  }
+  return ignored_message{};
+}
+
+}  // namespace hf::protocol

@@ -1,0 +1,37 @@
+// What a client may send on its socket (PROTOCOL.md sections 3-5), parsed from
+// one text frame. Pure.
+#pragma once
+
+#include <string>
+#include <string_view>
+#include <variant>
+#include <vector>
+
+#include "protocol/filter.hpp"
+
+namespace hf::protocol {
+
+struct ping_message {};
+struct subscribe_message {
+  std::vector<filter> filters;
+};
+struct unsubscribe_message {
+  std::vector<filter> filters;
+};
+struct ack_message {
+  std::string envelope_id;
+  std::string result_json;  // the `result` member as JSON.stringify prints it; "null" when absent
+};
+// Unparseable text, non-objects, unknown types, malformed acks and lists that
+// are not arrays: ignored silently, the socket stays open.
+struct ignored_message {};
+
+using client_message = std::variant<ignored_message, ping_message, subscribe_message,
+                                    unsubscribe_message, ack_message>;
+
+// True when the trimmed, lower-cased text is "ping".
+bool is_ping(std::string_view text) noexcept;
+
+client_message parse_client_message(std::string_view text);
+
+}  // namespace hf::protocol

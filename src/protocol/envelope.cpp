@@ -1,0 +1,89 @@
+#include "protocol/envelope.hpp"
+
+#include <openssl/rand.h>
+
+#include <cstdio>
+#include <stdexcept>
+
+#include "core/js_json.hpp"
+
+namespace hf::protocol {
+
+std::string format_uuid_v4(const std::array<std::uint8_t, 16>& b) {
+  static constexpr char hex[] = "0123456789abcdef";
+  std::array<std::uint8_t, 16> r = b;
+  r[6] = static_cast<std::uint8_t>((r[6] & 0x0F) | 0x40);
+  r[8] = static_cast<std::uint8_t>((r[8] & 0x3F) | 0x80);
+  std::string out;
+  out.reserve(36);
+  for (int i = 0; i < 16; ++i) {
+    if (i == 4 || i == 6 || i == 8 || i == 10) out.push_back('-');
+    out.push_back(hex[r[i] >> 4]);
+    out.push_back(hex[r[i] & 15]);
+  }
+  return out;
+}
+
+std::string random_uuid_v4() {
+  // RAND_bytes per call costs a lock-free DRBG step; amortise it over 64 ids.
+  thread_local std::array<std::uint8_t, 16 * 64> pool;
+  thread_local std::size_t used = pool.size();
+  if (used == pool.size()) {
+    if (RAND_bytes(pool.data(), static_cast<int>(pool.size())) != 1)
+      throw std::runtime_error("RAND_bytes failed");  // the CSPRNG is broken: not recoverable
+    used = 0;
+  }
+  std::array<std::uint8_t, 16> b;
+  std::copy_n(pool.begin() + static_cast<std::ptrdiff_t>(used), 16, b.begin());
+  used += 16;
+  return format_uuid_v4(b);
+}
+
+std::string format_iso_timestamp(std::chrono::system_clock::time_point t) {
+  using namespace std::chrono;
+  auto ms = floor<milliseconds>(t);
+  auto day = floor<days>(ms);
+  year_month_day ymd{day};
+  hh_mm_ss<milliseconds> hms{ms - day};
+  char buf[40];
+  std::snprintf(buf, sizeof buf, "%04d-%02u-%02uT%02d:%02d:%02d.%03dZ", int(ymd.year()),
+                unsigned(ymd.month()), unsigned(ymd.day()), int(hms.hours().count()),
+                int(hms.minutes().count()), int(hms.seconds().count()),
+                int(hms.subseconds().count()));
+  return buf;
+}
+
+std::string serialize_envelope(std::string_view id, std::string_view type, std::string_view user_id,
+                               std::string_view timestamp, const boost::json::value* payload) {
+  std::string out;
+  out.reserve(128 + type.size() + user_id.size());
+  out.append(R"({"envelopeId":)");
+  core::append_js_string(out, id);
+  out.append(R"(,"type":)");
+  core::append_js_string(out, type);
+  out.append(R"(,"userId":)");
+  core::append_js_string(out, user_id);
+  out.append(R"(,"timestamp":)");
+  core::append_js_string(out, timestamp);
+  if (payload) {
+    out.append(R"(,"payload":)");
+    core::append_js_json(out, *payload);
+  }
+  out.push_back('}');
+  return out;
+}
+
+envelope make_envelope(std::string type, std::string user_id,
+                       std::optional<boost::json::value> payload,
+                       std::chrono::system_clock::time_point now) {
+  envelope e;
+  e.id = random_uuid_v4();
+  e.type = std::move(type);
+  e.user_id = std::move(user_id);
+  e.payload = std::move(payload);
+  e.text = serialize_envelope(e.id, e.type, e.user_id, format_iso_timestamp(now),
+                              e.payload ? &*e.payload : nullptr);
+  return e;
+}
+
+}  // namespace hf::protocol

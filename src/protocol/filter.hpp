@@ -1,0 +1,54 @@
+// Subscription filters (PROTOCOL.md section 4): normalisation of a
+// subscribe/unsubscribe list, a socket's filter set, and matching. Pure.
+#pragma once
+
+#include <boost/json/value.hpp>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+namespace hf::protocol {
+
+// Only the first 50 entries of a subscribe/unsubscribe list are looked at,
+// kept or dropped alike: the original's limit, kept for compatibility.
+inline constexpr std::size_t max_filters_per_message = 50;
+
+// One exact-match filter: `type` (trimmed, non-blank) plus string members that
+// must equal the envelope payload's members. `fields` is sorted by key and holds
+// no "type", so two filters with the same key set and values compare equal.
+struct filter {
+  std::string type;
+  std::vector<std::pair<std::string, std::string>> fields;
+
+  bool operator==(const filter&) const = default;
+};
+
+// Normalises the `filters` member of a subscribe/unsubscribe message. Returns
+// the kept filters in order, duplicates collapsed; empty when `filters` is not
+// an array or no entry qualifies.
+std::vector<filter> normalize_filters(const boost::json::value& filters);
+
+// True when `f` matches an envelope of `type` whose payload is `payload`
+// (nullptr when the envelope has no payload member).
+bool matches(const filter& f, std::string_view type, const boost::json::value* payload) noexcept;
+
+// The filters of one socket, in subscription order. Not thread-safe: owned by
+// the socket's shard thread.
+class filter_set {
+ public:
+  // Appends each filter not already present while the set holds fewer than
+  // `limit` filters; the rest are ignored. Returns how many were added.
+  std::size_t add(std::vector<filter> filters, std::size_t limit);
+  // Removes every filter equal to one in `filters`. Returns how many were removed.
+  std::size_t remove(const std::vector<filter>& filters);
+  bool matches(std::string_view type, const boost::json::value* payload) const noexcept;
+  std::size_t size() const noexcept { return filters_.size(); }
+  bool empty() const noexcept { return filters_.empty(); }
+  const std::vector<filter>& items() const noexcept { return filters_; }
+
+ private:
+  std::vector<filter> filters_;
+};
+
+}  // namespace hf::protocol

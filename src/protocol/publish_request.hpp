@@ -1,0 +1,41 @@
+// The body of POST /publish (PROTOCOL.md section 5) and its answer. Pure.
+#pragma once
+
+#include <boost/json/value.hpp>
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "core/errors.hpp"
+
+namespace hf::protocol {
+
+struct publish_request {
+  std::string user_id;                        // trimmed, non-blank
+  std::string type;                           // trimmed, or "message"
+  std::optional<boost::json::value> payload;  // absent vs present-and-null matters
+  // Improve (optional request field): per-request ack deadline in ms; the
+  // caller caps it by configuration. nullopt = the configured default.
+  std::optional<std::int64_t> ack_timeout_ms;
+};
+
+// Runs checks 2-5 of the contract in order (auth, check 1, is the caller's):
+// content type (errc::unsupported_media_type), JSON (errc::invalid_json_body),
+// userId (errc::user_id_required; also for null, arrays, numbers, strings).
+// `content_type` is nullopt when the header is absent. The body is decoded as
+// fetch's Request.json() does (BOM dropped, invalid UTF-8 replaced).
+// An `ackTimeoutMs` that is present but not a non-negative number is
+// errc::invalid_ack_timeout.
+result<publish_request> parse_publish_request(std::optional<std::string_view> content_type,
+                                              std::string_view body);
+
+// {"clientCount":N,"results":[r1,...]} where each r is already JSON text.
+std::string serialize_publish_answer(std::size_t client_count,
+                                     const std::vector<std::string>& results);
+
+// {"error":"<message>"} for a publish that failed a check.
+std::string serialize_error(std::string_view message);
+
+}  // namespace hf::protocol
