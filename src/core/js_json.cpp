@@ -5,6 +5,7 @@
 #include <boost/json/parser.hpp>
 #include <boost/json/string.hpp>
 #include <charconv>
+#include <cmath>
 #include <cstdint>
 #include <cstdlib>
 #include <vector>
@@ -50,6 +51,10 @@ void append_js_string(std::string& out, std::string_view s) {
 }
 
 void append_js_number(std::string& out, double d) {
+  if (!std::isfinite(d)) {  // JSON.stringify(Infinity) is null (1e400 parses to Infinity)
+    out.append("null");
+    return;
+  }
   if (d == 0) {  // also -0, which JS prints as "0"
     out.push_back('0');
     return;

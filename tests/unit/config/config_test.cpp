@@ -1,0 +1,90 @@
+#include "config/config.hpp"
+
+#include <gtest/gtest.h>
+
+#include <map>
+
+using namespace hf::config;
+
+namespace {
+struct fixture {
+  std::map<std::string, std::string> env, files;
+  load_result run(std::vector<std::string> args) {
+    return load(
+        args,
+        [&](const std::string& k) -> std::optional<std::string> {
+          auto it = env.find(k);
+          return it == env.end() ? std::nullopt : std::optional(it->second);
+        },
+        [&](const std::string& p) -> std::optional<std::string> {
+          auto it = files.find(p);
+          return it == files.end() ? std::nullopt : std::optional(it->second);
+        });
+  }
+};
+const std::string long_secret(40, 's');
+}  // namespace
+
+TEST(Config, SecretIsRequired) {
+  fixture f;
+  auto r = f.run({});
+  ASSERT_TRUE(r.error);
+  EXPECT_NE(r.error->find("JWT_SECRET"), std::string::npos);
+}
+
+TEST(Config, DefaultsAndShortSecretWarning) {
+  fixture f;
+  f.env["JWT_SECRET"] = "short";
+  auto r = f.run({});
+  ASSERT_FALSE(r.error);
+  EXPECT_EQ(r.cfg.host, "127.0.0.1");
+  EXPECT_EQ(r.cfg.port, 8787);
+  EXPECT_EQ(r.cfg.ack_timeout.count(), 5000);
+  EXPECT_GE(r.cfg.threads, 1u);
+  EXPECT_EQ(r.warnings.size(), 1u);
+}
+
+TEST(Config, PrecedenceFlagOverEnvOverFile) {
+  fixture f;
+  f.files[".env"] = "# dev\nexport JWT_SECRET=\"" + long_secret + "\"\nPORT=1000\nHOST=0.0.0.0\nTHREADS=3\n";
+  f.env["PORT"] = "2000";
+  auto r = f.run({"--port", "3000"});
+  ASSERT_FALSE(r.error) << *r.error;
+  EXPECT_EQ(r.cfg.port, 3000);
+  EXPECT_EQ(r.cfg.host, "0.0.0.0");
+  EXPECT_EQ(r.cfg.threads, 3u);
+  EXPECT_EQ(r.cfg.jwt_secret, long_secret);
+  EXPECT_TRUE(r.warnings.empty());
+  r = f.run({});
+  EXPECT_EQ(r.cfg.port, 2000);
+  r = f.run({"--ack-timeout-ms=250", "--env-file", "missing"});
+  EXPECT_TRUE(r.error);  // the secret lived in .env, which is no longer read
+  f.env["JWT_SECRET"] = long_secret;
+  r = f.run({"--ack-timeout-ms=250", "--env-file", "missing"});
+  ASSERT_FALSE(r.error);
+  EXPECT_EQ(r.cfg.ack_timeout.count(), 250);
+  EXPECT_EQ(r.cfg.port, 2000);
+}
+
+TEST(Config, BadValuesAreOneLineErrors) {
+  fixture f;
+  f.env["JWT_SECRET"] = long_secret;
+  for (auto args : std::vector<std::vector<std::string>>{
+           {"--port", "70000"}, {"--port", "x"}, {"--threads", "-1"}, {"--nope", "1"},
+           {"--port"}, {"--log-level", "loud"}, {"--max-body-bytes", "1"}}) {
+    auto r = f.run(args);
+    ASSERT_TRUE(r.error) << args[0];
+    EXPECT_EQ(r.error->find('\n'), std::string::npos);
+  }
+}
+
+TEST(Config, HelpListsEverySettingWithDefault) {
+  std::string h = help_text("prog");
+  for (const auto& s : settings()) {
+    EXPECT_NE(h.find(s.flag), std::string::npos) << s.flag;
+    EXPECT_NE(h.find(s.env), std::string::npos) << s.env;
+    EXPECT_NE(h.find("default " + s.default_value), std::string::npos) << s.env;
+  }
+  fixture f;
+  EXPECT_TRUE(f.run({"--help"}).help);
+}

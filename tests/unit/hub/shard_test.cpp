@@ -1,0 +1,182 @@
+#include "hub/shard.hpp"
+
+#include <gtest/gtest.h>
+
+#include <boost/asio/io_context.hpp>
+#include <optional>
+
+#include "core/js_json.hpp"
+
+using namespace hf;
+using namespace std::chrono_literals;
+
+namespace {
+
+struct fake_connection : hub::connection {
+  std::vector<std::string> sent;
+  std::optional<std::uint16_t> closed_with;
+  void send_text(hub::shared_text t) override { sent.push_back(*t); }
+  void close(std::uint16_t code, std::string_view) override { closed_with = code; }
+};
+
+struct shard_fixture : ::testing::Test {
+  boost::asio::io_context ioc;
+  hub::shard shard{ioc, hub::shard_limits{1000}};
+  std::optional<hub::delivery_result> answer;
+
+  std::shared_ptr<const protocol::envelope> env(std::string user, std::string type,
+                                                std::optional<std::string> payload = {}) {
+    std::optional<boost::json::value> p;
+    if (payload) p = *core::parse_json(*payload);
+    return std::make_shared<const protocol::envelope>(
+        protocol::make_envelope(type, user, std::move(p), std::chrono::system_clock::now()));
+  }
+  void deliver(std::shared_ptr<const protocol::envelope> e, hub::deadline until) {
+    answer.reset();
+    shard.deliver(std::move(e), until, [this](hub::delivery_result r) { answer = std::move(r); });
+  }
+  void deliver(std::shared_ptr<const protocol::envelope> e) {
+    deliver(std::move(e), std::chrono::steady_clock::now() + 5s);
+  }
+  static std::string ack(const std::string& id, const std::string& result) {
+    return R"({"type":"ack","envelopeId":")" + id + R"(","result":)" + result + "}";
+  }
+};
+
+}  // namespace
+
+TEST_F(shard_fixture, PingIsAnsweredWithPong) {
+  fake_connection c;
+  shard.attach(c, "u");
+  shard.on_text(c, " PING ");
+  EXPECT_EQ(c.sent, std::vector<std::string>{"pong"});
+}
+
+TEST_F(shard_fixture, NoTargetAnswersAtOnce) {
+  fake_connection c;
+  shard.attach(c, "u");
+  deliver(env("u", "chat"));  // c has no filters
+  ASSERT_TRUE(answer);
+  EXPECT_EQ(answer->client_count, 0u);
+  deliver(env("nobody", "chat"));
+  ASSERT_TRUE(answer);
+  EXPECT_EQ(answer->client_count, 0u);
+  EXPECT_TRUE(c.sent.empty());
+}
+
+TEST_F(shard_fixture, DeliversToMatchingSocketsAndReturnsWhenAllAcked) {
+  fake_connection a, b, other;
+  shard.attach(a, "u");
+  shard.attach(b, "u");
+  shard.attach(other, "v");
+  shard.on_text(a, R"({"type":"subscribe","filters":[{"type":"chat","room":"1"}]})");
+  shard.on_text(b, R"({"type":"subscribe","filters":[{"type":"chat"}]})");
+  shard.on_text(other, R"({"type":"subscribe","filters":[{"type":"chat"}]})");
+  auto e = env("u", "chat", R"({"room":"1"})");
+  deliver(e);
+  EXPECT_FALSE(answer);
+  ASSERT_EQ(a.sent.size(), 1u);
+  EXPECT_EQ(a.sent[0], e->text);
+  EXPECT_EQ(b.sent.size(), 1u);
+  EXPECT_TRUE(other.sent.empty());  // other users never see it
+
+  shard.on_text(other, ack(e->id, "\"stranger\""));  // not a target
+  shard.on_text(b, ack(e->id, R"({"read":true})"));
+  shard.on_text(b, ack(e->id, "\"second\""));        // second ack
+  shard.on_text(a, ack("unknown-id", "1"));          // unknown id
+  EXPECT_FALSE(answer);
+  shard.on_text(a, R"({"type":"ack","envelopeId":")" + e->id + "\"}");  // no result -> null
+  ASSERT_TRUE(answer);
+  EXPECT_EQ(answer->client_count, 2u);
+  EXPECT_EQ(answer->results, (std::vector<std::string>{R"({"read":true})", "null"}));
+  EXPECT_EQ(shard.stats().pending_publishes, 0u);
+}
+
+TEST_F(shard_fixture, ClosingTargetStopsBeingWaitedFor) {
+  fake_connection a, b;
+  shard.attach(a, "u");
+  shard.attach(b, "u");
+  for (auto* c : {&a, &b}) shard.on_text(*c, R"({"type":"subscribe","filters":[{"type":"t"}]})");
+  auto e = env("u", "t");
+  deliver(e);
+  shard.on_text(a, ack(e->id, "1"));
+  EXPECT_FALSE(answer);
+  shard.detach(b);
+  ASSERT_TRUE(answer);
+  EXPECT_EQ(answer->client_count, 2u);
+  EXPECT_EQ(answer->results, std::vector<std::string>{"1"});
+  shard.detach(b);  // idempotent
+  shard.detach(a);
+  EXPECT_EQ(shard.stats().users, 0u);  // a user with no sockets costs nothing
+  EXPECT_EQ(shard.stats().connections, 0u);
+}
+
+TEST_F(shard_fixture, DeadlineAnswersWithWhatArrived) {
+  fake_connection a, b;
+  shard.attach(a, "u");
+  shard.attach(b, "u");
+  for (auto* c : {&a, &b}) shard.on_text(*c, R"({"type":"subscribe","filters":[{"type":"t"}]})");
+  auto e = env("u", "t");
+  auto start = std::chrono::steady_clock::now();
+  deliver(e, start + 60ms);
+  shard.on_text(b, ack(e->id, "\"b\""));
+  ioc.run_for(1s);
+  ASSERT_TRUE(answer);
+  EXPECT_GE(std::chrono::steady_clock::now() - start, 60ms);
+  EXPECT_EQ(answer->client_count, 2u);
+  EXPECT_EQ(answer->results, std::vector<std::string>{"\"b\""});
+  shard.on_text(a, ack(e->id, "\"late\""));  // after the answer: ignored, no crash
+}
+
+TEST_F(shard_fixture, ConcurrentPublishesAreIndependent) {
+  fake_connection a;
+  shard.attach(a, "u");
+  shard.on_text(a, R"({"type":"subscribe","filters":[{"type":"t"}]})");
+  std::optional<hub::delivery_result> first, second;
+  auto e1 = env("u", "t"), e2 = env("u", "t");
+  shard.deliver(e1, std::chrono::steady_clock::now() + 5s, [&](auto r) { first = std::move(r); });
+  shard.deliver(e2, std::chrono::steady_clock::now() + 5s, [&](auto r) { second = std::move(r); });
+  shard.on_text(a, ack(e2->id, "2"));
+  EXPECT_FALSE(first);
+  ASSERT_TRUE(second);
+  shard.on_text(a, ack(e1->id, "1"));
+  ASSERT_TRUE(first);
+  EXPECT_EQ(first->results, std::vector<std::string>{"1"});
+  EXPECT_EQ(second->results, std::vector<std::string>{"2"});
+}
+
+TEST_F(shard_fixture, FireAndForgetAnswersWithCountOnly) {
+  fake_connection a;
+  shard.attach(a, "u");
+  shard.on_text(a, R"({"type":"subscribe","filters":[{"type":"t"}]})");
+  deliver(env("u", "t"), std::chrono::steady_clock::now());
+  ASSERT_TRUE(answer);
+  EXPECT_EQ(answer->client_count, 1u);
+  EXPECT_TRUE(answer->results.empty());
+  EXPECT_EQ(a.sent.size(), 1u);
+}
+
+TEST_F(shard_fixture, UnsubscribeStopsDelivery) {
+  fake_connection a;
+  shard.attach(a, "u");
+  shard.on_text(a, R"({"type":"subscribe","filters":[{"type":"t","k":"v"}]})");
+  shard.on_text(a, R"({"type":"unsubscribe","filters":[{"k":"v","type":"t"}]})");
+  deliver(env("u", "t", R"({"k":"v"})"));
+  ASSERT_TRUE(answer);
+  EXPECT_EQ(answer->client_count, 0u);
+}
+
+TEST_F(shard_fixture, ShutdownAnswersPendingAndClosesWith1001) {
+  fake_connection a;
+  shard.attach(a, "u");
+  shard.on_text(a, R"({"type":"subscribe","filters":[{"type":"t"}]})");
+  deliver(env("u", "t"));
+  EXPECT_FALSE(answer);
+  shard.shutdown();
+  ASSERT_TRUE(answer);
+  EXPECT_EQ(answer->client_count, 1u);
+  EXPECT_EQ(a.closed_with, 1001);
+  deliver(env("u", "t"));
+  ASSERT_TRUE(answer);
+  EXPECT_EQ(answer->client_count, 0u);
+}

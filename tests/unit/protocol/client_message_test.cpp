@@ -1,0 +1,41 @@
+#include "protocol/client_message.hpp"
+
+#include <gtest/gtest.h>
+
+using namespace hf::protocol;
+
+TEST(ClientMessage, PingIsTrimmedAndCaseInsensitive) {
+  for (auto t : {"ping", "PING", " Ping ", "\tpInG\n"})
+    EXPECT_TRUE(std::holds_alternative<ping_message>(parse_client_message(t))) << t;
+  for (auto t : {"pingg", "\"ping\"", "p ing", ""})
+    EXPECT_FALSE(std::holds_alternative<ping_message>(parse_client_message(t))) << t;
+}
+
+TEST(ClientMessage, SubscribeAndUnsubscribe) {
+  auto m = parse_client_message(R"({"type":"subscribe","filters":[{"type":"a"}]})");
+  ASSERT_TRUE(std::holds_alternative<subscribe_message>(m));
+  EXPECT_EQ(std::get<subscribe_message>(m).filters.size(), 1u);
+  m = parse_client_message(R"({"type":"unsubscribe","filters":[{"type":"a"}]})");
+  ASSERT_TRUE(std::holds_alternative<unsubscribe_message>(m));
+  m = parse_client_message(R"({"type":"subscribe","filters":{"type":"a"}})");
+  EXPECT_TRUE(std::holds_alternative<ignored_message>(m));
+}
+
+TEST(ClientMessage, AckResultIsStringifiedNullWhenAbsent) {
+  auto m = parse_client_message(R"({"type":"ack","envelopeId":"e1","result":{"b":1.0,"1":[2E0]}})");
+  ASSERT_TRUE(std::holds_alternative<ack_message>(m));
+  EXPECT_EQ(std::get<ack_message>(m).envelope_id, "e1");
+  EXPECT_EQ(std::get<ack_message>(m).result_json, R"({"1":[2],"b":1})");
+  m = parse_client_message(R"({"type":"ack","envelopeId":"e1"})");
+  EXPECT_EQ(std::get<ack_message>(m).result_json, "null");
+  m = parse_client_message(R"({"type":"ack","envelopeId":"e1","result":null})");
+  EXPECT_EQ(std::get<ack_message>(m).result_json, "null");
+  EXPECT_TRUE(std::holds_alternative<ignored_message>(
+      parse_client_message(R"({"type":"ack","envelopeId":7})")));
+}
+
+TEST(ClientMessage, EverythingElseIsIgnored) {
+  for (auto t : {"not json", "[1,2]", "null", "42", R"("subscribe")", R"({"type":"SUBSCRIBE","filters":[]})",
+                 R"({"type":"publish"})", R"({"filters":[]})", "{", R"({"type":["ack"]})"})
+    EXPECT_TRUE(std::holds_alternative<ignored_message>(parse_client_message(t))) << t;
+}

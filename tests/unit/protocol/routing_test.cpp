@@ -1,0 +1,30 @@
+#include "protocol/routing.hpp"
+
+#include <gtest/gtest.h>
+
+using namespace hf::protocol;
+
+TEST(Routing, UpgradeComesFirstOnAnyPath) {
+  EXPECT_EQ(classify("GET", "/", "websocket"), route::websocket);
+  EXPECT_EQ(classify("GET", "/anything?token=x", "WebSocket"), route::websocket);
+  EXPECT_EQ(classify("POST", "/publish", "websocket"), route::websocket);
+  EXPECT_EQ(classify("GET", "/", "h2c"), route::not_found);
+}
+
+TEST(Routing, PublishAndPreflight) {
+  EXPECT_EQ(classify("POST", "/publish", std::nullopt), route::publish);
+  EXPECT_EQ(classify("POST", "/publish?token=x", std::nullopt), route::publish);
+  EXPECT_EQ(classify("POST", "http://host:8787/publish", std::nullopt), route::publish);
+  EXPECT_EQ(classify("OPTIONS", "/publish", std::nullopt), route::preflight);
+}
+
+TEST(Routing, EverythingElseIsNotFound) {
+  EXPECT_EQ(classify("GET", "/publish", std::nullopt), route::not_found);
+  EXPECT_EQ(classify("OPTIONS", "/x", std::nullopt), route::not_found);
+  EXPECT_EQ(classify("GET", "/", std::nullopt), route::not_found);
+  EXPECT_EQ(classify("POST", "/publish/", std::nullopt), route::not_found);
+  EXPECT_EQ(classify("POST", "/Publish", std::nullopt), route::not_found);
+  EXPECT_EQ(classify("POST", "//publish", std::nullopt), route::not_found);
+  EXPECT_EQ(classify("PUT", "/publish", std::nullopt), route::not_found);
+  EXPECT_EQ(classify("HEAD", "/publish", std::nullopt), route::not_found);
+}
