@@ -1,0 +1,150 @@
+// Shared helpers for the end-to-end tests: start the real binary on a free
+// port, mint tokens with jose, talk to it with ws and fetch (clients nobody on
+// this project wrote).
+import { spawn } from 'node:child_process';
+import { createHmac } from 'node:crypto';
+import { once } from 'node:events';
+import { SignJWT } from 'jose';
+import WebSocket from 'ws';
+
+export const SECRET = 'e2e-secret-that-is-at-least-32-bytes-long!';
+const BIN = process.env.HOPEFLOW_BIN ?? new URL('../../build/hopeflow-realtime', import.meta.url).pathname;
+
+// Starts the server with PORT=0 and waits for its "listening on" line.
+export async function startServer({ env = {}, args = [] } = {}) {
+  const proc = spawn(BIN, args, {
+    env: { PATH: process.env.PATH, JWT_SECRET: SECRET, PORT: '0', ENV_FILE: '', THREADS: '2', ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let log = '';
+  proc.stdout.on('data', (d) => { log += d; });
+  const port = await new Promise((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`server did not start:\n${log}`)), 10000);
+    proc.stderr.on('data', (d) => {
+      log += d;
+      const m = /listening on [^ ]+:(\d+)/.exec(log);
+      if (m) { clearTimeout(timer); resolve(Number(m[1])); }
+    });
+    proc.on('exit', (code) => { clearTimeout(timer); reject(new Error(`server exited ${code}:\n${log}`)); });
+  });
+  const server = {
+    proc, port,
+    http: `http://127.0.0.1:${port}`,
+    ws: `ws://127.0.0.1:${port}`,
+    log: () => log,
+    async stop(signal = 'SIGTERM') {
+      if (proc.exitCode !== null) return proc.exitCode;
+      proc.kill(signal);
+      const [code] = await once(proc, 'exit');
+      return code;
+    },
+  };
+  return server;
+}
+
+// An HS256 token signed by jose (independent of the server's own minting).
+export async function token(userId, { claims = {}, header = { alg: 'HS256', typ: 'JWT' }, expiresIn = '1h', secret = SECRET } = {}) {
+  let jwt = new SignJWT({ ...(userId === undefined ? {} : { userId }), ...claims }).setProtectedHeader(header).setIssuedAt();
+  if (expiresIn) jwt = jwt.setExpirationTime(expiresIn);
+  return jwt.sign(new TextEncoder().encode(secret));
+}
+
+// A compact JWS built by hand, for headers jose refuses to produce (crit, alg none).
+export function rawToken(header, payload, secret = SECRET, alg = 'sha256') {
+  const b64 = (o) => Buffer.from(typeof o === 'string' ? o : JSON.stringify(o)).toString('base64url');
+  const input = `${b64(header)}.${b64(payload)}`;
+  if (!alg) return `${input}.`;
+  return `${input}.${createHmac(alg, secret).update(input).digest('base64url')}`;
+}
+
+// A connected client that queues every text message it receives.
+export class Client {
+  constructor(ws) {
+    this.ws = ws;
+    this.queue = [];
+    this.waiters = [];
+    this.closed = new Promise((resolve) => ws.on('close', (code, reason) => resolve({ code, reason: reason.toString() })));
+    this.auto = null;
+    ws.on('message', (data, isBinary) => {
+      const text = isBinary ? data : data.toString();
+      if (this.auto) return this.auto(text);
+      const w = this.waiters.shift();
+      if (w) w(text); else this.queue.push(text);
+    });
+  }
+  next(timeoutMs = 3000) {
+    if (this.queue.length) return Promise.resolve(this.queue.shift());
+    return new Promise((resolve, reject) => {
+      const timer = setTimeout(() => {
+        this.waiters = this.waiters.filter((w) => w !== done);
+        reject(new Error('no message within timeout'));
+      }, timeoutMs);
+      const done = (m) => { clearTimeout(timer); resolve(m); };
+      this.waiters.push(done);
+    });
+  }
+  async nextJson(timeoutMs) { return JSON.parse(await this.next(timeoutMs)); }
+  send(obj) { this.ws.send(typeof obj === 'string' ? obj : JSON.stringify(obj)); }
+  // `ping` is answered in order, so a pong proves every earlier message was handled.
+  async barrier() {
+    this.send('ping');
+    const m = await this.next();
+    if (m !== 'pong') throw new Error(`expected pong, got ${m}`);
+  }
+  async subscribe(filters) { this.send({ type: 'subscribe', filters }); await this.barrier(); }
+  async unsubscribe(filters) { this.send({ type: 'unsubscribe', filters }); await this.barrier(); }
+  ack(envelopeId, result) { this.send(result === undefined ? { type: 'ack', envelopeId } : { type: 'ack', envelopeId, result }); }
+  // Acks every envelope it receives with `resultFor(envelope)`.
+  autoAck(resultFor = (e) => ({ got: e.envelopeId })) {
+    this.auto = (m) => {
+      if (m === 'pong') return;
+      const e = JSON.parse(m);
+      this.ack(e.envelopeId, resultFor(e));
+    };
+    for (const m of this.queue.splice(0)) this.auto(m);
+  }
+  close(code) { this.ws.close(code); return this.closed; }
+}
+
+// Opens a socket with the token in the Authorization header (default) or the query.
+export async function connect(server, userOrToken, { via = 'header', path = '/' } = {}) {
+  const t = userOrToken.includes('.') ? userOrToken : await token(userOrToken);
+  const url = via === 'query' ? `${server.ws}${path}${path.includes('?') ? '&' : '?'}token=${encodeURIComponent(t)}` : `${server.ws}${path}`;
+  const ws = new WebSocket(url, via === 'header' ? { headers: { Authorization: `Bearer ${t}` } } : {});
+  await new Promise((resolve, reject) => {
+    ws.once('open', resolve);
+    ws.once('error', reject);
+    ws.once('unexpected-response', (req, res) => reject(new Error(`upgrade answered ${res.statusCode}`)));
+  });
+  return new Client(ws);
+}
+
+// Attempts an upgrade and returns the HTTP status and body it was refused with.
+export async function refusedUpgrade(server, { headers = {}, path = '/' } = {}) {
+  const ws = new WebSocket(`${server.ws}${path}`, { headers });
+  return new Promise((resolve, reject) => {
+    ws.once('open', () => { ws.terminate(); reject(new Error('upgrade unexpectedly accepted')); });
+    ws.once('unexpected-response', (req, res) => {
+      let body = '';
+      res.on('data', (d) => { body += d; });
+      res.on('end', () => resolve({ status: res.statusCode, body, headers: res.headers }));
+    });
+    ws.once('error', () => {});
+  });
+}
+
+export async function publish(server, body, { tok, contentType = 'application/json', query = '' } = {}) {
+  const headers = {};
+  if (tok !== null) headers.authorization = `Bearer ${tok ?? await token('publisher')}`;
+  if (contentType) headers['content-type'] = contentType;
+  const started = performance.now();
+  const res = await fetch(`${server.http}/publish${query}`, {
+    method: 'POST', headers, body: typeof body === 'string' ? body : JSON.stringify(body),
+  });
+  const text = await res.text();
+  let json;
+  try { json = JSON.parse(text); } catch { json = undefined; }
+  return { status: res.status, headers: res.headers, text, json, ms: performance.now() - started };
+}
+
+export const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
