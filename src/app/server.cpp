@@ -1,11 +1,11 @@
 #include "app/server.hpp"
 
-#include <csignal>
 #include <spdlog/spdlog.h>
 
 #include <boost/asio/executor_work_guard.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/post.hpp>
+#include <csignal>
 #include <thread>
 
 #include "auth/jwt.hpp"
@@ -23,8 +23,8 @@ struct server::impl {
       // Concurrency hint 1: each io_context is run by exactly one thread, so
       // Asio can skip its internal locking.
       contexts.push_back(std::make_unique<asio::io_context>(1));
-      shards.push_back(std::make_unique<hub::shard>(
-          *contexts.back(), hub::shard_limits{cfg.max_filters_per_socket}));
+      shards.push_back(std::make_unique<hub::shard>(*contexts.back(),
+                                                    hub::shard_limits{cfg.max_filters_per_socket}));
     }
     std::vector<hub::shard*> raw;
     for (auto& s : shards) raw.push_back(s.get());
@@ -32,8 +32,8 @@ struct server::impl {
     broker = std::make_unique<broker::local_broker>(*the_hub);
     svc = std::make_unique<net::services>(cfg, verifier, *broker, *the_hub);
     for (unsigned i = 0; i < cfg.threads; ++i)
-      workers.push_back(std::make_unique<net::worker>(
-          net::worker{i, *contexts[i], *shards[i], *svc, {}}));
+      workers.push_back(
+          std::make_unique<net::worker>(net::worker{i, *contexts[i], *shards[i], *svc, {}}));
     for (auto& w : workers) svc->workers.push_back(w.get());
   }
 

@@ -30,11 +30,9 @@ bool numeric_claim(const boost::json::object& claims, std::string_view name, dou
   const boost::json::value* v = claims.if_contains(name);
   present = v != nullptr;
   if (!v) return true;
-  if (v->is_int64()) out = static_cast<double>(v->get_int64());
-  else if (v->is_uint64()) out = static_cast<double>(v->get_uint64());
-  else if (v->is_double()) out = v->get_double();
-  else return false;
-  return true;
+  auto n = core::json_number(*v);
+  if (n) out = *n;
+  return n.has_value();
 }
 
 bool typ_is_jwt(std::string_view typ) {
@@ -83,21 +81,18 @@ result<principal> jwt_verifier::verify(std::string_view token, std::int64_t now)
   if (!claims) return claims.error();
   double exp = 0, nbf = 0, iat = 0;
   bool has_exp, has_nbf, has_iat;
-  if (!numeric_claim(*claims, "exp", exp, has_exp) || !numeric_claim(*claims, "nbf", nbf, has_nbf) ||
-      !numeric_claim(*claims, "iat", iat, has_iat))
+  if (!numeric_claim(*claims, "exp", exp, has_exp) ||
+      !numeric_claim(*claims, "nbf", nbf, has_nbf) || !numeric_claim(*claims, "iat", iat, has_iat))
     return errc::token_bad_claim;
   if (has_exp && exp <= static_cast<double>(now)) return errc::token_expired;
   if (has_nbf && nbf > static_cast<double>(now)) return errc::token_not_yet_valid;
 
-  const boost::json::value* uid = claims->if_contains("userId");
-  if (!uid || !uid->is_string()) return errc::token_no_user;
-  std::string_view user = core::js_trim(uid->get_string());
-  if (user.empty()) return errc::token_no_user;
+  auto user = core::trimmed_string_member(*claims, "userId");
+  if (!user) return errc::token_no_user;
 
   principal p;
-  p.user_id.assign(user);
-  if (has_exp)
-    p.expires_at = exp >= 9.0e18 ? INT64_MAX : static_cast<std::int64_t>(std::ceil(exp));
+  p.user_id.assign(*user);
+  if (has_exp) p.expires_at = exp >= 9.0e18 ? INT64_MAX : static_cast<std::int64_t>(std::ceil(exp));
   return p;
 }
 

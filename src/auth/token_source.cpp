@@ -21,7 +21,8 @@ std::string form_decode(std::string_view s) {
     char c = s[i];
     if (c == '+') {
       out.push_back(' ');
-    } else if (c == '%' && i + 2 < s.size() && hex_value(s[i + 1]) >= 0 && hex_value(s[i + 2]) >= 0) {
+    } else if (c == '%' && i + 2 < s.size() && hex_value(s[i + 1]) >= 0 &&
+               hex_value(s[i + 2]) >= 0) {
       out.push_back(static_cast<char>(hex_value(s[i + 1]) * 16 + hex_value(s[i + 2])));
       i += 2;
     } else {
@@ -44,7 +45,8 @@ std::string extract_token(std::optional<std::string_view> authorization, std::st
   std::size_t q = target.find('?');
   if (q == std::string_view::npos) return {};
   std::string_view query = target.substr(q + 1);
-  if (std::size_t hash = query.find('#'); hash != std::string_view::npos) query = query.substr(0, hash);
+  if (std::size_t hash = query.find('#'); hash != std::string_view::npos)
+    query = query.substr(0, hash);
   while (!query.empty()) {
     std::size_t amp = query.find('&');
     std::string_view pair = query.substr(0, amp);
@@ -52,7 +54,8 @@ std::string extract_token(std::optional<std::string_view> authorization, std::st
     std::size_t eq = pair.find('=');
     std::string name = form_decode(pair.substr(0, eq));
     if (name != "token") continue;
-    std::string value = eq == std::string_view::npos ? std::string{} : form_decode(pair.substr(eq + 1));
+    std::string value =
+        eq == std::string_view::npos ? std::string{} : form_decode(pair.substr(eq + 1));
     return std::string(core::js_trim(value));
   }
   return {};

@@ -13,7 +13,8 @@ const std::vector<setting_doc>& settings() {
        "HS256 key for every token (raw UTF-8 bytes); at least 32 bytes recommended"},
       {"HOST", "--host", "127.0.0.1", "address to listen on (0.0.0.0 for all interfaces)"},
       {"PORT", "--port", "8787", "TCP port (0 picks a free one and logs it)"},
-      {"THREADS", "--threads", "0", "worker threads, each owning a shard of users; 0 = one per core"},
+      {"THREADS", "--threads", "0",
+       "worker threads, each owning a shard of users; 0 = one per core"},
       {"ACK_TIMEOUT_MS", "--ack-timeout-ms", "5000",
        "longest a publish waits for acks; also the cap for a request's ackTimeoutMs"},
       {"MAX_BODY_BYTES", "--max-body-bytes", "1048576", "largest POST /publish body (413 above)"},
@@ -103,8 +104,10 @@ load_result load(const std::vector<std::string>& args, const env_lookup& env,
 
   // Precedence: flag > environment > env file > default.
   std::string env_file = ".env";
-  if (auto it = from_flags.find("ENV_FILE"); it != from_flags.end()) env_file = it->second;
-  else if (auto e = env("ENV_FILE")) env_file = *e;
+  if (auto it = from_flags.find("ENV_FILE"); it != from_flags.end())
+    env_file = it->second;
+  else if (auto e = env("ENV_FILE"))
+    env_file = *e;
   std::unordered_map<std::string, std::string> from_file;
   if (!env_file.empty())
     if (auto text = read_file(env_file))
@@ -116,9 +119,7 @@ load_result load(const std::vector<std::string>& args, const env_lookup& env,
     if (auto it = from_file.find(key); it != from_file.end()) return it->second;
     return std::nullopt;
   };
-  auto bad = [&](const std::string& key, const std::string& why) {
-    r.error = key + ": " + why;
-  };
+  auto bad = [&](const std::string& key, const std::string& why) { r.error = key + ": " + why; };
 
   config& c = r.cfg;
   c.env_file = env_file;
@@ -134,8 +135,8 @@ load_result load(const std::vector<std::string>& args, const env_lookup& env,
   c.ack_timeout = std::chrono::milliseconds(ms);
   auto size_setting = [&](const char* key, std::size_t& field, std::size_t min, std::size_t max) {
     if (auto v = get(key); v && !parse_number<std::size_t>(*v, field, min, max))
-      bad(key, "must be an integer " + std::to_string(min) + "-" + std::to_string(max) +
-                   ", got '" + *v + "'");
+      bad(key, "must be an integer " + std::to_string(min) + "-" + std::to_string(max) + ", got '" +
+                   *v + "'");
   };
   size_setting("MAX_BODY_BYTES", c.max_body_bytes, 64, std::size_t{1} << 30);
   size_setting("MAX_MESSAGE_BYTES", c.max_message_bytes, 64, std::size_t{1} << 30);
@@ -151,13 +152,13 @@ load_result load(const std::vector<std::string>& args, const env_lookup& env,
   if (r.error) return r;
 
   if (c.jwt_secret.empty()) {
-    r.error =
-        "JWT_SECRET is not set: export JWT_SECRET=<at least 32 random bytes> (or put it in " +
-        env_file + ", or pass --jwt-secret); `make run` creates one for development";
+    r.error = "JWT_SECRET is not set: export JWT_SECRET=<at least 32 random bytes> (or put it in " +
+              env_file + ", or pass --jwt-secret); `make run` creates one for development";
     return r;
   }
   if (c.jwt_secret.size() < 32)
-    r.warnings.push_back("JWT_SECRET is shorter than 32 bytes; HS256 keys that short are guessable");
+    r.warnings.push_back(
+        "JWT_SECRET is shorter than 32 bytes; HS256 keys that short are guessable");
   if (c.threads == 0) c.threads = std::max(1u, std::thread::hardware_concurrency());
   return r;
 }

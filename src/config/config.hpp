@@ -16,13 +16,13 @@ namespace hf::config {
 struct config {
   std::string jwt_secret;
   std::string host = "127.0.0.1";
-  std::uint16_t port = 8787;   // the original's `wrangler dev` port
-  unsigned threads = 0;        // 0 = one per core
+  std::uint16_t port = 8787;                    // the original's `wrangler dev` port
+  unsigned threads = 0;                         // 0 = one per core
   std::chrono::milliseconds ack_timeout{5000};  // the original's ack wait
-  std::size_t max_body_bytes = 1 << 20;  // POST /publish body: 1 MiB
-  std::size_t max_message_bytes = 64 << 10;  // one WebSocket message: 64 KiB
-  std::size_t max_filters_per_socket = 1000;  // bounds matching cost per socket
-  std::size_t max_queued_bytes = 4 << 20;  // per socket outbound: then "slow consumer"
+  std::size_t max_body_bytes = 1 << 20;         // POST /publish body: 1 MiB
+  std::size_t max_message_bytes = 64 << 10;     // one WebSocket message: 64 KiB
+  std::size_t max_filters_per_socket = 1000;    // bounds matching cost per socket
+  std::size_t max_queued_bytes = 4 << 20;       // per socket outbound: then "slow consumer"
   std::string log_level = "info";
   std::string env_file = ".env";
 };

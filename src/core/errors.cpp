@@ -8,21 +8,36 @@ class category final : public boost::system::error_category {
   const char* name() const noexcept override { return "hopeflow"; }
   std::string message(int ev) const override {
     switch (static_cast<errc>(ev)) {
-      case errc::ok: return "ok";
-      case errc::token_missing: return "no token";
-      case errc::token_malformed: return "malformed token";
-      case errc::token_unsupported_alg: return "unsupported alg";
-      case errc::token_bad_typ: return "typ is not JWT";
-      case errc::token_crit: return "crit header present";
-      case errc::token_bad_signature: return "bad signature";
-      case errc::token_expired: return "token expired";
-      case errc::token_not_yet_valid: return "token not yet valid";
-      case errc::token_bad_claim: return "exp/nbf/iat not numeric";
-      case errc::token_no_user: return "userId missing or blank";
-      case errc::unsupported_media_type: return "Unsupported Media Type";
-      case errc::invalid_json_body: return "Invalid JSON body";
-      case errc::user_id_required: return "userId is required";
-      case errc::invalid_ack_timeout: return "ackTimeoutMs must be a non-negative number";
+      case errc::ok:
+        return "ok";
+      case errc::token_missing:
+        return "no token";
+      case errc::token_malformed:
+        return "malformed token";
+      case errc::token_unsupported_alg:
+        return "unsupported alg";
+      case errc::token_bad_typ:
+        return "typ is not JWT";
+      case errc::token_crit:
+        return "crit header present";
+      case errc::token_bad_signature:
+        return "bad signature";
+      case errc::token_expired:
+        return "token expired";
+      case errc::token_not_yet_valid:
+        return "token not yet valid";
+      case errc::token_bad_claim:
+        return "exp/nbf/iat not numeric";
+      case errc::token_no_user:
+        return "userId missing or blank";
+      case errc::unsupported_media_type:
+        return "Unsupported Media Type";
+      case errc::invalid_json_body:
+        return "Invalid JSON body";
+      case errc::user_id_required:
+        return "userId is required";
+      case errc::invalid_ack_timeout:
+        return "ackTimeoutMs must be a non-negative number";
     }
     return "unknown hopeflow error";
   }

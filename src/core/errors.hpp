@@ -17,10 +17,10 @@ enum class errc {
   token_bad_typ,          // typ missing or not JWT
   token_crit,             // a crit header: no extension is understood
   token_bad_signature,
-  token_expired,          // exp <= now
-  token_not_yet_valid,    // nbf > now
-  token_bad_claim,        // exp/nbf/iat present and not numeric
-  token_no_user,          // userId missing, not a string, or blank
+  token_expired,        // exp <= now
+  token_not_yet_valid,  // nbf > now
+  token_bad_claim,      // exp/nbf/iat present and not numeric
+  token_no_user,        // userId missing, not a string, or blank
   // publish body checks, in the contract's order
   unsupported_media_type = 100,  // 415
   invalid_json_body,             // 400 {"error":"Invalid JSON body"}

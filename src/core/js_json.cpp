@@ -10,6 +10,8 @@
 #include <cstdlib>
 #include <vector>
 
+#include "core/text.hpp"
+
 namespace hf::core {
 
 boost::system::result<boost::json::value> parse_json(std::string_view text,
@@ -23,6 +25,22 @@ boost::system::result<boost::json::value> parse_json(std::string_view text,
   return p.release();
 }
 
+std::optional<double> json_number(const boost::json::value& v) noexcept {
+  if (v.is_int64()) return static_cast<double>(v.get_int64());
+  if (v.is_uint64()) return static_cast<double>(v.get_uint64());
+  if (v.is_double()) return v.get_double();
+  return std::nullopt;
+}
+
+std::optional<std::string_view> trimmed_string_member(const boost::json::object& obj,
+                                                      std::string_view key) noexcept {
+  const boost::json::value* v = obj.if_contains(key);
+  if (!v || !v->is_string()) return std::nullopt;
+  std::string_view s = js_trim(v->get_string());
+  if (s.empty()) return std::nullopt;
+  return s;
+}
+
 void append_js_string(std::string& out, std::string_view s) {
   static constexpr char hex[] = "0123456789abcdef";
   out.push_back('"');
@@ -33,13 +51,27 @@ void append_js_string(std::string& out, std::string_view s) {
     out.append(s.data() + run, i - run);
     run = i + 1;
     switch (c) {
-      case '"': out.append("\\\""); break;
-      case '\\': out.append("\\\\"); break;
-      case '\b': out.append("\\b"); break;
-      case '\f': out.append("\\f"); break;
-      case '\n': out.append("\\n"); break;
-      case '\r': out.append("\\r"); break;
-      case '\t': out.append("\\t"); break;
+      case '"':
+        out.append("\\\"");
+        break;
+      case '\\':
+        out.append("\\\\");
+        break;
+      case '\b':
+        out.append("\\b");
+        break;
+      case '\f':
+        out.append("\\f");
+        break;
+      case '\n':
+        out.append("\\n");
+        break;
+      case '\r':
+        out.append("\\r");
+        break;
+      case '\t':
+        out.append("\\t");
+        break;
       default:
         out.append("\\u00");
         out.push_back(hex[c >> 4]);
@@ -127,8 +159,12 @@ void append_member(std::string& out, bool& first, const boost::json::key_value_p
 
 void append_js_json(std::string& out, const boost::json::value& v) {
   switch (v.kind()) {
-    case boost::json::kind::null: out.append("null"); return;
-    case boost::json::kind::bool_: out.append(v.get_bool() ? "true" : "false"); return;
+    case boost::json::kind::null:
+      out.append("null");
+      return;
+    case boost::json::kind::bool_:
+      out.append(v.get_bool() ? "true" : "false");
+      return;
     case boost::json::kind::int64: {
       std::int64_t i = v.get_int64();
       if (i >= -max_safe && i <= max_safe)
@@ -145,8 +181,12 @@ void append_js_json(std::string& out, const boost::json::value& v) {
         append_js_number(out, static_cast<double>(u));
       return;
     }
-    case boost::json::kind::double_: append_js_number(out, v.get_double()); return;
-    case boost::json::kind::string: append_js_string(out, v.get_string()); return;
+    case boost::json::kind::double_:
+      append_js_number(out, v.get_double());
+      return;
+    case boost::json::kind::string:
+      append_js_string(out, v.get_string());
+      return;
     case boost::json::kind::array: {
       out.push_back('[');
       bool first = true;

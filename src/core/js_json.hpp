@@ -4,8 +4,10 @@
 #pragma once
 
 #include <boost/json/fwd.hpp>
+#include <boost/json/object.hpp>
 #include <boost/json/value.hpp>
 #include <boost/system/result.hpp>
+#include <optional>
 #include <string>
 #include <string_view>
 
@@ -32,6 +34,15 @@ boost::system::result<boost::json::value> parse_json(std::string_view text,
 void append_js_json(std::string& out, const boost::json::value& v);
 void append_js_string(std::string& out, std::string_view s);
 void append_js_number(std::string& out, double d);
+
+// The value of a JSON number as JavaScript sees it (a double); nullopt for
+// anything that is not a number.
+std::optional<double> json_number(const boost::json::value& v) noexcept;
+
+// Member `key` of `obj` when it is a string that is non-blank after js_trim,
+// returned trimmed; nullopt otherwise (absent, not a string, blank).
+std::optional<std::string_view> trimmed_string_member(const boost::json::object& obj,
+                                                      std::string_view key) noexcept;
 
 inline std::string to_js_json(const boost::json::value& v) {
   std::string s;

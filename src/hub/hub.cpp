@@ -15,9 +15,10 @@ std::size_t hub::owner_index(std::string_view user_id) const noexcept {
 void hub::deliver(std::shared_ptr<const protocol::envelope> env, deadline until,
                   delivery_callback done) const {
   shard& s = owner(env->user_id);
-  boost::asio::post(s.context(), [&s, env = std::move(env), until, done = std::move(done)]() mutable {
-    s.deliver(std::move(env), until, std::move(done));
-  });
+  boost::asio::post(s.context(),
+                    [&s, env = std::move(env), until, done = std::move(done)]() mutable {
+                      s.deliver(std::move(env), until, std::move(done));
+                    });
 }
 
 }  // namespace hf::hub

@@ -71,18 +71,19 @@ class http_session : public std::enable_shared_from_this<http_session> {
     parser_->header_limit(header_limit);
     parser_->body_limit(w_.svc.cfg.max_body_bytes);
     stream_.expires_after(read_timeout);
-    http::async_read_header(stream_, buffer_, *parser_,
-                            [self = shared_from_this()](beast::error_code ec, std::size_t) {
-                              self->on_header(ec);
-                            });
+    http::async_read_header(
+        stream_, buffer_, *parser_,
+        [self = shared_from_this()](beast::error_code ec, std::size_t) { self->on_header(ec); });
   }
 
   void on_header(beast::error_code ec) {
     if (ec) return on_read_error(ec);
     auto& req = parser_->get();
-    route_ = protocol::classify(req.method_string(), req.target(), header(req, http::field::upgrade));
+    route_ =
+        protocol::classify(req.method_string(), req.target(), header(req, http::field::upgrade));
     if (route_ == protocol::route::websocket) return upgrade();
-    if (route_ == protocol::route::publish && parser_->get()[http::field::expect] == "100-continue") {
+    if (route_ == protocol::route::publish &&
+        parser_->get()[http::field::expect] == "100-continue") {
       // curl sends this for bodies over 1 KiB and waits a second without it.
       static const std::string cont = "HTTP/1.1 100 Continue\r\n\r\n";
       asio::async_write(stream_, asio::buffer(cont),
@@ -96,10 +97,9 @@ class http_session : public std::enable_shared_from_this<http_session> {
   }
 
   void read_body() {
-    http::async_read(stream_, buffer_, *parser_,
-                     [self = shared_from_this()](beast::error_code ec, std::size_t) {
-                       self->on_body(ec);
-                     });
+    http::async_read(
+        stream_, buffer_, *parser_,
+        [self = shared_from_this()](beast::error_code ec, std::size_t) { self->on_body(ec); });
   }
 
   void on_read_error(beast::error_code ec) {
@@ -107,8 +107,12 @@ class http_session : public std::enable_shared_from_this<http_session> {
         ec == beast::error::timeout || ec == asio::error::connection_reset ||
         ec == asio::error::eof)
       return close();
-    if (ec == http::error::header_limit) return respond_text(http::status::request_header_fields_too_large, "Request Header Fields Too Large", false);
-    if (ec == http::error::body_limit) return respond_json(http::status::payload_too_large, protocol::serialize_error("Payload Too Large"), false);
+    if (ec == http::error::header_limit)
+      return respond_text(http::status::request_header_fields_too_large,
+                          "Request Header Fields Too Large", false);
+    if (ec == http::error::body_limit)
+      return respond_json(http::status::payload_too_large,
+                          protocol::serialize_error("Payload Too Large"), false);
     spdlog::debug("bad HTTP request: {}", ec.message());
     respond_text(http::status::bad_request, "Bad Request", false);
   }
@@ -138,9 +142,11 @@ class http_session : public std::enable_shared_from_this<http_session> {
     auto who = w_.svc.verifier.verify(token, unix_now());
     if (!who) {
       spdlog::info("publish rejected: 401 ({})", who.error().message());
-      return respond_json(http::status::unauthorized, protocol::serialize_error("Unauthorized"), keep);
+      return respond_json(http::status::unauthorized, protocol::serialize_error("Unauthorized"),
+                          keep);
     }
-    auto parsed = protocol::parse_publish_request(header(req, http::field::content_type), req.body());
+    auto parsed =
+        protocol::parse_publish_request(header(req, http::field::content_type), req.body());
     if (!parsed) {
       auto e = static_cast<errc>(parsed.error().value());
       auto status = e == errc::unsupported_media_type ? http::status::unsupported_media_type
@@ -149,25 +155,22 @@ class http_session : public std::enable_shared_from_this<http_session> {
     }
     auto& p = *parsed;
     auto wait = w_.svc.cfg.ack_timeout;
-    if (p.ack_timeout_ms)
-      wait = std::min(wait, std::chrono::milliseconds(*p.ack_timeout_ms));
+    if (p.ack_timeout_ms) wait = std::min(wait, std::chrono::milliseconds(*p.ack_timeout_ms));
     auto until = std::chrono::steady_clock::now() + wait;
-    auto env = std::make_shared<const protocol::envelope>(protocol::make_envelope(
-        std::move(p.type), std::move(p.user_id), std::move(p.payload),
-        std::chrono::system_clock::now()));
+    auto env = std::make_shared<const protocol::envelope>(
+        protocol::make_envelope(std::move(p.type), std::move(p.user_id), std::move(p.payload),
+                                std::chrono::system_clock::now()));
     busy_ = true;
     stream_.expires_never();  // the broker bounds the wait by `until`
-    w_.svc.broker.publish(std::move(env), until,
-                          [self = shared_from_this(), keep](hub::delivery_result r) mutable {
-                            asio::post(self->stream_.get_executor(),
-                                       [self, keep, r = std::move(r)]() {
-                                         self->busy_ = false;
-                                         self->respond_json(
-                                             http::status::ok,
-                                             protocol::serialize_publish_answer(r.client_count, r.results),
-                                             keep && !self->close_after_answer_);
-                                       });
-                          });
+    w_.svc.broker.publish(
+        std::move(env), until, [self = shared_from_this(), keep](hub::delivery_result r) mutable {
+          asio::post(self->stream_.get_executor(), [self, keep, r = std::move(r)]() {
+            self->busy_ = false;
+            self->respond_json(http::status::ok,
+                               protocol::serialize_publish_answer(r.client_count, r.results),
+                               keep && !self->close_after_answer_);
+          });
+        });
   }
 
   void upgrade() {
@@ -178,7 +181,8 @@ class http_session : public std::enable_shared_from_this<http_session> {
       spdlog::info("upgrade rejected: 401 ({})", who.error().message());
       return respond_text(http::status::unauthorized, "Unauthorized", false);
     }
-    if (w_.svc.stopping) return respond_text(http::status::service_unavailable, "Service Unavailable", false);
+    if (w_.svc.stopping)
+      return respond_text(http::status::service_unavailable, "Service Unavailable", false);
     stream_.expires_never();
     upgrade_request up = parser_->release();
     std::string user = std::move(who->user_id);
@@ -193,16 +197,17 @@ class http_session : public std::enable_shared_from_this<http_session> {
     int fd = s.release(ec);
     if (ec) return;
     worker& target = *w_.svc.workers[owner];
-    asio::post(target.ioc, [&target, fd, protocol, up = std::move(up), user = std::move(user)]() mutable {
-      boost::system::error_code e;
-      tcp::socket moved(target.ioc);
-      moved.assign(protocol, fd, e);
-      if (e) {
-        ::close(fd);
-        return;
-      }
-      start_websocket(target, std::move(moved), std::move(up), std::move(user));
-    });
+    asio::post(target.ioc,
+               [&target, fd, protocol, up = std::move(up), user = std::move(user)]() mutable {
+                 boost::system::error_code e;
+                 tcp::socket moved(target.ioc);
+                 moved.assign(protocol, fd, e);
+                 if (e) {
+                   ::close(fd);
+                   return;
+                 }
+                 start_websocket(target, std::move(moved), std::move(up), std::move(user));
+               });
   }
 
   template <class Res>
@@ -238,7 +243,8 @@ class http_session : public std::enable_shared_from_this<http_session> {
     stream_.expires_after(read_timeout);
     http::async_write(stream_, *sp,
                       [self = shared_from_this(), sp](beast::error_code ec, std::size_t) {
-                        if (ec || !sp->keep_alive() || self->close_after_answer_) return self->close();
+                        if (ec || !sp->keep_alive() || self->close_after_answer_)
+                          return self->close();
                         self->do_read();
                       });
   }

@@ -47,10 +47,10 @@ class tcp_listener final : public listener, public std::enable_shared_from_this<
 
  private:
   void do_accept() {
-    acceptor_.async_accept(w_.ioc, [self = shared_from_this()](boost::system::error_code ec,
-                                                                tcp::socket s) {
-      self->on_accept(ec, std::move(s));
-    });
+    acceptor_.async_accept(
+        w_.ioc, [self = shared_from_this()](boost::system::error_code ec, tcp::socket s) {
+          self->on_accept(ec, std::move(s));
+        });
   }
 
   void on_accept(boost::system::error_code ec, tcp::socket s) {

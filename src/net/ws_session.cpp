@@ -38,14 +38,16 @@ class ws_session final : public hub::connection, public std::enable_shared_from_
     ws_.set_option(t);
     ws_.read_message_max(w_.svc.cfg.max_message_bytes);
     ws_.auto_fragment(false);
-    ws_.async_accept(req, [self = shared_from_this()](beast::error_code ec) { self->on_accept(ec); });
+    ws_.async_accept(req,
+                     [self = shared_from_this()](beast::error_code ec) { self->on_accept(ec); });
   }
 
   // hub::connection
   void send_text(hub::shared_text text) override {
     if (closing_) return;
     if (queued_bytes_ + text->size() > w_.svc.cfg.max_queued_bytes) {
-      spdlog::warn("closing socket of user {}: slow consumer ({} bytes queued)", user_, queued_bytes_);
+      spdlog::warn("closing socket of user {}: slow consumer ({} bytes queued)", user_,
+                   queued_bytes_);
       return close(1008, "slow consumer");
     }
     queued_bytes_ += text->size();
@@ -106,10 +108,9 @@ class ws_session final : public hub::connection, public std::enable_shared_from_
   void do_write() {
     writing_ = true;
     ws_.text(true);
-    ws_.async_write(asio::buffer(*queue_.front()),
-                    [self = shared_from_this()](beast::error_code ec, std::size_t) {
-                      self->on_write(ec);
-                    });
+    ws_.async_write(
+        asio::buffer(*queue_.front()),
+        [self = shared_from_this()](beast::error_code ec, std::size_t) { self->on_write(ec); });
   }
 
   void on_write(beast::error_code ec) {

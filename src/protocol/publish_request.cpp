@@ -26,23 +26,14 @@ result<publish_request> parse_publish_request(std::optional<std::string_view> co
 
   boost::json::object* obj = parsed->if_object();
   if (!obj) return errc::user_id_required;  // null, arrays, numbers, strings, booleans
-  const boost::json::value* uid = obj->if_contains("userId");
-  if (!uid || !uid->is_string()) return errc::user_id_required;
-  std::string_view user = core::js_trim(uid->get_string());
-  if (user.empty()) return errc::user_id_required;
+  auto user = core::trimmed_string_member(*obj, "userId");
+  if (!user) return errc::user_id_required;
 
   publish_request req;
-  req.user_id.assign(user);
-  req.type = "message";
-  if (const boost::json::value* t = obj->if_contains("type"); t && t->is_string()) {
-    std::string_view trimmed = core::js_trim(t->get_string());
-    if (!trimmed.empty()) req.type.assign(trimmed);
-  }
+  req.user_id.assign(*user);
+  req.type = core::trimmed_string_member(*obj, "type").value_or("message");
   if (const boost::json::value* ms = obj->if_contains("ackTimeoutMs")) {
-    double v = -1;
-    if (ms->is_int64()) v = static_cast<double>(ms->get_int64());
-    else if (ms->is_uint64()) v = static_cast<double>(ms->get_uint64());
-    else if (ms->is_double()) v = ms->get_double();
+    double v = core::json_number(*ms).value_or(-1);
     if (!(v >= 0)) return errc::invalid_ack_timeout;
     req.ack_timeout_ms = v > 1e15 ? std::int64_t{1'000'000'000'000'000} : std::llround(v);
   }

@@ -34,7 +34,8 @@ TEST(Jwt, Rfc7515AppendixA1) {
       "AyM1SysPpbyDfgZld3umj1qzKObwVMkoqQ-EstJQLr_T-1qS0gZH75aKtMN3Yj0iPS4hcgUuTwjAzZr1Z9CAow");
   const std::string token =
       "eyJ0eXAiOiJKV1QiLA0KICJhbGciOiJIUzI1NiJ9"
-      ".eyJpc3MiOiJqb2UiLA0KICJleHAiOjEzMDA4MTkzODAsDQogImh0dHA6Ly9leGFtcGxlLmNvbS9pc19yb290Ijp0cnVlfQ"
+      ".eyJpc3MiOiJqb2UiLA0KICJleHAiOjEzMDA4MTkzODAsDQogImh0dHA6Ly9leGFtcGxlLmNvbS9pc19yb290Ijp0cnV"
+      "lfQ"
       ".dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk";
   std::size_t last = token.rfind('.');
   EXPECT_EQ(base64url_encode(hmac_sha256(key, token.substr(0, last))), token.substr(last + 1));
@@ -68,8 +69,10 @@ TEST(Jwt, TypVariants) {
     EXPECT_TRUE(jwt_verifier(secret).verify(sign(h, R"({"userId":"u"})"), now)) << typ;
   }
   EXPECT_EQ(verify_error(sign(R"({"alg":"HS256"})", R"({"userId":"u"})")), errc::token_bad_typ);
-  EXPECT_EQ(verify_error(sign(R"({"alg":"HS256","typ":"JWS"})", R"({"userId":"u"})")), errc::token_bad_typ);
-  EXPECT_EQ(verify_error(sign(R"({"alg":"HS256","typ":1})", R"({"userId":"u"})")), errc::token_bad_typ);
+  EXPECT_EQ(verify_error(sign(R"({"alg":"HS256","typ":"JWS"})", R"({"userId":"u"})")),
+            errc::token_bad_typ);
+  EXPECT_EQ(verify_error(sign(R"({"alg":"HS256","typ":1})", R"({"userId":"u"})")),
+            errc::token_bad_typ);
 }
 
 TEST(Jwt, RejectsOtherAlgorithms) {
@@ -77,7 +80,8 @@ TEST(Jwt, RejectsOtherAlgorithms) {
     std::string h = std::string(R"({"alg":")") + alg + R"(","typ":"JWT"})";
     EXPECT_EQ(verify_error(sign(h, R"({"userId":"u"})")), errc::token_unsupported_alg) << alg;
   }
-  EXPECT_EQ(verify_error(sign(R"({"typ":"JWT"})", R"({"userId":"u"})")), errc::token_unsupported_alg);
+  EXPECT_EQ(verify_error(sign(R"({"typ":"JWT"})", R"({"userId":"u"})")),
+            errc::token_unsupported_alg);
   // alg none with an empty signature, the classic attack.
   std::string unsigned_token = base64url_encode(R"({"alg":"none","typ":"JWT"})") + "." +
                                base64url_encode(R"({"userId":"u"})") + ".";
@@ -85,8 +89,9 @@ TEST(Jwt, RejectsOtherAlgorithms) {
 }
 
 TEST(Jwt, RejectsCrit) {
-  EXPECT_EQ(verify_error(sign(R"({"alg":"HS256","typ":"JWT","crit":["exp"]})", R"({"userId":"u"})")),
-            errc::token_crit);
+  EXPECT_EQ(
+      verify_error(sign(R"({"alg":"HS256","typ":"JWT","crit":["exp"]})", R"({"userId":"u"})")),
+      errc::token_crit);
   EXPECT_EQ(verify_error(sign(R"({"alg":"HS256","typ":"JWT","crit":[]})", R"({"userId":"u"})")),
             errc::token_crit);
 }
@@ -95,7 +100,8 @@ TEST(Jwt, RejectsBadSignatures) {
   std::string good = hs256(R"({"userId":"u"})");
   std::string tampered_payload = good;
   std::size_t d1 = good.find('.');
-  tampered_payload.replace(d1 + 1, good.find('.', d1 + 1) - d1 - 1, base64url_encode(R"({"userId":"v"})"));
+  tampered_payload.replace(d1 + 1, good.find('.', d1 + 1) - d1 - 1,
+                           base64url_encode(R"({"userId":"v"})"));
   EXPECT_EQ(verify_error(tampered_payload), errc::token_bad_signature);
   std::string flipped = good;
   flipped.back() = flipped.back() == 'A' ? 'B' : 'A';
@@ -118,19 +124,24 @@ TEST(Jwt, RejectsMalformedTokens) {
   EXPECT_EQ(verify_error("Bearer"), errc::token_malformed);
   // Header or payload that is not a JSON object.
   EXPECT_EQ(verify_error(sign("[1]", R"({"userId":"u"})")), errc::token_malformed);
-  EXPECT_EQ(verify_error(sign(R"({"alg":"HS256","typ":"JWT"})", R"(["u"])")), errc::token_malformed);
-  EXPECT_EQ(verify_error(sign(R"({"alg":"HS256","typ":"JWT"})", "not json")), errc::token_malformed);
+  EXPECT_EQ(verify_error(sign(R"({"alg":"HS256","typ":"JWT"})", R"(["u"])")),
+            errc::token_malformed);
+  EXPECT_EQ(verify_error(sign(R"({"alg":"HS256","typ":"JWT"})", "not json")),
+            errc::token_malformed);
 }
 
 TEST(Jwt, TimeClaims) {
   auto at = [](std::string claims) { return hs256(claims); };
   EXPECT_TRUE(jwt_verifier(secret).verify(at(R"({"userId":"u","exp":1800000001})"), now));
-  EXPECT_EQ(verify_error(at(R"({"userId":"u","exp":1800000000})")), errc::token_expired);  // exp == now
+  EXPECT_EQ(verify_error(at(R"({"userId":"u","exp":1800000000})")),
+            errc::token_expired);  // exp == now
   EXPECT_EQ(verify_error(at(R"({"userId":"u","exp":1799999999.5})")), errc::token_expired);
   EXPECT_TRUE(jwt_verifier(secret).verify(at(R"({"userId":"u","exp":1800000000.5})"), now));
-  EXPECT_TRUE(jwt_verifier(secret).verify(at(R"({"userId":"u","nbf":1800000000})"), now));  // nbf == now
+  EXPECT_TRUE(
+      jwt_verifier(secret).verify(at(R"({"userId":"u","nbf":1800000000})"), now));  // nbf == now
   EXPECT_EQ(verify_error(at(R"({"userId":"u","nbf":1800000001})")), errc::token_not_yet_valid);
-  EXPECT_TRUE(jwt_verifier(secret).verify(at(R"({"userId":"u","iat":9999999999})"), now));  // iat unchecked
+  EXPECT_TRUE(
+      jwt_verifier(secret).verify(at(R"({"userId":"u","iat":9999999999})"), now));  // iat unchecked
   for (auto bad : {R"({"userId":"u","exp":"1900000000"})", R"({"userId":"u","nbf":null})",
                    R"({"userId":"u","iat":true})", R"({"userId":"u","exp":[1]})"})
     EXPECT_EQ(verify_error(at(bad)), errc::token_bad_claim) << bad;

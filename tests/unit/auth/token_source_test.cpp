@@ -8,7 +8,7 @@ TEST(TokenSource, AuthorizationHeader) {
   EXPECT_EQ(extract_token("Bearer abc", "/"), "abc");
   EXPECT_EQ(extract_token("  bEaReR   abc  ", "/"), "abc");
   EXPECT_EQ(extract_token("abc", "/"), "abc");  // no scheme: the whole value is the token
-  EXPECT_EQ(extract_token("Bearer", "/?token=q"), "Bearer");  // present: query not tried
+  EXPECT_EQ(extract_token("Bearer", "/?token=q"), "Bearer");    // present: query not tried
   EXPECT_EQ(extract_token("Bearer\tabc", "/"), "Bearer\tabc");  // exactly one space after bearer
   EXPECT_EQ(extract_token("Basic xyz", "/?token=q"), "Basic xyz");
 }

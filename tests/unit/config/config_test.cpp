@@ -46,7 +46,8 @@ TEST(Config, DefaultsAndShortSecretWarning) {
 
 TEST(Config, PrecedenceFlagOverEnvOverFile) {
   fixture f;
-  f.files[".env"] = "# dev\nexport JWT_SECRET=\"" + long_secret + "\"\nPORT=1000\nHOST=0.0.0.0\nTHREADS=3\n";
+  f.files[".env"] =
+      "# dev\nexport JWT_SECRET=\"" + long_secret + "\"\nPORT=1000\nHOST=0.0.0.0\nTHREADS=3\n";
   f.env["PORT"] = "2000";
   auto r = f.run({"--port", "3000"});
   ASSERT_FALSE(r.error) << *r.error;
@@ -69,9 +70,13 @@ TEST(Config, PrecedenceFlagOverEnvOverFile) {
 TEST(Config, BadValuesAreOneLineErrors) {
   fixture f;
   f.env["JWT_SECRET"] = long_secret;
-  for (auto args : std::vector<std::vector<std::string>>{
-           {"--port", "70000"}, {"--port", "x"}, {"--threads", "-1"}, {"--nope", "1"},
-           {"--port"}, {"--log-level", "loud"}, {"--max-body-bytes", "1"}}) {
+  for (auto args : std::vector<std::vector<std::string>>{{"--port", "70000"},
+                                                         {"--port", "x"},
+                                                         {"--threads", "-1"},
+                                                         {"--nope", "1"},
+                                                         {"--port"},
+                                                         {"--log-level", "loud"},
+                                                         {"--max-body-bytes", "1"}}) {
     auto r = f.run(args);
     ASSERT_TRUE(r.error) << args[0];
     EXPECT_EQ(r.error->find('\n'), std::string::npos);

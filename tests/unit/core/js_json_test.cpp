@@ -55,12 +55,14 @@ TEST(JsJson, StringsEscapeOnlyWhatStringifyEscapes) {
 
 TEST(JsJson, ObjectKeyOrderFollowsEcmaScript) {
   EXPECT_EQ(roundtrip(R"({"b":1,"a":2})"), R"({"b":1,"a":2})");
-  EXPECT_EQ(roundtrip(R"({"b":1,"2":2,"1":3,"01":4,"a":5})"), R"({"1":3,"2":2,"b":1,"01":4,"a":5})");
+  EXPECT_EQ(roundtrip(R"({"b":1,"2":2,"1":3,"01":4,"a":5})"),
+            R"({"1":3,"2":2,"b":1,"01":4,"a":5})");
   EXPECT_EQ(roundtrip(R"({"4294967295":1,"4294967294":2})"), R"({"4294967294":2,"4294967295":1})");
 }
 
 TEST(JsJson, WhitespaceIsDroppedAndStructurePreserved) {
-  EXPECT_EQ(roundtrip(" { \"a\" : [ 1 , true , null , { } , [ ] ] } "), R"({"a":[1,true,null,{},[]]})");
+  EXPECT_EQ(roundtrip(" { \"a\" : [ 1 , true , null , { } , [ ] ] } "),
+            R"({"a":[1,true,null,{},[]]})");
 }
 
 TEST(JsJson, RejectsWhatJsonParseRejectsAndBoundsDepth) {

@@ -13,11 +13,22 @@ TEST(JsTrim, AsciiWhitespace) {
 
 TEST(JsTrim, UnicodeWhitespaceAsJavaScript) {
   // U+00A0, U+3000, U+FEFF, U+2028 and U+200A are trimmed by String#trim.
-  EXPECT_EQ(js_trim("\xC2\xA0" "x" "\xE3\x80\x80"), "x");
-  EXPECT_EQ(js_trim("\xEF\xBB\xBF" "x" "\xE2\x80\xA8"), "x");
-  EXPECT_EQ(js_trim("\xE2\x80\x8A" "x"), "x");
+  EXPECT_EQ(js_trim("\xC2\xA0"
+                    "x"
+                    "\xE3\x80\x80"),
+            "x");
+  EXPECT_EQ(js_trim("\xEF\xBB\xBF"
+                    "x"
+                    "\xE2\x80\xA8"),
+            "x");
+  EXPECT_EQ(js_trim("\xE2\x80\x8A"
+                    "x"),
+            "x");
   // U+200B (zero width space) is not white space in JavaScript.
-  EXPECT_EQ(js_trim("\xE2\x80\x8B" "x"), "\xE2\x80\x8B" "x");
+  EXPECT_EQ(js_trim("\xE2\x80\x8B"
+                    "x"),
+            "\xE2\x80\x8B"
+            "x");
   EXPECT_TRUE(js_blank("\xC2\xA0 \xE3\x80\x80"));
 }
 
@@ -36,8 +47,8 @@ TEST(Ascii, CaseInsensitiveHelpers) {
 
 TEST(Utf8, ValidationAndWhatwgDecoding) {
   EXPECT_TRUE(valid_utf8("h\xC3\xA9llo \xF0\x9F\x98\x80"));
-  EXPECT_FALSE(valid_utf8("\xC0\x80"));      // overlong
-  EXPECT_FALSE(valid_utf8("\xED\xA0\x80"));  // surrogate
+  EXPECT_FALSE(valid_utf8("\xC0\x80"));          // overlong
+  EXPECT_FALSE(valid_utf8("\xED\xA0\x80"));      // surrogate
   EXPECT_FALSE(valid_utf8("\xF4\x90\x80\x80"));  // above U+10FFFF
   bool changed = false;
   EXPECT_EQ(whatwg_utf8_decode("ok", changed), "ok");

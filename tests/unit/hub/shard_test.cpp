@@ -82,8 +82,8 @@ TEST_F(shard_fixture, DeliversToMatchingSocketsAndReturnsWhenAllAcked) {
 
   shard.on_text(other, ack(e->id, "\"stranger\""));  // not a target
   shard.on_text(b, ack(e->id, R"({"read":true})"));
-  shard.on_text(b, ack(e->id, "\"second\""));        // second ack
-  shard.on_text(a, ack("unknown-id", "1"));          // unknown id
+  shard.on_text(b, ack(e->id, "\"second\""));  // second ack
+  shard.on_text(a, ack("unknown-id", "1"));    // unknown id
   EXPECT_FALSE(answer);
   shard.on_text(a, R"({"type":"ack","envelopeId":")" + e->id + "\"}");  // no result -> null
   ASSERT_TRUE(answer);

@@ -35,7 +35,8 @@ TEST(ClientMessage, AckResultIsStringifiedNullWhenAbsent) {
 }
 
 TEST(ClientMessage, EverythingElseIsIgnored) {
-  for (auto t : {"not json", "[1,2]", "null", "42", R"("subscribe")", R"({"type":"SUBSCRIBE","filters":[]})",
-                 R"({"type":"publish"})", R"({"filters":[]})", "{", R"({"type":["ack"]})"})
+  for (auto t :
+       {"not json", "[1,2]", "null", "42", R"("subscribe")", R"({"type":"SUBSCRIBE","filters":[]})",
+        R"({"type":"publish"})", R"({"filters":[]})", "{", R"({"type":["ack"]})"})
     EXPECT_TRUE(std::holds_alternative<ignored_message>(parse_client_message(t))) << t;
 }

@@ -36,8 +36,9 @@ TEST(Envelope, IsoTimestampWithMilliseconds) {
 
 TEST(Envelope, KeyOrderAndPayloadPresence) {
   auto p = *hf::core::parse_json(R"({"b":1.50,"a":"x"})");
-  EXPECT_EQ(serialize_envelope("id", "chat", "u", "T", &p),
-            R"({"envelopeId":"id","type":"chat","userId":"u","timestamp":"T","payload":{"b":1.5,"a":"x"}})");
+  EXPECT_EQ(
+      serialize_envelope("id", "chat", "u", "T", &p),
+      R"({"envelopeId":"id","type":"chat","userId":"u","timestamp":"T","payload":{"b":1.5,"a":"x"}})");
   EXPECT_EQ(serialize_envelope("id", "chat", "u", "T", nullptr),
             R"({"envelopeId":"id","type":"chat","userId":"u","timestamp":"T"})");
   boost::json::value null_payload;

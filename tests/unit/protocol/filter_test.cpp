@@ -36,7 +36,8 @@ TEST(Filters, OnlyFirstFiftyEntriesCountingDroppedOnes) {
 }
 
 TEST(Filters, DuplicatesInsideOneMessageCollapseKeyOrderIgnored) {
-  auto f = norm(R"([{"type":"a","x":"1","y":"2"},{"y":"2","type":"a ","x":"1"},{"type":"a","x":"1"}])");
+  auto f =
+      norm(R"([{"type":"a","x":"1","y":"2"},{"y":"2","type":"a ","x":"1"},{"type":"a","x":"1"}])");
   EXPECT_EQ(f.size(), 2u);
 }
 
@@ -67,7 +68,7 @@ TEST(FilterSet, AddDedupesRemoveExactEqual) {
   EXPECT_EQ(s.add(norm(R"([{"type":"a"},{"type":"b","k":"v"}])"), 1000), 2u);
   EXPECT_EQ(s.add(norm(R"([{"type":"a"},{"type":"c"}])"), 1000), 1u);
   EXPECT_EQ(s.size(), 3u);
-  EXPECT_EQ(s.remove(norm(R"([{"type":"b"}])")), 0u);  // not equal: k missing
+  EXPECT_EQ(s.remove(norm(R"([{"type":"b"}])")), 0u);                  // not equal: k missing
   EXPECT_EQ(s.remove(norm(R"([{"type":"b","k":"v","z":"1"}])")), 0u);  // extra key
   EXPECT_EQ(s.remove(norm(R"([{"k":"v","type":" b"}])")), 1u);
   EXPECT_EQ(s.remove({}), 0u);

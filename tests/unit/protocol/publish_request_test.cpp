@@ -39,7 +39,9 @@ TEST(PublishRequest, UserIdRules) {
 }
 
 TEST(PublishRequest, TypeDefaultsToMessage) {
-  auto type_of = [](std::string_view body) { return parse_publish_request("application/json", body)->type; };
+  auto type_of = [](std::string_view body) {
+    return parse_publish_request("application/json", body)->type;
+  };
   EXPECT_EQ(type_of(R"({"userId":"u"})"), "message");
   EXPECT_EQ(type_of(R"({"userId":"u","type":" chat "})"), "chat");
   EXPECT_EQ(type_of(R"({"userId":"u","type":"  "})"), "message");
@@ -55,7 +57,8 @@ TEST(PublishRequest, PayloadAbsentVersusNull) {
 }
 
 TEST(PublishRequest, BodyDecodedAsFetchDoes) {
-  auto r = parse_publish_request("application/json", "\xEF\xBB\xBF{\"userId\":\"u\",\"payload\":\"a\xFFz\"}");
+  auto r = parse_publish_request("application/json",
+                                 "\xEF\xBB\xBF{\"userId\":\"u\",\"payload\":\"a\xFFz\"}");
   ASSERT_TRUE(r);
   EXPECT_EQ(r->payload->get_string(), "a\xEF\xBF\xBDz");
 }
@@ -64,13 +67,16 @@ TEST(PublishRequest, AckTimeoutExtension) {
   auto r = parse_publish_request("application/json", R"({"userId":"u","ackTimeoutMs":0})");
   ASSERT_TRUE(r);
   EXPECT_EQ(r->ack_timeout_ms, 0);
-  EXPECT_EQ(error_of("application/json", R"({"userId":"u","ackTimeoutMs":-1})"), errc::invalid_ack_timeout);
-  EXPECT_EQ(error_of("application/json", R"({"userId":"u","ackTimeoutMs":"5"})"), errc::invalid_ack_timeout);
+  EXPECT_EQ(error_of("application/json", R"({"userId":"u","ackTimeoutMs":-1})"),
+            errc::invalid_ack_timeout);
+  EXPECT_EQ(error_of("application/json", R"({"userId":"u","ackTimeoutMs":"5"})"),
+            errc::invalid_ack_timeout);
   EXPECT_FALSE(parse_publish_request("application/json", R"({"userId":"u"})")->ack_timeout_ms);
 }
 
 TEST(PublishAnswer, Serialisation) {
   EXPECT_EQ(serialize_publish_answer(0, {}), R"({"clientCount":0,"results":[]})");
-  EXPECT_EQ(serialize_publish_answer(2, {"null", R"({"a":1})"}), R"({"clientCount":2,"results":[null,{"a":1}]})");
+  EXPECT_EQ(serialize_publish_answer(2, {"null", R"({"a":1})"}),
+            R"({"clientCount":2,"results":[null,{"a":1}]})");
   EXPECT_EQ(serialize_error("Unauthorized"), R"({"error":"Unauthorized"})");
 }
