@@ -184,11 +184,14 @@ class http_session : public std::enable_shared_from_this<http_session> {
     if (w_.svc.stopping)
       return respond_text(http::status::service_unavailable, "Service Unavailable", false);
     stream_.expires_never();
-    upgrade_request up = parser_->release();
-    std::string user = std::move(who->user_id);
+    ws_upgrade up{parser_->release(), {}, std::move(who->user_id)};
+    if (buffer_.size()) {
+      auto early = buffer_.cdata();
+      up.early_bytes.assign(static_cast<const char*>(early.data()), early.size());
+    }
     tcp::socket s = stream_.release_socket();
-    std::size_t owner = w_.svc.hub.owner_index(user);
-    if (owner == w_.index) return start_websocket(w_, std::move(s), std::move(up), std::move(user));
+    std::size_t owner = w_.svc.hub.owner_index(up.user_id);
+    if (owner == w_.index) return start_websocket(w_, std::move(s), std::move(up));
     // Move the connection to the owning shard's thread: the fd changes
     // io_context, the user's state never changes thread.
     boost::system::error_code ec;
@@ -197,17 +200,16 @@ class http_session : public std::enable_shared_from_this<http_session> {
     int fd = s.release(ec);
     if (ec) return;
     worker& target = *w_.svc.workers[owner];
-    asio::post(target.ioc,
-               [&target, fd, protocol, up = std::move(up), user = std::move(user)]() mutable {
-                 boost::system::error_code e;
-                 tcp::socket moved(target.ioc);
-                 moved.assign(protocol, fd, e);
-                 if (e) {
-                   ::close(fd);
-                   return;
-                 }
-                 start_websocket(target, std::move(moved), std::move(up), std::move(user));
-               });
+    asio::post(target.ioc, [&target, fd, protocol, up = std::move(up)]() mutable {
+      boost::system::error_code e;
+      tcp::socket moved(target.ioc);
+      moved.assign(protocol, fd, e);
+      if (e) {
+        ::close(fd);
+        return;
+      }
+      start_websocket(target, std::move(moved), std::move(up));
+    });
   }
 
   template <class Res>

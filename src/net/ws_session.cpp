@@ -6,6 +6,7 @@
 #include <boost/beast/core.hpp>
 #include <boost/beast/websocket.hpp>
 #include <deque>
+#include <sstream>
 
 #include "hub/connection.hpp"
 #include "net/worker.hpp"
@@ -30,7 +31,7 @@ class ws_session final : public hub::connection, public std::enable_shared_from_
   }
   ~ws_session() override { --w_.svc.live_sessions; }
 
-  void run(upgrade_request req) {
+  void run(ws_upgrade up) {
     websocket::stream_base::timeout t{};
     t.handshake_timeout = handshake_timeout;
     t.idle_timeout = websocket::stream_base::none();
@@ -38,8 +39,14 @@ class ws_session final : public hub::connection, public std::enable_shared_from_
     ws_.set_option(t);
     ws_.read_message_max(w_.svc.cfg.max_message_bytes);
     ws_.auto_fragment(false);
-    ws_.async_accept(req,
-                     [self = shared_from_this()](beast::error_code ec) { self->on_accept(ec); });
+    auto on_accept = [self = shared_from_this()](beast::error_code ec) { self->on_accept(ec); };
+    if (up.early_bytes.empty()) return ws_.async_accept(up.req, std::move(on_accept));
+    // Hand Beast the request again followed by the early frames, so nothing
+    // the client sent is lost.
+    std::ostringstream raw;
+    raw << up.req;
+    handshake_bytes_ = raw.str() + up.early_bytes;
+    ws_.async_accept(asio::buffer(handshake_bytes_), std::move(on_accept));
   }
 
   // hub::connection
@@ -142,6 +149,7 @@ class ws_session final : public hub::connection, public std::enable_shared_from_
   websocket::stream<tcp::socket> ws_;
   beast::flat_buffer buffer_;
   std::string user_;
+  std::string handshake_bytes_;         // only for an upgrade with early frames
   std::deque<hub::shared_text> queue_;  // bounded by cfg.max_queued_bytes
   std::size_t queued_bytes_ = 0;
   websocket::close_reason close_reason_;
@@ -152,10 +160,11 @@ class ws_session final : public hub::connection, public std::enable_shared_from_
 
 }  // namespace
 
-void start_websocket(worker& w, tcp::socket socket, upgrade_request req, std::string user_id) {
+void start_websocket(worker& w, tcp::socket socket, ws_upgrade up) {
   boost::system::error_code ec;
   socket.set_option(tcp::no_delay(true), ec);
-  std::make_shared<ws_session>(w, std::move(socket), std::move(user_id))->run(std::move(req));
+  std::string user = up.user_id;
+  std::make_shared<ws_session>(w, std::move(socket), std::move(user))->run(std::move(up));
 }
 
 }  // namespace hf::net

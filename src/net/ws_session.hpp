@@ -13,10 +13,18 @@ struct worker;
 
 using upgrade_request = boost::beast::http::request<boost::beast::http::string_body>;
 
-// Completes the WebSocket handshake for `req` on `socket` and attaches the
-// socket to w's shard as `user_id`. Call on w's thread; `socket` must belong
-// to w's io_context.
-void start_websocket(worker& w, boost::asio::ip::tcp::socket socket, upgrade_request req,
-                     std::string user_id);
+// An authenticated upgrade on its way to the owning shard.
+struct ws_upgrade {
+  upgrade_request req;
+  // Bytes that arrived after the request, before our 101: frames from a
+  // client that did not wait for the handshake answer (RFC 6455 says it
+  // should; some do not). Usually empty.
+  std::string early_bytes;
+  std::string user_id;
+};
+
+// Completes the WebSocket handshake on `socket` and attaches it to w's shard
+// as up.user_id. Call on w's thread; `socket` must belong to w's io_context.
+void start_websocket(worker& w, boost::asio::ip::tcp::socket socket, ws_upgrade up);
 
 }  // namespace hf::net

@@ -1,0 +1,320 @@
+// hopeflow-bench: the load tool. `hopeflow-bench suite` starts the server
+// for each scenario, runs the default suite and writes JSON lines and a
+// markdown table; the other subcommands run one scenario against a server
+// that is already running.
+#include <fcntl.h>
+#include <signal.h>
+#include <spawn.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <boost/json/serialize.hpp>
+#include <chrono>
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <iostream>
+#include <map>
+#include <sstream>
+#include <thread>
+
+#include "core/js_json.hpp"
+#include "proc_stats.hpp"
+#include "scenarios.hpp"
+
+extern char** environ;
+
+namespace hfb {
+namespace {
+
+using args_map = std::map<std::string, std::string>;
+
+args_map parse_args(int argc, char** argv, int first) {
+  args_map m;
+  for (int i = first; i < argc; ++i) {
+    std::string a = argv[i];
+    if (a.rfind("--", 0) != 0) continue;
+    std::string key = a.substr(2), value = "1";
+    if (auto eq = key.find('='); eq != std::string::npos) {
+      value = key.substr(eq + 1);
+      key = key.substr(0, eq);
+    } else if (i + 1 < argc && std::string(argv[i + 1]).rfind("--", 0) != 0) {
+      value = argv[++i];
+    }
+    m[key] = value;
+  }
+  return m;
+}
+
+double num(const args_map& a, const std::string& k, double def) {
+  auto it = a.find(k);
+  return it == a.end() ? def : std::stod(it->second);
+}
+std::string str(const args_map& a, const std::string& k, const std::string& def) {
+  auto it = a.find(k);
+  return it == a.end() ? def : it->second;
+}
+
+std::vector<std::string> split(const std::string& s) {
+  std::vector<std::string> out;
+  std::stringstream ss(s);
+  for (std::string item; std::getline(ss, item, ',');)
+    if (!item.empty()) out.push_back(item);
+  return out;
+}
+
+std::vector<std::string> default_sources() {
+  std::vector<std::string> v;
+  for (int i = 2; i <= 9; ++i) v.push_back("127.0.0." + std::to_string(i));
+  return v;
+}
+
+target target_from(const args_map& a) {
+  target t;
+  t.host = str(a, "host", "127.0.0.1");
+  t.port = static_cast<std::uint16_t>(num(a, "port", 8787));
+  t.server_pid = static_cast<pid_t>(num(a, "server-pid", 0));
+  const char* env = std::getenv("JWT_SECRET");
+  t.secret = str(a, "secret", env ? env : "");
+  t.threads = static_cast<unsigned>(num(a, "threads", 2));
+  if (a.count("sources")) t.sources = split(a.at("sources"));
+  return t;
+}
+
+// A server started for one scenario: its own secret, a free port, stderr to a log file.
+struct server_process {
+  pid_t pid = 0;
+  std::uint16_t port = 0;
+  std::string secret;
+
+  static server_process start(const std::string& exe, const std::string& log, unsigned threads) {
+    server_process s;
+    s.secret = "bench-secret-" + std::to_string(::getpid()) + "-0123456789abcdefghij";
+    std::vector<std::string> env = {"JWT_SECRET=" + s.secret, "PORT=0",
+                                    "HOST=127.0.0.1",         "ENV_FILE=",
+                                    "LOG_LEVEL=info",         "THREADS=" + std::to_string(threads)};
+    std::vector<char*> envp;
+    for (auto& e : env) envp.push_back(e.data());
+    envp.push_back(nullptr);
+    posix_spawn_file_actions_t fa;
+    posix_spawn_file_actions_init(&fa);
+    posix_spawn_file_actions_addopen(&fa, 2, log.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+    posix_spawn_file_actions_addopen(&fa, 1, "/dev/null", O_WRONLY, 0);
+    std::string exe_copy = exe;
+    char* argv[] = {exe_copy.data(), nullptr};
+    if (posix_spawn(&s.pid, exe.c_str(), &fa, nullptr, argv, envp.data()) != 0)
+      throw std::runtime_error("cannot start " + exe);
+    posix_spawn_file_actions_destroy(&fa);
+    for (int i = 0; i < 500 && !s.port; ++i) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(10));
+      std::ifstream in(log);
+      std::string text((std::istreambuf_iterator<char>(in)), {});
+      auto at = text.find("listening on ");
+      if (at == std::string::npos) continue;
+      auto colon = text.find(':', at + 13);
+      s.port = static_cast<std::uint16_t>(std::stoi(text.substr(colon + 1)));
+    }
+    if (!s.port) throw std::runtime_error("server did not start; see " + log);
+    return s;
+  }
+  void stop() {
+    if (pid <= 0) return;
+    ::kill(pid, SIGTERM);
+    waitpid(pid, nullptr, 0);
+    pid = 0;
+  }
+};
+
+std::string fmt(double v, int digits = 1) {
+  char b[64];
+  std::snprintf(b, sizeof b, "%.*f", digits, v);
+  return b;
+}
+double get(const boost::json::object& o, const char* k) {
+  auto* v = o.if_contains(k);
+  if (!v) return 0;
+  if (v->is_double()) return v->get_double();
+  if (v->is_int64()) return double(v->get_int64());
+  if (v->is_uint64()) return double(v->get_uint64());
+  return 0;
+}
+
+std::string markdown(const std::vector<boost::json::object>& rows, const floor_result& fl) {
+  std::ostringstream md;
+  md << "Syscall floor on this machine: one small loopback `send` " << fmt(fl.send_us, 2)
+     << " µs, one `recv` " << fmt(fl.recv_us, 2) << " µs of CPU.\n\n";
+  md << "| scenario | size | throughput | p50 | p99 | p99.9 | max | server CPU / op | × floor | "
+        "server peak RSS | load-tool CPU | errors |\n";
+  md << "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n";
+  for (const auto& r : rows) {
+    std::string s = r.at("scenario").as_string().c_str();
+    if (s == "floor") continue;
+    md << "| " << s << " | ";
+    if (s == "connect") {
+      md << get(r, "connections") << " conns, " << get(r, "concurrency") << " at once | "
+         << fmt(get(r, "connections_per_s"), 0) << " conn/s | | | | | "
+         << fmt(get(r, "server_cpu_us_per_connection")) << " µs/conn | | "
+         << fmt(get(r, "server_peak_rss_kib") / 1024) << " MiB | "
+         << fmt(get(r, "client_cpu_share") * 100, 0) << "% | " << get(r, "errors") << " |\n";
+    } else if (s == "idle") {
+      md << get(r, "sockets") << " sockets, " << get(r, "processes") << " client procs | | | | | | "
+         << fmt(get(r, "server_bytes_per_socket"), 0) << " B RSS/socket | | "
+         << fmt(get(r, "server_peak_rss_kib") / 1024) << " MiB | | " << get(r, "errors") << " |\n";
+    } else {
+      double k = get(r, "sockets_per_user");
+      bool fan = s.rfind("fanout", 0) == 0;
+      double floor_pub = get(r, "floor_sends") * fl.send_us + get(r, "floor_recvs") * fl.recv_us;
+      double per_pub = get(r, "server_cpu_us_per_publish");
+      double per_del = get(r, "server_cpu_ms_per_1k_deliveries");
+      double per_del_floor = fl.send_us + fl.recv_us;
+      md << get(r, "users") << "×" << k << ", " << get(r, "publishers") << " publishers";
+      if (r.contains("target_rate")) md << ", " << fmt(get(r, "target_rate"), 0) << "/s offered";
+      md << " | " << fmt(get(r, "publishes_per_s"), 0) << " pub/s, "
+         << fmt(get(r, "deliveries_per_s"), 0) << " deliv/s | " << fmt(get(r, "p50_us") / 1000, 2)
+         << " ms | " << fmt(get(r, "p99_us") / 1000, 2) << " ms | "
+         << fmt(get(r, "p999_us") / 1000, 2) << " ms | " << fmt(get(r, "max_us") / 1000, 2)
+         << " ms | ";
+      if (fan)
+        md << fmt(per_del, 2) << " µs/delivery+ack | " << fmt(per_del / per_del_floor, 2) << "× | ";
+      else
+        md << fmt(per_pub, 1) << " µs/publish | " << fmt(per_pub / floor_pub, 2) << "× | ";
+      md << fmt(get(r, "server_peak_rss_kib") / 1024) << " MiB | "
+         << fmt(get(r, "client_cpu_share") * 100, 0) << "% | " << get(r, "errors") << " |\n";
+    }
+  }
+  return md.str();
+}
+
+int suite(const args_map& a) {
+  std::string exe = str(a, "server", "build/hopeflow-realtime");
+  std::string out = str(a, "out", "bench/results");
+  bool smoke = a.count("smoke");
+  unsigned server_threads = static_cast<unsigned>(num(a, "server-threads", 2));
+  std::filesystem::create_directories(out);
+  target base;
+  base.threads = static_cast<unsigned>(num(a, "threads", 2));
+  base.sources = default_sources();
+  std::vector<boost::json::object> rows;
+  std::string self = std::filesystem::read_symlink("/proc/self/exe");
+
+  floor_result fl = measure_floor(smoke ? 2000 : 50000);
+  rows.push_back(floor_json(fl));
+
+  auto with_server = [&](const std::string& name, auto&& body) {
+    auto srv = server_process::start(exe, out + "/server-" + name + ".log", server_threads);
+    target t = base;
+    t.port = srv.port;
+    t.server_pid = srv.pid;
+    t.secret = srv.secret;
+    auto r = body(t);
+    srv.stop();
+    std::cerr << hf::core::to_js_json(r) << "\n";
+    rows.push_back(std::move(r));
+  };
+
+  rtt_options rtt;
+  if (smoke) rtt = {20, 2, 4, 1, 0.2, 0};
+  with_server("rtt", [&](const target& t) { return run_rtt(t, rtt, "rtt"); });
+  rtt_options rate = rtt;
+  rate.publishers = smoke ? 8 : 64;
+  rate.rate = smoke ? 500 : 10000;
+  with_server("rate", [&](const target& t) { return run_rtt(t, rate, "rate"); });
+  for (unsigned n : {1000u, 10000u}) {
+    rtt_options fan{
+        1, smoke ? n / 50 : n, 2, smoke ? 1.0 : (n >= 10000 ? 10.0 : 5.0), smoke ? 0.2 : 1.0, 0};
+    std::string name = "fanout-" + std::to_string(n / 1000) + "k";
+    with_server(name, [&](const target& t) { return run_rtt(t, fan, name); });
+  }
+  connect_options conn{smoke ? 300u : 10000u, 64};
+  with_server("connect", [&](const target& t) { return run_connect(t, conn); });
+  idle_options idle{smoke ? 300u : 19000u, 2, self};
+  with_server("idle", [&](const target& t) { return run_idle(t, idle); });
+
+  std::ofstream jl(out + "/results.jsonl");
+  double errors = 0;
+  for (auto& r : rows) {
+    jl << hf::core::to_js_json(r) << "\n";
+    errors += get(r, "errors");
+  }
+  std::string md = markdown(rows, fl);
+  std::ofstream(out + "/results.md") << md;
+  std::cout << md;
+  if (errors > 0) {
+    std::cerr << "hopeflow-bench: " << errors << " errors (wrong answers or failed connections)\n";
+    return 1;
+  }
+  return 0;
+}
+
+int usage() {
+  std::cerr << R"(usage: hopeflow-bench <scenario> [options]
+
+  suite   [--server build/hopeflow-realtime] [--out bench/results] [--smoke]
+          [--threads 2] [--server-threads 2]
+          starts a fresh server per scenario and runs them all (about 1-2 minutes)
+  rtt     [--users 1000] [--sockets 2] [--publishers 32] [--seconds 10]   closed loop
+  rate    [--rate 10000] [...rtt options]                                 open loop
+  fanout  [--sockets 1000] [--publishers 2] [--seconds 5]                 one user
+  connect [--count 10000] [--concurrency 64]
+  idle    [--count 19000] [--processes 2]
+  floor   the CPU cost of one loopback send and recv on this machine
+
+against a running server: --host 127.0.0.1 --port 8787 --secret S (or JWT_SECRET)
+  --server-pid PID (server CPU and RSS) --threads 2 (load tool threads)
+  --sources 127.0.0.2,127.0.0.3 (client source addresses)
+)";
+  return 2;
+}
+
+}  // namespace
+}  // namespace hfb
+
+int main(int argc, char** argv) {
+  using namespace hfb;
+  if (argc < 2) return usage();
+  std::string cmd = argv[1];
+  args_map a = parse_args(argc, argv, 2);
+  raise_fd_limit();
+  signal(SIGPIPE, SIG_IGN);
+  try {
+    if (cmd == "suite") return suite(a);
+    if (cmd == "floor") {
+      std::cout << hf::core::to_js_json(floor_json(measure_floor(50000))) << "\n";
+      return 0;
+    }
+    target t = target_from(a);
+    if (t.secret.empty()) {
+      std::cerr << "hopeflow-bench: --secret (or JWT_SECRET) is required\n";
+      return 2;
+    }
+    boost::json::object r;
+    if (cmd == "rtt" || cmd == "rate" || cmd == "fanout") {
+      rtt_options o;
+      if (cmd == "fanout") o = {1, 1000, 2, 5, 1, 0};
+      if (cmd == "rate") o.rate = 10000, o.publishers = 64;
+      o.users = unsigned(num(a, "users", o.users));
+      o.sockets = unsigned(num(a, "sockets", o.sockets));
+      o.publishers = unsigned(num(a, "publishers", o.publishers));
+      o.seconds = num(a, "seconds", o.seconds);
+      o.warmup = num(a, "warmup", o.warmup);
+      o.rate = num(a, "rate", o.rate);
+      r = run_rtt(t, o, cmd);
+    } else if (cmd == "connect") {
+      if (t.sources.empty()) t.sources = default_sources();
+      r = run_connect(t, {unsigned(num(a, "count", 10000)), unsigned(num(a, "concurrency", 64))});
+    } else if (cmd == "idle") {
+      if (t.sources.empty()) t.sources = default_sources();
+      r = run_idle(t, {unsigned(num(a, "count", 19000)), unsigned(num(a, "processes", 2)),
+                       std::filesystem::read_symlink("/proc/self/exe")});
+    } else if (cmd == "idle-worker") {
+      return idle_worker(t, unsigned(num(a, "count", 0)), unsigned(num(a, "first-user", 0)));
+    } else {
+      return usage();
+    }
+    std::cout << hf::core::to_js_json(r) << "\n";
+    return get(r, "errors") > 0 ? 1 : 0;
+  } catch (const std::exception& e) {
+    std::cerr << "hopeflow-bench: " << e.what() << "\n";
+    return 1;
+  }
+}

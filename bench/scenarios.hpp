@@ -1,0 +1,54 @@
+// Benchmark scenarios. Each one drives a running server and returns one JSON
+// object of measurements (the suite turns them into JSON lines and a table).
+#pragma once
+
+#include <sys/types.h>
+
+#include <boost/json/object.hpp>
+#include <cstdint>
+#include <string>
+#include <vector>
+
+namespace hfb {
+
+struct target {
+  std::string host = "127.0.0.1";
+  std::uint16_t port = 8787;
+  pid_t server_pid = 0;  // for server CPU and RSS; 0 = not measured
+  std::string secret;
+  unsigned threads = 2;              // load tool threads
+  std::vector<std::string> sources;  // client source addresses (127.0.0.x)
+};
+
+struct rtt_options {
+  unsigned users = 1000, sockets = 2, publishers = 32;
+  double seconds = 10, warmup = 1;
+  double rate = 0;  // > 0: open loop at this many publishes per second
+};
+boost::json::object run_rtt(const target& t, const rtt_options& o, const std::string& name);
+
+struct connect_options {
+  unsigned count = 10000, concurrency = 64;
+};
+boost::json::object run_connect(const target& t, const connect_options& o);
+
+struct idle_options {
+  unsigned count = 19000, processes = 2;
+  std::string self_exe;  // this program, for the worker processes
+};
+boost::json::object run_idle(const target& t, const idle_options& o);
+// The worker side of `idle`: holds `count` sockets of users first_user.. until
+// stdin closes. Prints "ready <n>" once connected.
+int idle_worker(const target& t, unsigned count, unsigned first_user);
+
+struct floor_result {
+  double send_us = 0, recv_us = 0;
+};
+// Measures the CPU cost of one small send and one recv over loopback TCP.
+floor_result measure_floor(unsigned iterations = 20000);
+boost::json::object floor_json(const floor_result& f);
+
+// The load tool's mint: HS256 tokens like any backend's.
+std::string bench_token(const std::string& secret, const std::string& user);
+
+}  // namespace hfb
