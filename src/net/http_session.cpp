@@ -13,6 +13,7 @@
 #include "net/ws_session.hpp"
 #include "protocol/publish_request.hpp"
 #include "protocol/routing.hpp"
+#include "ws/handshake.hpp"
 
 namespace hf::net {
 namespace asio = boost::asio;
@@ -183,8 +184,17 @@ class http_session : public std::enable_shared_from_this<http_session> {
     }
     if (w_.svc.stopping)
       return respond_text(http::status::service_unavailable, "Service Unavailable", false);
+    auto hs = ws::check_handshake(
+        {req.method_string(), req.version(), header(req, http::field::connection),
+         header(req, http::field::upgrade), header(req, http::field::sec_websocket_key),
+         header(req, http::field::sec_websocket_version)});
+    if (!hs.ok()) {
+      spdlog::info("upgrade rejected: {} ({})", hs.status, hs.reason);
+      if (hs.status == 426) version_header_ = true;
+      return respond_text(static_cast<http::status>(hs.status), hs.reason, false);
+    }
     stream_.expires_never();
-    ws_upgrade up{parser_->release(), {}, std::move(who->user_id)};
+    ws_upgrade up{std::move(hs.accept), {}, std::move(who->user_id)};
     if (buffer_.size()) {
       auto early = buffer_.cdata();
       up.early_bytes.assign(static_cast<const char*>(early.data()), early.size());
@@ -233,6 +243,7 @@ class http_session : public std::enable_shared_from_this<http_session> {
     http::response<http::string_body> res{status, 11};
     // What a Worker's `new Response("text")` sends.
     res.set(http::field::content_type, "text/plain;charset=UTF-8");
+    if (version_header_) res.set(http::field::sec_websocket_version, "13");
     res.body() = std::string(body);
     res.keep_alive(keep);
     res.prepare_payload();
@@ -262,6 +273,7 @@ class http_session : public std::enable_shared_from_this<http_session> {
   beast::flat_buffer buffer_;
   std::optional<http::request_parser<http::string_body>> parser_;
   protocol::route route_ = protocol::route::not_found;
+  bool version_header_ = false;      // a 426 answer names the version we speak
   bool busy_ = false;                // a publish is waiting for its answer
   bool close_after_answer_ = false;  // shutdown asked us to stop
 };

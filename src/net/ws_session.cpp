@@ -2,51 +2,55 @@
 
 #include <spdlog/spdlog.h>
 
+#include <array>
 #include <boost/asio/post.hpp>
-#include <boost/beast/core.hpp>
-#include <boost/beast/websocket.hpp>
-#include <deque>
-#include <sstream>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/write.hpp>
+#include <vector>
 
 #include "hub/connection.hpp"
 #include "net/worker.hpp"
+#include "ws/frame.hpp"
+#include "ws/handshake.hpp"
 
 namespace hf::net {
 namespace asio = boost::asio;
-namespace beast = boost::beast;
-namespace websocket = beast::websocket;
 using tcp = asio::ip::tcp;
 
 namespace {
 
-// A client must finish the opening handshake, and answer our close frame,
-// within this time.
-constexpr auto handshake_timeout = std::chrono::seconds(30);
+// After the server sends a close frame, the peer has this long to answer
+// with its own before the TCP connection is dropped.
+constexpr auto close_timeout = std::chrono::seconds(5);
 
-class ws_session final : public hub::connection, public std::enable_shared_from_this<ws_session> {
+// Reads land here, one buffer per worker thread: an idle socket holds no read
+// buffer at all (it waits for readability, then reads).
+constexpr std::size_t read_chunk = 64 * 1024;
+thread_local std::array<char, read_chunk> read_buffer;
+
+// One WebSocket. Lives on the owning shard's thread. Idle, it holds: the
+// socket, a pending readiness wait, the reader (empty strings), and its
+// filters; no buffers.
+class ws_session final : public hub::connection,
+                         public ws::frame_handler,
+                         public std::enable_shared_from_this<ws_session> {
  public:
   ws_session(worker& w, tcp::socket s, std::string user)
-      : w_(w), ws_(std::move(s)), user_(std::move(user)) {
+      : w_(w), socket_(std::move(s)), reader_(w.svc.cfg.max_message_bytes), user_(std::move(user)) {
     ++w_.svc.live_sessions;
   }
   ~ws_session() override { --w_.svc.live_sessions; }
 
-  void run(ws_upgrade up) {
-    websocket::stream_base::timeout t{};
-    t.handshake_timeout = handshake_timeout;
-    t.idle_timeout = websocket::stream_base::none();
-    t.keep_alive_pings = false;
-    ws_.set_option(t);
-    ws_.read_message_max(w_.svc.cfg.max_message_bytes);
-    ws_.auto_fragment(false);
-    auto on_accept = [self = shared_from_this()](beast::error_code ec) { self->on_accept(ec); };
-    if (up.early_bytes.empty()) return ws_.async_accept(up.req, std::move(on_accept));
-    // Hand Beast the request again followed by the early frames, so nothing
-    // the client sent is lost.
-    std::ostringstream raw;
-    raw << up.req;
-    handshake_bytes_ = raw.str() + up.early_bytes;
-    ws_.async_accept(asio::buffer(handshake_bytes_), std::move(on_accept));
+  void run(ws_upgrade up, const std::string& accept) {
+    boost::system::error_code ec;
+    socket_.non_blocking(true, ec);
+    enqueue_raw(std::make_shared<const std::string>(ws::switching_protocols_response(accept)));
+    if (w_.svc.stopping) return close(ws::close_code::going_away, "server shutting down");
+    w_.shard.attach(*this, user_);
+    if (!up.early_bytes.empty()) {
+      if (!reader_.feed(up.early_bytes.data(), up.early_bytes.size(), *this)) return;
+    }
+    do_wait();
   }
 
   // hub::connection
@@ -55,107 +59,156 @@ class ws_session final : public hub::connection, public std::enable_shared_from_
     if (queued_bytes_ + text->size() > w_.svc.cfg.max_queued_bytes) {
       spdlog::warn("closing socket of user {}: slow consumer ({} bytes queued)", user_,
                    queued_bytes_);
-      return close(1008, "slow consumer");
+      return close(ws::close_code::policy, "slow consumer");
     }
-    queued_bytes_ += text->size();
-    queue_.push_back(std::move(text));
-    if (!writing_) do_write();
+    enqueue(ws::op_text, std::move(text));
   }
 
+  // Server-initiated close: drop what is not yet on the wire, send the close
+  // frame, stop being a target, and wait (bounded) for the peer's close.
   void close(std::uint16_t code, std::string_view reason) override {
     if (closing_) return;
     closing_ = true;
-    close_reason_ = websocket::close_reason(static_cast<websocket::close_code>(code), reason);
-    // Everything not yet on the wire is dropped; the in-flight frame (front)
-    // finishes first, then the close frame goes out.
-    while (queue_.size() > (writing_ ? 1u : 0u)) {
-      queued_bytes_ -= queue_.back()->size();
-      queue_.pop_back();
-    }
-    // Stop being a target now; detach is posted because the hub may be
-    // iterating this user's sockets right now.
-    asio::post(w_.ioc, [self = shared_from_this()] { self->w_.shard.detach(*self); });
-    if (!writing_) do_close();
-  }
-
- private:
-  void on_accept(beast::error_code ec) {
-    if (ec) {
-      spdlog::debug("websocket handshake failed: {}", ec.message());
-      return;
-    }
-    if (w_.svc.stopping) return close(1001, "server shutting down");
-    w_.shard.attach(*this, user_);
-    do_read();
-  }
-
-  void do_read() {
-    ws_.async_read(buffer_, [self = shared_from_this()](beast::error_code ec, std::size_t) {
-      self->on_read(ec);
+    drop_queue();
+    enqueue_raw(std::make_shared<const std::string>(ws::make_close_frame(code, reason)));
+    // Detach is posted: the hub may be iterating this user's sockets now.
+    asio::post(socket_.get_executor(),
+               [self = shared_from_this()] { self->w_.shard.detach(*self); });
+    timer_ = std::make_unique<asio::steady_timer>(socket_.get_executor(), close_timeout);
+    timer_->async_wait([self = shared_from_this()](boost::system::error_code ec) {
+      if (!ec) self->drop();
     });
   }
 
-  void on_read(beast::error_code ec) {
-    if (ec) {
-      // Closed by the peer (Beast has already answered its close frame),
-      // failed, or timed out: release everything the socket held.
-      if (ec == websocket::error::message_too_big)
-        spdlog::info("closing socket of user {}: message too big", user_);
-      w_.shard.detach(*this);
-      return;
-    }
-    if (ws_.got_text()) {
-      auto data = buffer_.cdata();
-      w_.shard.on_text(*this, std::string_view(static_cast<const char*>(data.data()), data.size()));
-    }
-    buffer_.consume(buffer_.size());
-    do_read();
+  // ws::frame_handler
+  void on_text(std::string_view message) override { w_.shard.on_text(*this, message); }
+  void on_ping(std::string_view payload) override {
+    if (!closing_)
+      enqueue_raw(std::make_shared<const std::string>(ws::make_frame(ws::op_pong, payload)));
   }
-
-  void do_write() {
-    writing_ = true;
-    ws_.text(true);
-    ws_.async_write(
-        asio::buffer(*queue_.front()),
-        [self = shared_from_this()](beast::error_code ec, std::size_t) { self->on_write(ec); });
-  }
-
-  void on_write(beast::error_code ec) {
-    writing_ = false;
-    queued_bytes_ -= queue_.front()->size();
-    queue_.pop_front();
-    if (ec) {
-      // The connection is broken: no close frame can be sent. Dropping the
-      // socket makes the pending read fail, which detaches it.
+  void on_close(std::uint16_t code, std::string_view) override {
+    // The peer's close: answer it (unless ours crossed it) and hang up after.
+    w_.shard.detach(*this);
+    hang_up_after_write_ = true;
+    if (!closing_) {
       closing_ = true;
-      queue_.clear();
-      queued_bytes_ = 0;
-      boost::system::error_code ignored;
-      beast::get_lowest_layer(ws_).close(ignored);
-      w_.shard.detach(*this);
-      return;
+      drop_queue();
+      std::uint16_t echo = code == ws::close_code::no_status ? ws::close_code::normal : code;
+      enqueue_raw(std::make_shared<const std::string>(ws::make_close_frame(echo, {})));
+    } else if (!writing_) {
+      drop();
     }
-    if (closing_) return do_close();
-    if (!queue_.empty()) do_write();
+  }
+  void on_error(std::uint16_t code, std::string_view why) override {
+    spdlog::info("closing socket of user {}: {} ({})", user_, why, code);
+    w_.shard.detach(*this);
+    hang_up_after_write_ = true;
+    closing_ = true;
+    drop_queue();
+    enqueue_raw(std::make_shared<const std::string>(ws::make_close_frame(code, why)));
   }
 
-  void do_close() {
-    if (close_sent_) return;
-    close_sent_ = true;
-    ws_.async_close(close_reason_, [self = shared_from_this()](beast::error_code) {});
+ private:
+  struct out_item {
+    hub::shared_text text;
+    std::array<char, 10> header{};
+    std::uint8_t header_len = 0;  // 0: `text` is raw bytes (101 answer, control frames)
+  };
+
+  void do_wait() {
+    socket_.async_wait(
+        tcp::socket::wait_read,
+        [self = shared_from_this()](boost::system::error_code ec) { self->on_readable(ec); });
+  }
+
+  void on_readable(boost::system::error_code ec) {
+    if (ec) return drop();
+    for (;;) {
+      std::size_t n = socket_.read_some(asio::buffer(read_buffer), ec);
+      if (ec == asio::error::would_block) break;
+      if (ec) return drop();                                    // EOF or reset: the peer is gone
+      if (!reader_.feed(read_buffer.data(), n, *this)) return;  // close or error: no more reads
+      if (n < read_buffer.size()) break;  // drained (a later arrival is a new edge)
+    }
+    if (socket_.is_open()) do_wait();
+  }
+
+  // Forgets every frame not yet handed to the kernel (the in-flight write
+  // finishes).
+  void drop_queue() {
+    for (const auto& item : queue_)
+      if (item.header_len) queued_bytes_ -= item.text->size();
+    queue_.clear();
+  }
+
+  void enqueue(ws::opcode op, hub::shared_text text) {
+    out_item item;
+    item.header_len =
+        static_cast<std::uint8_t>(ws::encode_header(item.header.data(), op, text->size()));
+    queued_bytes_ += text->size();
+    item.text = std::move(text);
+    queue_.push_back(std::move(item));
+    if (!writing_) do_write();
+  }
+  void enqueue_raw(hub::shared_text bytes) {
+    out_item item;
+    item.text = std::move(bytes);
+    queue_.push_back(std::move(item));
+    if (!writing_) do_write();
+  }
+
+  // Everything queued goes out in one gathered write: several envelopes for
+  // one socket cost one sendmsg.
+  void do_write() {
+    if (queue_.empty() || !socket_.is_open()) return;
+    writing_ = true;
+    inflight_.swap(queue_);
+    buffers_.clear();
+    for (const auto& item : inflight_) {
+      if (item.header_len) buffers_.emplace_back(item.header.data(), item.header_len);
+      buffers_.emplace_back(item.text->data(), item.text->size());
+    }
+    asio::async_write(socket_, buffers_,
+                      [self = shared_from_this()](boost::system::error_code ec, std::size_t) {
+                        self->on_write(ec);
+                      });
+  }
+
+  void on_write(boost::system::error_code ec) {
+    writing_ = false;
+    for (const auto& item : inflight_)
+      if (item.header_len) queued_bytes_ -= item.text->size();
+    inflight_.clear();
+    if (ec) return drop();  // broken connection: no close frame can reach the peer
+    if (!queue_.empty()) return do_write();
+    if (hang_up_after_write_) return drop();
+    if (closing_) return;  // our close frame is out; waiting for the peer's
+    if (inflight_.capacity() > 16) {
+      inflight_.shrink_to_fit();  // a burst is over: idle sockets keep no large arrays
+      buffers_.shrink_to_fit();
+    }
+  }
+
+  // Closes the TCP connection and releases everything the socket held.
+  void drop() {
+    w_.shard.detach(*this);
+    boost::system::error_code ignored;
+    socket_.shutdown(tcp::socket::shutdown_both, ignored);
+    socket_.close(ignored);
+    if (timer_) timer_->cancel();
   }
 
   worker& w_;
-  websocket::stream<tcp::socket> ws_;
-  beast::flat_buffer buffer_;
+  tcp::socket socket_;
+  ws::frame_reader reader_;
   std::string user_;
-  std::string handshake_bytes_;         // only for an upgrade with early frames
-  std::deque<hub::shared_text> queue_;  // bounded by cfg.max_queued_bytes
+  std::vector<out_item> queue_, inflight_;  // queue_ bounded by cfg.max_queued_bytes
+  std::vector<asio::const_buffer> buffers_;
   std::size_t queued_bytes_ = 0;
-  websocket::close_reason close_reason_;
+  std::unique_ptr<asio::steady_timer> timer_;  // only while closing
   bool writing_ = false;
-  bool closing_ = false;
-  bool close_sent_ = false;
+  bool closing_ = false;              // a close frame is queued or sent: no more data frames
+  bool hang_up_after_write_ = false;  // close handshake done (or failed): drop after the write
 };
 
 }  // namespace
@@ -163,8 +216,8 @@ class ws_session final : public hub::connection, public std::enable_shared_from_
 void start_websocket(worker& w, tcp::socket socket, ws_upgrade up) {
   boost::system::error_code ec;
   socket.set_option(tcp::no_delay(true), ec);
-  std::string user = up.user_id;
-  std::make_shared<ws_session>(w, std::move(socket), std::move(user))->run(std::move(up));
+  std::string user = up.user_id, accept = up.accept;
+  std::make_shared<ws_session>(w, std::move(socket), std::move(user))->run(std::move(up), accept);
 }
 
 }  // namespace hf::net

@@ -3,19 +3,15 @@
 #pragma once
 
 #include <boost/asio/ip/tcp.hpp>
-#include <boost/beast/http/message.hpp>
-#include <boost/beast/http/string_body.hpp>
 #include <string>
 
 namespace hf::net {
 
 struct worker;
 
-using upgrade_request = boost::beast::http::request<boost::beast::http::string_body>;
-
 // An authenticated upgrade on its way to the owning shard.
 struct ws_upgrade {
-  upgrade_request req;
+  std::string accept;  // Sec-WebSocket-Accept for the 101 answer
   // Bytes that arrived after the request, before our 101: frames from a
   // client that did not wait for the handshake answer (RFC 6455 says it
   // should; some do not). Usually empty.
