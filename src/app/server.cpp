@@ -33,7 +33,7 @@ struct server::impl {
     svc = std::make_unique<net::services>(cfg, verifier, *broker, *the_hub);
     for (unsigned i = 0; i < cfg.threads; ++i)
       workers.push_back(
-          std::make_unique<net::worker>(net::worker{i, *contexts[i], *shards[i], *svc, {}}));
+          std::make_unique<net::worker>(i, *contexts[i], *shards[i], *svc));
     for (auto& w : workers) svc->workers.push_back(w.get());
   }
 

@@ -11,6 +11,7 @@
 #include "auth/token_source.hpp"
 #include "net/worker.hpp"
 #include "net/ws_session.hpp"
+#include "protocol/http_response.hpp"
 #include "protocol/publish_request.hpp"
 #include "protocol/routing.hpp"
 #include "ws/handshake.hpp"
@@ -123,13 +124,9 @@ class http_session : public std::enable_shared_from_this<http_session> {
     auto& req = parser_->get();
     bool keep = req.keep_alive() && !close_after_answer_;
     switch (route_) {
-      case protocol::route::preflight: {
-        http::response<http::empty_body> res{http::status::no_content, req.version()};
-        add_cors(res);
-        res.set("access-control-max-age", "86400");
-        res.keep_alive(keep);
-        return write(std::move(res));
-      }
+      case protocol::route::preflight:
+        return write(protocol::http_response(204, protocol::response_body::cors_preflight, {}, keep,
+                                             http10()));
       case protocol::route::publish:
         return publish(keep);
       default:
@@ -140,7 +137,7 @@ class http_session : public std::enable_shared_from_this<http_session> {
   void publish(bool keep) {
     auto& req = parser_->get();
     std::string token = auth::extract_token(header(req, http::field::authorization), req.target());
-    auto who = w_.svc.verifier.verify(token, unix_now());
+    auto who = w_.tokens.verify(token, unix_now());
     if (!who) {
       spdlog::info("publish rejected: 401 ({})", who.error().message());
       return respond_json(http::status::unauthorized, protocol::serialize_error("Unauthorized"),
@@ -177,7 +174,7 @@ class http_session : public std::enable_shared_from_this<http_session> {
   void upgrade() {
     auto& req = parser_->get();
     std::string token = auth::extract_token(header(req, http::field::authorization), req.target());
-    auto who = w_.svc.verifier.verify(token, unix_now());
+    auto who = w_.tokens.verify(token, unix_now());
     if (!who) {
       spdlog::info("upgrade rejected: 401 ({})", who.error().message());
       return respond_text(http::status::unauthorized, "Unauthorized", false);
@@ -222,42 +219,27 @@ class http_session : public std::enable_shared_from_this<http_session> {
     });
   }
 
-  template <class Res>
-  static void add_cors(Res& res) {
-    res.set(http::field::access_control_allow_origin, "*");
-    res.set(http::field::access_control_allow_headers, "authorization,content-type");
-    res.set(http::field::access_control_allow_methods, "POST,OPTIONS");
-    res.set(http::field::content_type, "application/json; charset=utf-8");
-  }
-
-  void respond_json(http::status status, std::string body, bool keep) {
-    http::response<http::string_body> res{status, 11};
-    add_cors(res);
-    res.body() = std::move(body);
-    res.keep_alive(keep);
-    res.prepare_payload();
-    write(std::move(res));
+  void respond_json(http::status status, std::string_view body, bool keep) {
+    write(protocol::http_response(static_cast<unsigned>(status), protocol::response_body::json,
+                                  body, keep, http10()));
   }
 
   void respond_text(http::status status, std::string_view body, bool keep) {
-    http::response<http::string_body> res{status, 11};
-    // What a Worker's `new Response("text")` sends.
-    res.set(http::field::content_type, "text/plain;charset=UTF-8");
-    if (version_header_) res.set(http::field::sec_websocket_version, "13");
-    res.body() = std::string(body);
-    res.keep_alive(keep);
-    res.prepare_payload();
-    write(std::move(res));
+    write(protocol::http_response(static_cast<unsigned>(status), protocol::response_body::text,
+                                  body, keep, http10(),
+                                  version_header_ ? "sec-websocket-version: 13\r\n" : ""));
   }
 
-  template <class Res>
-  void write(Res&& res) {
-    auto sp = std::make_shared<std::decay_t<Res>>(std::forward<Res>(res));
+  bool http10() const { return parser_ && parser_->get().version() == 10; }
+
+  // Writes one complete response; then reads the next request or closes.
+  void write(std::string response) {
+    out_ = std::move(response);
+    keep_ = out_.find("\r\nconnection: close\r\n") == std::string::npos;
     stream_.expires_after(read_timeout);
-    http::async_write(stream_, *sp,
-                      [self = shared_from_this(), sp](beast::error_code ec, std::size_t) {
-                        if (ec || !sp->keep_alive() || self->close_after_answer_)
-                          return self->close();
+    asio::async_write(stream_, asio::buffer(out_),
+                      [self = shared_from_this()](beast::error_code ec, std::size_t) {
+                        if (ec || !self->keep_ || self->close_after_answer_) return self->close();
                         self->do_read();
                       });
   }
@@ -273,6 +255,8 @@ class http_session : public std::enable_shared_from_this<http_session> {
   beast::flat_buffer buffer_;
   std::optional<http::request_parser<http::string_body>> parser_;
   protocol::route route_ = protocol::route::not_found;
+  std::string out_;                  // the response being written
+  bool keep_ = true;                 // read another request after out_
   bool version_header_ = false;      // a 426 answer names the version we speak
   bool busy_ = false;                // a publish is waiting for its answer
   bool close_after_answer_ = false;  // shutdown asked us to stop

@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "auth/jwt.hpp"
+#include "auth/token_cache.hpp"
 #include "broker/broker.hpp"
 #include "config/config.hpp"
 #include "hub/hub.hpp"
@@ -34,12 +35,17 @@ struct services {
 };
 
 struct worker {
+  worker(std::size_t i, boost::asio::io_context& c, hub::shard& s, services& v)
+      : index(i), ioc(c), shard(s), svc(v), tokens(v.verifier) {}
+
   std::size_t index;
   boost::asio::io_context& ioc;
   hub::shard& shard;
   services& svc;
+  // Everything below: touched only on this worker's thread.
+  auth::token_cache tokens;  // verified tokens, so repeat callers skip HMAC + JSON
   // HTTP sessions alive on this thread, so shutdown can close idle keep-alive
-  // connections. Touched only on this worker's thread.
+  // connections.
   std::unordered_set<http_session*> http_sessions;
 };
 

@@ -1,0 +1,80 @@
+#include "protocol/http_response.hpp"
+
+namespace hf::protocol {
+
+std::string_view reason_phrase(unsigned status) noexcept {
+  switch (status) {
+    case 200:
+      return "OK";
+    case 204:
+      return "No Content";
+    case 400:
+      return "Bad Request";
+    case 401:
+      return "Unauthorized";
+    case 404:
+      return "Not Found";
+    case 408:
+      return "Request Timeout";
+    case 413:
+      return "Payload Too Large";
+    case 415:
+      return "Unsupported Media Type";
+    case 426:
+      return "Upgrade Required";
+    case 429:
+      return "Too Many Requests";
+    case 431:
+      return "Request Header Fields Too Large";
+    case 500:
+      return "Internal Server Error";
+    case 503:
+      return "Service Unavailable";
+    default:
+      return "Unknown";
+  }
+}
+
+std::string http_response(unsigned status, response_body kind, std::string_view body,
+                          bool keep_alive, bool http10, std::string_view extra_headers) {
+  static constexpr std::string_view cors =
+      "access-control-allow-origin: *\r\n"
+      "access-control-allow-headers: authorization,content-type\r\n"
+      "access-control-allow-methods: POST,OPTIONS\r\n"
+      "content-type: application/json; charset=utf-8\r\n";
+  std::string out;
+  out.reserve(256 + body.size());
+  out.append("HTTP/1.1 ");
+  out.append(std::to_string(status));
+  out.push_back(' ');
+  out.append(reason_phrase(status));
+  out.append("\r\n");
+  switch (kind) {
+    case response_body::json:
+      out.append(cors);
+      break;
+    case response_body::text:
+      out.append("content-type: text/plain;charset=UTF-8\r\n");
+      break;
+    case response_body::cors_preflight:
+      out.append(cors);
+      out.append("access-control-max-age: 86400\r\n");
+      body = {};
+      break;
+  }
+  out.append(extra_headers);
+  if (!keep_alive)
+    out.append("connection: close\r\n");
+  else if (http10)
+    out.append("connection: keep-alive\r\n");
+  if (kind != response_body::cors_preflight) {
+    out.append("content-length: ");
+    out.append(std::to_string(body.size()));
+    out.append("\r\n");
+  }
+  out.append("\r\n");
+  out.append(body);
+  return out;
+}
+
+}  // namespace hf::protocol

@@ -1,0 +1,47 @@
+#include "auth/token_cache.hpp"
+
+#include <gtest/gtest.h>
+
+using namespace hf;
+using namespace hf::auth;
+
+namespace {
+const std::string secret = "cache-secret-cache-secret-cache-secret";
+std::string tok(std::string user, std::int64_t exp) {
+  return mint_hs256(secret, {{"userId", user}, {"exp", exp}});
+}
+}  // namespace
+
+TEST(TokenCache, HitsAgreeWithTheVerifierAndHonourExpiry) {
+  jwt_verifier v(secret);
+  token_cache c(v, 8);
+  std::string t = tok("u", 1000);
+  ASSERT_TRUE(c.verify(t, 900));
+  auto again = c.verify(t, 999);
+  ASSERT_TRUE(again);
+  EXPECT_EQ(again->user_id, "u");
+  EXPECT_EQ(c.hits(), 1u);
+  auto late = c.verify(t, 1000);  // exp == now: expired, cached or not
+  ASSERT_FALSE(late);
+  EXPECT_EQ(late.error(), errc::token_expired);
+  EXPECT_EQ(c.verify(t, 1001).error(), errc::token_expired);
+}
+
+TEST(TokenCache, FailuresAreNotCachedAndNearMissesDoNotMatch) {
+  jwt_verifier v(secret);
+  token_cache c(v, 8);
+  std::string t = tok("u", 1000);
+  ASSERT_TRUE(c.verify(t, 0));
+  std::string tampered = t;
+  tampered.back() = tampered.back() == 'A' ? 'B' : 'A';
+  EXPECT_EQ(c.verify(tampered, 0).error(), errc::token_bad_signature);
+  EXPECT_EQ(c.verify(t + " ", 0).error(), errc::token_malformed);
+  EXPECT_EQ(c.size(), 1u);
+}
+
+TEST(TokenCache, StaysBounded) {
+  jwt_verifier v(secret);
+  token_cache c(v, 4);
+  for (int i = 0; i < 100; ++i) ASSERT_TRUE(c.verify(tok("u" + std::to_string(i), 5000), 0));
+  EXPECT_LE(c.size(), 4u);
+}
