@@ -153,12 +153,12 @@ std::string markdown(const std::vector<boost::json::object>& rows, const floor_r
     if (s == "connect") {
       md << get(r, "connections") << " conns, " << get(r, "concurrency") << " at once | "
          << fmt(get(r, "connections_per_s"), 0) << " conn/s | | | | | "
-         << fmt(get(r, "server_cpu_us_per_connection")) << " µs/conn | | "
+         << fmt(get(r, "server_cpu_us_per_connection")) << " µs/conn | | | "
          << fmt(get(r, "server_peak_rss_kib") / 1024) << " MiB | "
          << fmt(get(r, "client_cpu_share") * 100, 0) << "% | " << get(r, "errors") << " |\n";
     } else if (s == "idle") {
       md << get(r, "sockets") << " sockets, " << get(r, "processes") << " client procs | | | | | | "
-         << fmt(get(r, "server_bytes_per_socket"), 0) << " B RSS/socket | | "
+         << fmt(get(r, "server_bytes_per_socket"), 0) << " B RSS/socket | | | "
          << fmt(get(r, "server_peak_rss_kib") / 1024) << " MiB | | " << get(r, "errors") << " |\n";
     } else {
       double k = get(r, "sockets_per_user");
@@ -174,10 +174,13 @@ std::string markdown(const std::vector<boost::json::object>& rows, const floor_r
          << " ms | " << fmt(get(r, "p99_us") / 1000, 2) << " ms | "
          << fmt(get(r, "p999_us") / 1000, 2) << " ms | " << fmt(get(r, "max_us") / 1000, 2)
          << " ms | ";
+      double wake = fl.send_recv_wakeup_us;
       if (fan)
-        md << fmt(per_del, 2) << " µs/delivery+ack | " << fmt(per_del / per_del_floor, 2) << "× | ";
+        md << fmt(per_del, 2) << " µs/delivery+ack | " << fmt(per_del / per_del_floor, 2) << "× | "
+           << fmt(per_del / wake, 2) << "× | ";
       else
-        md << fmt(per_pub, 1) << " µs/publish | " << fmt(per_pub / floor_pub, 2) << "× | ";
+        md << fmt(per_pub, 1) << " µs/publish | " << fmt(per_pub / floor_pub, 2) << "× | "
+           << fmt(per_pub / (get(r, "floor_sends") * wake), 2) << "× | ";
       md << fmt(get(r, "server_peak_rss_kib") / 1024) << " MiB | "
          << fmt(get(r, "client_cpu_share") * 100, 0) << "% | " << get(r, "errors") << " |\n";
     }

@@ -493,10 +493,30 @@ floor_result measure_floor(unsigned iterations) {
       if (n <= 0) break;
     }
   }
+  // Ping-pong between two threads with blocking sockets: every send wakes a
+  // sleeping receiver, as in a real publish.
+  const unsigned rounds = iterations / 4;
+  std::atomic<double> peer_cpu{0};
+  std::thread peer([&] {
+    char b[sizeof msg];
+    for (unsigned i = 0; i < rounds; ++i) {
+      if (::recv(rx, b, sizeof b, MSG_WAITALL) <= 0) break;
+      ::send(rx, b, sizeof b, 0);
+    }
+    peer_cpu = thread_cpu();
+  });
+  double a0 = thread_cpu();
+  for (unsigned i = 0; i < rounds; ++i) {
+    ::send(tx, msg, sizeof msg, 0);
+    if (::recv(tx, sink, sizeof msg, MSG_WAITALL) <= 0) break;
+  }
+  double mine = thread_cpu() - a0;
+  peer.join();
   ::close(tx);
   ::close(rx);
   ::close(lst);
-  return {send_cpu * 1e6 / iterations, recv_cpu * 1e6 / iterations};
+  return {send_cpu * 1e6 / iterations, recv_cpu * 1e6 / iterations,
+          (mine + peer_cpu.load()) * 1e6 / (2.0 * rounds)};
 }
 
 boost::json::object floor_json(const floor_result& f) {
@@ -504,6 +524,7 @@ boost::json::object floor_json(const floor_result& f) {
   r["scenario"] = "floor";
   r["send_us"] = f.send_us;
   r["recv_us"] = f.recv_us;
+  r["send_recv_wakeup_us"] = f.send_recv_wakeup_us;
   return r;
 }
 

@@ -43,6 +43,9 @@ int idle_worker(const target& t, unsigned count, unsigned first_user);
 
 struct floor_result {
   double send_us = 0, recv_us = 0;
+  // One send + one recv when the receiver is asleep and must be woken (two
+  // threads ping-ponging on loopback): what a real exchange costs.
+  double send_recv_wakeup_us = 0;
 };
 // Measures the CPU cost of one small send and one recv over loopback TCP.
 floor_result measure_floor(unsigned iterations = 20000);

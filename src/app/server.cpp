@@ -73,6 +73,7 @@ void server::start() {
     port = m.listeners.back()->port();
   }
   m.port = port;
+  m.svc->ipv6 = m.listeners.front()->ipv6();
   for (std::size_t i = 0; i < m.workers.size(); ++i) {
     m.guards.push_back(asio::make_work_guard(*m.contexts[i]));
     asio::post(*m.contexts[i], [l = m.listeners[i]] { l->start(); });

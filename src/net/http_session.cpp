@@ -202,8 +202,7 @@ class http_session : public std::enable_shared_from_this<http_session> {
     // Move the connection to the owning shard's thread: the fd changes
     // io_context, the user's state never changes thread.
     boost::system::error_code ec;
-    auto protocol = s.local_endpoint(ec).protocol();
-    if (ec) return;
+    auto protocol = w_.svc.ipv6 ? tcp::v6() : tcp::v4();
     int fd = s.release(ec);
     if (ec) return;
     worker& target = *w_.svc.workers[owner];

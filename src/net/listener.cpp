@@ -40,6 +40,8 @@ class tcp_listener final : public listener, public std::enable_shared_from_this<
     retry_.cancel();
   }
 
+  bool ipv6() const override { return acceptor_.local_endpoint().protocol() == tcp::v6(); }
+
   std::uint16_t port() const override {
     boost::system::error_code ec;
     return acceptor_.local_endpoint(ec).port();

@@ -30,6 +30,7 @@ struct services {
   broker::broker& broker;
   const hub::hub& hub;
   std::vector<worker*> workers;        // index = shard index
+  bool ipv6 = false;                   // the listening address family (for moved sockets)
   std::atomic<bool> stopping{false};   // set once by shutdown, read by sessions
   std::atomic<long> live_sessions{0};  // HTTP + WebSocket sessions alive (for drain)
 };

@@ -23,14 +23,14 @@ namespace {
 // with its own before the TCP connection is dropped.
 constexpr auto close_timeout = std::chrono::seconds(5);
 
-// Reads land here, one buffer per worker thread: an idle socket holds no read
-// buffer at all (it waits for readability, then reads).
+// Reads that do not fit a session's small buffer continue here: one buffer
+// per worker thread, so no socket holds a large read buffer.
 constexpr std::size_t read_chunk = 64 * 1024;
 thread_local std::array<char, read_chunk> read_buffer;
 
 // One WebSocket. Lives on the owning shard's thread. Idle, it holds: the
-// socket, a pending readiness wait, the reader (empty strings), and its
-// filters; no buffers.
+// socket, one pending read into a 128-byte buffer, the reader (empty
+// strings), and its filters; nothing else.
 class ws_session final : public hub::connection,
                          public ws::frame_handler,
                          public std::enable_shared_from_this<ws_session> {
@@ -115,20 +115,28 @@ class ws_session final : public hub::connection,
     std::uint8_t header_len = 0;  // 0: `text` is raw bytes (101 answer, control frames)
   };
 
+  // The pending read targets a small buffer inside the session: a typical
+  // client message (an ack is ~90 bytes) arrives in it with one recv and no
+  // epoll_ctl (Asio re-arms the descriptor for a bare readiness wait, and
+  // skips its speculative recv after a short read). Larger arrivals continue
+  // into the worker's shared buffer.
   void do_wait() {
-    socket_.async_wait(
-        tcp::socket::wait_read,
-        [self = shared_from_this()](boost::system::error_code ec) { self->on_readable(ec); });
+    socket_.async_read_some(asio::buffer(small_),
+                            [self = shared_from_this()](boost::system::error_code ec,
+                                                        std::size_t n) { self->on_read(ec, n); });
   }
 
-  void on_readable(boost::system::error_code ec) {
-    if (ec) return drop();
-    for (;;) {
-      std::size_t n = socket_.read_some(asio::buffer(read_buffer), ec);
-      if (ec == asio::error::would_block) break;
-      if (ec) return drop();                                    // EOF or reset: the peer is gone
-      if (!reader_.feed(read_buffer.data(), n, *this)) return;  // close or error: no more reads
-      if (n < read_buffer.size()) break;  // drained (a later arrival is a new edge)
+  void on_read(boost::system::error_code ec, std::size_t n) {
+    if (ec) return drop();  // EOF, reset, or closed by us: the peer is gone
+    if (!reader_.feed(small_.data(), n, *this)) return;  // close or error: no more reads
+    if (n == small_.size()) {
+      for (;;) {
+        n = socket_.read_some(asio::buffer(read_buffer), ec);
+        if (ec == asio::error::would_block) break;
+        if (ec) return drop();
+        if (!reader_.feed(read_buffer.data(), n, *this)) return;
+        if (n < read_buffer.size()) break;  // drained (a later arrival is a new edge)
+      }
     }
     if (socket_.is_open()) do_wait();
   }
@@ -202,6 +210,7 @@ class ws_session final : public hub::connection,
   tcp::socket socket_;
   ws::frame_reader reader_;
   std::string user_;
+  std::array<char, 128> small_;             // target of the pending read (see do_wait)
   std::vector<out_item> queue_, inflight_;  // queue_ bounded by cfg.max_queued_bytes
   std::vector<asio::const_buffer> buffers_;
   std::size_t queued_bytes_ = 0;
@@ -214,8 +223,6 @@ class ws_session final : public hub::connection,
 }  // namespace
 
 void start_websocket(worker& w, tcp::socket socket, ws_upgrade up) {
-  boost::system::error_code ec;
-  socket.set_option(tcp::no_delay(true), ec);
   std::string user = up.user_id, accept = up.accept;
   std::make_shared<ws_session>(w, std::move(socket), std::move(user))->run(std::move(up), accept);
 }
