@@ -4,6 +4,8 @@
 #include <spdlog/spdlog.h>
 
 #include <boost/json/parse.hpp>
+#include <sys/resource.h>
+
 #include <chrono>
 #include <csignal>
 #include <cstdlib>
@@ -39,6 +41,19 @@ void setup_logging(const std::string& level) {
   spdlog::set_level(spdlog::level::from_str(level));
 }
 
+// The server has no connection limit of its own below the OS's: raise the
+// soft RLIMIT_NOFILE to the hard one (as nginx's worker_rlimit_nofile or Go's
+// runtime do), and say what it is.
+void raise_fd_limit() {
+  rlimit r{};
+  if (getrlimit(RLIMIT_NOFILE, &r) != 0) return;
+  if (r.rlim_cur < r.rlim_max) {
+    r.rlim_cur = r.rlim_max;
+    setrlimit(RLIMIT_NOFILE, &r);
+  }
+  spdlog::info("open-file limit {} (raise LimitNOFILE for more connections)", r.rlim_cur);
+}
+
 int serve(const std::string& program, const std::vector<std::string>& args) {
   auto loaded = config::load(args, env_var, read_text_file);
   if (loaded.help) {
@@ -52,6 +67,7 @@ int serve(const std::string& program, const std::vector<std::string>& args) {
   setup_logging(loaded.cfg.log_level);
   for (const auto& w : loaded.warnings) spdlog::warn("{}", w);
 
+  raise_fd_limit();
   block_termination_signals();  // before any thread starts: only sigwait sees them
   server srv(loaded.cfg);
   try {
