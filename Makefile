@@ -1,8 +1,9 @@
 # The two commands a newcomer needs: `make run` and `make test`.
 BUILD_DIR ?= build
 CMAKE_FLAGS ?=
+FUZZ_SECONDS ?= 20
 
-.PHONY: all setup build run test unit e2e clean
+.PHONY: all setup build run test unit e2e fuzz asan clean
 
 all: build
 
@@ -25,7 +26,19 @@ e2e: build
 	@scripts/setup.sh --with-test-clients
 	cd tests/e2e && HOPEFLOW_BIN=$(abspath $(BUILD_DIR))/hopeflow-realtime node --test --test-concurrency=2 --test-reporter=spec
 
-test: unit e2e
+# libFuzzer targets (clang), 20 s each in the default run; `scripts/fuzz.sh 3600` for longer.
+fuzz: setup
+	scripts/fuzz.sh $(FUZZ_SECONDS)
+
+# The unit and end-to-end tests again, against an AddressSanitizer + UBSan build.
+asan: setup
+	@scripts/setup.sh --with-test-clients
+	cmake -S . -B build-asan -G Ninja -DHOPEFLOW_SANITIZE=ON -DCMAKE_BUILD_TYPE=Debug
+	cmake --build build-asan
+	ASAN_OPTIONS=detect_leaks=1 ctest --test-dir build-asan --output-on-failure -j2
+	cd tests/e2e && HOPEFLOW_BIN=$(abspath build-asan)/hopeflow-realtime ASAN_OPTIONS=detect_leaks=1 node --test --test-concurrency=2 --test-reporter=spec
+
+test: unit e2e fuzz asan
 
 clean:
-	rm -rf $(BUILD_DIR)
+	rm -rf $(BUILD_DIR) build-asan build-fuzz

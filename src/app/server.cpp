@@ -5,6 +5,7 @@
 #include <boost/asio/executor_work_guard.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/post.hpp>
+#include <boost/asio/steady_timer.hpp>
 #include <csignal>
 #include <thread>
 
@@ -32,8 +33,7 @@ struct server::impl {
     broker = std::make_unique<broker::local_broker>(*the_hub);
     svc = std::make_unique<net::services>(cfg, verifier, *broker, *the_hub);
     for (unsigned i = 0; i < cfg.threads; ++i)
-      workers.push_back(
-          std::make_unique<net::worker>(i, *contexts[i], *shards[i], *svc));
+      workers.push_back(std::make_unique<net::worker>(i, *contexts[i], *shards[i], *svc));
     for (auto& w : workers) svc->workers.push_back(w.get());
   }
 
@@ -42,6 +42,7 @@ struct server::impl {
   ~impl() {
     guards.clear();
     listeners.clear();
+    heartbeat_timers.clear();
     for (auto& c : contexts) c.reset();
   }
 
@@ -55,6 +56,7 @@ struct server::impl {
   std::vector<std::unique_ptr<net::worker>> workers;
   std::vector<std::shared_ptr<net::listener>> listeners;
   std::vector<asio::executor_work_guard<asio::io_context::executor_type>> guards;
+  std::vector<std::unique_ptr<asio::steady_timer>> heartbeat_timers;  // one per worker
   std::vector<std::thread> threads;
   std::uint16_t port = 0;
 };
@@ -74,6 +76,11 @@ void server::start() {
   }
   m.port = port;
   m.svc->ipv6 = m.listeners.front()->ipv6();
+  if (m.cfg.heartbeat_interval.count() > 0)
+    for (std::size_t i = 0; i < m.workers.size(); ++i) {
+      m.heartbeat_timers.push_back(std::make_unique<asio::steady_timer>(*m.contexts[i]));
+      asio::post(*m.contexts[i], [this, i] { schedule_heartbeat(i); });
+    }
   for (std::size_t i = 0; i < m.workers.size(); ++i) {
     m.guards.push_back(asio::make_work_guard(*m.contexts[i]));
     asio::post(*m.contexts[i], [l = m.listeners[i]] { l->start(); });
@@ -92,6 +99,20 @@ void server::start() {
   spdlog::info("listening on {}:{} with {} worker threads", m.cfg.host, m.port, m.workers.size());
 }
 
+// One sweep per worker per interval: no timer per socket (CALIBRATION.md: a
+// timer costs ~0.5 KB per socket; a sweep costs nothing while idle).
+void server::schedule_heartbeat(std::size_t i) {
+  auto& m = *impl_;
+  auto& t = *m.heartbeat_timers[i];
+  t.expires_after(m.cfg.heartbeat_interval);
+  t.async_wait([this, i](boost::system::error_code ec) {
+    if (ec || impl_->svc->stopping) return;
+    std::size_t dead = impl_->workers[i]->shard.sweep_heartbeats();
+    if (dead) spdlog::info("heartbeat: dropped {} silent sockets", dead);
+    schedule_heartbeat(i);
+  });
+}
+
 std::uint16_t server::port() const { return impl_->port; }
 
 void server::stop(std::chrono::milliseconds grace) {
@@ -100,6 +121,7 @@ void server::stop(std::chrono::milliseconds grace) {
   m.svc->stopping = true;
   for (std::size_t i = 0; i < m.workers.size(); ++i) {
     asio::post(*m.contexts[i], [&m, i] {
+      if (i < m.heartbeat_timers.size()) m.heartbeat_timers[i]->cancel();
       m.listeners[i]->stop();
       m.workers[i]->shard.shutdown();
       net::stop_http_sessions(*m.workers[i]);

@@ -27,6 +27,8 @@ class server {
   void stop(std::chrono::milliseconds grace = std::chrono::milliseconds(3000));
 
  private:
+  void schedule_heartbeat(std::size_t worker);
+
   struct impl;
   std::unique_ptr<impl> impl_;
 };

@@ -24,6 +24,8 @@ const std::vector<setting_doc>& settings() {
        "filters one socket may hold; further subscribes are ignored"},
       {"MAX_QUEUED_BYTES", "--max-queued-bytes", "4194304",
        "outbound bytes queued for one socket before it is closed as a slow consumer (1008)"},
+      {"HEARTBEAT_INTERVAL_MS", "--heartbeat-interval-ms", "30000",
+       "ping sockets idle this long; drop one silent for another interval (0 = off)"},
       {"LOG_LEVEL", "--log-level", "info", "trace, debug, info, warn, error, off"},
       {"ENV_FILE", "--env-file", ".env", "KEY=VALUE file read at start-up when present"},
   };
@@ -133,6 +135,11 @@ load_result load(const std::vector<std::string>& args, const env_lookup& env,
   if (auto v = get("ACK_TIMEOUT_MS"); v && !parse_number<std::int64_t>(*v, ms, 0, 3'600'000))
     bad("ACK_TIMEOUT_MS", "must be an integer 0-3600000, got '" + *v + "'");
   c.ack_timeout = std::chrono::milliseconds(ms);
+  std::int64_t hb = c.heartbeat_interval.count();
+  if (auto v = get("HEARTBEAT_INTERVAL_MS");
+      v && !parse_number<std::int64_t>(*v, hb, 0, 86'400'000))
+    bad("HEARTBEAT_INTERVAL_MS", "must be an integer 0-86400000, got '" + *v + "'");
+  c.heartbeat_interval = std::chrono::milliseconds(hb);
   auto size_setting = [&](const char* key, std::size_t& field, std::size_t min, std::size_t max) {
     if (auto v = get(key); v && !parse_number<std::size_t>(*v, field, min, max))
       bad(key, "must be an integer " + std::to_string(min) + "-" + std::to_string(max) + ", got '" +

@@ -23,6 +23,9 @@ struct config {
   std::size_t max_message_bytes = 64 << 10;     // one WebSocket message: 64 KiB
   std::size_t max_filters_per_socket = 1000;    // bounds matching cost per socket
   std::size_t max_queued_bytes = 4 << 20;       // per socket outbound: then "slow consumer"
+  // Idle sockets get a ping every interval; one silent for a whole interval
+  // after its ping is dropped. 0 turns heartbeats off.
+  std::chrono::milliseconds heartbeat_interval{30000};
   std::string log_level = "info";
   std::string env_file = ".env";
 };

@@ -1,9 +1,12 @@
 #include "core/js_json.hpp"
 
 #include <algorithm>
+#include <boost/json/array.hpp>
+#include <boost/json/basic_parser_impl.hpp>
+#include <boost/json/error.hpp>
 #include <boost/json/object.hpp>
-#include <boost/json/parser.hpp>
 #include <boost/json/string.hpp>
+#include <boost/json/value_stack.hpp>
 #include <charconv>
 #include <cmath>
 #include <cstdint>
@@ -14,15 +17,67 @@
 
 namespace hf::core {
 
+namespace {
+
+// Builds the DOM like Boost.JSON's own parser does, except for numbers with a
+// fraction or exponent: those are converted from their text with
+// std::from_chars, which rounds correctly as JSON.parse does (Boost 1.81's
+// fast conversion can be off by one unit in the last place for long inputs).
+struct js_handler {
+  static constexpr std::size_t max_object_size = boost::json::object::max_size();
+  static constexpr std::size_t max_array_size = boost::json::array::max_size();
+  static constexpr std::size_t max_key_size = boost::json::string::max_size();
+  static constexpr std::size_t max_string_size = boost::json::string::max_size();
+
+  explicit js_handler(boost::json::storage_ptr sp) : st(std::move(sp)) {}
+
+  using ec_t = boost::system::error_code;
+  using sv = boost::json::string_view;
+  bool on_document_begin(ec_t&) { return true; }
+  bool on_document_end(ec_t&) { return true; }
+  bool on_object_begin(ec_t&) { return true; }
+  bool on_object_end(std::size_t n, ec_t&) { return st.push_object(n), true; }
+  bool on_array_begin(ec_t&) { return true; }
+  bool on_array_end(std::size_t n, ec_t&) { return st.push_array(n), true; }
+  bool on_key_part(sv s, std::size_t, ec_t&) { return st.push_chars(s), true; }
+  bool on_key(sv s, std::size_t, ec_t&) { return st.push_key(s), true; }
+  bool on_string_part(sv s, std::size_t, ec_t&) { return st.push_chars(s), true; }
+  bool on_string(sv s, std::size_t, ec_t&) { return st.push_string(s), true; }
+  bool on_number_part(sv s, ec_t&) { return number.append(s.data(), s.size()), true; }
+  bool on_int64(std::int64_t i, sv, ec_t&) { return number.clear(), st.push_int64(i), true; }
+  bool on_uint64(std::uint64_t u, sv, ec_t&) { return number.clear(), st.push_uint64(u), true; }
+  bool on_double(double d, sv s, ec_t&) {
+    std::string_view text(s.data(), s.size());
+    if (!number.empty()) text = number.append(s.data(), s.size());
+    double exact = d;
+    auto r = std::from_chars(text.data(), text.data() + text.size(), exact);
+    if (r.ec != std::errc{}) exact = d;  // out of range: Boost's inf or 0, as JS
+    number.clear();
+    return st.push_double(exact), true;
+  }
+  bool on_bool(bool b, ec_t&) { return st.push_bool(b), true; }
+  bool on_null(ec_t&) { return st.push_null(), true; }
+  bool on_comment_part(sv, ec_t&) { return true; }
+  bool on_comment(sv, ec_t&) { return true; }
+
+  boost::json::value_stack st;
+  std::string number;  // a number split across input buffers
+};
+
+}  // namespace
+
 boost::system::result<boost::json::value> parse_json(std::string_view text,
                                                      boost::json::storage_ptr sp) {
   boost::json::parse_options opt;
   opt.max_depth = max_json_depth;
-  boost::json::parser p(sp, opt);
+  boost::json::basic_parser<js_handler> p(opt, sp);
+  p.handler().st.reset(sp);
   boost::system::error_code ec;
-  p.write(text.data(), text.size(), ec);
+  std::size_t n = p.write_some(false, text.data(), text.size(), ec);
+  if (!ec && n != text.size()) ec = boost::json::error::extra_data;
+  if (!ec && !p.done()) ec = boost::json::error::incomplete;
   if (ec) return ec;
-  return p.release();
+  return p.handler().st.release();
 }
 
 std::optional<double> json_number(const boost::json::value& v) noexcept {

@@ -28,6 +28,15 @@ class connection {
   // Starts a close handshake with `code`. Same threading as send_text.
   virtual void close(std::uint16_t code, std::string_view reason) = 0;
 
+  // Heartbeat sweep (every HEARTBEAT_INTERVAL_MS): a socket that received
+  // nothing since the last sweep gets a ping; one that has not answered the
+  // previous sweep's ping returns false (dead). Same threading as send_text.
+  virtual bool heartbeat() = 0;
+
+  // Drops the connection without a close handshake (the peer is gone) and
+  // detaches it. Same threading as send_text.
+  virtual void abort() = 0;
+
   // State owned by the hub; read and written only on the owning shard's thread.
   std::uint64_t id = 0;        // unique within the shard, increasing
   user_state* user = nullptr;  // set by shard::attach, cleared by shard::detach

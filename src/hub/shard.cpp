@@ -157,6 +157,15 @@ void shard::shutdown() {
   }
 }
 
+std::size_t shard::sweep_heartbeats() {
+  std::vector<connection*> dead;
+  for (auto& [uid, u] : users_)
+    for (connection* c : u->connections)
+      if (!c->heartbeat()) dead.push_back(c);
+  for (connection* c : dead) c->abort();  // abort detaches: not while iterating
+  return dead.size();
+}
+
 shard_stats shard::stats() const noexcept { return {users_.size(), connections_, pending_}; }
 
 }  // namespace hf::hub

@@ -75,6 +75,11 @@ class shard {
   // socket with 1001, and answers later deliveries with no targets.
   void shutdown();
 
+  // Runs connection::heartbeat on every socket of this shard and aborts the
+  // dead ones (each stops being waited for by pending publishes at once).
+  // Returns how many were dead.
+  std::size_t sweep_heartbeats();
+
   shard_stats stats() const noexcept;
 
  private:

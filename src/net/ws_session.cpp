@@ -80,6 +80,26 @@ class ws_session final : public hub::connection,
     });
   }
 
+  bool heartbeat() override {
+    if (closing_) return true;  // the close timer bounds a closing socket
+    if (heard_) {
+      heard_ = false;
+      ping_out_ = false;
+      return true;
+    }
+    if (ping_out_) return false;  // silent through a whole interval after our ping
+    static const hub::shared_text ping =
+        std::make_shared<const std::string>(ws::make_frame(ws::op_ping, {}));
+    enqueue_raw(ping);
+    ping_out_ = true;
+    return true;
+  }
+
+  void abort() override {
+    spdlog::info("closing socket of user {}: no answer to heartbeat ping", user_);
+    drop();
+  }
+
   // ws::frame_handler
   void on_text(std::string_view message) override { w_.shard.on_text(*this, message); }
   void on_ping(std::string_view payload) override {
@@ -128,6 +148,7 @@ class ws_session final : public hub::connection,
 
   void on_read(boost::system::error_code ec, std::size_t n) {
     if (ec) return drop();  // EOF, reset, or closed by us: the peer is gone
+    heard_ = true;
     if (!reader_.feed(small_.data(), n, *this)) return;  // close or error: no more reads
     if (n == small_.size()) {
       for (;;) {
@@ -201,8 +222,7 @@ class ws_session final : public hub::connection,
   void drop() {
     w_.shard.detach(*this);
     boost::system::error_code ignored;
-    socket_.shutdown(tcp::socket::shutdown_both, ignored);
-    socket_.close(ignored);
+    socket_.close(ignored);  // sends FIN (or RST with unread data); no shutdown() needed
     if (timer_) timer_->cancel();
   }
 
@@ -216,6 +236,8 @@ class ws_session final : public hub::connection,
   std::size_t queued_bytes_ = 0;
   std::unique_ptr<asio::steady_timer> timer_;  // only while closing
   bool writing_ = false;
+  bool heard_ = true;                 // something arrived since the last heartbeat sweep
+  bool ping_out_ = false;             // the last sweep sent a ping
   bool closing_ = false;              // a close frame is queued or sent: no more data frames
   bool hang_up_after_write_ = false;  // close handshake done (or failed): drop after the write
 };

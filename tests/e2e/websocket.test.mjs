@@ -11,7 +11,7 @@ before(async () => { server = await startServer({ env: { MAX_MESSAGE_BYTES: '102
 after(async () => { await server.stop(); });
 
 // A masked client frame with a random mask key.
-function frame(firstByte, payload, { masked = true } = {}) {
+export function frame(firstByte, payload, { masked = true } = {}) {
   const data = Buffer.from(payload);
   const len = data.length;
   const head = len < 126 ? Buffer.from([firstByte, (masked ? 0x80 : 0) | len])

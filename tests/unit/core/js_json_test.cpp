@@ -44,6 +44,11 @@ TEST(JsJson, ParsedNumbersAreNormalisedAsJsonParseThenStringify) {
   EXPECT_EQ(roundtrip("12345678901234567890"), "12345678901234567000");
   EXPECT_EQ(roundtrip("-9223372036854775808"), "-9223372036854776000");
   EXPECT_EQ(roundtrip("[1e400,-1e400]"), "[null,null]");  // Infinity stringifies as null
+  // Correct rounding, as JSON.parse (found by fuzzing: Boost's fast path was off by one ulp).
+  EXPECT_EQ(roundtrip("1111111111111111111111"), "1.1111111111111111e+21");
+  EXPECT_EQ(roundtrip("123456789012345678901"), "123456789012345680000");
+  EXPECT_EQ(roundtrip("0.30000000000000004441"), "0.30000000000000004");
+  EXPECT_EQ(roundtrip("1e-400"), "0");
 }
 
 TEST(JsJson, StringsEscapeOnlyWhatStringifyEscapes) {

@@ -17,6 +17,14 @@ struct fake_connection : hub::connection {
   std::optional<std::uint16_t> closed_with;
   void send_text(hub::shared_text t) override { sent.push_back(*t); }
   void close(std::uint16_t code, std::string_view) override { closed_with = code; }
+  bool alive = true;
+  int pings = 0;
+  hub::shard* owner = nullptr;
+  bool heartbeat() override {
+    ++pings;
+    return alive;
+  }
+  void abort() override { owner->detach(*this); }
 };
 
 struct shard_fixture : ::testing::Test {
@@ -164,6 +172,25 @@ TEST_F(shard_fixture, UnsubscribeStopsDelivery) {
   deliver(env("u", "t", R"({"k":"v"})"));
   ASSERT_TRUE(answer);
   EXPECT_EQ(answer->client_count, 0u);
+}
+
+TEST_F(shard_fixture, HeartbeatSweepAbortsDeadSocketsAndStopsWaitingForThem) {
+  fake_connection live, dead;
+  live.owner = dead.owner = &shard;
+  shard.attach(live, "u");
+  shard.attach(dead, "u");
+  for (auto* c : {&live, &dead})
+    shard.on_text(*c, R"({"type":"subscribe","filters":[{"type":"t"}]})");
+  auto e = env("u", "t");
+  deliver(e);
+  shard.on_text(live, ack(e->id, "1"));
+  EXPECT_FALSE(answer);
+  dead.alive = false;
+  EXPECT_EQ(shard.sweep_heartbeats(), 1u);
+  ASSERT_TRUE(answer);  // the dead target is no longer waited for
+  EXPECT_EQ(answer->results, std::vector<std::string>{"1"});
+  EXPECT_EQ(shard.stats().connections, 1u);
+  EXPECT_EQ(live.pings, 1);
 }
 
 TEST_F(shard_fixture, ShutdownAnswersPendingAndClosesWith1001) {
