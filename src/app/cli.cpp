@@ -2,10 +2,9 @@
 
 #include <spdlog/sinks/stdout_color_sinks.h>
 #include <spdlog/spdlog.h>
-
-#include <boost/json/parse.hpp>
 #include <sys/resource.h>
 
+#include <boost/json/parse.hpp>
 #include <chrono>
 #include <csignal>
 #include <cstdlib>

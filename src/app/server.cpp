@@ -7,6 +7,7 @@
 #include <boost/asio/post.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <csignal>
+#include <random>
 #include <thread>
 
 #include "auth/jwt.hpp"
@@ -43,6 +44,7 @@ struct server::impl {
     guards.clear();
     listeners.clear();
     heartbeat_timers.clear();
+    drain_timers.clear();
     for (auto& c : contexts) c.reset();
   }
 
@@ -57,6 +59,7 @@ struct server::impl {
   std::vector<std::shared_ptr<net::listener>> listeners;
   std::vector<asio::executor_work_guard<asio::io_context::executor_type>> guards;
   std::vector<std::unique_ptr<asio::steady_timer>> heartbeat_timers;  // one per worker
+  std::vector<std::unique_ptr<asio::steady_timer>> drain_timers;      // one per worker
   std::vector<std::thread> threads;
   std::uint16_t port = 0;
 };
@@ -115,20 +118,43 @@ void server::schedule_heartbeat(std::size_t i) {
 
 std::uint16_t server::port() const { return impl_->port; }
 
+void server::stop() { stop(impl_->cfg.drain_timeout); }
+
+// Closes w's sockets with 1001 a batch at a time, every ~10 ms (with jitter)
+// across DRAIN_SPREAD_MS, so that clients do not all reconnect in the same
+// millisecond.
+void server::drain_batch(std::size_t i, std::size_t per_batch) {
+  auto& m = *impl_;
+  std::size_t left = m.workers[i]->shard.close_some(per_batch, 1001, "server shutting down");
+  if (left == 0) return;
+  thread_local std::minstd_rand jitter(static_cast<unsigned>(i) * 7919u + 1u);
+  auto& t = *m.drain_timers[i];
+  t.expires_after(std::chrono::milliseconds(5 + jitter() % 11));
+  t.async_wait([this, i, per_batch](boost::system::error_code ec) {
+    if (!ec) drain_batch(i, per_batch);
+  });
+}
+
 void server::stop(std::chrono::milliseconds grace) {
   auto& m = *impl_;
   if (m.threads.empty()) return;
   m.svc->stopping = true;
+  for (std::size_t i = 0; i < m.workers.size(); ++i)
+    m.drain_timers.push_back(std::make_unique<asio::steady_timer>(*m.contexts[i]));
   for (std::size_t i = 0; i < m.workers.size(); ++i) {
-    asio::post(*m.contexts[i], [&m, i] {
+    asio::post(*m.contexts[i], [this, &m, i] {
       if (i < m.heartbeat_timers.size()) m.heartbeat_timers[i]->cancel();
       m.listeners[i]->stop();
-      m.workers[i]->shard.shutdown();
+      auto& shard = m.workers[i]->shard;
+      shard.stop_publishes();  // every in-flight publish is answered now
       net::stop_http_sessions(*m.workers[i]);
+      std::size_t open = shard.stats().connections;
+      std::size_t batches = std::max<std::int64_t>(1, m.cfg.drain_spread.count() / 10);
+      drain_batch(i, std::max<std::size_t>(1, (open + batches - 1) / batches));
     });
   }
   // Let answers and close handshakes go out; peers that do not answer our
-  // close frame are cut off at the grace deadline.
+  // close frame are cut off at the drain deadline.
   auto until = std::chrono::steady_clock::now() + grace;
   while (m.svc->live_sessions.load() > 0 && std::chrono::steady_clock::now() < until)
     std::this_thread::sleep_for(std::chrono::milliseconds(5));

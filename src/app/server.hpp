@@ -2,6 +2,7 @@
 // the broker; start-up and orderly shutdown.
 #pragma once
 
+#include <chrono>
 #include <cstdint>
 #include <memory>
 
@@ -22,12 +23,16 @@ class server {
   // The bound port (useful with PORT=0).
   std::uint16_t port() const;
 
-  // Orderly shutdown: stop accepting, answer in-flight publishes with what they
-  // have, close sockets with 1001, wait up to `grace` for peers, join threads.
-  void stop(std::chrono::milliseconds grace = std::chrono::milliseconds(3000));
+  // Orderly shutdown (drain): stop accepting, answer in-flight publishes with
+  // what they have, close sockets with 1001 in batches spread over
+  // DRAIN_SPREAD_MS, wait up to `grace` (default DRAIN_TIMEOUT_MS) for peers
+  // to finish, join threads. Call from the thread that called start().
+  void stop();
+  void stop(std::chrono::milliseconds grace);
 
  private:
   void schedule_heartbeat(std::size_t worker);
+  void drain_batch(std::size_t worker, std::size_t per_batch);
 
   struct impl;
   std::unique_ptr<impl> impl_;

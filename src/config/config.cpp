@@ -24,6 +24,20 @@ const std::vector<setting_doc>& settings() {
        "filters one socket may hold; further subscribes are ignored"},
       {"MAX_QUEUED_BYTES", "--max-queued-bytes", "4194304",
        "outbound bytes queued for one socket before it is closed as a slow consumer (1008)"},
+      {"MAX_QUEUED_MESSAGES", "--max-queued-messages", "1024",
+       "frames queued for one socket before it is closed as a slow consumer (1008)"},
+      {"MAX_HEADER_BYTES", "--max-header-bytes", "16384", "request line + headers (431 above)"},
+      {"MAX_URI_BYTES", "--max-uri-bytes", "8192", "request target, incl. ?token= (414 above)"},
+      {"REQUEST_TIMEOUT_MS", "--request-timeout-ms", "15000",
+       "a whole HTTP request must arrive within this (408); also the keep-alive idle limit"},
+      {"MAX_CONNECTIONS", "--max-connections", "0",
+       "open connections (HTTP + WebSocket) before new ones get 503; 0 = the open-file limit only"},
+      {"MAX_SOCKETS_PER_USER", "--max-sockets-per-user", "10000",
+       "WebSockets one user may hold; further upgrades get 429"},
+      {"DRAIN_TIMEOUT_MS", "--drain-timeout-ms", "10000",
+       "on SIGTERM, the longest wait for sockets to close before exiting"},
+      {"DRAIN_SPREAD_MS", "--drain-spread-ms", "1000",
+       "on SIGTERM, 1001 closes are spread over this long so clients do not reconnect at once"},
       {"HEARTBEAT_INTERVAL_MS", "--heartbeat-interval-ms", "30000",
        "ping sockets idle this long; drop one silent for another interval (0 = off)"},
       {"LOG_LEVEL", "--log-level", "info", "trace, debug, info, warn, error, off"},
@@ -135,11 +149,16 @@ load_result load(const std::vector<std::string>& args, const env_lookup& env,
   if (auto v = get("ACK_TIMEOUT_MS"); v && !parse_number<std::int64_t>(*v, ms, 0, 3'600'000))
     bad("ACK_TIMEOUT_MS", "must be an integer 0-3600000, got '" + *v + "'");
   c.ack_timeout = std::chrono::milliseconds(ms);
-  std::int64_t hb = c.heartbeat_interval.count();
-  if (auto v = get("HEARTBEAT_INTERVAL_MS");
-      v && !parse_number<std::int64_t>(*v, hb, 0, 86'400'000))
-    bad("HEARTBEAT_INTERVAL_MS", "must be an integer 0-86400000, got '" + *v + "'");
-  c.heartbeat_interval = std::chrono::milliseconds(hb);
+  auto ms_setting = [&](const char* key, std::chrono::milliseconds& field, std::int64_t min) {
+    std::int64_t v = field.count();
+    if (auto text = get(key); text && !parse_number<std::int64_t>(*text, v, min, 86'400'000))
+      bad(key, "must be an integer " + std::to_string(min) + "-86400000 (ms), got '" + *text + "'");
+    field = std::chrono::milliseconds(v);
+  };
+  ms_setting("HEARTBEAT_INTERVAL_MS", c.heartbeat_interval, 0);
+  ms_setting("REQUEST_TIMEOUT_MS", c.request_timeout, 100);
+  ms_setting("DRAIN_TIMEOUT_MS", c.drain_timeout, 0);
+  ms_setting("DRAIN_SPREAD_MS", c.drain_spread, 0);
   auto size_setting = [&](const char* key, std::size_t& field, std::size_t min, std::size_t max) {
     if (auto v = get(key); v && !parse_number<std::size_t>(*v, field, min, max))
       bad(key, "must be an integer " + std::to_string(min) + "-" + std::to_string(max) + ", got '" +
@@ -149,6 +168,11 @@ load_result load(const std::vector<std::string>& args, const env_lookup& env,
   size_setting("MAX_MESSAGE_BYTES", c.max_message_bytes, 64, std::size_t{1} << 30);
   size_setting("MAX_FILTERS_PER_SOCKET", c.max_filters_per_socket, 1, 1'000'000);
   size_setting("MAX_QUEUED_BYTES", c.max_queued_bytes, 1024, std::size_t{1} << 34);
+  size_setting("MAX_QUEUED_MESSAGES", c.max_queued_messages, 1, 1'000'000);
+  size_setting("MAX_HEADER_BYTES", c.max_header_bytes, 1024, 1 << 20);
+  size_setting("MAX_URI_BYTES", c.max_uri_bytes, 256, 1 << 20);
+  size_setting("MAX_CONNECTIONS", c.max_connections, 0, 100'000'000);
+  size_setting("MAX_SOCKETS_PER_USER", c.max_sockets_per_user, 1, 100'000'000);
   if (auto v = get("LOG_LEVEL")) {
     static const char* levels[] = {"trace", "debug", "info", "warn", "error", "critical", "off"};
     bool ok = false;

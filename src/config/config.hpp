@@ -16,13 +16,21 @@ namespace hf::config {
 struct config {
   std::string jwt_secret;
   std::string host = "127.0.0.1";
-  std::uint16_t port = 8787;                    // the original's `wrangler dev` port
-  unsigned threads = 0;                         // 0 = one per core
-  std::chrono::milliseconds ack_timeout{5000};  // the original's ack wait
-  std::size_t max_body_bytes = 1 << 20;         // POST /publish body: 1 MiB
-  std::size_t max_message_bytes = 64 << 10;     // one WebSocket message: 64 KiB
-  std::size_t max_filters_per_socket = 1000;    // bounds matching cost per socket
-  std::size_t max_queued_bytes = 4 << 20;       // per socket outbound: then "slow consumer"
+  std::uint16_t port = 8787;                         // the original's `wrangler dev` port
+  unsigned threads = 0;                              // 0 = one per core
+  std::chrono::milliseconds ack_timeout{5000};       // the original's ack wait
+  std::size_t max_body_bytes = 1 << 20;              // POST /publish body: 1 MiB
+  std::size_t max_message_bytes = 64 << 10;          // one WebSocket message: 64 KiB
+  std::size_t max_filters_per_socket = 1000;         // bounds matching cost per socket
+  std::size_t max_queued_bytes = 4 << 20;            // per socket outbound: then "slow consumer"
+  std::size_t max_queued_messages = 1024;            // per socket outbound frames: same
+  std::size_t max_header_bytes = 16 << 10;           // request line + headers: 431 above
+  std::size_t max_uri_bytes = 8 << 10;               // request target: 414 above
+  std::chrono::milliseconds request_timeout{15000};  // whole request; also keep-alive idle
+  std::size_t max_connections = 0;                   // 0 = only the OS's open-file limit
+  std::size_t max_sockets_per_user = 10000;          // 429 to further upgrades
+  std::chrono::milliseconds drain_timeout{10000};    // SIGTERM: longest wait for peers
+  std::chrono::milliseconds drain_spread{1000};      // SIGTERM: 1001 closes spread over this
   // Idle sockets get a ping every interval; one silent for a whole interval
   // after its ping is dropped. 0 turns heartbeats off.
   std::chrono::milliseconds heartbeat_interval{30000};

@@ -38,9 +38,10 @@ class connection {
   virtual void abort() = 0;
 
   // State owned by the hub; read and written only on the owning shard's thread.
-  std::uint64_t id = 0;        // unique within the shard, increasing
-  user_state* user = nullptr;  // set by shard::attach, cleared by shard::detach
-  std::size_t slot = 0;        // index in the user's socket list (O(1) removal)
+  std::uint64_t id = 0;          // unique within the shard, increasing
+  user_state* user = nullptr;    // set by shard::attach, cleared by shard::detach
+  std::size_t slot = 0;          // index in the user's socket list (O(1) removal)
+  bool close_requested = false;  // shard::close_some already asked it to close
   protocol::filter_set filters;
 };
 

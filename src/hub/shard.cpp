@@ -147,14 +147,35 @@ void shard::erase_if_idle(user_state& u) {
   users_.erase(it);
 }
 
-void shard::shutdown() {
+void shard::stop_publishes() {
   stopping_ = true;
   for (auto& [uid, u] : users_) {
     std::vector<std::string> ids;
     for (auto& [id, p] : u->pending) ids.push_back(id);
     for (const auto& id : ids) finish(*u, id);
-    for (connection* c : u->connections) c->close(1001, "server shutting down");
   }
+}
+
+std::size_t shard::close_some(std::size_t count, std::uint16_t code, std::string_view reason) {
+  std::size_t left = 0;
+  // close() never detaches synchronously, so iterating is safe.
+  for (auto& [uid, u] : users_)
+    for (connection* c : u->connections) {
+      if (c->close_requested) continue;
+      if (count == 0) {
+        ++left;
+        continue;
+      }
+      c->close_requested = true;
+      c->close(code, reason);
+      --count;
+    }
+  return left;
+}
+
+void shard::shutdown() {
+  stop_publishes();
+  close_some(SIZE_MAX, 1001, "server shutting down");
 }
 
 std::size_t shard::sweep_heartbeats() {
@@ -164,6 +185,11 @@ std::size_t shard::sweep_heartbeats() {
       if (!c->heartbeat()) dead.push_back(c);
   for (connection* c : dead) c->abort();  // abort detaches: not while iterating
   return dead.size();
+}
+
+std::size_t shard::sockets_of(std::string_view user_id) const {
+  auto it = users_.find(std::string(user_id));
+  return it == users_.end() ? 0 : it->second->connections.size();
 }
 
 shard_stats shard::stats() const noexcept { return {users_.size(), connections_, pending_}; }

@@ -71,14 +71,24 @@ class shard {
   void deliver(std::shared_ptr<const protocol::envelope> env, deadline until,
                delivery_callback done);
 
-  // Shutdown: answers every pending publish with what it has, closes every
-  // socket with 1001, and answers later deliveries with no targets.
+  // Shutdown, first step: answers every pending publish with what it has,
+  // and answers later deliveries with no targets.
+  void stop_publishes();
+
+  // Shutdown, second step (in batches): sends `code` to up to `count` sockets
+  // not yet asked to close. Returns how many are still open and not asked.
+  std::size_t close_some(std::size_t count, std::uint16_t code, std::string_view reason);
+
+  // Both steps at once: every pending publish answered, every socket closed.
   void shutdown();
 
   // Runs connection::heartbeat on every socket of this shard and aborts the
   // dead ones (each stops being waited for by pending publishes at once).
   // Returns how many were dead.
   std::size_t sweep_heartbeats();
+
+  // How many sockets `user_id` holds on this shard.
+  std::size_t sockets_of(std::string_view user_id) const;
 
   shard_stats stats() const noexcept;
 

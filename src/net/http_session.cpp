@@ -2,7 +2,9 @@
 
 #include <spdlog/spdlog.h>
 
+#include <array>
 #include <boost/asio/post.hpp>
+#include <boost/asio/steady_timer.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
 #include <chrono>
@@ -24,12 +26,6 @@ using tcp = asio::ip::tcp;
 
 namespace {
 
-// Request headers larger than this are refused (431): generous for a bearer
-// token (a few hundred bytes) plus browser headers and cookies.
-constexpr std::size_t header_limit = 16 * 1024;
-// A request must arrive within this time; also the keep-alive idle limit.
-constexpr auto read_timeout = std::chrono::seconds(30);
-
 std::optional<std::string_view> header(const http::request_header<>& h, http::field f) {
   auto it = h.find(f);
   if (it == h.end()) return std::nullopt;
@@ -46,7 +42,7 @@ std::int64_t unix_now() {
 
 class http_session : public std::enable_shared_from_this<http_session> {
  public:
-  http_session(worker& w, tcp::socket s) : w_(w), stream_(std::move(s)) {
+  http_session(worker& w, tcp::socket s) : w_(w), stream_(std::move(s)), deadline_(w.ioc) {
     w_.http_sessions.insert(this);
     ++w_.svc.live_sessions;
   }
@@ -70,17 +66,36 @@ class http_session : public std::enable_shared_from_this<http_session> {
  private:
   void do_read() {
     parser_.emplace();
-    parser_->header_limit(header_limit);
+    parser_->header_limit(static_cast<std::uint32_t>(w_.svc.cfg.max_header_bytes));
     parser_->body_limit(w_.svc.cfg.max_body_bytes);
-    stream_.expires_after(read_timeout);
+    // One deadline for the whole request, from the moment we start waiting:
+    // a slow sender (slowloris) gets 408 no later than this. (Our own timer,
+    // not the stream's: the stream would close the socket before a 408.)
+    arm_deadline();
     http::async_read_header(
         stream_, buffer_, *parser_,
         [self = shared_from_this()](beast::error_code ec, std::size_t) { self->on_header(ec); });
   }
 
+  // Cancels the pending read or write when the deadline passes.
+  void arm_deadline() {
+    timed_out_ = false;
+    deadline_.expires_after(w_.svc.cfg.request_timeout);
+    deadline_.async_wait([weak = weak_from_this()](boost::system::error_code ec) {
+      auto self = weak.lock();
+      if (ec || !self) return;
+      self->timed_out_ = true;
+      self->stream_.socket().cancel();
+    });
+  }
+
   void on_header(beast::error_code ec) {
     if (ec) return on_read_error(ec);
     auto& req = parser_->get();
+    if (req.target().size() > w_.svc.cfg.max_uri_bytes) {
+      spdlog::info("request refused: 414 (target of {} bytes)", req.target().size());
+      return respond_text(http::status::uri_too_long, "URI Too Long", false);
+    }
     route_ =
         protocol::classify(req.method_string(), req.target(), header(req, http::field::upgrade));
     if (route_ == protocol::route::websocket) return upgrade();
@@ -105,16 +120,25 @@ class http_session : public std::enable_shared_from_this<http_session> {
   }
 
   void on_read_error(beast::error_code ec) {
+    if (timed_out_ && parser_->got_some() && !close_after_answer_) {
+      spdlog::info("request refused: 408 (not received within {} ms)",
+                   w_.svc.cfg.request_timeout.count());
+      return respond_text(http::status::request_timeout, "Request Timeout", false);
+    }
     if (ec == http::error::end_of_stream || ec == asio::error::operation_aborted ||
         ec == beast::error::timeout || ec == asio::error::connection_reset ||
         ec == asio::error::eof)
       return close();
-    if (ec == http::error::header_limit)
+    if (ec == http::error::header_limit) {
+      spdlog::info("request refused: 431 (headers above {} bytes)", w_.svc.cfg.max_header_bytes);
       return respond_text(http::status::request_header_fields_too_large,
                           "Request Header Fields Too Large", false);
-    if (ec == http::error::body_limit)
+    }
+    if (ec == http::error::body_limit) {
+      spdlog::info("publish refused: 413 (body above {} bytes)", w_.svc.cfg.max_body_bytes);
       return respond_json(http::status::payload_too_large,
                           protocol::serialize_error("Payload Too Large"), false);
+    }
     spdlog::debug("bad HTTP request: {}", ec.message());
     respond_text(http::status::bad_request, "Bad Request", false);
   }
@@ -159,7 +183,7 @@ class http_session : public std::enable_shared_from_this<http_session> {
         protocol::make_envelope(std::move(p.type), std::move(p.user_id), std::move(p.payload),
                                 std::chrono::system_clock::now()));
     busy_ = true;
-    stream_.expires_never();  // the broker bounds the wait by `until`
+    deadline_.cancel();  // the broker bounds the wait by `until`
     w_.svc.broker.publish(
         std::move(env), until, [self = shared_from_this(), keep](hub::delivery_result r) mutable {
           asio::post(self->stream_.get_executor(), [self, keep, r = std::move(r)]() {
@@ -190,7 +214,7 @@ class http_session : public std::enable_shared_from_this<http_session> {
       if (hs.status == 426) version_header_ = true;
       return respond_text(static_cast<http::status>(hs.status), hs.reason, false);
     }
-    stream_.expires_never();
+    deadline_.cancel();
     ws_upgrade up{std::move(hs.accept), {}, std::move(who->user_id)};
     if (buffer_.size()) {
       auto early = buffer_.cdata();
@@ -235,7 +259,7 @@ class http_session : public std::enable_shared_from_this<http_session> {
   void write(std::string response) {
     out_ = std::move(response);
     keep_ = out_.find("\r\nconnection: close\r\n") == std::string::npos;
-    stream_.expires_after(read_timeout);
+    arm_deadline();  // a peer that does not read its answer is cut off too
     asio::async_write(stream_, asio::buffer(out_),
                       [self = shared_from_this()](beast::error_code ec, std::size_t) {
                         if (ec || !self->keep_ || self->close_after_answer_) return self->close();
@@ -243,10 +267,32 @@ class http_session : public std::enable_shared_from_this<http_session> {
                       });
   }
 
+  // Lingering close (as nginx does): send FIN, then read and discard what the
+  // peer still sends (say, the rest of a refused 2 MiB body) until it closes,
+  // for at most a second. Closing at once would turn unread bytes into a
+  // reset, and the peer would lose the answer it was sent.
   void close() {
+    if (lingering_) return;
+    lingering_ = true;
     boost::system::error_code ec;
     stream_.socket().shutdown(tcp::socket::shutdown_send, ec);
-    stream_.close();
+    if (ec) return stream_.close();
+    deadline_.expires_after(std::chrono::seconds(1));
+    deadline_.async_wait([weak = weak_from_this()](boost::system::error_code e) {
+      if (auto self = weak.lock(); self && !e) self->stream_.close();
+    });
+    drain();
+  }
+
+  void drain() {
+    thread_local std::array<char, 16384> discard;
+    stream_.socket().async_read_some(
+        asio::buffer(discard),
+        [self = shared_from_this()](boost::system::error_code ec, std::size_t) {
+          if (!ec) return self->drain();
+          self->deadline_.cancel();
+          self->stream_.close();
+        });
   }
 
   worker& w_;
@@ -254,6 +300,9 @@ class http_session : public std::enable_shared_from_this<http_session> {
   beast::flat_buffer buffer_;
   std::optional<http::request_parser<http::string_body>> parser_;
   protocol::route route_ = protocol::route::not_found;
+  asio::steady_timer deadline_;  // request_timeout for each read and write
+  bool timed_out_ = false;
+  bool lingering_ = false;
   std::string out_;                  // the response being written
   bool keep_ = true;                 // read another request after out_
   bool version_header_ = false;      // a 426 answer names the version we speak

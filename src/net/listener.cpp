@@ -67,6 +67,23 @@ class tcp_listener final : public listener, public std::enable_shared_from_this<
       });
       return;
     }
+    std::size_t cap = w_.svc.cfg.max_connections;
+    if (cap && static_cast<std::size_t>(w_.svc.live_sessions.load()) >= cap) {
+      // Over the configured cap: a short 503 written straight away (a new
+      // socket has room for it), then close. Logged at most once a second.
+      static const std::string full =
+          "HTTP/1.1 503 Service Unavailable\r\ncontent-type: text/plain;charset=UTF-8\r\n"
+          "connection: close\r\ncontent-length: 19\r\n\r\nService Unavailable";
+      s.non_blocking(true, ec);
+      s.send(asio::buffer(full), 0, ec);
+      s.close(ec);
+      auto now = std::chrono::steady_clock::now();
+      if (now - last_full_log_ > std::chrono::seconds(1)) {
+        last_full_log_ = now;
+        spdlog::warn("connection refused: 503 (MAX_CONNECTIONS={} reached)", cap);
+      }
+      return do_accept();
+    }
     s.set_option(tcp::no_delay(true), ec);
     start_http_session(w_, std::move(s));
     do_accept();
@@ -75,6 +92,7 @@ class tcp_listener final : public listener, public std::enable_shared_from_this<
   worker& w_;
   tcp::acceptor acceptor_;
   asio::steady_timer retry_;
+  std::chrono::steady_clock::time_point last_full_log_{};
 };
 
 }  // namespace

@@ -10,6 +10,7 @@
 
 #include "hub/connection.hpp"
 #include "net/worker.hpp"
+#include "protocol/http_response.hpp"
 #include "ws/frame.hpp"
 #include "ws/handshake.hpp"
 
@@ -44,6 +45,16 @@ class ws_session final : public hub::connection,
   void run(ws_upgrade up, const std::string& accept) {
     boost::system::error_code ec;
     socket_.non_blocking(true, ec);
+    if (w_.shard.sockets_of(user_) >= w_.svc.cfg.max_sockets_per_user) {
+      // Refused before the handshake completes: a plain HTTP answer a client
+      // can show, rather than an opened-then-closed socket (which browsers
+      // would retry at once).
+      spdlog::warn("upgrade refused: 429 (user {} holds {} sockets)", user_,
+                   w_.svc.cfg.max_sockets_per_user);
+      closing_ = hang_up_after_write_ = true;
+      return enqueue_raw(std::make_shared<const std::string>(
+          protocol::http_response(429, protocol::response_body::text, "Too Many Requests", false)));
+    }
     enqueue_raw(std::make_shared<const std::string>(ws::switching_protocols_response(accept)));
     if (w_.svc.stopping) return close(ws::close_code::going_away, "server shutting down");
     w_.shard.attach(*this, user_);
@@ -56,9 +67,10 @@ class ws_session final : public hub::connection,
   // hub::connection
   void send_text(hub::shared_text text) override {
     if (closing_) return;
-    if (queued_bytes_ + text->size() > w_.svc.cfg.max_queued_bytes) {
-      spdlog::warn("closing socket of user {}: slow consumer ({} bytes queued)", user_,
-                   queued_bytes_);
+    if (queued_bytes_ + text->size() > w_.svc.cfg.max_queued_bytes ||
+        queue_.size() >= w_.svc.cfg.max_queued_messages) {
+      spdlog::warn("closing socket of user {}: slow consumer ({} bytes, {} frames queued)", user_,
+                   queued_bytes_, queue_.size());
       return close(ws::close_code::policy, "slow consumer");
     }
     enqueue(ws::op_text, std::move(text));
@@ -103,16 +115,25 @@ class ws_session final : public hub::connection,
   // ws::frame_handler
   void on_text(std::string_view message) override { w_.shard.on_text(*this, message); }
   void on_ping(std::string_view payload) override {
-    if (!closing_)
-      enqueue_raw(std::make_shared<const std::string>(ws::make_frame(ws::op_pong, payload)));
+    if (closing_) return;
+    auto pong = std::make_shared<const std::string>(ws::make_frame(ws::op_pong, payload));
+    // RFC 6455 5.5.3: a pong may answer only the most recent of several
+    // pings. A queued, unsent pong is replaced, so a ping flood costs one
+    // frame of memory, not one per ping.
+    if (pong_at_ < queue_.size()) {
+      queue_[pong_at_].text = std::move(pong);
+      return;
+    }
+    pong_at_ = queue_.size();
+    enqueue_raw(std::move(pong));
   }
   void on_close(std::uint16_t code, std::string_view) override {
     // The peer's close: answer it (unless ours crossed it) and hang up after.
     w_.shard.detach(*this);
     hang_up_after_write_ = true;
     if (!closing_) {
+      // Frames already queued (answers to earlier messages) go out first.
       closing_ = true;
-      drop_queue();
       std::uint16_t echo = code == ws::close_code::no_status ? ws::close_code::normal : code;
       enqueue_raw(std::make_shared<const std::string>(ws::make_close_frame(echo, {})));
     } else if (!writing_) {
@@ -168,6 +189,7 @@ class ws_session final : public hub::connection,
     for (const auto& item : queue_)
       if (item.header_len) queued_bytes_ -= item.text->size();
     queue_.clear();
+    pong_at_ = SIZE_MAX;
   }
 
   void enqueue(ws::opcode op, hub::shared_text text) {
@@ -192,6 +214,7 @@ class ws_session final : public hub::connection,
     if (queue_.empty() || !socket_.is_open()) return;
     writing_ = true;
     inflight_.swap(queue_);
+    pong_at_ = SIZE_MAX;
     buffers_.clear();
     for (const auto& item : inflight_) {
       if (item.header_len) buffers_.emplace_back(item.header.data(), item.header_len);
@@ -210,12 +233,37 @@ class ws_session final : public hub::connection,
     inflight_.clear();
     if (ec) return drop();  // broken connection: no close frame can reach the peer
     if (!queue_.empty()) return do_write();
-    if (hang_up_after_write_) return drop();
+    if (hang_up_after_write_) return linger();
     if (closing_) return;  // our close frame is out; waiting for the peer's
     if (inflight_.capacity() > 16) {
       inflight_.shrink_to_fit();  // a burst is over: idle sockets keep no large arrays
       buffers_.shrink_to_fit();
     }
+  }
+
+  // After the last frame (a close, or a refusal): send FIN, then discard what
+  // the peer still sends until it closes, for at most a second. Closing at
+  // once would turn its unread bytes into a reset that can destroy the close
+  // frame before the peer reads it.
+  void linger() {
+    w_.shard.detach(*this);
+    boost::system::error_code ec;
+    socket_.shutdown(tcp::socket::shutdown_send, ec);
+    if (ec) return drop();
+    if (!timer_) timer_ = std::make_unique<asio::steady_timer>(socket_.get_executor());
+    timer_->expires_after(std::chrono::seconds(1));
+    timer_->async_wait([self = shared_from_this()](boost::system::error_code e) {
+      if (!e) self->drop();
+    });
+    discard();
+  }
+
+  void discard() {
+    socket_.async_read_some(asio::buffer(read_buffer),
+                            [self = shared_from_this()](boost::system::error_code ec, std::size_t) {
+                              if (ec) return self->drop();
+                              self->discard();
+                            });
   }
 
   // Closes the TCP connection and releases everything the socket held.
@@ -234,6 +282,7 @@ class ws_session final : public hub::connection,
   std::vector<out_item> queue_, inflight_;  // queue_ bounded by cfg.max_queued_bytes
   std::vector<asio::const_buffer> buffers_;
   std::size_t queued_bytes_ = 0;
+  std::size_t pong_at_ = SIZE_MAX;             // index in queue_ of an unsent pong
   std::unique_ptr<asio::steady_timer> timer_;  // only while closing
   bool writing_ = false;
   bool heard_ = true;                 // something arrived since the last heartbeat sweep

@@ -83,6 +83,31 @@ TEST(Config, BadValuesAreOneLineErrors) {
   }
 }
 
+TEST(Config, EveryNumericSettingIsParsedAndChecked) {
+  // A documented setting that the loader forgot would accept "x" silently.
+  for (const auto& d : settings()) {
+    if (d.env == "JWT_SECRET" || d.env == "HOST" || d.env == "ENV_FILE") continue;
+    fixture f;
+    f.env["JWT_SECRET"] = long_secret;
+    f.env[d.env] = "x";
+    auto r = f.run({});
+    ASSERT_TRUE(r.error) << d.env;
+    EXPECT_NE(r.error->find(d.env), std::string::npos) << *r.error;
+  }
+  fixture f;
+  f.env["JWT_SECRET"] = long_secret;
+  f.env["REQUEST_TIMEOUT_MS"] = "700";
+  f.env["MAX_SOCKETS_PER_USER"] = "3";
+  f.env["DRAIN_SPREAD_MS"] = "0";
+  auto r = f.run({"--max-connections", "9", "--heartbeat-interval-ms=0"});
+  ASSERT_FALSE(r.error) << *r.error;
+  EXPECT_EQ(r.cfg.request_timeout.count(), 700);
+  EXPECT_EQ(r.cfg.max_sockets_per_user, 3u);
+  EXPECT_EQ(r.cfg.max_connections, 9u);
+  EXPECT_EQ(r.cfg.heartbeat_interval.count(), 0);
+  EXPECT_EQ(r.cfg.drain_spread.count(), 0);
+}
+
 TEST(Config, HelpListsEverySettingWithDefault) {
   std::string h = help_text("prog");
   for (const auto& s : settings()) {

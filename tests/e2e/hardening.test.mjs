@@ -1,0 +1,286 @@
+// Hostile input and faults: every case gets its exact answer, and afterwards a
+// fresh user can still connect, subscribe, be published to, and ack.
+import { after, before, describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import net from 'node:net';
+import { connect, publish, rawToken, refusedUpgrade, sleep, startServer, token } from './helpers.mjs';
+
+// A masked client frame (mask key 0), any opcode/flags in the first byte.
+function frame(first, payload, len = null) {
+  const data = Buffer.from(payload);
+  const n = len ?? data.length;
+  let head;
+  if (n < 126) head = Buffer.from([first, 0x80 | n]);
+  else if (n < 65536) head = Buffer.from([first, 0x80 | 126, n >> 8, n & 0xff]);
+  else { head = Buffer.alloc(10); head[0] = first; head[1] = 0x80 | 127; head.writeBigUInt64BE(BigInt(n), 2); }
+  return Buffer.concat([head, Buffer.alloc(4), data]);
+}
+
+// Sends raw bytes, returns everything received until the server closes (or timeout).
+function raw(server, bytes, { timeoutMs = 3000, keepOpenMs = 0 } = {}) {
+  return new Promise((resolve) => {
+    const s = net.connect(server.port, '127.0.0.1', async () => {
+      for (const b of [].concat(bytes)) { s.write(b); if (keepOpenMs) await sleep(keepOpenMs); }
+    });
+    let data = Buffer.alloc(0);
+    const started = performance.now();
+    const done = () => { clearTimeout(t); resolve({ text: data.toString('latin1'), data, ms: performance.now() - started }); };
+    const t = setTimeout(() => { s.destroy(); done(); }, timeoutMs);
+    s.on('data', (d) => { data = Buffer.concat([data, d]); });
+    s.on('close', done);
+    s.on('error', () => {});
+  });
+}
+
+// Raw upgraded socket for `user`, then `frames`; resolves with the server's frames after the 101.
+async function wsRaw(server, user, frames, opts) {
+  const t = await token(user);
+  const req = `GET / HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Version: 13\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nAuthorization: Bearer ${t}\r\n\r\n`;
+  const r = await raw(server, [Buffer.from(req), ...[].concat(frames)], opts);
+  const at = r.data.indexOf('\r\n\r\n');
+  return { ...r, frames: at < 0 ? Buffer.alloc(0) : r.data.subarray(at + 4) };
+}
+const closeCode = (b) => {
+  // Finds the first close frame (0x88) in server output.
+  for (let p = 0; p + 1 < b.length;) {
+    let len = b[p + 1] & 0x7f, h = 2;
+    if (len === 126) { len = b.readUInt16BE(p + 2); h = 4; }
+    if ((b[p] & 0x0f) === 8) return b.readUInt16BE(p + h);
+    p += h + len;
+  }
+  return null;
+};
+
+let n = 0;
+async function healthy(server) {
+  const user = `healthy-${++n}`;
+  const c = await connect(server, user);
+  await c.subscribe([{ type: 'h' }]);
+  c.autoAck(() => 'ok');
+  const r = await publish(server, { userId: user, type: 'h' });
+  assert.deepEqual(r.json, { clientCount: 1, results: ['ok'] }, 'a fresh user still works');
+  await c.close();
+}
+const rssKiB = (pid) => Number(/VmRSS:\s+(\d+)/.exec(fs.readFileSync(`/proc/${pid}/status`, 'utf8'))[1]);
+
+describe('HTTP limits and malformed requests', () => {
+  let server;
+  before(async () => { server = await startServer({ env: { REQUEST_TIMEOUT_MS: '600' } }); });
+  after(async () => { await server.stop(); });
+
+  it('400 for a malformed request line', async () => {
+    assert.match((await raw(server, 'GARBAGE\r\n\r\n')).text, /^HTTP\/1\.1 400 /);
+    assert.match((await raw(server, 'GET\r\n\r\n')).text, /^HTTP\/1\.1 400 /);
+    await healthy(server);
+  });
+
+  it('431 for huge or numerous headers, 414 for a long URI, 413 for a large body', async () => {
+    assert.match((await raw(server, `GET / HTTP/1.1\r\nX-Big: ${'a'.repeat(20000)}\r\n\r\n`)).text, /^HTTP\/1\.1 431 /);
+    let many = 'GET / HTTP/1.1\r\n';
+    for (let i = 0; i < 2000; i++) many += `X-${i}: v\r\n`;
+    assert.match((await raw(server, `${many}\r\n`)).text, /^HTTP\/1\.1 431 /);
+    assert.match((await raw(server, `GET /${'u'.repeat(9000)} HTTP/1.1\r\n\r\n`)).text, /^HTTP\/1\.1 414 /);
+    const big = await publish(server, JSON.stringify({ userId: 'x', payload: 'p'.repeat(2 << 20) }));
+    assert.equal(big.status, 413);
+    assert.deepEqual(big.json, { error: 'Payload Too Large' });
+    // A 64 KiB token: in the header it is a 431, in the query a 414.
+    const huge = 'h'.repeat(65536);
+    assert.match((await raw(server, `GET / HTTP/1.1\r\nUpgrade: websocket\r\nAuthorization: Bearer ${huge}\r\n\r\n`)).text, /^HTTP\/1\.1 431 /);
+    assert.match((await raw(server, `GET /?token=${'h'.repeat(12000)} HTTP/1.1\r\nUpgrade: websocket\r\n\r\n`)).text, /^HTTP\/1\.1 414 /);
+    await healthy(server);
+  });
+
+  it('400 for conflicting Content-Length/Transfer-Encoding, bad chunks, duplicate lengths', async () => {
+    const t = await token('p');
+    const head = `POST /publish HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer ${t}\r\nContent-Type: application/json\r\n`;
+    assert.match((await raw(server, `${head}Content-Length: 5\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n`)).text, /^HTTP\/1\.1 400 /);
+    assert.match((await raw(server, `${head}Transfer-Encoding: chunked\r\n\r\nzz\r\n{}\r\n0\r\n\r\n`)).text, /^HTTP\/1\.1 400 /);
+    assert.match((await raw(server, `${head}Content-Length: 1\r\nContent-Length: 2\r\n\r\nab`)).text, /^HTTP\/1\.1 400 /);
+    // Valid chunked encoding works.
+    const ok = await raw(server, `${head}Transfer-Encoding: chunked\r\nConnection: close\r\n\r\ne\r\n{"userId":"u"}\r\n0\r\n\r\n`);
+    assert.match(ok.text, /^HTTP\/1\.1 200 /);
+    await healthy(server);
+  });
+
+  it('408 for a body shorter than its Content-Length, and for slowloris, while others are served', async () => {
+    const t = await token('p');
+    const short = await raw(server, `POST /publish HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer ${t}\r\nContent-Type: application/json\r\nContent-Length: 100\r\n\r\n{"userId":`);
+    assert.match(short.text, /^HTTP\/1\.1 408 /);
+    assert.ok(short.ms < 2500);
+    // Ten slowloris connections dribbling a header byte every 100 ms.
+    const dribble = Array.from('GET / HTTP/1.1\r\nX-Slow: aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa'.split(''));
+    const lorises = Array.from({ length: 10 }, () => raw(server, dribble, { keepOpenMs: 100, timeoutMs: 5000 }));
+    const started = performance.now();
+    for (let i = 0; i < 10; i++) await healthy(server);
+    assert.ok(performance.now() - started < 3000, 'normal traffic kept flowing');
+    for (const l of await Promise.all(lorises)) {
+      assert.match(l.text, /^HTTP\/1\.1 408 /);
+      assert.ok(l.ms < 2000, `slowloris cut after ${l.ms} ms`);
+    }
+  });
+
+  it('refuses deep JSON without harm, and 400s a publish of 100,000 nested arrays', async () => {
+    const deep = '['.repeat(100000) + ']'.repeat(100000);
+    const r = await publish(server, `{"userId":"u","payload":${deep}}`);
+    assert.equal(r.status, 400);
+    assert.deepEqual(r.json, { error: 'Invalid JSON body' });
+    const c = await connect(server, 'deep-ws');
+    c.send(`{"type":"subscribe","filters":${'['.repeat(50000)}}`);
+    await c.barrier();  // ignored, socket open
+    await c.close();
+    await healthy(server);
+  });
+
+  it('survives a publisher that disconnects before its answer', async () => {
+    const c = await connect(server, 'left-behind');
+    await c.subscribe([{ type: 't' }]);
+    const t = await token('p');
+    const body = '{"userId":"left-behind","type":"t"}';
+    const s = net.connect(server.port, '127.0.0.1', () => s.write(`POST /publish HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer ${t}\r\nContent-Type: application/json\r\nContent-Length: ${body.length}\r\n\r\n${body}`));
+    const env = await c.nextJson();
+    s.destroy();  // the publisher is gone
+    await sleep(50);
+    c.ack(env.envelopeId, 'too late for anyone');
+    await c.barrier();
+    await c.close();
+    await healthy(server);
+  });
+});
+
+describe('WebSocket protocol abuse', () => {
+  let server;
+  before(async () => { server = await startServer(); });
+  after(async () => { await server.stop(); });
+
+  it('closes 1002 for reserved bits, reserved opcodes and fragmented control frames', async () => {
+    assert.equal(closeCode((await wsRaw(server, 'rsv', frame(0xC1, 'x'))).frames), 1002);
+    assert.equal(closeCode((await wsRaw(server, 'op3', frame(0x83, 'x'))).frames), 1002);
+    assert.equal(closeCode((await wsRaw(server, 'op11', frame(0x8B, 'x'))).frames), 1002);
+    assert.equal(closeCode((await wsRaw(server, 'fragping', frame(0x09, 'x'))).frames), 1002);
+    assert.equal(closeCode((await wsRaw(server, 'bigping', frame(0x89, 'x'.repeat(126)))).frames), 1002);
+    await healthy(server);
+  });
+
+  it('closes 1009 for a 16 MiB frame and at once for a header declaring 1 GiB', async () => {
+    const huge = await wsRaw(server, 'huge', frame(0x81, 'x'.repeat(16 << 20)));
+    assert.equal(closeCode(huge.frames), 1009);
+    const liar = await wsRaw(server, 'liar', frame(0x81, '', 1 << 30), { timeoutMs: 3000 });
+    assert.equal(closeCode(liar.frames), 1009);
+    assert.ok(liar.ms < 1500, `closed after ${liar.ms} ms, not waiting for 1 GiB`);
+    await healthy(server);
+  });
+
+  it('answers a ping flood, and ignores 10,000 random acks and 10,000 filters', async () => {
+    const pings = Buffer.concat(Array.from({ length: 10000 }, () => frame(0x89, 'p')));
+    const flood = await wsRaw(server, 'pingflood', [pings, frame(0x88, Buffer.from([0x03, 0xe8]))], { timeoutMs: 5000 });
+    // Pongs for a burst of pings may be coalesced (RFC 6455 5.5.3): at least
+    // one, never more than the pings; then the close is answered.
+    const pongs = flood.frames.toString('latin1').split('\x8a\x01p').length - 1;
+    assert.ok(pongs >= 1 && pongs <= 10000, `${pongs} pongs`);
+    assert.equal(closeCode(flood.frames), 1000);
+    const c = await connect(server, 'abuser');
+    for (let i = 0; i < 200; i++) c.send({ type: 'subscribe', filters: Array.from({ length: 50 }, (_, k) => ({ type: `t${i * 50 + k}` })) });
+    for (let i = 0; i < 10000; i++) c.ack(`00000000-0000-4000-8000-${String(i).padStart(12, '0')}`, i);
+    await c.barrier();
+    const r = await publish(server, { userId: 'abuser', type: 't999', ackTimeoutMs: 0 });
+    assert.equal(r.json.clientCount, 1, 'the first 1000 filters are kept');
+    const beyond = await publish(server, { userId: 'abuser', type: 't1000', ackTimeoutMs: 0 });
+    assert.equal(beyond.json.clientCount, 0, 'filters beyond MAX_FILTERS_PER_SOCKET are ignored');
+    await c.close();
+    await healthy(server);
+  });
+
+  it('returns to near its baseline memory after 2,000 connect-and-drops and 20,000 empty publishes', async () => {
+    await healthy(server);
+    const base = rssKiB(server.proc.pid);
+    const t = await token('dropper');
+    for (let round = 0; round < 20; round++) {
+      await Promise.all(Array.from({ length: 100 }, () => new Promise((resolve) => {
+        const s = net.connect(server.port, '127.0.0.1', () => {
+          s.write(`GET / HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Version: 13\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nAuthorization: Bearer ${t}\r\n\r\n`);
+          s.once('data', () => s.destroy());
+        });
+        s.on('close', resolve);
+        s.on('error', () => {});
+      })));
+    }
+    const pub = await token('p');
+    for (let i = 0; i < 20000; i += 100) {
+      await Promise.all(Array.from({ length: 100 }, (_, k) => publish(server, { userId: `nobody-${i + k}` }, { tok: pub })));
+    }
+    await sleep(200);
+    const grown = rssKiB(server.proc.pid) - base;
+    assert.ok(grown < 8 * 1024, `RSS grew by ${grown} KiB`);
+    await healthy(server);
+  });
+});
+
+describe('server limits', () => {
+  let server;
+  before(async () => {
+    server = await startServer({ env: { MAX_CONNECTIONS: '6', MAX_SOCKETS_PER_USER: '2', MAX_QUEUED_BYTES: '262144' } });
+  });
+  after(async () => { await server.stop(); });
+
+  it('429 to a third socket of one user', async () => {
+    const a = await connect(server, 'greedy');
+    const b = await connect(server, 'greedy');
+    const refused = await refusedUpgrade(server, { headers: { Authorization: `Bearer ${await token('greedy')}` } });
+    assert.equal(refused.status, 429);
+    await a.close();
+    const c = await connect(server, 'greedy');  // a slot is free again
+    await c.close();
+    await b.close();
+  });
+
+  it('503 above MAX_CONNECTIONS, and recovery once connections go', async () => {
+    const held = [];
+    for (let i = 0; i < 6; i++) {
+      const s = net.connect(server.port, '127.0.0.1');
+      await new Promise((r) => s.once('connect', r));
+      held.push(s);
+    }
+    await sleep(50);
+    assert.match((await raw(server, 'GET / HTTP/1.1\r\n\r\n')).text, /^HTTP\/1\.1 503 /);
+    held.forEach((s) => s.destroy());
+    await sleep(100);
+    await healthy(server);
+  });
+
+  it('closes a slow consumer (1008) without delaying anyone else, memory bounded', async () => {
+    // A client that never reads: its socket buffers fill, then the queue.
+    const t = await token('stuck');
+    const stuck = net.connect(server.port, '127.0.0.1');
+    await new Promise((r) => stuck.once('connect', r));
+    stuck.pause();
+    const sub = frame(0x81, '{"type":"subscribe","filters":[{"type":"big"}]}');
+    stuck.write(`GET / HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Version: 13\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nAuthorization: Bearer ${t}\r\n\r\n`);
+    stuck.write(sub);
+    await sleep(100);
+    const other = await connect(server, 'bystander');
+    await other.subscribe([{ type: 'big' }]);
+    other.autoAck(() => 1);
+    const payload = 'x'.repeat(100000);
+    const base = rssKiB(server.proc.pid);
+    let closedAt = -1, worst = 0;
+    for (let i = 0; i < 400; i++) {
+      const r = await publish(server, { userId: 'stuck', type: 'big', payload, ackTimeoutMs: 0 });
+      if (r.json.clientCount === 0 && closedAt < 0) closedAt = i;
+      const o = await publish(server, { userId: 'bystander', type: 'big', payload: 'hi' });
+      assert.deepEqual(o.json, { clientCount: 1, results: [1] });
+      worst = Math.max(worst, o.ms);
+      if (closedAt >= 0 && i > closedAt + 5) break;
+    }
+    assert.ok(closedAt > 0, 'the stuck socket was cut');
+    assert.ok(worst < 500, `bystander's worst publish took ${worst} ms`);
+    assert.ok(rssKiB(server.proc.pid) - base < 64 * 1024, 'memory stayed bounded');
+    stuck.resume();
+    let data = Buffer.alloc(0);
+    stuck.on('data', (d) => { data = Buffer.concat([data, d]); });
+    await new Promise((r) => stuck.on('close', r));
+    assert.ok(data.includes(Buffer.from('slow consumer')), 'close reason says why');
+    await other.close();
+    await healthy(server);
+  });
+});
