@@ -103,7 +103,7 @@ describe('HTTP limits and malformed requests', () => {
     await healthy(server);
   });
 
-  it('408 for a body shorter than its Content-Length, and for slowloris, while others are served', async () => {
+  it('408 for a body shorter than its Content-Length, and for slowloris, while others are served', async (ctx) => {
     const t = await token('p');
     const short = await raw(server, `POST /publish HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer ${t}\r\nContent-Type: application/json\r\nContent-Length: 100\r\n\r\n{"userId":`);
     assert.match(short.text, /^HTTP\/1\.1 408 /);
@@ -113,7 +113,9 @@ describe('HTTP limits and malformed requests', () => {
     const lorises = Array.from({ length: 10 }, () => raw(server, dribble, { keepOpenMs: 100, timeoutMs: 5000 }));
     const started = performance.now();
     for (let i = 0; i < 10; i++) await healthy(server);
-    assert.ok(performance.now() - started < 3000, 'normal traffic kept flowing');
+    const healthyMs = performance.now() - started;
+    ctx.diagnostic(`measure: 10 healthy connect+subscribe+publish+ack cycles during 10 slowloris connections took ${healthyMs.toFixed(0)} ms`);
+    assert.ok(healthyMs < 3000, 'normal traffic kept flowing');
     for (const l of await Promise.all(lorises)) {
       assert.match(l.text, /^HTTP\/1\.1 408 /);
       assert.ok(l.ms < 2000, `slowloris cut after ${l.ms} ms`);
@@ -191,7 +193,7 @@ describe('WebSocket protocol abuse', () => {
     await healthy(server);
   });
 
-  it('returns to near its baseline memory after 2,000 connect-and-drops and 20,000 empty publishes', async () => {
+  it('returns to near its baseline memory after 2,000 connect-and-drops and 20,000 empty publishes', async (ctx) => {
     await healthy(server);
     const base = rssKiB(server.proc.pid);
     const t = await token('dropper');
@@ -211,6 +213,7 @@ describe('WebSocket protocol abuse', () => {
     }
     await sleep(200);
     const grown = rssKiB(server.proc.pid) - base;
+    ctx.diagnostic(`measure: server RSS ${base} KiB before, ${base + grown} KiB after 2,000 connect-and-drops + 20,000 publishes to users without sockets`);
     assert.ok(grown < 8 * 1024, `RSS grew by ${grown} KiB`);
     await healthy(server);
   });
@@ -248,7 +251,7 @@ describe('server limits', () => {
     await healthy(server);
   });
 
-  it('closes a slow consumer (1008) without delaying anyone else, memory bounded', async () => {
+  it('closes a slow consumer (1008) without delaying anyone else, memory bounded', async (ctx) => {
     // A client that never reads: its socket buffers fill, then the queue.
     const t = await token('stuck');
     const stuck = net.connect(server.port, '127.0.0.1');
@@ -272,6 +275,8 @@ describe('server limits', () => {
       worst = Math.max(worst, o.ms);
       if (closedAt >= 0 && i > closedAt + 5) break;
     }
+    const after = rssKiB(server.proc.pid);
+    ctx.diagnostic(`measure: slow consumer cut after ${closedAt} publishes of 100 KB; server RSS ${base} KiB before, ${after} KiB after; bystander worst publish ${worst.toFixed(1)} ms`);
     assert.ok(closedAt > 0, 'the stuck socket was cut');
     assert.ok(worst < 500, `bystander's worst publish took ${worst} ms`);
     assert.ok(rssKiB(server.proc.pid) - base < 64 * 1024, 'memory stayed bounded');

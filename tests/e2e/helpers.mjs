@@ -11,8 +11,11 @@ export const SECRET = 'e2e-secret-that-is-at-least-32-bytes-long!';
 const BIN = process.env.HOPEFLOW_BIN ?? new URL('../../build/hopeflow-realtime', import.meta.url).pathname;
 
 // Starts the server with PORT=0 and waits for its "listening on" line.
-export async function startServer({ env = {}, args = [] } = {}) {
-  const proc = spawn(BIN, args, {
+// `shell`, when given, is a /bin/sh script that execs the server ("$0" is
+// the binary), for limits such as `ulimit -n` that must be set first.
+export async function startServer({ env = {}, args = [], shell = null } = {}) {
+  const [cmd, argv] = shell ? ['/bin/sh', ['-c', shell, BIN, ...args]] : [BIN, args];
+  const proc = spawn(cmd, argv, {
     env: { PATH: process.env.PATH, JWT_SECRET: SECRET, PORT: '0', ENV_FILE: '', THREADS: '2', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
