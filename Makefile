@@ -36,7 +36,7 @@ asan: setup
 	cmake -S . -B build-asan -G Ninja -DHOPEFLOW_SANITIZE=ON -DCMAKE_BUILD_TYPE=Debug
 	cmake --build build-asan
 	ASAN_OPTIONS=detect_leaks=1 ctest --test-dir build-asan --output-on-failure -j2
-	cd tests/e2e && HOPEFLOW_BIN=$(abspath build-asan)/hopeflow-realtime ASAN_OPTIONS=detect_leaks=1 node --test --test-concurrency=2 --test-reporter=spec
+	cd tests/e2e && HOPEFLOW_BIN=$(abspath build-asan)/hopeflow-realtime HOPEFLOW_SANITIZED=1 ASAN_OPTIONS=detect_leaks=1 node --test --test-concurrency=2 --test-reporter=spec
 
 test: unit e2e fuzz asan
 

@@ -7,6 +7,11 @@ import { once } from 'node:events';
 import { SignJWT } from 'jose';
 import WebSocket from 'ws';
 
+// Set by `make asan`: the server is an AddressSanitizer build, whose
+// quarantine keeps freed memory (so RSS checks mean nothing) and whose own
+// machinery needs file descriptors (so fd-exhaustion tests cannot run).
+export const SANITIZED = process.env.HOPEFLOW_SANITIZED === '1';
+
 export const SECRET = 'e2e-secret-that-is-at-least-32-bytes-long!';
 const BIN = process.env.HOPEFLOW_BIN ?? new URL('../../build/hopeflow-realtime', import.meta.url).pathname;
 
