@@ -12,6 +12,7 @@
 
 #include "auth/jwt.hpp"
 #include "broker/local_broker.hpp"
+#include "broker/redis_broker.hpp"
 #include "hub/hub.hpp"
 #include "net/listener.hpp"
 #include "net/worker.hpp"
@@ -31,7 +32,18 @@ struct server::impl {
     std::vector<hub::shard*> raw;
     for (auto& s : shards) raw.push_back(s.get());
     the_hub = std::make_unique<hub::hub>(std::move(raw));
-    broker = std::make_unique<broker::local_broker>(*the_hub);
+    if (cfg.redis_url.empty()) {
+      broker = std::make_unique<broker::local_broker>(*the_hub);
+    } else {
+      broker::redis_options ro;
+      if (!broker::parse_redis_url(cfg.redis_url, ro))
+        throw std::runtime_error("REDIS_URL: cannot parse '" + cfg.redis_url + "'");
+      ro.node_id = cfg.node_id;
+      ro.required = cfg.redis_required;
+      auto rb = std::make_unique<broker::redis_broker>(*the_hub, ro);
+      cluster = rb.get();
+      broker = std::move(rb);
+    }
     svc = std::make_unique<net::services>(cfg, verifier, *broker, *the_hub);
     for (unsigned i = 0; i < cfg.threads; ++i)
       workers.push_back(std::make_unique<net::worker>(i, *contexts[i], *shards[i], *svc));
@@ -54,6 +66,7 @@ struct server::impl {
   std::vector<std::unique_ptr<hub::shard>> shards;
   std::unique_ptr<hub::hub> the_hub;
   std::unique_ptr<broker::broker> broker;
+  broker::redis_broker* cluster = nullptr;  // the broker, when in cluster mode
   std::unique_ptr<net::services> svc;
   std::vector<std::unique_ptr<net::worker>> workers;
   std::vector<std::shared_ptr<net::listener>> listeners;
@@ -71,6 +84,7 @@ server::~server() {
 
 void server::start() {
   auto& m = *impl_;
+  if (m.cluster) m.cluster->start();  // throws when REDIS_REQUIRED and unreachable
   std::uint16_t port = m.cfg.port;
   for (auto& w : m.workers) {
     // The first listener may pick a free port; the others share it.
@@ -139,6 +153,7 @@ void server::stop(std::chrono::milliseconds grace) {
   auto& m = *impl_;
   if (m.threads.empty()) return;
   m.svc->stopping = true;
+  m.broker->drain();  // publishes taken here are answered with what they have
   for (std::size_t i = 0; i < m.workers.size(); ++i)
     m.drain_timers.push_back(std::make_unique<asio::steady_timer>(*m.contexts[i]));
   for (std::size_t i = 0; i < m.workers.size(); ++i) {
@@ -162,6 +177,7 @@ void server::stop(std::chrono::milliseconds grace) {
   for (auto& c : m.contexts) c->stop();
   for (auto& t : m.threads) t.join();
   m.threads.clear();
+  if (m.cluster) m.cluster->stop();
   spdlog::info("stopped");
 }
 

@@ -5,7 +5,9 @@
 // and merges their answers, without touching delivery itself.
 #pragma once
 
+#include <functional>
 #include <memory>
+#include <string>
 
 #include "hub/shard.hpp"
 
@@ -23,6 +25,18 @@ class broker {
   // Delivery is at most once; results arrive in ack order.
   virtual void publish(std::shared_ptr<const protocol::envelope> env, hub::deadline until,
                        hub::delivery_callback done) = 0;
+
+  // A socket of `user` is about to open on this node. Returns true when
+  // publishes from any node will already find it; otherwise returns false and
+  // calls `ready` later, on any thread, once they will (a cluster broker
+  // waits for its subscription to be confirmed, so that a client's ping/pong
+  // barrier holds cluster-wide). Every call is matched by one socket_closed.
+  virtual bool socket_opening(const std::string& user, std::function<void()> ready) { return true; }
+  virtual void socket_closed(const std::string& user) {}
+
+  // Shutdown: answer every publish this node took with what it has now,
+  // instead of waiting for other nodes. Any thread.
+  virtual void drain() {}
 };
 
 }  // namespace hf::broker

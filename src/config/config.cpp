@@ -40,6 +40,11 @@ const std::vector<setting_doc>& settings() {
        "on SIGTERM, 1001 closes are spread over this long so clients do not reconnect at once"},
       {"HEARTBEAT_INTERVAL_MS", "--heartbeat-interval-ms", "30000",
        "ping sockets idle this long; drop one silent for another interval (0 = off)"},
+      {"REDIS_URL", "--redis-url", "(none)",
+       "redis://host:port switches on cluster mode; without it the node is self-contained"},
+      {"REDIS_REQUIRED", "--redis-required", "0",
+       "1: refuse to start when Redis cannot be reached; 0: start and serve locally, retrying"},
+      {"NODE_ID", "--node-id", "(random)", "this node's name in the cluster (unique per node)"},
       {"LOG_LEVEL", "--log-level", "info", "trace, debug, info, warn, error, off"},
       {"ENV_FILE", "--env-file", ".env", "KEY=VALUE file read at start-up when present"},
   };
@@ -173,6 +178,16 @@ load_result load(const std::vector<std::string>& args, const env_lookup& env,
   size_setting("MAX_URI_BYTES", c.max_uri_bytes, 256, 1 << 20);
   size_setting("MAX_CONNECTIONS", c.max_connections, 0, 100'000'000);
   size_setting("MAX_SOCKETS_PER_USER", c.max_sockets_per_user, 1, 100'000'000);
+  if (auto v = get("REDIS_URL")) {
+    c.redis_url = *v;
+    if (!c.redis_url.empty() && c.redis_url.rfind("redis://", 0) != 0)
+      bad("REDIS_URL", "must look like redis://host:port, got '" + *v + "'");
+  }
+  if (auto v = get("REDIS_REQUIRED")) {
+    if (*v != "0" && *v != "1") bad("REDIS_REQUIRED", "must be 0 or 1, got '" + *v + "'");
+    c.redis_required = *v == "1";
+  }
+  if (auto v = get("NODE_ID")) c.node_id = *v;
   if (auto v = get("LOG_LEVEL")) {
     static const char* levels[] = {"trace", "debug", "info", "warn", "error", "critical", "off"};
     bool ok = false;

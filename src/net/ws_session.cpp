@@ -40,7 +40,10 @@ class ws_session final : public hub::connection,
       : w_(w), socket_(std::move(s)), reader_(w.svc.cfg.max_message_bytes), user_(std::move(user)) {
     ++w_.svc.live_sessions;
   }
-  ~ws_session() override { --w_.svc.live_sessions; }
+  ~ws_session() override {
+    if (announced_) w_.svc.broker.socket_closed(user_);
+    --w_.svc.live_sessions;
+  }
 
   void run(ws_upgrade up, const std::string& accept) {
     boost::system::error_code ec;
@@ -55,11 +58,26 @@ class ws_session final : public hub::connection,
       return enqueue_raw(std::make_shared<const std::string>(
           protocol::http_response(429, protocol::response_body::text, "Too Many Requests", false)));
     }
-    enqueue_raw(std::make_shared<const std::string>(ws::switching_protocols_response(accept)));
+    accept_ = accept;
+    early_ = std::move(up.early_bytes);
+    announced_ = true;
+    // In a cluster, the 101 waits until publishes from any node will find
+    // this socket (the node's subscription to the user is confirmed).
+    auto ready = [self = shared_from_this()] {
+      asio::post(self->socket_.get_executor(), [self] { self->open(); });
+    };
+    if (w_.svc.broker.socket_opening(user_, std::move(ready))) open();
+  }
+
+  void open() {
+    if (!socket_.is_open()) return;
+    enqueue_raw(std::make_shared<const std::string>(ws::switching_protocols_response(accept_)));
+    accept_.clear();
     if (w_.svc.stopping) return close(ws::close_code::going_away, "server shutting down");
     w_.shard.attach(*this, user_);
-    if (!up.early_bytes.empty()) {
-      if (!reader_.feed(up.early_bytes.data(), up.early_bytes.size(), *this)) return;
+    if (!early_.empty()) {
+      std::string early = std::move(early_);
+      if (!reader_.feed(early.data(), early.size(), *this)) return;
     }
     do_wait();
   }
@@ -278,6 +296,8 @@ class ws_session final : public hub::connection,
   tcp::socket socket_;
   ws::frame_reader reader_;
   std::string user_;
+  std::string accept_, early_;              // kept only until open()
+  bool announced_ = false;                  // socket_opening was called: socket_closed is owed
   std::array<char, 128> small_;             // target of the pending read (see do_wait)
   std::vector<out_item> queue_, inflight_;  // queue_ bounded by cfg.max_queued_bytes
   std::vector<asio::const_buffer> buffers_;

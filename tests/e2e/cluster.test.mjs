@@ -1,0 +1,119 @@
+// Cluster mode: three nodes over a real redis-server started here on a free
+// port. The publish answer must be the same whichever node takes it.
+import { after, before, describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import net from 'node:net';
+import { once } from 'node:events';
+import { connect, publish, sleep, startServer } from './helpers.mjs';
+
+async function freePort() {
+  const s = net.createServer().listen(0, '127.0.0.1');
+  await once(s, 'listening');
+  const { port } = s.address();
+  s.close();
+  return port;
+}
+
+async function startRedis(port) {
+  const proc = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'], { stdio: ['ignore', 'pipe', 'pipe'] });
+  let log = '';
+  await new Promise((resolve, reject) => {
+    const t = setTimeout(() => reject(new Error(`redis did not start: ${log}`)), 10000);
+    proc.stdout.on('data', (d) => { log += d; if (/Ready to accept connections/.test(log)) { clearTimeout(t); resolve(); } });
+    proc.on('exit', (c) => reject(new Error(`redis exited ${c}: ${log}`)));
+  });
+  return { proc, stop: async () => { if (proc.exitCode === null) { proc.kill('SIGKILL'); await once(proc, 'exit'); } } };
+}
+
+async function waitFor(pred, ms = 5000) {
+  const end = Date.now() + ms;
+  while (!(await pred())) {
+    if (Date.now() > end) throw new Error('condition not met in time');
+    await sleep(50);
+  }
+}
+
+describe('cluster over Redis', () => {
+  let redis, redisPort, nodes;
+  const node = (i, extra = {}) => startServer({ env: { REDIS_URL: `redis://127.0.0.1:${redisPort}`, NODE_ID: `n${i}`, ...extra } });
+  before(async () => {
+    redisPort = await freePort();
+    redis = await startRedis(redisPort);
+    nodes = await Promise.all([0, 1, 2].map((i) => node(i)));
+    await waitFor(async () => nodes.every((n) => /cluster: connected/.test(n.log())));
+  });
+  after(async () => {
+    for (const n of nodes) await n.stop();
+    await redis.stop();
+  });
+
+  it('collects acks from sockets of one user on all three nodes, through any node, returning early', async () => {
+    const clients = [];
+    for (const n of nodes) {
+      const c = await connect(n, 'spread');
+      await c.subscribe([{ type: 'chat' }]);
+      clients.push(c);
+    }
+    clients.forEach((c, i) => c.autoAck(() => `n${i}`));
+    for (const via of nodes) {
+      const r = await publish(via, { userId: 'spread', type: 'chat', payload: { text: 'hi' } });
+      assert.equal(r.json.clientCount, 3);
+      assert.deepEqual([...r.json.results].sort(), ['n0', 'n1', 'n2']);
+      assert.ok(r.ms < 1000, `answered after ${r.ms} ms`);
+    }
+    await Promise.all(clients.map((c) => c.close()));
+  });
+
+  it('delivers the same envelope bytes everywhere, matches filters per node, and counts no target as 0', async () => {
+    const a = await connect(nodes[0], 'bytes');
+    const b = await connect(nodes[1], 'bytes');
+    await a.subscribe([{ type: 't', room: '1' }]);
+    await b.subscribe([{ type: 't', room: '2' }]);
+    const pending = publish(nodes[2], { userId: 'bytes', type: 't', payload: { room: '1' }, ackTimeoutMs: 0 });
+    const text = await a.next();
+    assert.equal((await pending).json.clientCount, 1);
+    assert.match(text, /^\{"envelopeId":"[0-9a-f-]{36}","type":"t","userId":"bytes","timestamp":"[^"]+","payload":\{"room":"1"\}\}$/);
+    const none = await publish(nodes[1], { userId: 'nobody-anywhere', type: 't' });
+    assert.deepEqual(none.json, { clientCount: 0, results: [] });
+    await a.close();
+    await b.close();
+  });
+
+  it('answers at the deadline with what arrived when a node dies mid-publish', async () => {
+    const extra = await node(9);
+    await waitFor(async () => /cluster: connected/.test(extra.log()));
+    const a = await connect(nodes[0], 'fragile');
+    const b = await connect(extra, 'fragile');
+    await a.subscribe([{ type: 't' }]);
+    await b.subscribe([{ type: 't' }]);
+    a.autoAck(() => 'survivor');
+    const pending = publish(nodes[1], { userId: 'fragile', type: 't', ackTimeoutMs: 1500 });
+    await b.next();
+    extra.proc.kill('SIGKILL');  // dies before acking or answering
+    const r = await pending;
+    assert.deepEqual(r.json, { clientCount: 1, results: ['survivor'] });
+    assert.ok(r.ms >= 1400 && r.ms < 3000, `answered after ${r.ms} ms`);
+    await a.close();
+  });
+
+  it('keeps delivering locally while Redis is down, and recovers with every user resubscribed', async () => {
+    const a = await connect(nodes[0], 'outage');
+    const b = await connect(nodes[1], 'outage');
+    await a.subscribe([{ type: 't' }]);
+    await b.subscribe([{ type: 't' }]);
+    a.autoAck(() => 'a');
+    b.autoAck(() => 'b');
+    await redis.stop();
+    await waitFor(async () => nodes.every((n) => /lost Redis/.test(n.log())));
+    const local = await publish(nodes[0], { userId: 'outage', type: 't' });
+    assert.deepEqual(local.json, { clientCount: 1, results: ['a'] }, 'local part still works');
+    redis = await startRedis(redisPort);
+    await waitFor(async () => nodes.every((n) => (n.log().match(/cluster: connected/g) || []).length >= 2), 15000);
+    const r = await publish(nodes[2], { userId: 'outage', type: 't' });
+    assert.equal(r.json.clientCount, 2);
+    assert.deepEqual([...r.json.results].sort(), ['a', 'b']);
+    await a.close();
+    await b.close();
+  });
+});
