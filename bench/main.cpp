@@ -73,6 +73,7 @@ target target_from(const args_map& a) {
   target t;
   t.host = str(a, "host", "127.0.0.1");
   t.port = static_cast<std::uint16_t>(num(a, "port", 8787));
+  t.publish_port = static_cast<std::uint16_t>(num(a, "publish-port", 0));
   t.server_pid = static_cast<pid_t>(num(a, "server-pid", 0));
   const char* env = std::getenv("JWT_SECRET");
   t.secret = str(a, "secret", env ? env : "");
@@ -265,6 +266,7 @@ int usage() {
 against a running server: --host 127.0.0.1 --port 8787 --secret S (or JWT_SECRET)
   --server-pid PID (server CPU and RSS) --threads 2 (load tool threads)
   --sources 127.0.0.2,127.0.0.3 (client source addresses)
+  --publish-port P (rtt/rate: publish through another cluster node than the sockets')
 )";
   return 2;
 }

@@ -179,12 +179,14 @@ boost::json::object run_rtt(const target& t, const rtt_options& o, const std::st
                         R"({"userId":")" + user_name(u) + R"(","type":"bench","payload":{"n":1}})");
 
   std::vector<publisher_lane> lanes(pool.size());
+  tcp::endpoint pub_ep = ep;
+  if (t.publish_port) pub_ep.port(t.publish_port);
   std::atomic<unsigned> connected{0}, connect_failed{0};
   std::promise<void> ready;
   for (unsigned i = 0; i < o.publishers; ++i) {
     auto p = std::make_shared<http_publisher>(pool.at(i));
     asio::post(pool.at(i), [&, p, i] {
-      p->connect(ep, [&, p, i](bool ok) {
+      p->connect(pub_ep, [&, p, i](bool ok) {
         if (ok)
           lanes[i % lanes.size()].idle.push_back(p);
         else

@@ -97,6 +97,34 @@ describe('cluster over Redis', () => {
     await a.close();
   });
 
+  it('a node drained with SIGTERM answers at once instead of leaving the origin waiting', async () => {
+    const extra = await node(8);
+    await waitFor(async () => /cluster: connected/.test(extra.log()));
+    const a = await connect(nodes[0], 'draining-node');
+    const b = await connect(extra, 'draining-node');
+    await a.subscribe([{ type: 't' }]);
+    await b.subscribe([{ type: 't' }]);
+    a.autoAck(() => 'stays');
+    const pending = publish(nodes[1], { userId: 'draining-node', type: 't' });
+    await b.next();
+    const exit = extra.stop('SIGTERM');
+    const r = await pending;
+    assert.deepEqual(r.json, { clientCount: 2, results: ['stays'] });
+    assert.ok(r.ms < 2000, `answered after ${r.ms} ms, not at the 5 s deadline`);
+    assert.equal(await exit, 0);
+    await a.close();
+  });
+
+  it('spreads many users over the nodes, each answer right through any node', async () => {
+    const users = Array.from({ length: 30 }, (_, i) => `many-${i}`);
+    const clients = await Promise.all(users.map((u, i) => connect(nodes[i % 3], u)));
+    await Promise.all(clients.map((c) => c.subscribe([{ type: 'm' }])));
+    clients.forEach((c, i) => c.autoAck(() => users[i]));
+    const answers = await Promise.all(users.map((u, i) => publish(nodes[(i + 1) % 3], { userId: u, type: 'm' })));
+    answers.forEach((r, i) => assert.deepEqual(r.json, { clientCount: 1, results: [users[i]] }));
+    await Promise.all(clients.map((c) => c.close()));
+  });
+
   it('keeps delivering locally while Redis is down, and recovers with every user resubscribed', async () => {
     const a = await connect(nodes[0], 'outage');
     const b = await connect(nodes[1], 'outage');
