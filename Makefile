@@ -3,7 +3,7 @@ BUILD_DIR ?= build
 CMAKE_FLAGS ?=
 FUZZ_SECONDS ?= 20
 
-.PHONY: all setup build run test unit e2e fuzz asan clean
+.PHONY: all setup build run test unit e2e e2e-cluster fuzz asan clean
 
 all: build
 
@@ -26,6 +26,13 @@ e2e: build
 	@scripts/setup.sh --with-test-clients
 	cd tests/e2e && HOPEFLOW_BIN=$(abspath $(BUILD_DIR))/hopeflow-realtime node --test --test-concurrency=2 --test-reporter=spec
 
+# The protocol conformance tests again, across a 2-node cluster (own
+# redis-server on a free port): sockets on one node, publishes through the other.
+E2E_CLUSTER_FILES = auth publish socket subscriptions guarantees routing websocket heartbeat
+e2e-cluster: build
+	@scripts/setup.sh --with-test-clients
+	cd tests/e2e && HOPEFLOW_CLUSTER=1 HOPEFLOW_BIN=$(abspath $(BUILD_DIR))/hopeflow-realtime node --test --test-concurrency=2 --test-reporter=spec $(addsuffix .test.mjs,$(E2E_CLUSTER_FILES))
+
 # libFuzzer targets (clang), 20 s each in the default run; `scripts/fuzz.sh 3600` for longer.
 fuzz: setup
 	scripts/fuzz.sh $(FUZZ_SECONDS)
@@ -38,7 +45,7 @@ asan: setup
 	ASAN_OPTIONS=detect_leaks=1 ctest --test-dir build-asan --output-on-failure -j2
 	cd tests/e2e && HOPEFLOW_BIN=$(abspath build-asan)/hopeflow-realtime HOPEFLOW_SANITIZED=1 ASAN_OPTIONS=detect_leaks=1 node --test --test-concurrency=2 --test-reporter=spec
 
-test: unit e2e fuzz asan
+test: unit e2e e2e-cluster fuzz asan
 
 clean:
 	rm -rf $(BUILD_DIR) build-asan build-fuzz

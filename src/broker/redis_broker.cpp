@@ -26,7 +26,7 @@ namespace {
 
 // A remote node answers this much before the origin's deadline, so that its
 // answer can still arrive in time.
-constexpr auto reply_margin = std::chrono::milliseconds(20);
+constexpr auto reply_margin = std::chrono::milliseconds(10);
 // The shortest time the origin waits for the nodes' answers (their counts),
 // even when the caller asked for no ack wait at all.
 constexpr auto min_collect = std::chrono::milliseconds(250);
@@ -380,10 +380,17 @@ void redis_broker::start() {
 }
 
 void redis_broker::drain() {
+  // Publishes this node took are answered within min_collect: long enough
+  // for nodes that are draining too (they answer at once) to be counted.
   asio::post(impl_->ioc, [m = impl_.get()] {
-    std::vector<std::uint64_t> ids;
-    for (auto& [id, req] : m->requests) ids.push_back(id);
-    for (auto id : ids) m->finish(id);
+    auto soon = clock::now() + min_collect;
+    for (auto& [id, req] : m->requests) {
+      if (req.timer->expiry() <= soon) continue;
+      req.timer->expires_at(soon);  // cancels the old wait
+      req.timer->async_wait([m, id = id](boost::system::error_code ec) {
+        if (!ec) m->finish(id);
+      });
+    }
   });
 }
 

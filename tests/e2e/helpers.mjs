@@ -4,6 +4,7 @@
 import { spawn } from 'node:child_process';
 import { createHmac } from 'node:crypto';
 import { once } from 'node:events';
+import net from 'node:net';
 import { SignJWT } from 'jose';
 import WebSocket from 'ws';
 
@@ -16,9 +17,45 @@ export const SECRET = 'e2e-secret-that-is-at-least-32-bytes-long!';
 const BIN = process.env.HOPEFLOW_BIN ?? new URL('../../build/hopeflow-realtime', import.meta.url).pathname;
 
 // Starts the server with PORT=0 and waits for its "listening on" line.
+// With HOPEFLOW_CLUSTER=1 the conformance tests run against a cluster: a
+// redis-server on a free port and two nodes; sockets connect to the first
+// node and publishes go through the second, so every rule is checked across
+// nodes. (`port`, `proc` and raw-socket tests address the first node.)
+export const CLUSTER = process.env.HOPEFLOW_CLUSTER === '1';
+
+export async function startServer(opts = {}) {
+  if (!CLUSTER || opts.single) return startNode(opts);
+  const { spawn: sp } = await import('node:child_process');
+  const probe = net.createServer().listen(0, '127.0.0.1');
+  await once(probe, 'listening');
+  const redisPort = probe.address().port;
+  probe.close();
+  const redis = sp('redis-server', ['--port', String(redisPort), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'], { stdio: ['ignore', 'pipe', 'ignore'] });
+  await new Promise((resolve, reject) => {
+    let out = '';
+    redis.stdout.on('data', (d) => { out += d; if (/Ready to accept/.test(out)) resolve(); });
+    redis.on('exit', (c) => reject(new Error(`redis-server exited ${c}`)));
+  });
+  const env = { ...(opts.env ?? {}), REDIS_URL: `redis://127.0.0.1:${redisPort}` };
+  const a = await startNode({ ...opts, env: { ...env, NODE_ID: 'a' } });
+  const b = await startNode({ ...opts, env: { ...env, NODE_ID: 'b' } });
+  for (let i = 0; i < 200 && !(/cluster: connected/.test(a.log()) && /cluster: connected/.test(b.log())); i++) await new Promise((r) => setTimeout(r, 25));
+  return {
+    ...a,
+    http: b.http,
+    log: () => a.log() + b.log(),
+    async stop(signal = 'SIGTERM') {
+      const [ca, cb] = await Promise.all([a.stop(signal), b.stop(signal)]);
+      redis.kill('SIGKILL');
+      await once(redis, 'exit');
+      return ca || cb;
+    },
+  };
+}
+
 // `shell`, when given, is a /bin/sh script that execs the server ("$0" is
 // the binary), for limits such as `ulimit -n` that must be set first.
-export async function startServer({ env = {}, args = [], shell = null } = {}) {
+async function startNode({ env = {}, args = [], shell = null } = {}) {
   const [cmd, argv] = shell ? ['/bin/sh', ['-c', shell, BIN, ...args]] : [BIN, args];
   const proc = spawn(cmd, argv, {
     env: { PATH: process.env.PATH, JWT_SECRET: SECRET, PORT: '0', ENV_FILE: '', THREADS: '2', ...env },

@@ -183,7 +183,8 @@ describe('5. acks', () => {
     await a.next();
     const short = await publish(server, { userId: user, type: 't', ackTimeoutMs: 200 });
     assert.deepEqual(short.json, { clientCount: 1, results: [] });
-    assert.ok(short.ms >= 190 && short.ms < 1500, `${short.ms}`);
+    // (in a cluster the remote node answers 10 ms early so that its answer arrives in time)
+    assert.ok(short.ms >= 180 && short.ms < 1500, `${short.ms}`);
     const bad = await publish(server, { userId: user, type: 't', ackTimeoutMs: -5 });
     assert.equal(bad.status, 400);
     await a.close();
