@@ -15,7 +15,7 @@ struct target {
   std::string host = "127.0.0.1";
   std::uint16_t port = 8787;
   std::uint16_t publish_port = 0;  // publishers connect here (another cluster node); 0 = port
-  pid_t server_pid = 0;  // for server CPU and RSS; 0 = not measured
+  pid_t server_pid = 0;            // for server CPU and RSS; 0 = not measured
   std::string secret;
   unsigned threads = 2;              // load tool threads
   std::vector<std::string> sources;  // client source addresses (127.0.0.x)

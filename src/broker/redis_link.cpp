@@ -5,7 +5,6 @@
 
 #include <boost/asio/posix/stream_descriptor.hpp>
 #include <boost/asio/post.hpp>
-#include <string_view>
 
 namespace hf::broker {
 namespace asio = boost::asio;
@@ -124,37 +123,37 @@ void redis_link::on_disconnect(const redisAsyncContext* ac, int status) {
 }
 
 namespace {
+
+// One command's callback, freed after its single reply (or nullptr when the
+// connection goes first).
 struct pending_reply {
   redis_link::reply_fn fn;
-  bool keep;
 };
-}  // namespace
 
-void redis_link::on_reply(redisAsyncContext*, void* reply, void* privdata) {
-  auto* p = static_cast<pending_reply*>(privdata);
-  if (!p) return;
-  auto* r = static_cast<redisReply*>(reply);
-  p->fn(r);
-  // A subscription callback lives until its channel is unsubscribed or the
-  // connection goes (reply == nullptr); hiredis forgets it then.
-  bool unsubscribed = r && r->type == REDIS_REPLY_ARRAY && r->elements >= 1 &&
-                      r->element[0]->type == REDIS_REPLY_STRING &&
-                      std::string_view(r->element[0]->str, r->element[0]->len) == "unsubscribe";
-  if (!p->keep || r == nullptr || unsubscribed) delete p;
-}
-
-bool redis_link::command(const std::vector<std::string>& argv, reply_fn done, bool keep_callback) {
-  if (!ac_ || !up_) return false;
+int send_argv(redisAsyncContext* ac, const std::vector<std::string>& argv, redisCallbackFn* cb,
+              void* privdata) {
   std::vector<const char*> args;
   std::vector<std::size_t> lens;
   for (const auto& a : argv) {
     args.push_back(a.data());
     lens.push_back(a.size());
   }
+  return redisAsyncCommandArgv(ac, cb, privdata, static_cast<int>(args.size()), args.data(),
+                               lens.data());
+}
+
+}  // namespace
+
+void redis_link::on_reply(redisAsyncContext*, void* reply, void* privdata) {
+  std::unique_ptr<pending_reply> p(static_cast<pending_reply*>(privdata));
+  if (p) p->fn(static_cast<redisReply*>(reply));
+}
+
+bool redis_link::command(const std::vector<std::string>& argv, reply_fn done) {
+  if (!ac_ || !up_) return false;
   // No callback (UNSUBSCRIBE: its replies go to the channel's own callback).
-  auto* p = done ? new pending_reply{std::move(done), keep_callback} : nullptr;
-  if (redisAsyncCommandArgv(ac_, p ? &redis_link::on_reply : nullptr, p,
-                            static_cast<int>(args.size()), args.data(), lens.data()) != REDIS_OK) {
+  auto* p = done ? new pending_reply{std::move(done)} : nullptr;
+  if (send_argv(ac_, argv, p ? &redis_link::on_reply : nullptr, p) != REDIS_OK) {
     delete p;
     return false;
   }
@@ -166,15 +165,7 @@ void redis_link::on_persistent_reply(redisAsyncContext*, void* reply, void* priv
 }
 
 bool redis_link::command_with(const std::vector<std::string>& argv, reply_fn* handler) {
-  if (!ac_ || !up_) return false;
-  std::vector<const char*> args;
-  std::vector<std::size_t> lens;
-  for (const auto& a : argv) {
-    args.push_back(a.data());
-    lens.push_back(a.size());
-  }
-  return redisAsyncCommandArgv(ac_, &redis_link::on_persistent_reply, handler,
-                               static_cast<int>(args.size()), args.data(), lens.data()) == REDIS_OK;
+  return ac_ && up_ && send_argv(ac_, argv, &redis_link::on_persistent_reply, handler) == REDIS_OK;
 }
 
 }  // namespace hf::broker

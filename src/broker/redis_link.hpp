@@ -29,9 +29,10 @@ class redis_link {
   // connection fails or drops (then this link is dead: make a new one).
   void connect(std::function<void()> on_up, std::function<void(std::string)> on_down);
 
-  // Sends one command (argv). `done` runs with each reply; for SUBSCRIBE it
-  // runs for every message on the subscription. Returns false when not connected.
-  bool command(const std::vector<std::string>& argv, reply_fn done, bool keep_callback = false);
+  // Sends one command (argv); `done` runs once with its reply. An empty
+  // `done` sends without a callback (UNSUBSCRIBE, whose replies hiredis routes
+  // to the channel's SUBSCRIBE handler). Returns false when not connected.
+  bool command(const std::vector<std::string>& argv, reply_fn done);
 
   // Like command(), but `handler` is owned by the caller and must outlive the
   // link: for SUBSCRIBE, whose callback hiredis keeps per channel and may
