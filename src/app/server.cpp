@@ -47,7 +47,10 @@ struct server::impl {
     svc = std::make_unique<net::services>(cfg, verifier, *broker, *the_hub);
     for (unsigned i = 0; i < cfg.threads; ++i)
       workers.push_back(std::make_unique<net::worker>(i, *contexts[i], *shards[i], *svc));
-    for (auto& w : workers) svc->workers.push_back(w.get());
+    for (auto& w : workers) {
+      svc->workers.push_back(w.get());
+      w->shard.use_counters(&w->metrics);
+    }
   }
 
   // Sessions live in handlers owned by the io_contexts and point at workers

@@ -37,6 +37,9 @@ class broker {
   // Shutdown: answer every publish this node took with what it has now,
   // instead of waiting for other nodes. Any thread.
   virtual void drain() {}
+
+  // For /readyz and /metrics: -1 not a cluster broker, 0 disconnected, 1 connected.
+  virtual int cluster_state() const { return -1; }
 };
 
 }  // namespace hf::broker

@@ -58,6 +58,7 @@ class redis_broker final : public broker {
   void publish(std::shared_ptr<const protocol::envelope> env, hub::deadline until,
                hub::delivery_callback done) override;
   void drain() override;
+  int cluster_state() const override { return connected_ ? 1 : 0; }
   bool socket_opening(const std::string& user, std::function<void()> ready) override;
   void socket_closed(const std::string& user) override;
 

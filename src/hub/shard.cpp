@@ -34,7 +34,8 @@ namespace {
 const shared_text pong_text = std::make_shared<const std::string>("pong");
 }
 
-shard::shard(boost::asio::io_context& ioc, shard_limits limits) : ioc_(ioc), limits_(limits) {}
+shard::shard(boost::asio::io_context& ioc, shard_limits limits, protocol::counters* counters)
+    : ioc_(ioc), limits_(limits), counters_(counters) {}
 shard::~shard() = default;
 
 void shard::attach(connection& c, std::string_view user_id) {
@@ -93,8 +94,9 @@ void shard::on_ack(connection& c, std::string_view envelope_id, std::string resu
   user_state& u = *c.user;
   auto it = u.pending.find(std::string(envelope_id));
   if (it == u.pending.end()) return;
-  if (it->second->acks.on_ack(c.id, std::move(result_json)) && it->second->acks.complete())
-    finish(u, it->first);
+  if (!it->second->acks.on_ack(c.id, std::move(result_json))) return;
+  if (counters_) ++counters_->acks;
+  if (it->second->acks.complete()) finish(u, it->first);
 }
 
 void shard::deliver(std::shared_ptr<const protocol::envelope> env, deadline until,
@@ -114,6 +116,7 @@ void shard::deliver(std::shared_ptr<const protocol::envelope> env, deadline unti
     targets.push_back(c->id);
     c->send_text(text);
   }
+  if (counters_) counters_->deliveries += targets.size();
   if (targets.empty() || until <= std::chrono::steady_clock::now()) {
     done({targets.size(), {}});
     return;
@@ -125,6 +128,7 @@ void shard::deliver(std::shared_ptr<const protocol::envelope> env, deadline unti
     auto uit = users_.find(user);
     if (uit == users_.end()) return;
     user_state& owner = *uit->second;
+    if (counters_) ++counters_->ack_deadlines;
     finish(owner, id);
     erase_if_idle(owner);
   });

@@ -15,6 +15,7 @@
 
 #include "hub/connection.hpp"
 #include "protocol/envelope.hpp"
+#include "protocol/metrics.hpp"
 
 namespace boost::asio {
 class io_context;
@@ -43,12 +44,15 @@ struct shard_stats {
 
 class shard {
  public:
-  shard(boost::asio::io_context& ioc, shard_limits limits);
+  // `counters`, when given, is incremented on this shard's thread
+  // (deliveries, acks, deadlines); it must outlive the shard.
+  shard(boost::asio::io_context& ioc, shard_limits limits, protocol::counters* counters = nullptr);
   ~shard();
   shard(const shard&) = delete;
   shard& operator=(const shard&) = delete;
 
   boost::asio::io_context& context() noexcept { return ioc_; }
+  void use_counters(protocol::counters* c) noexcept { counters_ = c; }
 
   // --- everything below: only on this shard's thread ---
 
@@ -99,6 +103,7 @@ class shard {
 
   boost::asio::io_context& ioc_;
   shard_limits limits_;
+  protocol::counters* counters_;
   std::unordered_map<std::string, std::unique_ptr<user_state>> users_;
   std::uint64_t next_connection_id_ = 1;
   std::size_t connections_ = 0;

@@ -94,6 +94,7 @@ class http_session : public std::enable_shared_from_this<http_session> {
     auto& req = parser_->get();
     if (req.target().size() > w_.svc.cfg.max_uri_bytes) {
       spdlog::info("request refused: 414 (target of {} bytes)", req.target().size());
+      ++w_.metrics.limits[static_cast<std::size_t>(protocol::limit_kind::uri_414)];
       return respond_text(http::status::uri_too_long, "URI Too Long", false);
     }
     route_ =
@@ -121,6 +122,7 @@ class http_session : public std::enable_shared_from_this<http_session> {
 
   void on_read_error(beast::error_code ec) {
     if (timed_out_ && parser_->got_some() && !close_after_answer_) {
+      ++w_.metrics.limits[static_cast<std::size_t>(protocol::limit_kind::timeout_408)];
       spdlog::info("request refused: 408 (not received within {} ms)",
                    w_.svc.cfg.request_timeout.count());
       return respond_text(http::status::request_timeout, "Request Timeout", false);
@@ -131,11 +133,13 @@ class http_session : public std::enable_shared_from_this<http_session> {
       return close();
     if (ec == http::error::header_limit) {
       spdlog::info("request refused: 431 (headers above {} bytes)", w_.svc.cfg.max_header_bytes);
+      ++w_.metrics.limits[static_cast<std::size_t>(protocol::limit_kind::header_431)];
       return respond_text(http::status::request_header_fields_too_large,
                           "Request Header Fields Too Large", false);
     }
     if (ec == http::error::body_limit) {
       spdlog::info("publish refused: 413 (body above {} bytes)", w_.svc.cfg.max_body_bytes);
+      ++w_.metrics.limits[static_cast<std::size_t>(protocol::limit_kind::body_413)];
       return respond_json(http::status::payload_too_large,
                           protocol::serialize_error("Payload Too Large"), false);
     }
@@ -153,6 +157,16 @@ class http_session : public std::enable_shared_from_this<http_session> {
                                              http10()));
       case protocol::route::publish:
         return publish(keep);
+      case protocol::route::healthz:
+        return respond_text(http::status::ok, "ok", keep);
+      case protocol::route::readyz: {
+        bool ready = !w_.svc.stopping && w_.svc.broker.cluster_state() != 0;
+        return respond_text(ready ? http::status::ok : http::status::service_unavailable,
+                            ready ? "ready" : (w_.svc.stopping ? "draining" : "redis unavailable"),
+                            keep);
+      }
+      case protocol::route::metrics:
+        return scrape(keep);
       default:
         return respond_text(http::status::not_found, "Not Found", keep);
     }
@@ -163,6 +177,8 @@ class http_session : public std::enable_shared_from_this<http_session> {
     std::string token = auth::extract_token(header(req, http::field::authorization), req.target());
     auto who = w_.tokens.verify(token, unix_now());
     if (!who) {
+      count_auth_failure(who.error());
+      ++w_.metrics.publish_errors;
       spdlog::info("publish rejected: 401 ({})", who.error().message());
       return respond_json(http::status::unauthorized, protocol::serialize_error("Unauthorized"),
                           keep);
@@ -173,6 +189,7 @@ class http_session : public std::enable_shared_from_this<http_session> {
       auto e = static_cast<errc>(parsed.error().value());
       auto status = e == errc::unsupported_media_type ? http::status::unsupported_media_type
                                                       : http::status::bad_request;
+      ++w_.metrics.publish_errors;
       return respond_json(status, protocol::serialize_error(parsed.error().message()), keep);
     }
     auto& p = *parsed;
@@ -184,10 +201,17 @@ class http_session : public std::enable_shared_from_this<http_session> {
                                 std::chrono::system_clock::now()));
     busy_ = true;
     deadline_.cancel();  // the broker bounds the wait by `until`
+    auto started = std::chrono::steady_clock::now();
     w_.svc.broker.publish(
-        std::move(env), until, [self = shared_from_this(), keep](hub::delivery_result r) mutable {
-          asio::post(self->stream_.get_executor(), [self, keep, r = std::move(r)]() {
+        std::move(env), until,
+        [self = shared_from_this(), keep, started](hub::delivery_result r) mutable {
+          asio::post(self->stream_.get_executor(), [self, keep, started, r = std::move(r)]() {
             self->busy_ = false;
+            auto& m = self->w_.metrics;
+            ++m.publishes_answered;
+            if (r.client_count == 0) ++m.publishes_no_target;
+            m.observe_latency(
+                std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count());
             self->respond_json(http::status::ok,
                                protocol::serialize_publish_answer(r.client_count, r.results),
                                keep && !self->close_after_answer_);
@@ -200,6 +224,7 @@ class http_session : public std::enable_shared_from_this<http_session> {
     std::string token = auth::extract_token(header(req, http::field::authorization), req.target());
     auto who = w_.tokens.verify(token, unix_now());
     if (!who) {
+      count_auth_failure(who.error());
       spdlog::info("upgrade rejected: 401 ({})", who.error().message());
       return respond_text(http::status::unauthorized, "Unauthorized", false);
     }
@@ -255,8 +280,49 @@ class http_session : public std::enable_shared_from_this<http_session> {
 
   bool http10() const { return parser_ && parser_->get().version() == 10; }
 
+  void count_auth_failure(const boost::system::error_code& ec) {
+    auto i = static_cast<std::size_t>(ec.value());
+    if (i < w_.metrics.auth_failures.size()) ++w_.metrics.auth_failures[i];
+  }
+
+  // GET /metrics: every worker copies its counters and shard gauges on its
+  // own thread; the copies are summed here, on this session's thread.
+  void scrape(bool keep) {
+    struct gather {
+      protocol::counters c;
+      protocol::gauges g;
+      std::size_t left;
+    };
+    auto acc = std::make_shared<gather>();
+    acc->left = w_.svc.workers.size();
+    acc->g.ready = !w_.svc.stopping && w_.svc.broker.cluster_state() != 0;
+    acc->g.cluster = w_.svc.broker.cluster_state();
+    busy_ = true;
+    for (worker* k : w_.svc.workers) {
+      asio::post(k->ioc, [k, acc, self = shared_from_this(), keep] {
+        protocol::counters copy = k->metrics;
+        auto st = k->shard.stats();
+        std::size_t http = k->http_sessions.size();
+        asio::post(self->stream_.get_executor(), [copy, st, http, acc, self, keep] {
+          acc->c.add(copy);
+          acc->g.sockets += st.connections;
+          acc->g.users += st.users;
+          acc->g.pending_publishes += st.pending_publishes;
+          acc->g.http_connections += http;
+          if (--acc->left) return;
+          self->busy_ = false;
+          self->write(protocol::http_response(200, protocol::response_body::metrics,
+                                              protocol::render_prometheus(acc->c, acc->g),
+                                              keep && !self->close_after_answer_, self->http10()));
+        });
+      });
+    }
+  }
+
   // Writes one complete response; then reads the next request or closes.
   void write(std::string response) {
+    unsigned status_class = response.size() > 9 ? static_cast<unsigned>(response[9] - '0') : 0;
+    ++w_.metrics.http_status[status_class < w_.metrics.http_status.size() ? status_class : 0];
     out_ = std::move(response);
     keep_ = out_.find("\r\nconnection: close\r\n") == std::string::npos;
     arm_deadline();  // a peer that does not read its answer is cut off too

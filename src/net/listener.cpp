@@ -77,6 +77,7 @@ class tcp_listener final : public listener, public std::enable_shared_from_this<
       s.non_blocking(true, ec);
       s.send(asio::buffer(full), 0, ec);
       s.close(ec);
+      ++w_.metrics.limits[static_cast<std::size_t>(protocol::limit_kind::connections_503)];
       auto now = std::chrono::steady_clock::now();
       if (now - last_full_log_ > std::chrono::seconds(1)) {
         last_full_log_ = now;

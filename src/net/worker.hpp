@@ -13,6 +13,7 @@
 #include "broker/broker.hpp"
 #include "config/config.hpp"
 #include "hub/hub.hpp"
+#include "protocol/metrics.hpp"
 
 namespace boost::asio {
 class io_context;
@@ -45,6 +46,7 @@ struct worker {
   services& svc;
   // Everything below: touched only on this worker's thread.
   auth::token_cache tokens;  // verified tokens, so repeat callers skip HMAC + JSON
+  protocol::counters metrics;  // this thread's share of /metrics
   // HTTP sessions alive on this thread, so shutdown can close idle keep-alive
   // connections.
   std::unordered_set<http_session*> http_sessions;

@@ -52,6 +52,7 @@ class ws_session final : public hub::connection,
       // Refused before the handshake completes: a plain HTTP answer a client
       // can show, rather than an opened-then-closed socket (which browsers
       // would retry at once).
+      ++w_.metrics.limits[static_cast<std::size_t>(protocol::limit_kind::sockets_per_user_429)];
       spdlog::warn("upgrade refused: 429 (user {} holds {} sockets)", user_,
                    w_.svc.cfg.max_sockets_per_user);
       closing_ = hang_up_after_write_ = true;
@@ -75,6 +76,8 @@ class ws_session final : public hub::connection,
     accept_.clear();
     if (w_.svc.stopping) return close(ws::close_code::going_away, "server shutting down");
     w_.shard.attach(*this, user_);
+    ++w_.metrics.ws_connects;
+    opened_ = true;
     if (!early_.empty()) {
       std::string early = std::move(early_);
       if (!reader_.feed(early.data(), early.size(), *this)) return;
@@ -89,6 +92,7 @@ class ws_session final : public hub::connection,
         queue_.size() >= w_.svc.cfg.max_queued_messages) {
       spdlog::warn("closing socket of user {}: slow consumer ({} bytes, {} frames queued)", user_,
                    queued_bytes_, queue_.size());
+      ++w_.metrics.limits[static_cast<std::size_t>(protocol::limit_kind::slow_consumer_1008)];
       return close(ws::close_code::policy, "slow consumer");
     }
     enqueue(ws::op_text, std::move(text));
@@ -98,6 +102,8 @@ class ws_session final : public hub::connection,
   // frame, stop being a target, and wait (bounded) for the peer's close.
   void close(std::uint16_t code, std::string_view reason) override {
     if (closing_) return;
+    reason_ = code == ws::close_code::going_away ? protocol::close_reason::shutdown
+                                                 : protocol::close_reason::slow_consumer;
     closing_ = true;
     drop_queue();
     enqueue_raw(std::make_shared<const std::string>(ws::make_close_frame(code, reason)));
@@ -126,6 +132,7 @@ class ws_session final : public hub::connection,
   }
 
   void abort() override {
+    reason_ = protocol::close_reason::heartbeat;
     spdlog::info("closing socket of user {}: no answer to heartbeat ping", user_);
     drop();
   }
@@ -146,6 +153,7 @@ class ws_session final : public hub::connection,
     enqueue_raw(std::move(pong));
   }
   void on_close(std::uint16_t code, std::string_view) override {
+    if (!closing_) reason_ = protocol::close_reason::client_close;
     // The peer's close: answer it (unless ours crossed it) and hang up after.
     w_.shard.detach(*this);
     hang_up_after_write_ = true;
@@ -159,6 +167,10 @@ class ws_session final : public hub::connection,
     }
   }
   void on_error(std::uint16_t code, std::string_view why) override {
+    reason_ = code == ws::close_code::too_big ? protocol::close_reason::too_big
+                                              : protocol::close_reason::protocol_error;
+    if (code == ws::close_code::too_big)
+      ++w_.metrics.limits[static_cast<std::size_t>(protocol::limit_kind::message_1009)];
     spdlog::info("closing socket of user {}: {} ({})", user_, why, code);
     w_.shard.detach(*this);
     hang_up_after_write_ = true;
@@ -188,12 +200,14 @@ class ws_session final : public hub::connection,
   void on_read(boost::system::error_code ec, std::size_t n) {
     if (ec) return drop();  // EOF, reset, or closed by us: the peer is gone
     heard_ = true;
+    w_.metrics.ws_bytes_in += n;
     if (!reader_.feed(small_.data(), n, *this)) return;  // close or error: no more reads
     if (n == small_.size()) {
       for (;;) {
         n = socket_.read_some(asio::buffer(read_buffer), ec);
         if (ec == asio::error::would_block) break;
         if (ec) return drop();
+        w_.metrics.ws_bytes_in += n;
         if (!reader_.feed(read_buffer.data(), n, *this)) return;
         if (n < read_buffer.size()) break;  // drained (a later arrival is a new edge)
       }
@@ -239,7 +253,8 @@ class ws_session final : public hub::connection,
       buffers_.emplace_back(item.text->data(), item.text->size());
     }
     asio::async_write(socket_, buffers_,
-                      [self = shared_from_this()](boost::system::error_code ec, std::size_t) {
+                      [self = shared_from_this()](boost::system::error_code ec, std::size_t n) {
+                        self->w_.metrics.ws_bytes_out += n;
                         self->on_write(ec);
                       });
   }
@@ -286,6 +301,10 @@ class ws_session final : public hub::connection,
 
   // Closes the TCP connection and releases everything the socket held.
   void drop() {
+    if (opened_) {
+      opened_ = false;
+      ++w_.metrics.ws_closes[static_cast<std::size_t>(reason_)];
+    }
     w_.shard.detach(*this);
     boost::system::error_code ignored;
     socket_.close(ignored);  // sends FIN (or RST with unread data); no shutdown() needed
@@ -305,6 +324,8 @@ class ws_session final : public hub::connection,
   std::size_t pong_at_ = SIZE_MAX;             // index in queue_ of an unsent pong
   std::unique_ptr<asio::steady_timer> timer_;  // only while closing
   bool writing_ = false;
+  bool opened_ = false;  // counted in ws_connects; its close is counted once
+  protocol::close_reason reason_ = protocol::close_reason::network;
   bool heard_ = true;                 // something arrived since the last heartbeat sweep
   bool ping_out_ = false;             // the last sweep sent a ping
   bool closing_ = false;              // a close frame is queued or sent: no more data frames

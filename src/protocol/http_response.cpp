@@ -56,6 +56,9 @@ std::string http_response(unsigned status, response_body kind, std::string_view 
     case response_body::text:
       out.append("content-type: text/plain;charset=UTF-8\r\n");
       break;
+    case response_body::metrics:
+      out.append("content-type: text/plain; version=0.0.4; charset=utf-8\r\n");
+      break;
     case response_body::cors_preflight:
       out.append(cors);
       out.append("access-control-max-age: 86400\r\n");

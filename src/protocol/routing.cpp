@@ -20,6 +20,11 @@ route classify(std::string_view method, std::string_view target,
   if (upgrade && core::iequals(core::js_trim(*upgrade), "websocket")) return route::websocket;
   std::string_view path = target_path(target);
   // An absolute-form target with no path is "/" (WHATWG URL).
+  if (method == "GET") {
+    if (path == "/healthz") return route::healthz;
+    if (path == "/readyz") return route::readyz;
+    if (path == "/metrics") return route::metrics;
+  }
   if (path != "/publish") return route::not_found;
   if (method == "OPTIONS") return route::preflight;
   if (method == "POST") return route::publish;

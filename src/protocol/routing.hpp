@@ -10,6 +10,9 @@ enum class route {
   websocket,  // any path, Upgrade: websocket (any case): checked first
   preflight,  // OPTIONS /publish -> 204 with CORS headers
   publish,    // POST /publish
+  healthz,    // GET /healthz: the process is alive (operations, not in PROTOCOL.md)
+  readyz,     // GET /readyz: accepting work (not draining; Redis up in a cluster)
+  metrics,    // GET /metrics: Prometheus text format
   not_found,  // everything else -> 404 "Not Found"
 };
 

@@ -18,6 +18,14 @@ TEST(Routing, PublishAndPreflight) {
   EXPECT_EQ(classify("OPTIONS", "/publish", std::nullopt), route::preflight);
 }
 
+TEST(Routing, OperationsEndpointsAreGetOnlyAndNeverShadowUpgrades) {
+  EXPECT_EQ(classify("GET", "/healthz", std::nullopt), route::healthz);
+  EXPECT_EQ(classify("GET", "/readyz?x", std::nullopt), route::readyz);
+  EXPECT_EQ(classify("GET", "/metrics", std::nullopt), route::metrics);
+  EXPECT_EQ(classify("POST", "/metrics", std::nullopt), route::not_found);
+  EXPECT_EQ(classify("GET", "/healthz", "websocket"), route::websocket);
+}
+
 TEST(Routing, EverythingElseIsNotFound) {
   EXPECT_EQ(classify("GET", "/publish", std::nullopt), route::not_found);
   EXPECT_EQ(classify("OPTIONS", "/x", std::nullopt), route::not_found);

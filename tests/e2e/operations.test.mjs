@@ -1,0 +1,76 @@
+// Operations endpoints: /healthz, /readyz (also while draining), and /metrics
+// parsed by the official Prometheus Python client's parser, with counters
+// that move with traffic.
+import { after, before, describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { connect, publish, startServer, token } from './helpers.mjs';
+
+// Parses exposition text with prometheus_client (Debian's python3-prometheus-client)
+// and returns {"name{labels}": value}.
+function parseMetrics(text) {
+  const py = `
+import sys, json
+from prometheus_client.parser import text_string_to_metric_families
+out = {}
+for fam in text_string_to_metric_families(sys.stdin.read()):
+    for s in fam.samples:
+        labels = ",".join(f'{k}="{v}"' for k, v in sorted(s.labels.items()))
+        out[s.name + ("{" + labels + "}" if labels else "")] = s.value
+print(json.dumps(out))`;
+  const r = spawnSync('/usr/bin/python3', ['-c', py], { input: text });
+  assert.equal(r.status, 0, r.stderr.toString());
+  return JSON.parse(r.stdout.toString());
+}
+
+describe('operations endpoints', () => {
+  let server;
+  before(async () => { server = await startServer(); });
+  after(async () => { await server.stop(); });
+
+  it('/healthz and /readyz answer 200; an upgrade on those paths is still a WebSocket', async () => {
+    assert.equal((await fetch(`${server.http}/healthz`)).status, 200);
+    assert.equal((await fetch(`${server.http}/readyz`)).status, 200);
+    const c = await connect(server, 'ops', { path: '/healthz' });
+    await c.barrier();
+    await c.close();
+  });
+
+  it('/metrics parses with the Prometheus client parser and counts traffic', async () => {
+    const scrape = async () => parseMetrics(await (await fetch(`${server.http}/metrics`)).text());
+    const before = await scrape();
+    const c = await connect(server, 'metered');
+    await c.subscribe([{ type: 't' }]);
+    c.autoAck(() => 1);
+    for (let i = 0; i < 5; i++) await publish(server, { userId: 'metered', type: 't' });
+    await publish(server, { userId: 'nobody', type: 't' });
+    await publish(server, { userId: 'x' }, { tok: 'bad' });
+    const during = await scrape();
+    assert.equal(during.hopeflow_websockets, before.hopeflow_websockets + 1);
+    assert.equal(during['hopeflow_publishes_total{outcome="delivered"}'] - before['hopeflow_publishes_total{outcome="delivered"}'], 5);
+    assert.equal(during['hopeflow_publishes_total{outcome="no_target"}'] - before['hopeflow_publishes_total{outcome="no_target"}'], 1);
+    assert.equal(during.hopeflow_deliveries_total - before.hopeflow_deliveries_total, 5);
+    assert.equal(during.hopeflow_acks_total - before.hopeflow_acks_total, 5);
+    assert.ok(during['hopeflow_auth_failures_total{reason="malformed"}'] > before['hopeflow_auth_failures_total{reason="malformed"}']);
+    assert.equal(during.hopeflow_publish_duration_seconds_count - before.hopeflow_publish_duration_seconds_count, 6);
+    assert.ok(during.hopeflow_websocket_bytes_received_total > before.hopeflow_websocket_bytes_received_total);
+    await c.close();
+    await new Promise((r) => setTimeout(r, 50));
+    const after = await scrape();
+    assert.equal(after['hopeflow_websocket_closes_total{reason="client_close"}'] - before['hopeflow_websocket_closes_total{reason="client_close"}'], 1);
+  });
+});
+
+describe('readiness during drain', () => {
+  it('/readyz turns 503 while draining, /healthz stays 200', async () => {
+    const server = await startServer({ env: { DRAIN_SPREAD_MS: '1500', DRAIN_TIMEOUT_MS: '3000' } });
+    const c = await connect(server, 'holding');  // keeps the drain going
+    // A kept-alive HTTP connection, opened before the drain, stays usable for answers in flight.
+    const exit = server.stop('SIGTERM');
+    await new Promise((r) => setTimeout(r, 100));
+    const ready = await fetch(`${server.http}/readyz`).then((r) => r.status, () => 'refused');
+    assert.ok(ready === 503 || ready === 'refused', `readyz during drain: ${ready}`);
+    assert.equal((await c.closed).code, 1001);
+    assert.equal(await exit, 0);
+  });
+});
