@@ -1,5 +1,6 @@
 #include "app/cli.hpp"
 
+#include <spdlog/pattern_formatter.h>
 #include <spdlog/sinks/stdout_color_sinks.h>
 #include <spdlog/spdlog.h>
 #include <sys/resource.h>
@@ -15,6 +16,7 @@
 #include "app/server.hpp"
 #include "auth/jwt.hpp"
 #include "config/config.hpp"
+#include "core/js_json.hpp"
 
 namespace hf::app {
 namespace {
@@ -33,10 +35,33 @@ std::optional<std::string> read_text_file(const std::string& path) {
   return s.str();
 }
 
-void setup_logging(const std::string& level) {
+// %j: the message as a JSON string body (quotes, backslashes and control
+// characters escaped), for LOG_FORMAT=json.
+class json_message_flag final : public spdlog::custom_flag_formatter {
+ public:
+  void format(const spdlog::details::log_msg& msg, const std::tm&,
+              spdlog::memory_buf_t& dest) override {
+    std::string escaped;
+    core::append_js_string(escaped, std::string_view(msg.payload.data(), msg.payload.size()));
+    dest.append(escaped.data() + 1, escaped.data() + escaped.size() - 1);  // without the quotes
+  }
+  std::unique_ptr<custom_flag_formatter> clone() const override {
+    return std::make_unique<json_message_flag>();
+  }
+};
+
+// One line per event on stderr (journald and container runtimes collect it).
+void setup_logging(const std::string& level, const std::string& format) {
   auto logger = spdlog::stderr_color_mt("hopeflow");
   spdlog::set_default_logger(logger);
-  spdlog::set_pattern("%Y-%m-%dT%H:%M:%S.%e%z %l %v");
+  if (format == "json") {
+    auto f = std::make_unique<spdlog::pattern_formatter>();
+    f->add_flag<json_message_flag>('j').set_pattern(
+        R"({"time":"%Y-%m-%dT%H:%M:%S.%e%z","level":"%l","msg":"%j"})");
+    spdlog::set_formatter(std::move(f));
+  } else {
+    spdlog::set_pattern("%Y-%m-%dT%H:%M:%S.%e%z %l %v");
+  }
   spdlog::set_level(spdlog::level::from_str(level));
 }
 
@@ -63,7 +88,12 @@ int serve(const std::string& program, const std::vector<std::string>& args) {
     std::cerr << "hopeflow-realtime: " << *loaded.error << "\n";
     return 2;
   }
-  setup_logging(loaded.cfg.log_level);
+  if (loaded.check_only) {
+    for (const auto& w : loaded.warnings) std::cout << "warning: " << w << "\n";
+    std::cout << config::describe(loaded.cfg) << "configuration OK\n";
+    return 0;
+  }
+  setup_logging(loaded.cfg.log_level, loaded.cfg.log_format);
   for (const auto& w : loaded.warnings) spdlog::warn("{}", w);
 
   raise_fd_limit();

@@ -1,5 +1,8 @@
 #include "config/config.hpp"
 
+#include <toml++/toml.h>
+
+#include <cctype>
 #include <charconv>
 #include <sstream>
 #include <thread>
@@ -46,9 +49,47 @@ const std::vector<setting_doc>& settings() {
        "1: refuse to start when Redis cannot be reached; 0: start and serve locally, retrying"},
       {"NODE_ID", "--node-id", "(random)", "this node's name in the cluster (unique per node)"},
       {"LOG_LEVEL", "--log-level", "info", "trace, debug, info, warn, error, off"},
+      {"LOG_FORMAT", "--log-format", "text", "text, or json (one object per line)"},
       {"ENV_FILE", "--env-file", ".env", "KEY=VALUE file read at start-up when present"},
+      {"CONFIG_FILE", "--config", "(none)",
+       "TOML file with the same settings in lower case (port = 8787); lowest precedence"},
   };
   return docs;
+}
+
+toml_settings parse_toml_settings(const std::string& text) {
+  toml_settings out;
+  toml::table parsed;
+  try {  // start-up only: Debian's toml++ reports errors by exception
+    parsed = toml::parse(text);
+  } catch (const toml::parse_error& e) {
+    std::ostringstream why;
+    why << e.description() << " (line " << e.source().begin.line << ")";
+    out.error = why.str();
+    return out;
+  }
+  for (auto&& [key, node] : parsed) {
+    std::string env_name;
+    for (char c : key.str())
+      env_name.push_back(static_cast<char>(std::toupper(static_cast<unsigned char>(c))));
+    bool known = false;
+    for (const auto& d : settings()) known = known || d.env == env_name;
+    if (!known || env_name == "CONFIG_FILE") {
+      out.error = "unknown setting '" + std::string(key.str()) + "' (see --help for the names)";
+      return out;
+    }
+    if (node.is_string())
+      out.values[env_name] = *node.value<std::string>();
+    else if (node.is_integer())
+      out.values[env_name] = std::to_string(*node.value<std::int64_t>());
+    else if (node.is_boolean())
+      out.values[env_name] = *node.value<bool>() ? "1" : "0";
+    else {
+      out.error = "setting '" + std::string(key.str()) + "' must be a string, integer or boolean";
+      return out;
+    }
+  }
+  return out;
 }
 
 std::vector<std::pair<std::string, std::string>> parse_env_file(const std::string& text) {
@@ -99,6 +140,10 @@ load_result load(const std::vector<std::string>& args, const env_lookup& env,
       r.help = true;
       return r;
     }
+    if (a == "--check-config") {
+      r.check_only = true;
+      continue;
+    }
     std::string name = a, value;
     bool has_value = false;
     if (std::size_t eq = a.find('='); eq != std::string::npos) {
@@ -134,10 +179,34 @@ load_result load(const std::vector<std::string>& args, const env_lookup& env,
     if (auto text = read_file(env_file))
       for (auto& [k, v] : parse_env_file(*text)) from_file[k] = v;
 
+  // The TOML config file (CONFIG_FILE / --config): lowest precedence.
+  std::unordered_map<std::string, std::string> from_toml;
+  std::string config_file;
+  if (auto it = from_flags.find("CONFIG_FILE"); it != from_flags.end())
+    config_file = it->second;
+  else if (auto e = env("CONFIG_FILE"))
+    config_file = *e;
+  else if (auto it = from_file.find("CONFIG_FILE"); it != from_file.end())
+    config_file = it->second;
+  if (!config_file.empty()) {
+    auto text = read_file(config_file);
+    if (!text) {
+      r.error = "CONFIG_FILE: cannot read '" + config_file + "'";
+      return r;
+    }
+    auto parsed = parse_toml_settings(*text);
+    if (parsed.error) {
+      r.error = config_file + ": " + *parsed.error;
+      return r;
+    }
+    from_toml = std::move(parsed.values);
+  }
+
   auto get = [&](const std::string& key) -> std::optional<std::string> {
     if (auto it = from_flags.find(key); it != from_flags.end()) return it->second;
     if (auto e = env(key)) return e;
     if (auto it = from_file.find(key); it != from_file.end()) return it->second;
+    if (auto it = from_toml.find(key); it != from_toml.end()) return it->second;
     return std::nullopt;
   };
   auto bad = [&](const std::string& key, const std::string& why) { r.error = key + ": " + why; };
@@ -178,6 +247,10 @@ load_result load(const std::vector<std::string>& args, const env_lookup& env,
   size_setting("MAX_URI_BYTES", c.max_uri_bytes, 256, 1 << 20);
   size_setting("MAX_CONNECTIONS", c.max_connections, 0, 100'000'000);
   size_setting("MAX_SOCKETS_PER_USER", c.max_sockets_per_user, 1, 100'000'000);
+  if (auto v = get("LOG_FORMAT")) {
+    if (*v != "text" && *v != "json") bad("LOG_FORMAT", "must be text or json, got '" + *v + "'");
+    c.log_format = *v;
+  }
   if (auto v = get("REDIS_URL")) {
     c.redis_url = *v;
     if (!c.redis_url.empty() && c.redis_url.rfind("redis://", 0) != 0)
@@ -209,6 +282,27 @@ load_result load(const std::vector<std::string>& args, const env_lookup& env,
   return r;
 }
 
+std::string describe(const config& c) {
+  std::ostringstream o;
+  o << "JWT_SECRET=(" << c.jwt_secret.size() << " bytes)\n"
+    << "HOST=" << c.host << "\nPORT=" << c.port << "\nTHREADS=" << c.threads
+    << "\nACK_TIMEOUT_MS=" << c.ack_timeout.count() << "\nMAX_BODY_BYTES=" << c.max_body_bytes
+    << "\nMAX_MESSAGE_BYTES=" << c.max_message_bytes
+    << "\nMAX_FILTERS_PER_SOCKET=" << c.max_filters_per_socket
+    << "\nMAX_QUEUED_BYTES=" << c.max_queued_bytes
+    << "\nMAX_QUEUED_MESSAGES=" << c.max_queued_messages
+    << "\nMAX_HEADER_BYTES=" << c.max_header_bytes << "\nMAX_URI_BYTES=" << c.max_uri_bytes
+    << "\nREQUEST_TIMEOUT_MS=" << c.request_timeout.count()
+    << "\nMAX_CONNECTIONS=" << c.max_connections
+    << "\nMAX_SOCKETS_PER_USER=" << c.max_sockets_per_user
+    << "\nDRAIN_TIMEOUT_MS=" << c.drain_timeout.count()
+    << "\nDRAIN_SPREAD_MS=" << c.drain_spread.count()
+    << "\nHEARTBEAT_INTERVAL_MS=" << c.heartbeat_interval.count() << "\nREDIS_URL=" << c.redis_url
+    << "\nREDIS_REQUIRED=" << (c.redis_required ? 1 : 0) << "\nNODE_ID=" << c.node_id
+    << "\nLOG_LEVEL=" << c.log_level << "\nLOG_FORMAT=" << c.log_format << "\n";
+  return o.str();
+}
+
 std::string help_text(const std::string& program) {
   std::ostringstream o;
   o << "HopeFlow Realtime: per-user WebSocket fan-out with an acknowledged publish API.\n\n"
@@ -223,7 +317,8 @@ std::string help_text(const std::string& program) {
     o << std::string(pad, ' ') << d.env << " (default " << d.default_value << ")\n"
       << std::string(30, ' ') << d.help << "\n";
   }
-  o << "  --help                      this text\n";
+  o << "  --check-config              validate the configuration, print it, exit\n"
+    << "  --help                      this text\n";
   return o.str();
 }
 

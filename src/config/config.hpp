@@ -9,6 +9,7 @@
 #include <functional>
 #include <optional>
 #include <string>
+#include <unordered_map>
 #include <vector>
 
 namespace hf::config {
@@ -38,6 +39,7 @@ struct config {
   bool redis_required = false;  // true: refuse to start without Redis
   std::string node_id;          // cluster node name; random when empty
   std::string log_level = "info";
+  std::string log_format = "text";  // or "json": one JSON object per line
   std::string env_file = ".env";
 };
 
@@ -57,7 +59,19 @@ struct load_result {
   std::vector<std::string> warnings;
   std::optional<std::string> error;
   bool help = false;
+  bool check_only = false;  // --check-config: validate, print, exit
 };
+
+// Settings from a TOML file: keys are the settings' names in lower case
+// (`port = 8787`, `jwt_secret = "..."`), values strings, integers or booleans.
+struct toml_settings {
+  std::unordered_map<std::string, std::string> values;  // by environment name
+  std::optional<std::string> error;
+};
+toml_settings parse_toml_settings(const std::string& text);
+
+// The effective configuration as "NAME=value" lines, the secret masked.
+std::string describe(const config& c);
 
 using env_lookup = std::function<std::optional<std::string>(const std::string&)>;
 using file_reader = std::function<std::optional<std::string>(const std::string&)>;

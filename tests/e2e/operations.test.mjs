@@ -74,3 +74,38 @@ describe('readiness during drain', () => {
     assert.equal(await exit, 0);
   });
 });
+
+describe('logs and configuration', () => {
+  const bin = process.env.HOPEFLOW_BIN ?? new URL('../../build/hopeflow-realtime', import.meta.url).pathname;
+
+  it('LOG_FORMAT=json writes one JSON object per line, with reasons and never the token', async () => {
+    const server = await startServer({ env: { LOG_FORMAT: 'json' } });
+    const bad = `${await token('x')}tampered`;
+    await publish(server, { userId: 'x' }, { tok: bad });
+    await fetch(`${server.http}/`, { headers: { upgrade: 'websocket', authorization: `Bearer ${bad}` } }).catch(() => {});
+    await server.stop();
+    const lines = server.log().trim().split('\n');
+    const events = lines.map((l) => JSON.parse(l));
+    assert.ok(events.every((e) => e.time && e.level && typeof e.msg === 'string'));
+    assert.ok(events.some((e) => /publish rejected: 401 \(bad signature\)/.test(e.msg)));
+    assert.ok(!server.log().includes(bad.slice(0, 20)), 'no token in the logs');
+  });
+
+  it('--check-config validates (exit 0 or 2) and reads a TOML config file', async () => {
+    const { writeFileSync, mkdtempSync } = await import('node:fs');
+    const dir = mkdtempSync('/tmp/hf-conf-');
+    writeFileSync(`${dir}/ok.toml`, 'jwt_secret = "0123456789abcdef0123456789abcdef"\nport = 9123\nmax_sockets_per_user = 7\n');
+    writeFileSync(`${dir}/bad.toml`, 'prot = 1\n');
+    const run = (args) => spawnSync(bin, args, { env: { PATH: process.env.PATH, ENV_FILE: '' } });
+    const ok = run(['--check-config', '--config', `${dir}/ok.toml`]);
+    assert.equal(ok.status, 0, ok.stderr.toString());
+    assert.match(ok.stdout.toString(), /PORT=9123/);
+    assert.match(ok.stdout.toString(), /MAX_SOCKETS_PER_USER=7/);
+    assert.match(ok.stdout.toString(), /JWT_SECRET=\(32 bytes\)/);
+    const badFile = run(['--check-config', '--config', `${dir}/bad.toml`]);
+    assert.equal(badFile.status, 2);
+    assert.match(badFile.stderr.toString(), /unknown setting 'prot'/);
+    const badFlag = run(['--check-config', '--config', `${dir}/ok.toml`, '--port', 'x']);
+    assert.equal(badFlag.status, 2);
+  });
+});

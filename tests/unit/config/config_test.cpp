@@ -86,7 +86,9 @@ TEST(Config, BadValuesAreOneLineErrors) {
 TEST(Config, EveryNumericSettingIsParsedAndChecked) {
   // A documented setting that the loader forgot would accept "x" silently.
   for (const auto& d : settings()) {
-    if (d.env == "JWT_SECRET" || d.env == "HOST" || d.env == "ENV_FILE" || d.env == "NODE_ID") continue;
+    if (d.env == "JWT_SECRET" || d.env == "HOST" || d.env == "ENV_FILE" || d.env == "NODE_ID" ||
+        d.env == "CONFIG_FILE")
+      continue;
     fixture f;
     f.env["JWT_SECRET"] = long_secret;
     f.env[d.env] = "x";
@@ -106,6 +108,32 @@ TEST(Config, EveryNumericSettingIsParsedAndChecked) {
   EXPECT_EQ(r.cfg.max_connections, 9u);
   EXPECT_EQ(r.cfg.heartbeat_interval.count(), 0);
   EXPECT_EQ(r.cfg.drain_spread.count(), 0);
+}
+
+TEST(Config, TomlFileHasTheLowestPrecedence) {
+  fixture f;
+  f.files["hf.toml"] =
+      "jwt_secret = \"" + long_secret + "\"\nport = 9000\nthreads = 3\nredis_required = false\n";
+  f.env["CONFIG_FILE"] = "hf.toml";
+  f.files[".env"] = "THREADS=4\n";
+  auto r = f.run({});
+  ASSERT_FALSE(r.error) << *r.error;
+  EXPECT_EQ(r.cfg.port, 9000);
+  EXPECT_EQ(r.cfg.threads, 4u);  // .env beats the file
+  EXPECT_EQ(r.cfg.jwt_secret, long_secret);
+  r = f.run({"--port", "9001"});
+  EXPECT_EQ(r.cfg.port, 9001);
+  f.files["hf.toml"] = "prot = 1\n";
+  r = f.run({});
+  ASSERT_TRUE(r.error);
+  EXPECT_NE(r.error->find("unknown setting 'prot'"), std::string::npos);
+  f.files["hf.toml"] = "port = [\n";
+  r = f.run({});
+  ASSERT_TRUE(r.error);
+  EXPECT_NE(r.error->find("hf.toml"), std::string::npos);
+  r = f.run({"--config", "missing.toml"});
+  ASSERT_TRUE(r.error);
+  EXPECT_TRUE(f.run({"--check-config"}).check_only);
 }
 
 TEST(Config, HelpListsEverySettingWithDefault) {
