@@ -399,6 +399,11 @@ void redis_broker::stop() {
   if (!m.thread.joinable()) return;
   asio::post(m.ioc, [&m] {
     m.retry.cancel();
+    // Sockets still waiting for a subscription are released to their own
+    // threads (which own them) rather than destroyed here.
+    for (auto& [user, list] : m.waiting)
+      for (auto& f : list) f();
+    m.waiting.clear();
     for (auto& [id, req] : m.requests) req.timer->cancel();
     m.cmd.reset();
     m.sub.reset();
