@@ -11,6 +11,7 @@
 #include <optional>
 
 #include "auth/token_source.hpp"
+#include "core/log.hpp"
 #include "net/worker.hpp"
 #include "net/ws_session.hpp"
 #include "protocol/http_response.hpp"
@@ -93,7 +94,8 @@ class http_session : public std::enable_shared_from_this<http_session> {
     if (ec) return on_read_error(ec);
     auto& req = parser_->get();
     if (req.target().size() > w_.svc.cfg.max_uri_bytes) {
-      spdlog::info("request refused: 414 (target of {} bytes)", req.target().size());
+      core::log_refusal(spdlog::level::info, "request refused: 414 (target of {} bytes)",
+                        req.target().size());
       ++w_.metrics.limits[static_cast<std::size_t>(protocol::limit_kind::uri_414)];
       return respond_text(http::status::uri_too_long, "URI Too Long", false);
     }
@@ -123,8 +125,8 @@ class http_session : public std::enable_shared_from_this<http_session> {
   void on_read_error(beast::error_code ec) {
     if (timed_out_ && parser_->got_some() && !close_after_answer_) {
       ++w_.metrics.limits[static_cast<std::size_t>(protocol::limit_kind::timeout_408)];
-      spdlog::info("request refused: 408 (not received within {} ms)",
-                   w_.svc.cfg.request_timeout.count());
+      core::log_refusal(spdlog::level::info, "request refused: 408 (not received within {} ms)",
+                        w_.svc.cfg.request_timeout.count());
       return respond_text(http::status::request_timeout, "Request Timeout", false);
     }
     if (ec == http::error::end_of_stream || ec == asio::error::operation_aborted ||
@@ -132,13 +134,15 @@ class http_session : public std::enable_shared_from_this<http_session> {
         ec == asio::error::eof)
       return close();
     if (ec == http::error::header_limit) {
-      spdlog::info("request refused: 431 (headers above {} bytes)", w_.svc.cfg.max_header_bytes);
+      core::log_refusal(spdlog::level::info, "request refused: 431 (headers above {} bytes)",
+                        w_.svc.cfg.max_header_bytes);
       ++w_.metrics.limits[static_cast<std::size_t>(protocol::limit_kind::header_431)];
       return respond_text(http::status::request_header_fields_too_large,
                           "Request Header Fields Too Large", false);
     }
     if (ec == http::error::body_limit) {
-      spdlog::info("publish refused: 413 (body above {} bytes)", w_.svc.cfg.max_body_bytes);
+      core::log_refusal(spdlog::level::info, "publish refused: 413 (body above {} bytes)",
+                        w_.svc.cfg.max_body_bytes);
       ++w_.metrics.limits[static_cast<std::size_t>(protocol::limit_kind::body_413)];
       return respond_json(http::status::payload_too_large,
                           protocol::serialize_error("Payload Too Large"), false);
@@ -179,7 +183,7 @@ class http_session : public std::enable_shared_from_this<http_session> {
     if (!who) {
       count_auth_failure(who.error());
       ++w_.metrics.publish_errors;
-      spdlog::info("publish rejected: 401 ({})", who.error().message());
+      core::log_refusal(spdlog::level::info, "publish rejected: 401 ({})", who.error().message());
       return respond_json(http::status::unauthorized, protocol::serialize_error("Unauthorized"),
                           keep);
     }
@@ -225,7 +229,7 @@ class http_session : public std::enable_shared_from_this<http_session> {
     auto who = w_.tokens.verify(token, unix_now());
     if (!who) {
       count_auth_failure(who.error());
-      spdlog::info("upgrade rejected: 401 ({})", who.error().message());
+      core::log_refusal(spdlog::level::info, "upgrade rejected: 401 ({})", who.error().message());
       return respond_text(http::status::unauthorized, "Unauthorized", false);
     }
     if (w_.svc.stopping)
@@ -235,7 +239,7 @@ class http_session : public std::enable_shared_from_this<http_session> {
          header(req, http::field::upgrade), header(req, http::field::sec_websocket_key),
          header(req, http::field::sec_websocket_version)});
     if (!hs.ok()) {
-      spdlog::info("upgrade rejected: {} ({})", hs.status, hs.reason);
+      core::log_refusal(spdlog::level::info, "upgrade rejected: {} ({})", hs.status, hs.reason);
       if (hs.status == 426) version_header_ = true;
       return respond_text(static_cast<http::status>(hs.status), hs.reason, false);
     }

@@ -8,6 +8,7 @@
 #include <boost/asio/write.hpp>
 #include <vector>
 
+#include "core/log.hpp"
 #include "hub/connection.hpp"
 #include "net/worker.hpp"
 #include "protocol/http_response.hpp"
@@ -53,8 +54,8 @@ class ws_session final : public hub::connection,
       // can show, rather than an opened-then-closed socket (which browsers
       // would retry at once).
       ++w_.metrics.limits[static_cast<std::size_t>(protocol::limit_kind::sockets_per_user_429)];
-      spdlog::warn("upgrade refused: 429 (user {} holds {} sockets)", user_,
-                   w_.svc.cfg.max_sockets_per_user);
+      core::log_refusal(spdlog::level::warn, "upgrade refused: 429 (user {} holds {} sockets)",
+                        user_, w_.svc.cfg.max_sockets_per_user);
       closing_ = hang_up_after_write_ = true;
       return enqueue_raw(std::make_shared<const std::string>(
           protocol::http_response(429, protocol::response_body::text, "Too Many Requests", false)));
@@ -90,8 +91,9 @@ class ws_session final : public hub::connection,
     if (closing_) return;
     if (queued_bytes_ + text->size() > w_.svc.cfg.max_queued_bytes ||
         queue_.size() >= w_.svc.cfg.max_queued_messages) {
-      spdlog::warn("closing socket of user {}: slow consumer ({} bytes, {} frames queued)", user_,
-                   queued_bytes_, queue_.size());
+      core::log_refusal(spdlog::level::warn,
+                        "closing socket of user {}: slow consumer ({} bytes, {} frames queued)",
+                        user_, queued_bytes_, queue_.size());
       ++w_.metrics.limits[static_cast<std::size_t>(protocol::limit_kind::slow_consumer_1008)];
       return close(ws::close_code::policy, "slow consumer");
     }
@@ -133,7 +135,8 @@ class ws_session final : public hub::connection,
 
   void abort() override {
     reason_ = protocol::close_reason::heartbeat;
-    spdlog::info("closing socket of user {}: no answer to heartbeat ping", user_);
+    core::log_refusal(spdlog::level::info, "closing socket of user {}: no answer to heartbeat ping",
+                      user_);
     drop();
   }
 
@@ -171,7 +174,7 @@ class ws_session final : public hub::connection,
                                               : protocol::close_reason::protocol_error;
     if (code == ws::close_code::too_big)
       ++w_.metrics.limits[static_cast<std::size_t>(protocol::limit_kind::message_1009)];
-    spdlog::info("closing socket of user {}: {} ({})", user_, why, code);
+    core::log_refusal(spdlog::level::info, "closing socket of user {}: {} ({})", user_, why, code);
     w_.shard.detach(*this);
     hang_up_after_write_ = true;
     closing_ = true;

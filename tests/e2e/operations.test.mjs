@@ -109,3 +109,14 @@ describe('logs and configuration', () => {
     assert.equal(badFlag.status, 2);
   });
 });
+
+describe('log flood', () => {
+  it('a flood of bad requests writes a bounded number of log lines', async () => {
+    const server = await startServer({ env: { THREADS: '1' } });
+    await Promise.all(Array.from({ length: 500 }, () => publish(server, { userId: 'x' }, { tok: 'bad' })));
+    await server.stop();
+    const refusals = server.log().split('\n').filter((l) => /rejected|suppressed/.test(l));
+    assert.ok(refusals.length <= 45, `${refusals.length} lines for 500 refusals`);
+    assert.ok(refusals.some((l) => /publish rejected: 401/.test(l)), 'the reason is still logged');
+  });
+});
