@@ -8,7 +8,7 @@ cd "$(dirname "$0")/.."
 packages=(
   g++ clang libclang-rt-14-dev cmake ninja-build ccache pkg-config
   libboost1.81-dev libboost-json1.81-dev libboost-url1.81-dev
-  libssl-dev libspdlog-dev libgtest-dev libhiredis-dev redis-server libtomlplusplus-dev
+  libssl-dev libspdlog-dev libgtest-dev libhiredis-dev redis-server libtomlplusplus-dev nginx
   openssl curl python3-prometheus-client
 )
 # The machine image may ship its own Node.js outside Debian's packages.
@@ -22,6 +22,14 @@ if ((${#missing[@]})); then
   echo "setup: installing ${missing[*]}"
   sudo=""; [ "$(id -u)" -eq 0 ] || sudo="sudo"
   $sudo apt-get update -qq
+  # Packages with services (redis-server, nginx) must not start them here:
+  # the tests start their own instances on free loopback ports.
+  policy=/usr/sbin/policy-rc.d
+  if [ ! -e "$policy" ]; then
+    printf '#!/bin/sh\nexit 101\n' | $sudo tee "$policy" >/dev/null
+    $sudo chmod 755 "$policy"
+    trap '$sudo rm -f "$policy"' EXIT
+  fi
   DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 fi
 
