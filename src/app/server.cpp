@@ -15,6 +15,7 @@
 #include "broker/redis_broker.hpp"
 #include "hub/hub.hpp"
 #include "net/listener.hpp"
+#include "net/tls_front.hpp"
 #include "net/worker.hpp"
 
 namespace hf::app {
@@ -69,7 +70,8 @@ struct server::impl {
   std::vector<std::unique_ptr<hub::shard>> shards;
   std::unique_ptr<hub::hub> the_hub;
   std::unique_ptr<broker::broker> broker;
-  broker::redis_broker* cluster = nullptr;  // the broker, when in cluster mode
+  broker::redis_broker* cluster = nullptr;         // the broker, when in cluster mode
+  std::shared_ptr<boost::asio::ssl::context> tls;  // when TLS is configured
   std::unique_ptr<net::services> svc;
   std::vector<std::unique_ptr<net::worker>> workers;
   std::vector<std::shared_ptr<net::listener>> listeners;
@@ -87,6 +89,10 @@ server::~server() {
 
 void server::start() {
   auto& m = *impl_;
+  if (!m.cfg.tls_cert_file.empty()) {
+    m.tls = net::make_tls_context(m.cfg.tls_cert_file, m.cfg.tls_key_file);  // throws with the file
+    m.svc->tls = m.tls.get();
+  }
   if (m.cluster) m.cluster->start();  // throws when REDIS_REQUIRED and unreachable
   std::uint16_t port = m.cfg.port;
   for (auto& w : m.workers) {
@@ -116,7 +122,8 @@ void server::start() {
       }
     });
   }
-  spdlog::info("listening on {}:{} with {} worker threads", m.cfg.host, m.port, m.workers.size());
+  spdlog::info("listening on {}:{} with {} worker threads{}", m.cfg.host, m.port, m.workers.size(),
+               m.tls ? " (TLS)" : "");
 }
 
 // One sweep per worker per interval: no timer per socket (CALIBRATION.md: a

@@ -43,6 +43,9 @@ const std::vector<setting_doc>& settings() {
        "on SIGTERM, 1001 closes are spread over this long so clients do not reconnect at once"},
       {"HEARTBEAT_INTERVAL_MS", "--heartbeat-interval-ms", "30000",
        "ping sockets idle this long; drop one silent for another interval (0 = off)"},
+      {"TLS_CERT_FILE", "--tls-cert-file", "(none)",
+       "PEM certificate chain: with TLS_KEY_FILE, the port speaks https/wss (TLS 1.2+)"},
+      {"TLS_KEY_FILE", "--tls-key-file", "(none)", "PEM private key for TLS_CERT_FILE"},
       {"REDIS_URL", "--redis-url", "(none)",
        "redis://host:port switches on cluster mode; without it the node is self-contained"},
       {"REDIS_REQUIRED", "--redis-required", "0",
@@ -251,6 +254,11 @@ load_result load(const std::vector<std::string>& args, const env_lookup& env,
     if (*v != "text" && *v != "json") bad("LOG_FORMAT", "must be text or json, got '" + *v + "'");
     c.log_format = *v;
   }
+  if (auto v = get("TLS_CERT_FILE")) c.tls_cert_file = *v;
+  if (auto v = get("TLS_KEY_FILE")) c.tls_key_file = *v;
+  if (c.tls_cert_file.empty() != c.tls_key_file.empty())
+    bad(c.tls_cert_file.empty() ? "TLS_CERT_FILE" : "TLS_KEY_FILE",
+        "TLS needs both TLS_CERT_FILE and TLS_KEY_FILE");
   if (auto v = get("REDIS_URL")) {
     c.redis_url = *v;
     if (!c.redis_url.empty() && c.redis_url.rfind("redis://", 0) != 0)

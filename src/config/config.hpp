@@ -35,9 +35,10 @@ struct config {
   // Idle sockets get a ping every interval; one silent for a whole interval
   // after its ping is dropped. 0 turns heartbeats off.
   std::chrono::milliseconds heartbeat_interval{30000};
-  std::string redis_url;        // empty: embedded single-node broker
-  bool redis_required = false;  // true: refuse to start without Redis
-  std::string node_id;          // cluster node name; random when empty
+  std::string tls_cert_file, tls_key_file;  // both set: https/wss on PORT
+  std::string redis_url;                    // empty: embedded single-node broker
+  bool redis_required = false;              // true: refuse to start without Redis
+  std::string node_id;                      // cluster node name; random when empty
   std::string log_level = "info";
   std::string log_format = "text";  // or "json": one JSON object per line
   std::string env_file = ".env";

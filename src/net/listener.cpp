@@ -8,6 +8,7 @@
 #include <stdexcept>
 
 #include "net/http_session.hpp"
+#include "net/tls_front.hpp"
 #include "net/worker.hpp"
 
 namespace hf::net {
@@ -86,7 +87,10 @@ class tcp_listener final : public listener, public std::enable_shared_from_this<
       return do_accept();
     }
     s.set_option(tcp::no_delay(true), ec);
-    start_http_session(w_, std::move(s));
+    if (w_.svc.tls)
+      start_tls_front(w_, std::move(s));
+    else
+      start_http_session(w_, std::move(s));
     do_accept();
   }
 

@@ -17,7 +17,10 @@
 
 namespace boost::asio {
 class io_context;
+namespace ssl {
+class context;
 }
+}  // namespace boost::asio
 
 namespace hf::net {
 
@@ -32,6 +35,7 @@ struct services {
   const hub::hub& hub;
   std::vector<worker*> workers;        // index = shard index
   bool ipv6 = false;                   // the listening address family (for moved sockets)
+  boost::asio::ssl::context* tls = nullptr;  // set when TLS_CERT_FILE/TLS_KEY_FILE are
   std::atomic<bool> stopping{false};   // set once by shutdown, read by sessions
   std::atomic<long> live_sessions{0};  // HTTP + WebSocket sessions alive (for drain)
 };
