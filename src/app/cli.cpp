@@ -12,6 +12,7 @@
 #include <fstream>
 #include <iostream>
 #include <sstream>
+#include <thread>
 
 #include "app/server.hpp"
 #include "auth/jwt.hpp"
@@ -107,6 +108,12 @@ int serve(const std::string& program, const std::vector<std::string>& args) {
   }
   int sig = wait_for_termination_signal();
   spdlog::info("received {}, shutting down", sig == SIGTERM ? "SIGTERM" : "SIGINT");
+  if (loaded.cfg.drain_notice.count() > 0) {
+    srv.announce_drain();
+    spdlog::info("drain notice: /readyz answers 503 for {} ms before the drain",
+                 loaded.cfg.drain_notice.count());
+    std::this_thread::sleep_for(loaded.cfg.drain_notice);
+  }
   srv.stop();
   return 0;
 }

@@ -144,6 +144,8 @@ std::uint16_t server::port() const { return impl_->port; }
 
 void server::stop() { stop(impl_->cfg.drain_timeout); }
 
+void server::announce_drain() { impl_->svc->not_ready = true; }
+
 // Closes w's sockets with 1001 a batch at a time, every ~10 ms (with jitter)
 // across DRAIN_SPREAD_MS, so that clients do not all reconnect in the same
 // millisecond.

@@ -30,6 +30,11 @@ class server {
   void stop();
   void stop(std::chrono::milliseconds grace);
 
+  // Drain notice: /readyz answers 503 from now on while everything else keeps
+  // working, so load balancers stop sending before stop() refuses
+  // connections. Any thread.
+  void announce_drain();
+
  private:
   void schedule_heartbeat(std::size_t worker);
   void drain_batch(std::size_t worker, std::size_t per_batch);

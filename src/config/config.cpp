@@ -41,6 +41,8 @@ const std::vector<setting_doc>& settings() {
        "on SIGTERM, the longest wait for sockets to close before exiting"},
       {"DRAIN_SPREAD_MS", "--drain-spread-ms", "1000",
        "on SIGTERM, 1001 closes are spread over this long so clients do not reconnect at once"},
+      {"DRAIN_NOTICE_MS", "--drain-notice-ms", "0",
+       "on SIGTERM, answer /readyz 503 this long (still serving) before draining"},
       {"HEARTBEAT_INTERVAL_MS", "--heartbeat-interval-ms", "30000",
        "ping sockets idle this long; drop one silent for another interval (0 = off)"},
       {"TLS_CERT_FILE", "--tls-cert-file", "(none)",
@@ -236,6 +238,7 @@ load_result load(const std::vector<std::string>& args, const env_lookup& env,
   ms_setting("REQUEST_TIMEOUT_MS", c.request_timeout, 100);
   ms_setting("DRAIN_TIMEOUT_MS", c.drain_timeout, 0);
   ms_setting("DRAIN_SPREAD_MS", c.drain_spread, 0);
+  ms_setting("DRAIN_NOTICE_MS", c.drain_notice, 0);
   auto size_setting = [&](const char* key, std::size_t& field, std::size_t min, std::size_t max) {
     if (auto v = get(key); v && !parse_number<std::size_t>(*v, field, min, max))
       bad(key, "must be an integer " + std::to_string(min) + "-" + std::to_string(max) + ", got '" +
@@ -305,6 +308,7 @@ std::string describe(const config& c) {
     << "\nMAX_SOCKETS_PER_USER=" << c.max_sockets_per_user
     << "\nDRAIN_TIMEOUT_MS=" << c.drain_timeout.count()
     << "\nDRAIN_SPREAD_MS=" << c.drain_spread.count()
+    << "\nDRAIN_NOTICE_MS=" << c.drain_notice.count()
     << "\nHEARTBEAT_INTERVAL_MS=" << c.heartbeat_interval.count() << "\nREDIS_URL=" << c.redis_url
     << "\nREDIS_REQUIRED=" << (c.redis_required ? 1 : 0) << "\nNODE_ID=" << c.node_id
     << "\nLOG_LEVEL=" << c.log_level << "\nLOG_FORMAT=" << c.log_format << "\n";

@@ -32,6 +32,7 @@ struct config {
   std::size_t max_sockets_per_user = 10000;          // 429 to further upgrades
   std::chrono::milliseconds drain_timeout{10000};    // SIGTERM: longest wait for peers
   std::chrono::milliseconds drain_spread{1000};      // SIGTERM: 1001 closes spread over this
+  std::chrono::milliseconds drain_notice{0};         // SIGTERM: /readyz 503 this long first
   // Idle sockets get a ping every interval; one silent for a whole interval
   // after its ping is dropped. 0 turns heartbeats off.
   std::chrono::milliseconds heartbeat_interval{30000};

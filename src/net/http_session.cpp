@@ -164,10 +164,12 @@ class http_session : public std::enable_shared_from_this<http_session> {
       case protocol::route::healthz:
         return respond_text(http::status::ok, "ok", keep);
       case protocol::route::readyz: {
-        bool ready = !w_.svc.stopping && w_.svc.broker.cluster_state() != 0;
-        return respond_text(ready ? http::status::ok : http::status::service_unavailable,
-                            ready ? "ready" : (w_.svc.stopping ? "draining" : "redis unavailable"),
-                            keep);
+        bool ready = !w_.svc.not_ready && !w_.svc.stopping && w_.svc.broker.cluster_state() != 0;
+        return respond_text(
+            ready ? http::status::ok : http::status::service_unavailable,
+            ready ? "ready"
+                  : (w_.svc.stopping || w_.svc.not_ready ? "draining" : "redis unavailable"),
+            keep);
       }
       case protocol::route::metrics:
         return scrape(keep);
@@ -299,7 +301,7 @@ class http_session : public std::enable_shared_from_this<http_session> {
     };
     auto acc = std::make_shared<gather>();
     acc->left = w_.svc.workers.size();
-    acc->g.ready = !w_.svc.stopping && w_.svc.broker.cluster_state() != 0;
+    acc->g.ready = !w_.svc.not_ready && !w_.svc.stopping && w_.svc.broker.cluster_state() != 0;
     acc->g.cluster = w_.svc.broker.cluster_state();
     busy_ = true;
     for (worker* k : w_.svc.workers) {

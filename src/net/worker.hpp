@@ -33,11 +33,12 @@ struct services {
   const auth::jwt_verifier& verifier;
   broker::broker& broker;
   const hub::hub& hub;
-  std::vector<worker*> workers;        // index = shard index
-  bool ipv6 = false;                   // the listening address family (for moved sockets)
+  std::vector<worker*> workers;              // index = shard index
+  bool ipv6 = false;                         // the listening address family (for moved sockets)
   boost::asio::ssl::context* tls = nullptr;  // set when TLS_CERT_FILE/TLS_KEY_FILE are
-  std::atomic<bool> stopping{false};   // set once by shutdown, read by sessions
-  std::atomic<long> live_sessions{0};  // HTTP + WebSocket sessions alive (for drain)
+  std::atomic<bool> stopping{false};         // set once by shutdown, read by sessions
+  std::atomic<bool> not_ready{false};        // SIGTERM seen: /readyz says 503 (drain notice)
+  std::atomic<long> live_sessions{0};        // HTTP + WebSocket sessions alive (for drain)
 };
 
 struct worker {
@@ -49,7 +50,7 @@ struct worker {
   hub::shard& shard;
   services& svc;
   // Everything below: touched only on this worker's thread.
-  auth::token_cache tokens;  // verified tokens, so repeat callers skip HMAC + JSON
+  auth::token_cache tokens;    // verified tokens, so repeat callers skip HMAC + JSON
   protocol::counters metrics;  // this thread's share of /metrics
   // HTTP sessions alive on this thread, so shutdown can close idle keep-alive
   // connections.
