@@ -8,6 +8,7 @@
 #include <functional>
 #include <memory>
 #include <string>
+#include <utility>
 
 #include "hub/shard.hpp"
 
@@ -40,6 +41,8 @@ class broker {
 
   // For /readyz and /metrics: -1 not a cluster broker, 0 disconnected, 1 connected.
   virtual int cluster_state() const { return -1; }
+  // Round trips of PUBLISH to the cluster broker so far: total seconds, count.
+  virtual std::pair<double, std::uint64_t> cluster_rtt() const { return {0, 0}; }
 };
 
 }  // namespace hf::broker

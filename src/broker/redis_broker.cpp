@@ -198,22 +198,25 @@ struct redis_broker::impl {
            std::to_string(std::max<long long>(0, remaining)) + R"(,"text":)";
     core::append_js_string(msg, env->text);
     msg.push_back('}');
-    bool sent =
-        cmd->command({"PUBLISH", user_channel(env->user_id), msg}, [this, id](redisReply* r) {
-          auto it = requests.find(id);
-          if (it == requests.end()) return;
-          if (!r || r->type != REDIS_REPLY_INTEGER) {
-            // The PUBLISH was lost with the connection: deliver locally instead.
-            auto env = it->second.env;
-            auto until = it->second.timer->expiry();
-            auto done = std::move(it->second.done);
-            it->second.timer->cancel();
-            requests.erase(it);
-            return degraded(std::move(env), until, std::move(done));
-          }
-          it->second.expected = static_cast<long>(r->integer);
-          maybe_finish(id);
-        });
+    auto sent_at = clock::now();
+    bool sent = cmd->command({"PUBLISH", user_channel(env->user_id), msg},
+                             [this, id, sent_at](redisReply* r) {
+                               if (r) owner.record_rtt(clock::now() - sent_at);
+                               auto it = requests.find(id);
+                               if (it == requests.end()) return;
+                               if (!r || r->type != REDIS_REPLY_INTEGER) {
+                                 // The PUBLISH was lost with the connection: deliver locally
+                                 // instead.
+                                 auto env = it->second.env;
+                                 auto until = it->second.timer->expiry();
+                                 auto done = std::move(it->second.done);
+                                 it->second.timer->cancel();
+                                 requests.erase(it);
+                                 return degraded(std::move(env), until, std::move(done));
+                               }
+                               it->second.expected = static_cast<long>(r->integer);
+                               maybe_finish(id);
+                             });
     if (!sent) {
       auto done2 = std::move(req.done);
       req.timer->cancel();

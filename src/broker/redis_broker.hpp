@@ -59,6 +59,10 @@ class redis_broker final : public broker {
                hub::delivery_callback done) override;
   void drain() override;
   int cluster_state() const override { return connected_ ? 1 : 0; }
+  std::pair<double, std::uint64_t> cluster_rtt() const override {
+    return {double(rtt_ns_.load(std::memory_order_relaxed)) / 1e9,
+            rtt_count_.load(std::memory_order_relaxed)};
+  }
   bool socket_opening(const std::string& user, std::function<void()> ready) override;
   void socket_closed(const std::string& user) override;
 
@@ -66,6 +70,15 @@ class redis_broker final : public broker {
   struct impl;
   std::unique_ptr<impl> impl_;
   std::atomic<bool> connected_{false};
+  // Written by the broker thread only (relaxed load + store), read by scrapes.
+  std::atomic<std::uint64_t> rtt_ns_{0}, rtt_count_{0};
+
+ public:
+  void record_rtt(std::chrono::nanoseconds d) noexcept {
+    rtt_ns_.store(rtt_ns_.load(std::memory_order_relaxed) + std::uint64_t(d.count()),
+                  std::memory_order_relaxed);
+    rtt_count_.store(rtt_count_.load(std::memory_order_relaxed) + 1, std::memory_order_relaxed);
+  }
 };
 
 }  // namespace hf::broker

@@ -303,6 +303,7 @@ class http_session : public std::enable_shared_from_this<http_session> {
     acc->left = w_.svc.workers.size();
     acc->g.ready = !w_.svc.not_ready && !w_.svc.stopping && w_.svc.broker.cluster_state() != 0;
     acc->g.cluster = w_.svc.broker.cluster_state();
+    std::tie(acc->g.cluster_rtt_seconds, acc->g.cluster_rtt_count) = w_.svc.broker.cluster_rtt();
     busy_ = true;
     for (worker* k : w_.svc.workers) {
       asio::post(k->ioc, [k, acc, self = shared_from_this(), keep] {

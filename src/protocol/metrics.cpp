@@ -79,6 +79,10 @@ std::string render_prometheus(const counters& c, const gauges& g) {
   if (g.cluster >= 0) {
     metric(o, "hopeflow_cluster_connected", "gauge", "1 when the Redis broker is connected.");
     sample(o, "hopeflow_cluster_connected", "", g.cluster);
+    metric(o, "hopeflow_cluster_publish_rtt_seconds", "summary",
+           "Round trips of PUBLISH to Redis.");
+    sample(o, "hopeflow_cluster_publish_rtt_seconds_sum", "", g.cluster_rtt_seconds);
+    sample(o, "hopeflow_cluster_publish_rtt_seconds_count", "", double(g.cluster_rtt_count));
   }
   metric(o, "hopeflow_websocket_connects_total", "counter", "WebSocket connections opened.");
   sample(o, "hopeflow_websocket_connects_total", "", double(c.ws_connects));

@@ -58,6 +58,7 @@ describe('cluster over Redis', () => {
     clients.forEach((c, i) => c.autoAck(() => `n${i}`));
     for (const via of nodes) {
       const r = await publish(via, { userId: 'spread', type: 'chat', payload: { text: 'hi' } });
+      assert.match(await (await fetch(`${via.http}/metrics`)).text(), /hopeflow_cluster_connected 1\n[\s\S]*hopeflow_cluster_publish_rtt_seconds_count [1-9]/);
       assert.equal(r.json.clientCount, 3);
       assert.deepEqual([...r.json.results].sort(), ['n0', 'n1', 'n2']);
       assert.ok(r.ms < 1000, `answered after ${r.ms} ms`);
