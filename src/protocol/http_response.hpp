@@ -8,8 +8,8 @@
 namespace hf::protocol {
 
 enum class response_body {
-  json,           // /publish answers: CORS headers + application/json; charset=utf-8
-  text,           // text/plain;charset=UTF-8, like a Worker's new Response("...")
+  json,            // /publish answers: CORS headers + application/json; charset=utf-8
+  text,            // text/plain;charset=UTF-8, like a Worker's new Response("...")
   cors_preflight,  // 204 to OPTIONS /publish: CORS headers, max-age, no body
   metrics          // Prometheus text exposition format 0.0.4
 };

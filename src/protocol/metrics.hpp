@@ -59,7 +59,7 @@ struct counters {
 struct gauges {
   std::uint64_t sockets = 0, users = 0, pending_publishes = 0, http_connections = 0;
   bool ready = true;
-  int cluster = -1;  // -1 not in cluster mode, 0 Redis down, 1 connected
+  int cluster = -1;                // -1 not in cluster mode, 0 Redis down, 1 connected
   double cluster_rtt_seconds = 0;  // PUBLISH round trips to Redis: sum
   std::uint64_t cluster_rtt_count = 0;
 };
