@@ -2,29 +2,7 @@
 // port. The publish answer must be the same whichever node takes it.
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
-import net from 'node:net';
-import { once } from 'node:events';
-import { connect, publish, sleep, startServer } from './helpers.mjs';
-
-async function freePort() {
-  const s = net.createServer().listen(0, '127.0.0.1');
-  await once(s, 'listening');
-  const { port } = s.address();
-  s.close();
-  return port;
-}
-
-async function startRedis(port) {
-  const proc = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'], { stdio: ['ignore', 'pipe', 'pipe'] });
-  let log = '';
-  await new Promise((resolve, reject) => {
-    const t = setTimeout(() => reject(new Error(`redis did not start: ${log}`)), 10000);
-    proc.stdout.on('data', (d) => { log += d; if (/Ready to accept connections/.test(log)) { clearTimeout(t); resolve(); } });
-    proc.on('exit', (c) => reject(new Error(`redis exited ${c}: ${log}`)));
-  });
-  return { proc, stop: async () => { if (proc.exitCode === null) { proc.kill('SIGKILL'); await once(proc, 'exit'); } } };
-}
+import { connect, freePort, publish, sleep, startRedis, startServer } from './helpers.mjs';
 
 async function waitFor(pred, ms = 5000) {
   const end = Date.now() + ms;

@@ -23,19 +23,31 @@ const BIN = process.env.HOPEFLOW_BIN ?? new URL('../../build/hopeflow-realtime',
 // nodes. (`port`, `proc` and raw-socket tests address the first node.)
 export const CLUSTER = process.env.HOPEFLOW_CLUSTER === '1';
 
+// A free TCP port on loopback (closed again; good enough for a test's server).
+export async function freePort() {
+  const s = net.createServer().listen(0, '127.0.0.1');
+  await once(s, 'listening');
+  const { port } = s.address();
+  s.close();
+  return port;
+}
+
+// A real redis-server on `port` (pub/sub only: no persistence); stop() kills it.
+export async function startRedis(port) {
+  const proc = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'], { stdio: ['ignore', 'pipe', 'pipe'] });
+  let log = '';
+  await new Promise((resolve, reject) => {
+    const t = setTimeout(() => reject(new Error(`redis did not start: ${log}`)), 10000);
+    proc.stdout.on('data', (d) => { log += d; if (/Ready to accept connections/.test(log)) { clearTimeout(t); resolve(); } });
+    proc.on('exit', (c) => { clearTimeout(t); reject(new Error(`redis exited ${c}: ${log}`)); });
+  });
+  return { proc, stop: async () => { if (proc.exitCode === null) { proc.kill('SIGKILL'); await once(proc, 'exit'); } } };
+}
+
 export async function startServer(opts = {}) {
   if (!CLUSTER || opts.single) return startNode(opts);
-  const { spawn: sp } = await import('node:child_process');
-  const probe = net.createServer().listen(0, '127.0.0.1');
-  await once(probe, 'listening');
-  const redisPort = probe.address().port;
-  probe.close();
-  const redis = sp('redis-server', ['--port', String(redisPort), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'], { stdio: ['ignore', 'pipe', 'ignore'] });
-  await new Promise((resolve, reject) => {
-    let out = '';
-    redis.stdout.on('data', (d) => { out += d; if (/Ready to accept/.test(out)) resolve(); });
-    redis.on('exit', (c) => reject(new Error(`redis-server exited ${c}`)));
-  });
+  const redisPort = await freePort();
+  const redis = await startRedis(redisPort);
   const env = { ...(opts.env ?? {}), REDIS_URL: `redis://127.0.0.1:${redisPort}` };
   const a = await startNode({ ...opts, env: { ...env, NODE_ID: 'a' } });
   const b = await startNode({ ...opts, env: { ...env, NODE_ID: 'b' } });
@@ -46,8 +58,7 @@ export async function startServer(opts = {}) {
     log: () => a.log() + b.log(),
     async stop(signal = 'SIGTERM') {
       const [ca, cb] = await Promise.all([a.stop(signal), b.stop(signal)]);
-      redis.kill('SIGKILL');
-      await once(redis, 'exit');
+      await redis.stop();
       return ca || cb;
     },
   };

@@ -8,17 +8,9 @@ import https from 'node:https';
 import net from 'node:net';
 import { once } from 'node:events';
 import WebSocket from 'ws';
-import { Client, sleep, startServer, token } from './helpers.mjs';
+import { Client, freePort, sleep, startServer, token } from './helpers.mjs';
 
 const hasNginx = (() => { try { execFileSync('nginx', ['-v'], { stdio: 'ignore' }); return true; } catch { return false; } })();
-
-async function freePort() {
-  const s = net.createServer().listen(0, '127.0.0.1');
-  await once(s, 'listening');
-  const { port } = s.address();
-  s.close();
-  return port;
-}
 
 describe('behind nginx with TLS', { skip: !hasNginx && 'nginx not installed' }, () => {
   let server, nginx, port, dir;
