@@ -79,6 +79,12 @@ target target_from(const args_map& a) {
   t.secret = str(a, "secret", env ? env : "");
   t.threads = static_cast<unsigned>(num(a, "threads", 2));
   if (a.count("sources")) t.sources = split(a.at("sources"));
+  if (a.count("ports"))
+    for (const auto& p : split(a.at("ports")))
+      t.ports.push_back(static_cast<std::uint16_t>(std::stoi(p)));
+  if (a.count("server-pids"))
+    for (const auto& p : split(a.at("server-pids")))
+      t.pids.push_back(static_cast<pid_t>(std::stoi(p)));
   return t;
 }
 
@@ -267,6 +273,7 @@ against a running server: --host 127.0.0.1 --port 8787 --secret S (or JWT_SECRET
   --server-pid PID (server CPU and RSS) --threads 2 (load tool threads)
   --sources 127.0.0.2,127.0.0.3 (client source addresses)
   --publish-port P (rtt/rate: publish through another cluster node than the sockets')
+  --ports P1,P2 --server-pids A,B (idle: spread over cluster nodes, RSS summed)
 )";
   return 2;
 }

@@ -388,8 +388,23 @@ int idle_worker(const target& t, unsigned count, unsigned first_user) {
   return 0;
 }
 
+namespace {
+// Server RSS over every node of the target (one node unless t.pids is set).
+proc_sample sample_servers(const target& t) {
+  if (t.pids.empty()) return sample_process(t.server_pid);
+  proc_sample sum;
+  for (pid_t p : t.pids) {
+    auto s = sample_process(p);
+    sum.rss_kib += s.rss_kib;
+    sum.hwm_kib += s.hwm_kib;
+    sum.cpu_seconds += s.cpu_seconds;
+  }
+  return sum;
+}
+}  // namespace
+
 boost::json::object run_idle(const target& t, const idle_options& o) {
-  auto before = sample_process(t.server_pid);
+  auto before = sample_servers(t);
   std::vector<FILE*> outs;
   std::vector<int> stdins;
   std::vector<pid_t> pids;
@@ -408,9 +423,12 @@ boost::json::object run_idle(const target& t, const idle_options& o) {
       close(in[1]);
       close(out[0]);
       std::vector<std::string> args = {
-          o.self_exe, "idle-worker",          "--host",       t.host,
-          "--port",   std::to_string(t.port), "--secret",     t.secret,
-          "--count",  std::to_string(n),      "--first-user", std::to_string(first)};
+          o.self_exe,     "idle-worker",
+          "--host",       t.host,
+          "--port",       std::to_string(t.ports.empty() ? t.port : t.ports[i % t.ports.size()]),
+          "--secret",     t.secret,
+          "--count",      std::to_string(n),
+          "--first-user", std::to_string(first)};
       if (!src.empty()) {
         args.push_back("--sources");
         args.push_back(src);
@@ -437,7 +455,7 @@ boost::json::object run_idle(const target& t, const idle_options& o) {
   }
   double seconds = std::chrono::duration<double>(clock::now() - started).count();
   std::this_thread::sleep_for(std::chrono::milliseconds(500));  // let the server settle
-  auto after = sample_process(t.server_pid);
+  auto after = sample_servers(t);
   for (int fd : stdins) close(fd);
   for (pid_t p : pids) waitpid(p, nullptr, 0);
   for (FILE* f : outs) std::fclose(f);

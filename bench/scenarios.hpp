@@ -19,6 +19,10 @@ struct target {
   std::string secret;
   unsigned threads = 2;              // load tool threads
   std::vector<std::string> sources;  // client source addresses (127.0.0.x)
+  // idle across a cluster: worker process i connects to ports[i % n]; RSS is
+  // summed over pids. Empty: `port` and `server_pid` only.
+  std::vector<std::uint16_t> ports;
+  std::vector<pid_t> pids;
 };
 
 struct rtt_options {
