@@ -39,8 +39,6 @@ class redis_link {
   // replace or drop at any time.
   bool command_with(const std::vector<std::string>& argv, reply_fn* handler);
 
-  bool up() const noexcept { return up_; }
-
  private:
   struct events;
   static void on_connect(const redisAsyncContext* ac, int status);

@@ -73,8 +73,9 @@ class ws_session final : public hub::connection,
 
   void open() {
     if (!socket_.is_open()) return;
-    enqueue_raw(std::make_shared<const std::string>(ws::switching_protocols_response(accept_)));
-    accept_.clear();
+    // Moved out (not cleared): an idle socket keeps no heap for the key.
+    std::string accept = std::move(accept_);
+    enqueue_raw(std::make_shared<const std::string>(ws::switching_protocols_response(accept)));
     if (w_.svc.stopping) return close(ws::close_code::going_away, "server shutting down");
     w_.shard.attach(*this, user_);
     ++w_.metrics.ws_connects;

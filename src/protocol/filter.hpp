@@ -45,7 +45,6 @@ class filter_set {
   bool matches(std::string_view type, const boost::json::value* payload) const noexcept;
   std::size_t size() const noexcept { return filters_.size(); }
   bool empty() const noexcept { return filters_.empty(); }
-  const std::vector<filter>& items() const noexcept { return filters_; }
 
  private:
   std::vector<filter> filters_;

@@ -52,6 +52,21 @@ void sample(std::string& out, const char* name, const std::string& labels, doubl
   out += '\n';
 }
 
+// A metric with one unlabelled sample.
+void single(std::string& out, const char* name, const char* type, const char* help, double v) {
+  metric(out, name, type, help);
+  sample(out, name, "", v);
+}
+
+// A counter with one sample per label value: names[i] = values[i], from `first`.
+template <std::size_t N, class Values>
+void labelled(std::string& out, const char* name, const char* help, const char* label,
+              const char* const (&names)[N], const Values& values, std::size_t first = 0) {
+  metric(out, name, "counter", help);
+  for (std::size_t i = first; i < N; ++i)
+    sample(out, name, std::string(label) + "=\"" + names[i] + "\"", double(values[i]));
+}
+
 }  // namespace
 
 std::string render_prometheus(const counters& c, const gauges& g) {
@@ -65,61 +80,49 @@ std::string render_prometheus(const counters& c, const gauges& g) {
       "crit",   "bad_signature", "expired",   "not_yet_valid",   "bad_claim",
       "no_user"};
   std::string o;
-  metric(o, "hopeflow_websockets", "gauge", "Open WebSocket connections.");
-  sample(o, "hopeflow_websockets", "", double(g.sockets));
-  metric(o, "hopeflow_users", "gauge", "Users with at least one socket on this node.");
-  sample(o, "hopeflow_users", "", double(g.users));
-  metric(o, "hopeflow_http_connections", "gauge", "Open HTTP (non-upgraded) connections.");
-  sample(o, "hopeflow_http_connections", "", double(g.http_connections));
-  metric(o, "hopeflow_pending_publishes", "gauge",
-         "Publishes waiting for acks on this node's sockets.");
-  sample(o, "hopeflow_pending_publishes", "", double(g.pending_publishes));
-  metric(o, "hopeflow_ready", "gauge", "1 when /readyz answers 200.");
-  sample(o, "hopeflow_ready", "", g.ready ? 1 : 0);
+  single(o, "hopeflow_websockets", "gauge", "Open WebSocket connections.", double(g.sockets));
+  single(o, "hopeflow_users", "gauge", "Users with at least one socket on this node.",
+         double(g.users));
+  single(o, "hopeflow_http_connections", "gauge", "Open HTTP (non-upgraded) connections.",
+         double(g.http_connections));
+  single(o, "hopeflow_pending_publishes", "gauge",
+         "Publishes waiting for acks on this node's sockets.", double(g.pending_publishes));
+  single(o, "hopeflow_ready", "gauge", "1 when /readyz answers 200.", g.ready ? 1 : 0);
   if (g.cluster >= 0) {
-    metric(o, "hopeflow_cluster_connected", "gauge", "1 when the Redis broker is connected.");
-    sample(o, "hopeflow_cluster_connected", "", g.cluster);
+    single(o, "hopeflow_cluster_connected", "gauge", "1 when the Redis broker is connected.",
+           g.cluster);
     metric(o, "hopeflow_cluster_publish_rtt_seconds", "summary",
            "Round trips of PUBLISH to Redis.");
     sample(o, "hopeflow_cluster_publish_rtt_seconds_sum", "", g.cluster_rtt_seconds);
     sample(o, "hopeflow_cluster_publish_rtt_seconds_count", "", double(g.cluster_rtt_count));
   }
-  metric(o, "hopeflow_websocket_connects_total", "counter", "WebSocket connections opened.");
-  sample(o, "hopeflow_websocket_connects_total", "", double(c.ws_connects));
-  metric(o, "hopeflow_websocket_closes_total", "counter",
-         "WebSocket connections closed, by reason.");
-  for (std::size_t i = 0; i < c.ws_closes.size(); ++i)
-    sample(o, "hopeflow_websocket_closes_total", std::string("reason=\"") + reasons[i] + "\"",
-           double(c.ws_closes[i]));
-  metric(o, "hopeflow_websocket_bytes_received_total", "counter", "Bytes read from WebSockets.");
-  sample(o, "hopeflow_websocket_bytes_received_total", "", double(c.ws_bytes_in));
-  metric(o, "hopeflow_websocket_bytes_sent_total", "counter", "Bytes written to WebSockets.");
-  sample(o, "hopeflow_websocket_bytes_sent_total", "", double(c.ws_bytes_out));
-  metric(o, "hopeflow_auth_failures_total", "counter", "Rejected tokens, by reason.");
-  for (std::size_t i = 1; i < std::size(auth); ++i)
-    sample(o, "hopeflow_auth_failures_total", std::string("reason=\"") + auth[i] + "\"",
-           double(c.auth_failures[i]));
+  single(o, "hopeflow_websocket_connects_total", "counter", "WebSocket connections opened.",
+         double(c.ws_connects));
+  labelled(o, "hopeflow_websocket_closes_total", "WebSocket connections closed, by reason.",
+           "reason", reasons, c.ws_closes);
+  single(o, "hopeflow_websocket_bytes_received_total", "counter", "Bytes read from WebSockets.",
+         double(c.ws_bytes_in));
+  single(o, "hopeflow_websocket_bytes_sent_total", "counter", "Bytes written to WebSockets.",
+         double(c.ws_bytes_out));
+  labelled(o, "hopeflow_auth_failures_total", "Rejected tokens, by reason.", "reason", auth,
+           c.auth_failures, 1);
   metric(o, "hopeflow_http_responses_total", "counter", "HTTP answers, by status class.");
   for (std::size_t i = 1; i < c.http_status.size(); ++i)
     sample(o, "hopeflow_http_responses_total", "class=\"" + std::to_string(i) + "xx\"",
            double(c.http_status[i]));
-  metric(o, "hopeflow_limit_refusals_total", "counter",
-         "Requests and sockets refused or closed by a limit.");
-  for (std::size_t i = 0; i < c.limits.size(); ++i)
-    sample(o, "hopeflow_limit_refusals_total", std::string("limit=\"") + limits[i] + "\"",
-           double(c.limits[i]));
+  labelled(o, "hopeflow_limit_refusals_total", "Requests and sockets refused or closed by a limit.",
+           "limit", limits, c.limits);
   metric(o, "hopeflow_publishes_total", "counter", "Publishes answered by this node, by outcome.");
   sample(o, "hopeflow_publishes_total", "outcome=\"delivered\"",
          double(c.publishes_answered - c.publishes_no_target));
   sample(o, "hopeflow_publishes_total", "outcome=\"no_target\"", double(c.publishes_no_target));
   sample(o, "hopeflow_publishes_total", "outcome=\"error\"", double(c.publish_errors));
-  metric(o, "hopeflow_deliveries_total", "counter", "Envelopes sent to this node's sockets.");
-  sample(o, "hopeflow_deliveries_total", "", double(c.deliveries));
-  metric(o, "hopeflow_acks_total", "counter", "Acks recorded from this node's sockets.");
-  sample(o, "hopeflow_acks_total", "", double(c.acks));
-  metric(o, "hopeflow_ack_deadlines_total", "counter",
-         "Publish waits on this node that hit the deadline.");
-  sample(o, "hopeflow_ack_deadlines_total", "", double(c.ack_deadlines));
+  single(o, "hopeflow_deliveries_total", "counter", "Envelopes sent to this node's sockets.",
+         double(c.deliveries));
+  single(o, "hopeflow_acks_total", "counter", "Acks recorded from this node's sockets.",
+         double(c.acks));
+  single(o, "hopeflow_ack_deadlines_total", "counter",
+         "Publish waits on this node that hit the deadline.", double(c.ack_deadlines));
   metric(o, "hopeflow_publish_duration_seconds", "histogram",
          "Time from a publish request to its answer.");
   std::uint64_t cumulative = 0;
