@@ -13,6 +13,7 @@
 #include "auth/jwt.hpp"
 #include "broker/local_broker.hpp"
 #include "broker/redis_broker.hpp"
+#include "http/session.hpp"
 #include "hub/hub.hpp"
 #include "net/listener.hpp"
 #include "net/tls_front.hpp"
@@ -33,19 +34,23 @@ struct server::impl {
     std::vector<hub::shard*> raw;
     for (auto& s : shards) raw.push_back(s.get());
     the_hub = std::make_unique<hub::hub>(std::move(raw));
+    broker::broker* b;
+    broker::presence* p;
     if (cfg.redis_url.empty()) {
-      broker = std::make_unique<broker::local_broker>(*the_hub);
+      local = std::make_unique<broker::local_broker>(*the_hub);
+      b = local.get();
+      p = local.get();
     } else {
       broker::redis_options ro;
-      if (!broker::parse_redis_url(cfg.redis_url, ro))
+      if (!config::parse_redis_url(cfg.redis_url, ro.where))
         throw std::runtime_error("REDIS_URL: cannot parse '" + cfg.redis_url + "'");
       ro.node_id = cfg.node_id;
       ro.required = cfg.redis_required;
-      auto rb = std::make_unique<broker::redis_broker>(*the_hub, ro);
-      cluster = rb.get();
-      broker = std::move(rb);
+      cluster = std::make_unique<broker::redis_broker>(*the_hub, ro);
+      b = cluster.get();
+      p = cluster.get();
     }
-    svc = std::make_unique<net::services>(cfg, verifier, *broker, *the_hub);
+    svc = std::make_unique<net::services>(cfg, verifier, *b, *p, *the_hub);
     for (unsigned i = 0; i < cfg.threads; ++i)
       workers.push_back(std::make_unique<net::worker>(i, *contexts[i], *shards[i], *svc));
     for (auto& w : workers) {
@@ -69,8 +74,8 @@ struct server::impl {
   std::vector<std::unique_ptr<asio::io_context>> contexts;
   std::vector<std::unique_ptr<hub::shard>> shards;
   std::unique_ptr<hub::hub> the_hub;
-  std::unique_ptr<broker::broker> broker;
-  broker::redis_broker* cluster = nullptr;         // the broker, when in cluster mode
+  std::unique_ptr<broker::local_broker> local;     // the broker of a single node, or
+  std::unique_ptr<broker::redis_broker> cluster;   // the broker in cluster mode
   std::shared_ptr<boost::asio::ssl::context> tls;  // when TLS is configured
   std::unique_ptr<net::services> svc;
   std::vector<std::unique_ptr<net::worker>> workers;
@@ -101,7 +106,6 @@ void server::start() {
     port = m.listeners.back()->port();
   }
   m.port = port;
-  m.svc->ipv6 = m.listeners.front()->ipv6();
   if (m.cfg.heartbeat_interval.count() > 0)
     for (std::size_t i = 0; i < m.workers.size(); ++i) {
       m.heartbeat_timers.push_back(std::make_unique<asio::steady_timer>(*m.contexts[i]));
@@ -151,7 +155,7 @@ void server::announce_drain() { impl_->svc->not_ready = true; }
 // millisecond.
 void server::drain_batch(std::size_t i, std::size_t per_batch) {
   auto& m = *impl_;
-  std::size_t left = m.workers[i]->shard.close_some(per_batch, 1001, "server shutting down");
+  std::size_t left = m.workers[i]->shard.close_some(per_batch, metrics::close_reason::shutdown);
   if (left == 0) return;
   thread_local std::minstd_rand jitter(static_cast<unsigned>(i) * 7919u + 1u);
   auto& t = *m.drain_timers[i];
@@ -165,7 +169,7 @@ void server::stop(std::chrono::milliseconds grace) {
   auto& m = *impl_;
   if (m.threads.empty()) return;
   m.svc->stopping = true;
-  m.broker->drain();  // publishes taken here are answered with what they have
+  m.svc->broker.drain();  // publishes taken here are answered with what they have
   for (std::size_t i = 0; i < m.workers.size(); ++i)
     m.drain_timers.push_back(std::make_unique<asio::steady_timer>(*m.contexts[i]));
   for (std::size_t i = 0; i < m.workers.size(); ++i) {
@@ -174,7 +178,7 @@ void server::stop(std::chrono::milliseconds grace) {
       m.listeners[i]->stop();
       auto& shard = m.workers[i]->shard;
       shard.stop_publishes();  // every in-flight publish is answered now
-      net::stop_http_sessions(*m.workers[i]);
+      http::stop_sessions(*m.workers[i]);
       std::size_t open = shard.stats().connections;
       std::size_t batches = std::max<std::int64_t>(1, m.cfg.drain_spread.count() / 10);
       drain_batch(i, std::max<std::size_t>(1, (open + batches - 1) / batches));

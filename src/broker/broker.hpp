@@ -1,48 +1,71 @@
 // The seam between "a publish was accepted" and "deliver it to the user's
 // sockets and collect the acks". The HTTP side talks only to a broker; the
-// in-process implementation hands the envelope to this node's hub, and a
-// cross-node implementation (Redis, later) also fans it out to other nodes
-// and merges their answers, without touching delivery itself.
+// in-process implementation hands the envelope to this node's hub, and the
+// cross-node one (Redis) also fans it out to other nodes and merges their
+// answers, without touching delivery itself.
 #pragma once
 
+#include <cstdint>
 #include <functional>
 #include <memory>
 #include <string>
-#include <utility>
 
-#include "hub/shard.hpp"
+#include "hub/delivery.hpp"
+#include "metrics/metrics.hpp"
+#include "protocol/envelope.hpp"
 
 namespace hf::broker {
+
+// What /readyz and /metrics report about the broker.
+struct broker_status {
+  metrics::cluster_state state = metrics::cluster_state::standalone;
+  double publish_rtt_seconds = 0;  // PUBLISH round trips to Redis so far: total
+  std::uint64_t publish_rtt_count = 0;
+};
 
 class broker {
  public:
   virtual ~broker() = default;
 
   // Delivers `env` to every socket of env->user_id with a matching filter,
-  // wherever it is connected, and calls `done` exactly once with the combined
-  // count and results: as soon as every target has acked or gone, and no later
-  // than `until` (plus scheduling delay). `done` may run on any thread and
-  // must not block; callers re-post to their own executor.
-  // Delivery is at most once; results arrive in ack order.
+  // wherever it is connected, and collects their acks.
+  //
+  // Guarantees:
+  // - `done` is called exactly once, with the combined count and results;
+  // - as soon as every target has acked or gone, and no later than `until`
+  //   plus scheduling delay (a cluster broker waits at least a short,
+  //   documented collection time for other nodes' counts, even when `until`
+  //   is now);
+  // - on a thread of the broker's choosing (a shard thread, or the broker's
+  //   own): `done` must not block, and callers post to their own executor;
+  // - each socket receives the envelope at most once; results keep ack
+  //   arrival order per node, nodes in the order their answers arrive.
+  // Any thread may call publish.
   virtual void publish(std::shared_ptr<const protocol::envelope> env, hub::deadline until,
                        hub::delivery_callback done) = 0;
-
-  // A socket of `user` is about to open on this node. Returns true when
-  // publishes from any node will already find it; otherwise returns false and
-  // calls `ready` later, on any thread, once they will (a cluster broker
-  // waits for its subscription to be confirmed, so that a client's ping/pong
-  // barrier holds cluster-wide). Every call is matched by one socket_closed.
-  virtual bool socket_opening(const std::string& user, std::function<void()> ready) { return true; }
-  virtual void socket_closed(const std::string& user) {}
 
   // Shutdown: answer every publish this node took with what it has now,
   // instead of waiting for other nodes. Any thread.
   virtual void drain() {}
 
-  // For /readyz and /metrics: -1 not a cluster broker, 0 disconnected, 1 connected.
-  virtual int cluster_state() const { return -1; }
-  // Round trips of PUBLISH to the cluster broker so far: total seconds, count.
-  virtual std::pair<double, std::uint64_t> cluster_rtt() const { return {0, 0}; }
+  // Any thread.
+  virtual broker_status status() const { return {}; }
+};
+
+// Where sockets announce themselves, so that publishes from any node find
+// them.
+class presence {
+ public:
+  virtual ~presence() = default;
+
+  // A socket of `user` is about to open on this node. Returns true when
+  // publishes from any node will already find it; otherwise returns false and
+  // calls `ready` later, once, on any thread, when they will (a cluster
+  // broker waits for its subscription to be confirmed, so that a client's
+  // ping/pong barrier holds cluster-wide). Every call must be matched by one
+  // socket_closed. Any thread.
+  virtual bool socket_opening(const std::string& user, std::function<void()> ready) = 0;
+  virtual void socket_closed(const std::string& user) = 0;
 };
 
 }  // namespace hf::broker

@@ -1,6 +1,8 @@
-// Server configuration: one table of settings, each readable from a command
-// line flag, an environment variable or a .env-style file (in that order of
-// precedence), else its default. Parsed and validated once at start-up.
+// Server configuration: one table of settings (settings()), each readable from
+// a command line flag, an environment variable, a .env-style file or a TOML
+// file (in that order of precedence), else its default. The same rows drive
+// parsing, validation, --help, --check-config and the README's table (checked
+// by tests/unit/config). Parsed and validated once at start-up.
 // Pure: the environment and the file contents are passed in.
 #pragma once
 
@@ -14,6 +16,8 @@
 
 namespace hf::config {
 
+// Every default lives here, with its reason; --help and the README show the
+// defaults as show(config{}) prints them.
 struct config {
   std::string jwt_secret;
   std::string host = "127.0.0.1";
@@ -40,19 +44,39 @@ struct config {
   std::string redis_url;                    // empty: embedded single-node broker
   bool redis_required = false;              // true: refuse to start without Redis
   std::string node_id;                      // cluster node name; random when empty
-  std::string log_level = "info";
-  std::string log_format = "text";  // or "json": one JSON object per line
-  std::string env_file = ".env";
+  std::string log_level = "info";           // one of log_levels()
+  std::string log_format = "text";          // or "json": one JSON object per line
+  std::string env_file = ".env";            // the working directory's, like `.dev.vars`
+  std::string config_file;                  // TOML file; empty: none
 };
 
-// One setting as documented by --help and the README.
-struct setting_doc {
-  std::string env;
-  std::string flag;
+// One setting: its names, how --help and the README document it, and how a
+// text value becomes a member of `config` and back.
+struct setting {
+  std::string env;   // environment variable, .env key, TOML key (in lower case)
+  std::string flag;  // --flag, taking `--flag value` or `--flag=value`
+  // As --help shows it: show(config{}), or a parenthesised word such as
+  // "(required)" or "(none)" for a setting that has no value by default.
   std::string default_value;
-  std::string help;
+  std::string help;  // what it does; ends with the accepted values when `choices` is set
+  // The accepted values of an enumeration (every other value is refused);
+  // empty for free text and numbers.
+  std::vector<std::string> choices;
+  // Parses and validates one text value into `c`: nullopt when accepted, else
+  // a one-line reason (load() prefixes "NAME: "). Cross-setting rules (TLS
+  // pairs, the required secret) are load()'s, after every row.
+  std::function<std::optional<std::string>(const std::string& text, config& c)> parse;
+  // The current value as describe() prints it; parse accepts it back, except
+  // for JWT_SECRET, which shows only its length: "(N bytes)".
+  std::function<std::string(const config& c)> show;
 };
-const std::vector<setting_doc>& settings();
+
+// Every setting, in the order of --help, describe() and the README. Built on
+// first use; safe to call from any thread.
+const std::vector<setting>& settings();
+
+// The values LOG_LEVEL accepts (the spdlog level names), in rising severity.
+const std::vector<std::string>& log_levels();
 
 // The outcome of reading argv/env/file. `error` is a one-line explanation when
 // the configuration is unusable (the caller prints it and exits non-zero).
@@ -66,20 +90,24 @@ struct load_result {
 
 // Settings from a TOML file: keys are the settings' names in lower case
 // (`port = 8787`, `jwt_secret = "..."`), values strings, integers or booleans.
+// CONFIG_FILE itself and names of no setting are errors.
 struct toml_settings {
   std::unordered_map<std::string, std::string> values;  // by environment name
   std::optional<std::string> error;
 };
 toml_settings parse_toml_settings(const std::string& text);
 
-// The effective configuration as "NAME=value" lines, the secret masked.
+// The effective configuration as one "NAME=value" line per setting, in the
+// table's order, the secret masked.
 std::string describe(const config& c);
 
 using env_lookup = std::function<std::optional<std::string>(const std::string&)>;
 using file_reader = std::function<std::optional<std::string>(const std::string&)>;
 
 // `args` are the flags after the program name (and subcommand). Flags take
-// `--name value` or `--name=value`. Unknown flags are errors.
+// `--name value` or `--name=value`. Unknown flags are errors. The first value
+// that a row refuses is the error. ENV_FILE is read from flags and the
+// environment only; CONFIG_FILE from those and the .env file.
 load_result load(const std::vector<std::string>& args, const env_lookup& env,
                  const file_reader& read_file);
 

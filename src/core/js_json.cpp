@@ -13,6 +13,7 @@
 #include <cstdlib>
 #include <vector>
 
+#include "core/hex.hpp"
 #include "core/text.hpp"
 
 namespace hf::core {
@@ -97,7 +98,6 @@ std::optional<std::string_view> trimmed_string_member(const boost::json::object&
 }
 
 void append_js_string(std::string& out, std::string_view s) {
-  static constexpr char hex[] = "0123456789abcdef";
   out.push_back('"');
   std::size_t run = 0;  // start of the pending run of bytes that need no escape
   for (std::size_t i = 0; i < s.size(); ++i) {
@@ -129,8 +129,7 @@ void append_js_string(std::string& out, std::string_view s) {
         break;
       default:
         out.append("\\u00");
-        out.push_back(hex[c >> 4]);
-        out.push_back(hex[c & 15]);
+        core::append_hex(out, c);
     }
   }
   out.append(s.data() + run, s.size() - run);

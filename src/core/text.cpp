@@ -136,6 +136,13 @@ bool icontains(std::string_view haystack, std::string_view needle) noexcept {
   return false;
 }
 
+bool printable_token(std::string_view s, std::size_t max) noexcept {
+  if (s.empty() || s.size() > max) return false;
+  for (char c : s)
+    if (c <= ' ' || c > '~') return false;
+  return true;
+}
+
 bool valid_utf8(std::string_view s) noexcept {
   for (std::size_t i = 0; i < s.size();) {
     if (static_cast<unsigned char>(s[i]) < 0x80) {

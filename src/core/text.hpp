@@ -30,6 +30,10 @@ bool icontains(std::string_view haystack, std::string_view needle) noexcept;
 // `changed` tells whether the result differs from the input.
 std::string whatwg_utf8_decode(std::string_view s, bool& changed);
 
+// True when `s` is 1 to `max` bytes of printable ASCII without spaces
+// (0x21-0x7E): names that travel inside protocol lines (node ids).
+bool printable_token(std::string_view s, std::size_t max) noexcept;
+
 // True when `s` is well-formed UTF-8.
 bool valid_utf8(std::string_view s) noexcept;
 

@@ -1,12 +1,13 @@
 // A WebSocket as the hub sees it: something that takes text frames and can be
-// closed, plus the per-socket state the hub keeps (id, user, filters).
+// closed. The hub's own bookkeeping for each socket (id, user, filters) is
+// private to the shard.
 #pragma once
 
 #include <cstdint>
 #include <memory>
 #include <string>
-#include <string_view>
 
+#include "metrics/metrics.hpp"
 #include "protocol/filter.hpp"
 
 namespace hf::hub {
@@ -14,19 +15,36 @@ namespace hf::hub {
 // Envelope text shared by every socket it is queued on: serialised once.
 using shared_text = std::shared_ptr<const std::string>;
 
+// What send_text did with a frame (as uWebSockets' WebSocket::send reports).
+enum class send_status : std::uint8_t {
+  sent,     // the write to the kernel started now
+  queued,   // queued behind frames still being written; goes out after them
+  dropped,  // the socket's outbound queue is over its limit: not queued, and the
+            // socket is being closed as a slow consumer (1008)
+  closed,   // the socket is closing or closed: not queued
+};
+
+// True when the frame will reach the peer unless the connection breaks.
+constexpr bool accepted(send_status s) noexcept {
+  return s == send_status::sent || s == send_status::queued;
+}
+
 struct user_state;
+class shard;
 
 class connection {
  public:
   virtual ~connection() = default;
 
-  // Queues one text frame. Never calls back into the hub synchronously; a
-  // socket that fails or overflows is detached later by its own session.
-  // Called only on the owning shard's thread.
-  virtual void send_text(shared_text text) = 0;
+  // Queues one text frame and says what happened to it. Never calls back into
+  // the hub synchronously; a socket that fails or overflows is detached later
+  // by its own session. Called only on the owning shard's thread.
+  virtual send_status send_text(shared_text text) = 0;
 
-  // Starts a close handshake with `code`. Same threading as send_text.
-  virtual void close(std::uint16_t code, std::string_view reason) = 0;
+  // Starts a server-initiated close handshake for `why` (shutdown: 1001;
+  // slow_consumer: 1008). The socket stops being a target later, through a
+  // posted shard::detach. Same threading as send_text.
+  virtual void close(metrics::close_reason why) = 0;
 
   // Heartbeat sweep (every HEARTBEAT_INTERVAL_MS): a socket that received
   // nothing since the last sweep gets a ping; one that has not answered the
@@ -37,12 +55,14 @@ class connection {
   // detaches it. Same threading as send_text.
   virtual void abort() = 0;
 
-  // State owned by the hub; read and written only on the owning shard's thread.
-  std::uint64_t id = 0;          // unique within the shard, increasing
-  user_state* user = nullptr;    // set by shard::attach, cleared by shard::detach
-  std::size_t slot = 0;          // index in the user's socket list (O(1) removal)
-  bool close_requested = false;  // shard::close_some already asked it to close
-  protocol::filter_set filters;
+ private:
+  // Owned by the shard; read and written only on its thread.
+  friend class shard;
+  std::uint64_t id_ = 0;          // unique within the shard, increasing
+  user_state* user_ = nullptr;    // set by shard::attach, cleared by shard::detach
+  std::size_t slot_ = 0;          // index in the user's socket list (O(1) removal)
+  bool close_requested_ = false;  // shard::close_some already asked it to close
+  protocol::filter_set filters_;
 };
 
 }  // namespace hf::hub

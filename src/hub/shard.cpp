@@ -34,7 +34,7 @@ namespace {
 const shared_text pong_text = std::make_shared<const std::string>("pong");
 }
 
-shard::shard(boost::asio::io_context& ioc, shard_limits limits, protocol::counters* counters)
+shard::shard(boost::asio::io_context& ioc, shard_limits limits, metrics::counters* counters)
     : ioc_(ioc), limits_(limits), counters_(counters) {}
 shard::~shard() = default;
 
@@ -46,33 +46,33 @@ void shard::attach(connection& c, std::string_view user_id) {
     it = users_.emplace(u->id, std::move(u)).first;
   }
   user_state& u = *it->second;
-  c.id = next_connection_id_++;
-  c.user = &u;
-  c.slot = u.connections.size();
+  c.id_ = next_connection_id_++;
+  c.user_ = &u;
+  c.slot_ = u.connections.size();
   u.connections.push_back(&c);
   ++connections_;
 }
 
 void shard::detach(connection& c) {
-  if (!c.user) return;
-  user_state& u = *c.user;
-  c.user = nullptr;
+  if (!c.user_) return;
+  user_state& u = *c.user_;
+  c.user_ = nullptr;
   --connections_;
   // Swap-and-pop: delivery order across one user's sockets carries no meaning.
   connection* last = u.connections.back();
-  u.connections[c.slot] = last;
-  last->slot = c.slot;
+  u.connections[c.slot_] = last;
+  last->slot_ = c.slot_;
   u.connections.pop_back();
 
   std::vector<std::string> completed;
   for (auto& [id, p] : u.pending)
-    if (p->acks.on_gone(c.id) && p->acks.complete()) completed.push_back(id);
+    if (p->acks.on_gone(c.id_) && p->acks.complete()) completed.push_back(id);
   for (const auto& id : completed) finish(u, id);
   erase_if_idle(u);
 }
 
 void shard::on_text(connection& c, std::string_view text) {
-  if (!c.user) return;
+  if (!c.user_) return;
   auto msg = protocol::parse_client_message(text);
   std::visit(
       [&](auto& m) {
@@ -80,9 +80,9 @@ void shard::on_text(connection& c, std::string_view text) {
         if constexpr (std::is_same_v<T, protocol::ping_message>) {
           c.send_text(pong_text);
         } else if constexpr (std::is_same_v<T, protocol::subscribe_message>) {
-          c.filters.add(std::move(m.filters), limits_.max_filters_per_socket);
+          c.filters_.add(std::move(m.filters), limits_.max_filters_per_socket);
         } else if constexpr (std::is_same_v<T, protocol::unsubscribe_message>) {
-          c.filters.remove(m.filters);
+          c.filters_.remove(m.filters);
         } else if constexpr (std::is_same_v<T, protocol::ack_message>) {
           on_ack(c, m.envelope_id, std::move(m.result_json));
         }
@@ -91,10 +91,10 @@ void shard::on_text(connection& c, std::string_view text) {
 }
 
 void shard::on_ack(connection& c, std::string_view envelope_id, std::string result_json) {
-  user_state& u = *c.user;
+  user_state& u = *c.user_;
   auto it = u.pending.find(std::string(envelope_id));
   if (it == u.pending.end()) return;
-  if (!it->second->acks.on_ack(c.id, std::move(result_json))) return;
+  if (!it->second->acks.on_ack(c.id_, std::move(result_json))) return;
   if (counters_) ++counters_->acks;
   if (it->second->acks.complete()) finish(u, it->first);
 }
@@ -112,9 +112,10 @@ void shard::deliver(std::shared_ptr<const protocol::envelope> env, deadline unti
   shared_text text(env, &env->text);
   std::vector<std::uint64_t> targets;
   for (connection* c : u.connections) {
-    if (!c->filters.matches(env->type, payload)) continue;
-    targets.push_back(c->id);
-    c->send_text(text);
+    if (!c->filters_.matches(env->type, payload)) continue;
+    // A socket that refused the frame (closing, or just closed as a slow
+    // consumer) is not a target: nothing will come back from it.
+    if (accepted(c->send_text(text))) targets.push_back(c->id_);
   }
   if (counters_) counters_->deliveries += targets.size();
   if (targets.empty() || until <= std::chrono::steady_clock::now()) {
@@ -160,18 +161,18 @@ void shard::stop_publishes() {
   }
 }
 
-std::size_t shard::close_some(std::size_t count, std::uint16_t code, std::string_view reason) {
+std::size_t shard::close_some(std::size_t count, metrics::close_reason why) {
   std::size_t left = 0;
   // close() never detaches synchronously, so iterating is safe.
   for (auto& [uid, u] : users_)
     for (connection* c : u->connections) {
-      if (c->close_requested) continue;
+      if (c->close_requested_) continue;
       if (count == 0) {
         ++left;
         continue;
       }
-      c->close_requested = true;
-      c->close(code, reason);
+      c->close_requested_ = true;
+      c->close(why);
       --count;
     }
   return left;
@@ -179,7 +180,7 @@ std::size_t shard::close_some(std::size_t count, std::uint16_t code, std::string
 
 void shard::shutdown() {
   stop_publishes();
-  close_some(SIZE_MAX, 1001, "server shutting down");
+  close_some(SIZE_MAX, metrics::close_reason::shutdown);
 }
 
 std::size_t shard::sweep_heartbeats() {

@@ -4,9 +4,7 @@
 // native analogue of the original's one Durable Object per user.
 #pragma once
 
-#include <chrono>
 #include <cstdint>
-#include <functional>
 #include <memory>
 #include <string>
 #include <string_view>
@@ -14,23 +12,15 @@
 #include <vector>
 
 #include "hub/connection.hpp"
+#include "hub/delivery.hpp"
+#include "metrics/metrics.hpp"
 #include "protocol/envelope.hpp"
-#include "protocol/metrics.hpp"
 
 namespace boost::asio {
 class io_context;
 }
 
 namespace hf::hub {
-
-// What a publish got from this node's sockets: how many matched, and the ack
-// results in arrival order (each JSON text).
-struct delivery_result {
-  std::size_t client_count = 0;
-  std::vector<std::string> results;
-};
-using delivery_callback = std::function<void(delivery_result)>;
-using deadline = std::chrono::steady_clock::time_point;
 
 struct shard_limits {
   std::size_t max_filters_per_socket = 1000;
@@ -46,13 +36,13 @@ class shard {
  public:
   // `counters`, when given, is incremented on this shard's thread
   // (deliveries, acks, deadlines); it must outlive the shard.
-  shard(boost::asio::io_context& ioc, shard_limits limits, protocol::counters* counters = nullptr);
+  shard(boost::asio::io_context& ioc, shard_limits limits, metrics::counters* counters = nullptr);
   ~shard();
   shard(const shard&) = delete;
   shard& operator=(const shard&) = delete;
 
   boost::asio::io_context& context() noexcept { return ioc_; }
-  void use_counters(protocol::counters* c) noexcept { counters_ = c; }
+  void use_counters(metrics::counters* c) noexcept { counters_ = c; }
 
   // --- everything below: only on this shard's thread ---
 
@@ -71,7 +61,9 @@ class shard {
   // Sends `env` to every socket of env->user_id with a matching filter and
   // calls `done` once, on this thread, when all of them have acked or gone, or
   // at `until`, whichever is first; at once when nothing matched or when
-  // `until` is not in the future (fire-and-forget).
+  // `until` is not in the future (fire-and-forget). A socket counts as a
+  // target (in client_count) only when it accepted the frame (send_status
+  // sent or queued).
   void deliver(std::shared_ptr<const protocol::envelope> env, deadline until,
                delivery_callback done);
 
@@ -79,9 +71,9 @@ class shard {
   // and answers later deliveries with no targets.
   void stop_publishes();
 
-  // Shutdown, second step (in batches): sends `code` to up to `count` sockets
-  // not yet asked to close. Returns how many are still open and not asked.
-  std::size_t close_some(std::size_t count, std::uint16_t code, std::string_view reason);
+  // Shutdown, second step (in batches): closes up to `count` sockets not yet
+  // asked to close, for `why`. Returns how many are still open and not asked.
+  std::size_t close_some(std::size_t count, metrics::close_reason why);
 
   // Both steps at once: every pending publish answered, every socket closed.
   void shutdown();
@@ -103,7 +95,7 @@ class shard {
 
   boost::asio::io_context& ioc_;
   shard_limits limits_;
-  protocol::counters* counters_;
+  metrics::counters* counters_;
   std::unordered_map<std::string, std::unique_ptr<user_state>> users_;
   std::uint64_t next_connection_id_ = 1;
   std::size_t connections_ = 0;

@@ -7,7 +7,8 @@
 #include <boost/asio/steady_timer.hpp>
 #include <stdexcept>
 
-#include "net/http_session.hpp"
+#include "core/log.hpp"
+#include "http/session.hpp"
 #include "net/tls_front.hpp"
 #include "net/worker.hpp"
 
@@ -41,8 +42,6 @@ class tcp_listener final : public listener, public std::enable_shared_from_this<
     retry_.cancel();
   }
 
-  bool ipv6() const override { return acceptor_.local_endpoint().protocol() == tcp::v6(); }
-
   std::uint16_t port() const override {
     boost::system::error_code ec;
     return acceptor_.local_endpoint(ec).port();
@@ -71,33 +70,29 @@ class tcp_listener final : public listener, public std::enable_shared_from_this<
     std::size_t cap = w_.svc.cfg.max_connections;
     if (cap && static_cast<std::size_t>(w_.svc.live_sessions.load()) >= cap) {
       // Over the configured cap: a short 503 written straight away (a new
-      // socket has room for it), then close. Logged at most once a second.
+      // socket has room for it), then close.
       static const std::string full =
           "HTTP/1.1 503 Service Unavailable\r\ncontent-type: text/plain;charset=UTF-8\r\n"
           "connection: close\r\ncontent-length: 19\r\n\r\nService Unavailable";
       s.non_blocking(true, ec);
       s.send(asio::buffer(full), 0, ec);
       s.close(ec);
-      ++w_.metrics.limits[static_cast<std::size_t>(protocol::limit_kind::connections_503)];
-      auto now = std::chrono::steady_clock::now();
-      if (now - last_full_log_ > std::chrono::seconds(1)) {
-        last_full_log_ = now;
-        spdlog::warn("connection refused: 503 (MAX_CONNECTIONS={} reached)", cap);
-      }
+      w_.metrics.refused(metrics::limit_kind::connections_503);
+      core::log_refusal(spdlog::level::warn, "connection refused: 503 (MAX_CONNECTIONS={} reached)",
+                        cap);
       return do_accept();
     }
     s.set_option(tcp::no_delay(true), ec);
     if (w_.svc.tls)
       start_tls_front(w_, std::move(s));
     else
-      start_http_session(w_, std::move(s));
+      http::start_session(w_, stream_socket(std::move(s)));
     do_accept();
   }
 
   worker& w_;
   tcp::acceptor acceptor_;
   asio::steady_timer retry_;
-  std::chrono::steady_clock::time_point last_full_log_{};
 };
 
 }  // namespace

@@ -19,7 +19,6 @@ class listener {
   // Stops accepting. Call on the worker's thread.
   virtual void stop() = 0;
   virtual std::uint16_t port() const = 0;
-  virtual bool ipv6() const = 0;
 
   // Binds host:port (port 0 = any free port). Throws std::runtime_error with a
   // readable message when the address cannot be bound (start-up only).

@@ -1,14 +1,15 @@
 #include "net/tls_front.hpp"
 
-#include <boost/asio/local/connect_pair.hpp>
-#include <boost/asio/local/stream_protocol.hpp>
+#include <sys/socket.h>
+
 #include <boost/asio/ssl.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/write.hpp>
 #include <stdexcept>
 
 #include "core/log.hpp"
-#include "net/http_session.hpp"
+#include "http/session.hpp"
+#include "net/socket.hpp"
 #include "net/worker.hpp"
 
 namespace hf::net {
@@ -46,15 +47,15 @@ class tls_front : public std::enable_shared_from_this<tls_front> {
 
  private:
   void on_handshake() {
-    asio::local::stream_protocol::socket other(w_.ioc);
-    boost::system::error_code ec;
-    asio::local::connect_pair(plain_, other, ec);
-    if (ec) return;
-    // The session's end looks like any accepted socket to the HTTP layer.
-    tcp::socket session(w_.ioc);
-    session.assign(w_.svc.ipv6 ? tcp::v6() : tcp::v4(), other.release(), ec);
-    if (ec) return;
-    start_http_session(w_, std::move(session));
+    int pair[2];
+    if (::socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, pair) != 0) return;
+    asio::generic::stream_protocol unix_stream(AF_UNIX, 0);
+    plain_ = adopt(w_.ioc, {pair[0], unix_stream});
+    // The session's end is a stream socket like any accepted one to the HTTP
+    // layer (and keeps its family if it moves to another worker).
+    stream_socket session = adopt(w_.ioc, {pair[1], unix_stream});
+    if (!plain_.is_open() || !session.is_open()) return;
+    http::start_session(w_, std::move(session));
     pump_in();
     pump_out();
   }
@@ -65,7 +66,7 @@ class tls_front : public std::enable_shared_from_this<tls_front> {
                                                 boost::system::error_code ec, std::size_t n) {
       if (ec) {
         boost::system::error_code e;
-        self->plain_.shutdown(asio::socket_base::shutdown_send, e);  // the session sees EOF
+        self->plain_.shutdown(stream_socket::shutdown_send, e);  // the session sees EOF
         return;
       }
       asio::async_write(self->plain_, asio::buffer(self->in_, n),
@@ -98,7 +99,7 @@ class tls_front : public std::enable_shared_from_this<tls_front> {
 
   worker& w_;
   ssl::stream<tcp::socket> tls_;
-  asio::local::stream_protocol::socket plain_;
+  stream_socket plain_;  // our end of the socketpair to the HTTP session
   asio::steady_timer timer_;
   char in_[pump_chunk];
   char out_[pump_chunk];

@@ -1,6 +1,6 @@
-// What the network sessions of one worker thread share. A worker is one
-// thread running one io_context that owns one hub shard; its sessions are
-// created, run and destroyed on that thread only.
+// What the sessions of one worker thread share. A worker is one thread
+// running one io_context that owns one hub shard; its sessions are created,
+// run and destroyed on that thread only.
 #pragma once
 
 #include <atomic>
@@ -13,7 +13,7 @@
 #include "broker/broker.hpp"
 #include "config/config.hpp"
 #include "hub/hub.hpp"
-#include "protocol/metrics.hpp"
+#include "metrics/metrics.hpp"
 
 namespace boost::asio {
 class io_context;
@@ -22,23 +22,26 @@ class context;
 }
 }  // namespace boost::asio
 
+namespace hf::http {
+class session;
+}
+
 namespace hf::net {
 
-class http_session;
 struct worker;
 
-// Process-wide services, immutable after start-up except the two atomics.
+// Process-wide services, immutable after start-up except the atomics.
 struct services {
   const config::config& cfg;
   const auth::jwt_verifier& verifier;
-  broker::broker& broker;
+  broker::broker& broker;      // where publishes go
+  broker::presence& presence;  // where sockets announce themselves
   const hub::hub& hub;
   std::vector<worker*> workers;              // index = shard index
-  bool ipv6 = false;                         // the listening address family (for moved sockets)
   boost::asio::ssl::context* tls = nullptr;  // set when TLS_CERT_FILE/TLS_KEY_FILE are
   std::atomic<bool> stopping{false};         // set once by shutdown, read by sessions
   std::atomic<bool> not_ready{false};        // SIGTERM seen: /readyz says 503 (drain notice)
-  std::atomic<long> live_sessions{0};        // HTTP + WebSocket sessions alive (for drain)
+  std::atomic<long> live_sessions{0};        // connections still open (the drain waits for 0)
 };
 
 struct worker {
@@ -50,15 +53,11 @@ struct worker {
   hub::shard& shard;
   services& svc;
   // Everything below: touched only on this worker's thread.
-  auth::token_cache tokens;    // verified tokens, so repeat callers skip HMAC + JSON
-  protocol::counters metrics;  // this thread's share of /metrics
+  auth::token_cache tokens;   // verified tokens, so repeat callers skip HMAC + JSON
+  metrics::counters metrics;  // this thread's share of /metrics
   // HTTP sessions alive on this thread, so shutdown can close idle keep-alive
   // connections.
-  std::unordered_set<http_session*> http_sessions;
+  std::unordered_set<http::session*> http_sessions;
 };
-
-// Stops every HTTP session of `w`: idle ones close now, busy ones after their
-// answer. Call on w's thread.
-void stop_http_sessions(worker& w);
 
 }  // namespace hf::net

@@ -2,15 +2,16 @@
 
 #include <openssl/rand.h>
 
+#include <boost/json/object.hpp>
 #include <cstdio>
 #include <stdexcept>
 
+#include "core/hex.hpp"
 #include "core/js_json.hpp"
 
 namespace hf::protocol {
 
 std::string format_uuid_v4(const std::array<std::uint8_t, 16>& b) {
-  static constexpr char hex[] = "0123456789abcdef";
   std::array<std::uint8_t, 16> r = b;
   r[6] = static_cast<std::uint8_t>((r[6] & 0x0F) | 0x40);
   r[8] = static_cast<std::uint8_t>((r[8] & 0x3F) | 0x80);
@@ -18,8 +19,7 @@ std::string format_uuid_v4(const std::array<std::uint8_t, 16>& b) {
   out.reserve(36);
   for (int i = 0; i < 16; ++i) {
     if (i == 4 || i == 6 || i == 8 || i == 10) out.push_back('-');
-    out.push_back(hex[r[i] >> 4]);
-    out.push_back(hex[r[i] & 15]);
+    core::append_hex(out, r[i]);
   }
   return out;
 }
@@ -83,6 +83,27 @@ envelope make_envelope(std::string type, std::string user_id,
   e.payload = std::move(payload);
   e.text = serialize_envelope(e.id, e.type, e.user_id, format_iso_timestamp(now),
                               e.payload ? &*e.payload : nullptr);
+  return e;
+}
+
+std::optional<envelope> parse_envelope(std::string_view text) {
+  auto parsed = core::parse_json(text);
+  if (!parsed || !parsed->is_object()) return std::nullopt;
+  auto& o = parsed->get_object();
+  auto string_member = [&](std::string_view key) -> const boost::json::string* {
+    const boost::json::value* v = o.if_contains(key);
+    return v ? v->if_string() : nullptr;
+  };
+  const auto* id = string_member("envelopeId");
+  const auto* type = string_member("type");
+  const auto* user = string_member("userId");
+  if (!id || !type || !user) return std::nullopt;
+  envelope e;
+  e.id = *id;
+  e.type = *type;
+  e.user_id = *user;
+  if (auto it = o.find("payload"); it != o.end()) e.payload = std::move(it->value());
+  e.text = text;
   return e;
 }
 

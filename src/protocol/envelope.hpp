@@ -41,4 +41,9 @@ envelope make_envelope(std::string type, std::string user_id,
                        std::optional<boost::json::value> payload,
                        std::chrono::system_clock::time_point now);
 
+// The envelope whose text is `text` (as another node received it from
+// make_envelope): nullopt unless it is a JSON object with string envelopeId,
+// type and userId. `text` is kept byte for byte.
+std::optional<envelope> parse_envelope(std::string_view text);
+
 }  // namespace hf::protocol

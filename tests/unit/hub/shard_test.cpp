@@ -14,9 +14,16 @@ namespace {
 
 struct fake_connection : hub::connection {
   std::vector<std::string> sent;
-  std::optional<std::uint16_t> closed_with;
-  void send_text(hub::shared_text t) override { sent.push_back(*t); }
-  void close(std::uint16_t code, std::string_view) override { closed_with = code; }
+  std::optional<metrics::close_reason> closed_with;
+  // What send_text answers: a test sets `refuse` to play a socket that is
+  // closing or over its queue limit.
+  std::optional<hub::send_status> refuse;
+  hub::send_status send_text(hub::shared_text t) override {
+    if (refuse) return *refuse;
+    sent.push_back(*t);
+    return hub::send_status::sent;
+  }
+  void close(metrics::close_reason why) override { closed_with = why; }
   bool alive = true;
   int pings = 0;
   hub::shard* owner = nullptr;
@@ -202,8 +209,32 @@ TEST_F(shard_fixture, ShutdownAnswersPendingAndClosesWith1001) {
   shard.shutdown();
   ASSERT_TRUE(answer);
   EXPECT_EQ(answer->client_count, 1u);
-  EXPECT_EQ(a.closed_with, 1001);
+  EXPECT_EQ(a.closed_with, metrics::close_reason::shutdown);
   deliver(env("u", "t"));
   ASSERT_TRUE(answer);
+  EXPECT_EQ(answer->client_count, 0u);
+}
+
+TEST_F(shard_fixture, SocketThatRefusesTheFrameIsNotATarget) {
+  fake_connection ok, slow, closing;
+  for (auto* c : {&ok, &slow, &closing}) {
+    shard.attach(*c, "u");
+    shard.on_text(*c, R"({"type":"subscribe","filters":[{"type":"t"}]})");
+  }
+  slow.refuse = hub::send_status::dropped;    // over its queue limit: being closed (1008)
+  closing.refuse = hub::send_status::closed;  // already closing
+  auto e = env("u", "t");
+  deliver(e);
+  EXPECT_FALSE(answer);
+  shard.on_text(slow, ack(e->id, "2"));  // not a target: ignored
+  EXPECT_FALSE(answer);
+  shard.on_text(ok, ack(e->id, "1"));
+  ASSERT_TRUE(answer);  // only `ok` was waited for
+  EXPECT_EQ(answer->client_count, 1u);
+  EXPECT_EQ(answer->results, std::vector<std::string>{"1"});
+
+  ok.refuse = hub::send_status::closed;
+  deliver(env("u", "t"));
+  ASSERT_TRUE(answer);  // nobody accepted it: answered at once
   EXPECT_EQ(answer->client_count, 0u);
 }

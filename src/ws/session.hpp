@@ -1,16 +1,21 @@
 // One WebSocket of an authenticated user, living on the thread of the shard
-// that owns the user.
+// that owns the user: the read loop, the bounded write queue, pings, and the
+// close handshake. The protocol itself (frames, handshake) is in the pure
+// ws/frame and ws/handshake modules.
 #pragma once
 
-#include <boost/asio/ip/tcp.hpp>
 #include <string>
 
-namespace hf::net {
+#include "net/socket.hpp"
 
+namespace hf::net {
 struct worker;
+}
+
+namespace hf::ws {
 
 // An authenticated upgrade on its way to the owning shard.
-struct ws_upgrade {
+struct upgrade {
   std::string accept;  // Sec-WebSocket-Accept for the 101 answer
   // Bytes that arrived after the request, before our 101: frames from a
   // client that did not wait for the handshake answer (RFC 6455 says it
@@ -21,6 +26,6 @@ struct ws_upgrade {
 
 // Completes the WebSocket handshake on `socket` and attaches it to w's shard
 // as up.user_id. Call on w's thread; `socket` must belong to w's io_context.
-void start_websocket(worker& w, boost::asio::ip::tcp::socket socket, ws_upgrade up);
+void start_session(net::worker& w, net::stream_socket socket, upgrade up);
 
-}  // namespace hf::net
+}  // namespace hf::ws

@@ -1,6 +1,8 @@
-#include "protocol/http_response.hpp"
+#include "http/response.hpp"
 
-namespace hf::protocol {
+#include "protocol/publish_request.hpp"
+
+namespace hf::http {
 
 std::string_view reason_phrase(unsigned status) noexcept {
   switch (status) {
@@ -35,42 +37,54 @@ std::string_view reason_phrase(unsigned status) noexcept {
   }
 }
 
-std::string http_response(unsigned status, response_body kind, std::string_view body,
-                          bool keep_alive, bool http10, std::string_view extra_headers) {
+response text_response(unsigned status, std::string_view body, bool keep_alive) {
+  return {status, body_kind::text, std::string(body), keep_alive, {}};
+}
+
+response json_response(unsigned status, std::string body, bool keep_alive) {
+  return {status, body_kind::json, std::move(body), keep_alive, {}};
+}
+
+response json_error(unsigned status, std::string_view message, bool keep_alive) {
+  return json_response(status, protocol::serialize_error(message), keep_alive);
+}
+
+std::string serialize(const response& r, bool http10) {
   static constexpr std::string_view cors =
       "access-control-allow-origin: *\r\n"
       "access-control-allow-headers: authorization,content-type\r\n"
       "access-control-allow-methods: POST,OPTIONS\r\n"
       "content-type: application/json; charset=utf-8\r\n";
+  std::string_view body = r.body;
   std::string out;
   out.reserve(256 + body.size());
   out.append("HTTP/1.1 ");
-  out.append(std::to_string(status));
+  out.append(std::to_string(r.status));
   out.push_back(' ');
-  out.append(reason_phrase(status));
+  out.append(reason_phrase(r.status));
   out.append("\r\n");
-  switch (kind) {
-    case response_body::json:
+  switch (r.kind) {
+    case body_kind::json:
       out.append(cors);
       break;
-    case response_body::text:
+    case body_kind::text:
       out.append("content-type: text/plain;charset=UTF-8\r\n");
       break;
-    case response_body::metrics:
+    case body_kind::metrics:
       out.append("content-type: text/plain; version=0.0.4; charset=utf-8\r\n");
       break;
-    case response_body::cors_preflight:
+    case body_kind::cors_preflight:
       out.append(cors);
       out.append("access-control-max-age: 86400\r\n");
       body = {};
       break;
   }
-  out.append(extra_headers);
-  if (!keep_alive)
+  out.append(r.extra_headers);
+  if (!r.keep_alive)
     out.append("connection: close\r\n");
   else if (http10)
     out.append("connection: keep-alive\r\n");
-  if (kind != response_body::cors_preflight) {
+  if (r.kind != body_kind::cors_preflight) {
     out.append("content-length: ");
     out.append(std::to_string(body.size()));
     out.append("\r\n");
@@ -80,4 +94,4 @@ std::string http_response(unsigned status, response_body kind, std::string_view 
   return out;
 }
 
-}  // namespace hf::protocol
+}  // namespace hf::http

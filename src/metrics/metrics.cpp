@@ -1,8 +1,42 @@
-#include "protocol/metrics.hpp"
+#include "metrics/metrics.hpp"
 
 #include <cstdio>
 
-namespace hf::protocol {
+namespace hf::metrics {
+
+std::optional<auth_failure> auth_failure_of(const boost::system::error_code& ec) noexcept {
+  if (ec.category() != hopeflow_category()) return std::nullopt;
+  // Every errc value is listed (no default), so -Wswitch flags a new one.
+  switch (static_cast<errc>(ec.value())) {
+    case errc::token_missing:
+      return auth_failure::missing;
+    case errc::token_malformed:
+      return auth_failure::malformed;
+    case errc::token_unsupported_alg:
+      return auth_failure::unsupported_alg;
+    case errc::token_bad_typ:
+      return auth_failure::bad_typ;
+    case errc::token_crit:
+      return auth_failure::crit;
+    case errc::token_bad_signature:
+      return auth_failure::bad_signature;
+    case errc::token_expired:
+      return auth_failure::expired;
+    case errc::token_not_yet_valid:
+      return auth_failure::not_yet_valid;
+    case errc::token_bad_claim:
+      return auth_failure::bad_claim;
+    case errc::token_no_user:
+      return auth_failure::no_user;
+    case errc::ok:
+    case errc::unsupported_media_type:
+    case errc::invalid_json_body:
+    case errc::user_id_required:
+    case errc::invalid_ack_timeout:
+      return std::nullopt;
+  }
+  return std::nullopt;
+}
 
 void counters::add(const counters& o) {
   ws_connects += o.ws_connects;
@@ -58,27 +92,21 @@ void single(std::string& out, const char* name, const char* type, const char* he
   sample(out, name, "", v);
 }
 
-// A counter with one sample per label value: names[i] = values[i], from `first`.
-template <std::size_t N, class Values>
+// A counter with one sample per value of an enum, labelled from its table
+// (values and labels have the enum's size: label_table checks it).
+template <std::size_t N>
 void labelled(std::string& out, const char* name, const char* help, const char* label,
-              const char* const (&names)[N], const Values& values, std::size_t first = 0) {
+              const std::array<std::string_view, N>& labels,
+              const std::array<std::uint64_t, N>& values) {
   metric(out, name, "counter", help);
-  for (std::size_t i = first; i < N; ++i)
-    sample(out, name, std::string(label) + "=\"" + names[i] + "\"", double(values[i]));
+  for (std::size_t i = 0; i < N; ++i)
+    sample(out, name, std::string(label) + "=\"" + std::string(labels[i]) + "\"",
+           double(values[i]));
 }
 
 }  // namespace
 
 std::string render_prometheus(const counters& c, const gauges& g) {
-  static const char* reasons[] = {"client_close",  "network",   "protocol_error", "too_big",
-                                  "slow_consumer", "heartbeat", "shutdown"};
-  static const char* limits[] = {"header_431",   "uri_414",           "body_413",
-                                 "timeout_408",  "connections_503",   "sockets_per_user_429",
-                                 "message_1009", "slow_consumer_1008"};
-  static const char* auth[] = {
-      "",       "missing",       "malformed", "unsupported_alg", "bad_typ",
-      "crit",   "bad_signature", "expired",   "not_yet_valid",   "bad_claim",
-      "no_user"};
   std::string o;
   single(o, "hopeflow_websockets", "gauge", "Open WebSocket connections.", double(g.sockets));
   single(o, "hopeflow_users", "gauge", "Users with at least one socket on this node.",
@@ -88,9 +116,9 @@ std::string render_prometheus(const counters& c, const gauges& g) {
   single(o, "hopeflow_pending_publishes", "gauge",
          "Publishes waiting for acks on this node's sockets.", double(g.pending_publishes));
   single(o, "hopeflow_ready", "gauge", "1 when /readyz answers 200.", g.ready ? 1 : 0);
-  if (g.cluster >= 0) {
+  if (g.cluster != cluster_state::standalone) {
     single(o, "hopeflow_cluster_connected", "gauge", "1 when the Redis broker is connected.",
-           g.cluster);
+           g.cluster == cluster_state::connected ? 1 : 0);
     metric(o, "hopeflow_cluster_publish_rtt_seconds", "summary",
            "Round trips of PUBLISH to Redis.");
     sample(o, "hopeflow_cluster_publish_rtt_seconds_sum", "", g.cluster_rtt_seconds);
@@ -99,19 +127,19 @@ std::string render_prometheus(const counters& c, const gauges& g) {
   single(o, "hopeflow_websocket_connects_total", "counter", "WebSocket connections opened.",
          double(c.ws_connects));
   labelled(o, "hopeflow_websocket_closes_total", "WebSocket connections closed, by reason.",
-           "reason", reasons, c.ws_closes);
+           "reason", close_reason_labels, c.ws_closes);
   single(o, "hopeflow_websocket_bytes_received_total", "counter", "Bytes read from WebSockets.",
          double(c.ws_bytes_in));
   single(o, "hopeflow_websocket_bytes_sent_total", "counter", "Bytes written to WebSockets.",
          double(c.ws_bytes_out));
-  labelled(o, "hopeflow_auth_failures_total", "Rejected tokens, by reason.", "reason", auth,
-           c.auth_failures, 1);
+  labelled(o, "hopeflow_auth_failures_total", "Rejected tokens, by reason.", "reason",
+           auth_failure_labels, c.auth_failures);
   metric(o, "hopeflow_http_responses_total", "counter", "HTTP answers, by status class.");
   for (std::size_t i = 1; i < c.http_status.size(); ++i)
     sample(o, "hopeflow_http_responses_total", "class=\"" + std::to_string(i) + "xx\"",
            double(c.http_status[i]));
   labelled(o, "hopeflow_limit_refusals_total", "Requests and sockets refused or closed by a limit.",
-           "limit", limits, c.limits);
+           "limit", limit_kind_labels, c.limits);
   metric(o, "hopeflow_publishes_total", "counter", "Publishes answered by this node, by outcome.");
   sample(o, "hopeflow_publishes_total", "outcome=\"delivered\"",
          double(c.publishes_answered - c.publishes_no_target));
@@ -140,4 +168,4 @@ std::string render_prometheus(const counters& c, const gauges& g) {
   return o;
 }
 
-}  // namespace hf::protocol
+}  // namespace hf::metrics

@@ -1,4 +1,4 @@
-#include "net/ws_session.hpp"
+#include "ws/session.hpp"
 
 #include <spdlog/spdlog.h>
 
@@ -9,15 +9,16 @@
 #include <vector>
 
 #include "core/log.hpp"
+#include "http/response.hpp"
 #include "hub/connection.hpp"
 #include "net/worker.hpp"
-#include "protocol/http_response.hpp"
 #include "ws/frame.hpp"
 #include "ws/handshake.hpp"
 
-namespace hf::net {
+namespace hf::ws {
 namespace asio = boost::asio;
-using tcp = asio::ip::tcp;
+using metrics::close_reason;
+using metrics::limit_kind;
 
 namespace {
 
@@ -30,37 +31,53 @@ constexpr auto close_timeout = std::chrono::seconds(5);
 constexpr std::size_t read_chunk = 64 * 1024;
 thread_local std::array<char, read_chunk> read_buffer;
 
+// The close frame of a server-initiated close, by reason.
+struct close_frame_of {
+  std::uint16_t code;
+  std::string_view text;
+};
+constexpr close_frame_of server_close(close_reason why) {
+  switch (why) {
+    case close_reason::shutdown:
+      return {close_code::going_away, "server shutting down"};
+    case close_reason::slow_consumer:
+      return {close_code::policy, "slow consumer"};
+    default:
+      return {close_code::internal_error, ""};
+  }
+}
+
 // One WebSocket. Lives on the owning shard's thread. Idle, it holds: the
 // socket, one pending read into a 128-byte buffer, the reader (empty
 // strings), and its filters; nothing else.
-class ws_session final : public hub::connection,
-                         public ws::frame_handler,
-                         public std::enable_shared_from_this<ws_session> {
+class session final : public hub::connection,
+                      public frame_handler,
+                      public std::enable_shared_from_this<session> {
  public:
-  ws_session(worker& w, tcp::socket s, std::string user)
+  session(net::worker& w, net::stream_socket s, std::string user)
       : w_(w), socket_(std::move(s)), reader_(w.svc.cfg.max_message_bytes), user_(std::move(user)) {
     ++w_.svc.live_sessions;
   }
-  ~ws_session() override {
-    if (announced_) w_.svc.broker.socket_closed(user_);
+  ~session() override {
+    if (announced_) w_.svc.presence.socket_closed(user_);
     --w_.svc.live_sessions;
   }
 
-  void run(ws_upgrade up, const std::string& accept) {
+  void run(upgrade up) {
     boost::system::error_code ec;
     socket_.non_blocking(true, ec);
     if (w_.shard.sockets_of(user_) >= w_.svc.cfg.max_sockets_per_user) {
       // Refused before the handshake completes: a plain HTTP answer a client
       // can show, rather than an opened-then-closed socket (which browsers
       // would retry at once).
-      ++w_.metrics.limits[static_cast<std::size_t>(protocol::limit_kind::sockets_per_user_429)];
+      w_.metrics.refused(limit_kind::sockets_per_user_429);
       core::log_refusal(spdlog::level::warn, "upgrade refused: 429 (user {} holds {} sockets)",
                         user_, w_.svc.cfg.max_sockets_per_user);
       closing_ = hang_up_after_write_ = true;
       return enqueue_raw(std::make_shared<const std::string>(
-          protocol::http_response(429, protocol::response_body::text, "Too Many Requests", false)));
+          http::serialize(http::text_response(429, "Too Many Requests", false))));
     }
-    accept_ = accept;
+    accept_ = std::move(up.accept);
     early_ = std::move(up.early_bytes);
     announced_ = true;
     // In a cluster, the 101 waits until publishes from any node will find
@@ -68,15 +85,15 @@ class ws_session final : public hub::connection,
     auto ready = [self = shared_from_this()] {
       asio::post(self->socket_.get_executor(), [self] { self->open(); });
     };
-    if (w_.svc.broker.socket_opening(user_, std::move(ready))) open();
+    if (w_.svc.presence.socket_opening(user_, std::move(ready))) open();
   }
 
   void open() {
     if (!socket_.is_open()) return;
     // Moved out (not cleared): an idle socket keeps no heap for the key.
     std::string accept = std::move(accept_);
-    enqueue_raw(std::make_shared<const std::string>(ws::switching_protocols_response(accept)));
-    if (w_.svc.stopping) return close(ws::close_code::going_away, "server shutting down");
+    enqueue_raw(std::make_shared<const std::string>(switching_protocols_response(accept)));
+    if (w_.svc.stopping) return close(close_reason::shutdown);
     w_.shard.attach(*this, user_);
     ++w_.metrics.ws_connects;
     opened_ = true;
@@ -88,28 +105,31 @@ class ws_session final : public hub::connection,
   }
 
   // hub::connection
-  void send_text(hub::shared_text text) override {
-    if (closing_) return;
+  hub::send_status send_text(hub::shared_text text) override {
+    if (closing_ || !socket_.is_open()) return hub::send_status::closed;
     if (queued_bytes_ + text->size() > w_.svc.cfg.max_queued_bytes ||
         queue_.size() >= w_.svc.cfg.max_queued_messages) {
       core::log_refusal(spdlog::level::warn,
                         "closing socket of user {}: slow consumer ({} bytes, {} frames queued)",
                         user_, queued_bytes_, queue_.size());
-      ++w_.metrics.limits[static_cast<std::size_t>(protocol::limit_kind::slow_consumer_1008)];
-      return close(ws::close_code::policy, "slow consumer");
+      w_.metrics.refused(limit_kind::slow_consumer_1008);
+      close(close_reason::slow_consumer);
+      return hub::send_status::dropped;
     }
-    enqueue(ws::op_text, std::move(text));
+    bool behind = writing_;
+    enqueue(op_text, std::move(text));
+    return behind ? hub::send_status::queued : hub::send_status::sent;
   }
 
   // Server-initiated close: drop what is not yet on the wire, send the close
   // frame, stop being a target, and wait (bounded) for the peer's close.
-  void close(std::uint16_t code, std::string_view reason) override {
+  void close(close_reason why) override {
     if (closing_) return;
-    reason_ = code == ws::close_code::going_away ? protocol::close_reason::shutdown
-                                                 : protocol::close_reason::slow_consumer;
+    reason_ = why;
     closing_ = true;
     drop_queue();
-    enqueue_raw(std::make_shared<const std::string>(ws::make_close_frame(code, reason)));
+    auto frame = server_close(why);
+    enqueue_raw(std::make_shared<const std::string>(make_close_frame(frame.code, frame.text)));
     // Detach is posted: the hub may be iterating this user's sockets now.
     asio::post(socket_.get_executor(),
                [self = shared_from_this()] { self->w_.shard.detach(*self); });
@@ -128,14 +148,14 @@ class ws_session final : public hub::connection,
     }
     if (ping_out_) return false;  // silent through a whole interval after our ping
     static const hub::shared_text ping =
-        std::make_shared<const std::string>(ws::make_frame(ws::op_ping, {}));
+        std::make_shared<const std::string>(make_frame(op_ping, {}));
     enqueue_raw(ping);
     ping_out_ = true;
     return true;
   }
 
   void abort() override {
-    reason_ = protocol::close_reason::heartbeat;
+    reason_ = close_reason::heartbeat;
     core::log_refusal(spdlog::level::info, "closing socket of user {}: no answer to heartbeat ping",
                       user_);
     drop();
@@ -145,7 +165,7 @@ class ws_session final : public hub::connection,
   void on_text(std::string_view message) override { w_.shard.on_text(*this, message); }
   void on_ping(std::string_view payload) override {
     if (closing_) return;
-    auto pong = std::make_shared<const std::string>(ws::make_frame(ws::op_pong, payload));
+    auto pong = std::make_shared<const std::string>(make_frame(op_pong, payload));
     // RFC 6455 5.5.3: a pong may answer only the most recent of several
     // pings. A queued, unsent pong is replaced, so a ping flood costs one
     // frame of memory, not one per ping.
@@ -157,30 +177,28 @@ class ws_session final : public hub::connection,
     enqueue_raw(std::move(pong));
   }
   void on_close(std::uint16_t code, std::string_view) override {
-    if (!closing_) reason_ = protocol::close_reason::client_close;
+    if (!closing_) reason_ = close_reason::client_close;
     // The peer's close: answer it (unless ours crossed it) and hang up after.
     w_.shard.detach(*this);
     hang_up_after_write_ = true;
     if (!closing_) {
       // Frames already queued (answers to earlier messages) go out first.
       closing_ = true;
-      std::uint16_t echo = code == ws::close_code::no_status ? ws::close_code::normal : code;
-      enqueue_raw(std::make_shared<const std::string>(ws::make_close_frame(echo, {})));
+      std::uint16_t echo = code == close_code::no_status ? close_code::normal : code;
+      enqueue_raw(std::make_shared<const std::string>(make_close_frame(echo, {})));
     } else if (!writing_) {
       drop();
     }
   }
   void on_error(std::uint16_t code, std::string_view why) override {
-    reason_ = code == ws::close_code::too_big ? protocol::close_reason::too_big
-                                              : protocol::close_reason::protocol_error;
-    if (code == ws::close_code::too_big)
-      ++w_.metrics.limits[static_cast<std::size_t>(protocol::limit_kind::message_1009)];
+    reason_ = code == close_code::too_big ? close_reason::too_big : close_reason::protocol_error;
+    if (code == close_code::too_big) w_.metrics.refused(limit_kind::message_1009);
     core::log_refusal(spdlog::level::info, "closing socket of user {}: {} ({})", user_, why, code);
     w_.shard.detach(*this);
     hang_up_after_write_ = true;
     closing_ = true;
     drop_queue();
-    enqueue_raw(std::make_shared<const std::string>(ws::make_close_frame(code, why)));
+    enqueue_raw(std::make_shared<const std::string>(make_close_frame(code, why)));
   }
 
  private:
@@ -228,10 +246,10 @@ class ws_session final : public hub::connection,
     pong_at_ = SIZE_MAX;
   }
 
-  void enqueue(ws::opcode op, hub::shared_text text) {
+  void enqueue(opcode op, hub::shared_text text) {
     out_item item;
     item.header_len =
-        static_cast<std::uint8_t>(ws::encode_header(item.header.data(), op, text->size()));
+        static_cast<std::uint8_t>(encode_header(item.header.data(), op, text->size()));
     queued_bytes_ += text->size();
     item.text = std::move(text);
     queue_.push_back(std::move(item));
@@ -278,46 +296,34 @@ class ws_session final : public hub::connection,
     }
   }
 
-  // After the last frame (a close, or a refusal): send FIN, then discard what
-  // the peer still sends until it closes, for at most a second. Closing at
-  // once would turn its unread bytes into a reset that can destroy the close
-  // frame before the peer reads it.
+  // After the last frame (a close, or a refusal): the socket is done here;
+  // the lingering close lets the peer read that frame before we close.
   void linger() {
+    count_close();
     w_.shard.detach(*this);
-    boost::system::error_code ec;
-    socket_.shutdown(tcp::socket::shutdown_send, ec);
-    if (ec) return drop();
-    if (!timer_) timer_ = std::make_unique<asio::steady_timer>(socket_.get_executor());
-    timer_->expires_after(std::chrono::seconds(1));
-    timer_->async_wait([self = shared_from_this()](boost::system::error_code e) {
-      if (!e) self->drop();
-    });
-    discard();
-  }
-
-  void discard() {
-    socket_.async_read_some(asio::buffer(read_buffer),
-                            [self = shared_from_this()](boost::system::error_code ec, std::size_t) {
-                              if (ec) return self->drop();
-                              self->discard();
-                            });
+    if (timer_) timer_->cancel();
+    net::linger_close(std::move(socket_), w_.svc.live_sessions);
   }
 
   // Closes the TCP connection and releases everything the socket held.
   void drop() {
-    if (opened_) {
-      opened_ = false;
-      ++w_.metrics.ws_closes[static_cast<std::size_t>(reason_)];
-    }
+    count_close();
     w_.shard.detach(*this);
     boost::system::error_code ignored;
     socket_.close(ignored);  // sends FIN (or RST with unread data); no shutdown() needed
     if (timer_) timer_->cancel();
   }
 
-  worker& w_;
-  tcp::socket socket_;
-  ws::frame_reader reader_;
+  // Counts this socket's close once, by reason (an opened socket only).
+  void count_close() {
+    if (!opened_) return;
+    opened_ = false;
+    w_.metrics.closed(reason_);
+  }
+
+  net::worker& w_;
+  net::stream_socket socket_;
+  frame_reader reader_;
   std::string user_;
   std::string accept_, early_;              // kept only until open()
   bool announced_ = false;                  // socket_opening was called: socket_closed is owed
@@ -329,7 +335,7 @@ class ws_session final : public hub::connection,
   std::unique_ptr<asio::steady_timer> timer_;  // only while closing
   bool writing_ = false;
   bool opened_ = false;  // counted in ws_connects; its close is counted once
-  protocol::close_reason reason_ = protocol::close_reason::network;
+  close_reason reason_ = close_reason::network;
   bool heard_ = true;                 // something arrived since the last heartbeat sweep
   bool ping_out_ = false;             // the last sweep sent a ping
   bool closing_ = false;              // a close frame is queued or sent: no more data frames
@@ -338,9 +344,9 @@ class ws_session final : public hub::connection,
 
 }  // namespace
 
-void start_websocket(worker& w, tcp::socket socket, ws_upgrade up) {
-  std::string user = up.user_id, accept = up.accept;
-  std::make_shared<ws_session>(w, std::move(socket), std::move(user))->run(std::move(up), accept);
+void start_session(net::worker& w, net::stream_socket socket, upgrade up) {
+  std::string user = up.user_id;
+  std::make_shared<session>(w, std::move(socket), std::move(user))->run(std::move(up));
 }
 
-}  // namespace hf::net
+}  // namespace hf::ws

@@ -1,0 +1,78 @@
+// The origin's side of a cluster publish: the publishes this node took and
+// the node answers it is still waiting for. A publish completes when every
+// node that received it (Redis's PUBLISH reply says how many) has answered,
+// or at its deadline with what has arrived. Pure: no clock of its own (the
+// caller passes `now`), no timers (the caller arms one for next_deadline()),
+// no I/O. Not thread-safe: one owner thread (the broker's).
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+#include "hub/delivery.hpp"
+
+namespace hf::broker {
+
+class answer_collector {
+ public:
+  using time_point = std::chrono::steady_clock::time_point;
+
+  // A publish that is done: call `done` with `result` (exactly once).
+  struct completion {
+    hub::delivery_callback done;
+    hub::delivery_result result;
+  };
+
+  // Starts waiting for the answers to a publish; returns its request id
+  // (unique for this collector). It completes by `deadline` at the latest.
+  std::uint64_t open(time_point deadline, hub::delivery_callback done);
+
+  // Redis delivered the publish to `nodes` subscribers: that many answers
+  // are expected. Returns the completion when they are all in already.
+  std::optional<completion> expect(std::uint64_t id, std::size_t nodes);
+
+  // One node's answer: adds its count and results (in arrival order).
+  // Answers for unknown or finished requests are ignored (nullopt).
+  std::optional<completion> answer(std::uint64_t id, std::size_t count,
+                                   std::vector<std::string> results);
+
+  // Takes a publish back before any node could have seen it (its PUBLISH
+  // was never sent): returns its callback, which the caller now owns.
+  std::optional<hub::delivery_callback> withdraw(std::uint64_t id);
+
+  // Completes every publish whose deadline is not after `now`.
+  std::vector<completion> expire(time_point now);
+
+  // Moves every deadline later than `by` to `by` (drain: answer soon).
+  void shorten(time_point by);
+
+  // Completes every publish now, with what it has (shutdown).
+  std::vector<completion> take_all();
+
+  std::optional<time_point> next_deadline() const;
+  std::size_t size() const noexcept { return requests_.size(); }
+
+ private:
+  struct request {
+    hub::delivery_callback done;
+    long expected = -1;  // node answers to wait for; -1 until PUBLISH replies
+    long received = 0;
+    hub::delivery_result result;
+    std::multimap<time_point, std::uint64_t>::iterator at;
+  };
+  using iterator = std::unordered_map<std::uint64_t, request>::iterator;
+
+  std::optional<completion> complete_if_done(iterator it);
+  completion finish(iterator it);
+
+  std::unordered_map<std::uint64_t, request> requests_;
+  std::multimap<time_point, std::uint64_t> deadlines_;
+  std::uint64_t next_id_ = 1;
+};
+
+}  // namespace hf::broker

@@ -1,0 +1,137 @@
+#include "broker/cluster_wire.hpp"
+
+#include <charconv>
+
+#include "core/text.hpp"
+
+namespace hf::broker::wire {
+namespace {
+
+constexpr std::string_view user_prefix = "hf:u:";
+constexpr std::string_view reply_prefix = "hf:r:";
+constexpr std::string_view publish_tag = "P1 ";
+constexpr std::string_view answer_tag = "A1 ";
+
+void append_number(std::string& out, std::uint64_t n) {
+  char buf[24];
+  auto [end, ec] = std::to_chars(buf, buf + sizeof buf, n);
+  out.append(buf, end);
+}
+
+// Reads a decimal number ending at `stop` from the front of `in`, and
+// consumes it and the stop character.
+std::optional<std::uint64_t> take_number(std::string_view& in, char stop) {
+  std::size_t end = in.find(stop);
+  if (end == 0 || end == std::string_view::npos || end > 20) return std::nullopt;
+  if (in[0] == '0' && end > 1) return std::nullopt;  // no leading zeros: one spelling per number
+  std::uint64_t v = 0;
+  auto [p, ec] = std::from_chars(in.data(), in.data() + end, v);
+  if (ec != std::errc{} || p != in.data() + end) return std::nullopt;
+  in.remove_prefix(end + 1);
+  return v;
+}
+
+std::optional<std::string_view> take_word(std::string_view& in, char stop) {
+  std::size_t end = in.find(stop);
+  if (end == std::string_view::npos) return std::nullopt;
+  std::string_view w = in.substr(0, end);
+  in.remove_prefix(end + 1);
+  return w;
+}
+
+}  // namespace
+
+bool valid_node_id(std::string_view id) noexcept { return core::printable_token(id, max_node_id); }
+
+std::string user_channel(std::string_view user_id) {
+  std::string c;
+  c.reserve(user_prefix.size() + user_id.size());
+  c.append(user_prefix).append(user_id);
+  return c;
+}
+
+std::optional<std::string_view> user_of_channel(std::string_view channel) noexcept {
+  if (!channel.starts_with(user_prefix)) return std::nullopt;
+  return channel.substr(user_prefix.size());
+}
+
+std::string reply_channel(std::string_view node_id) {
+  std::string c;
+  c.reserve(reply_prefix.size() + node_id.size());
+  c.append(reply_prefix).append(node_id);
+  return c;
+}
+
+std::string encode(const publish_message& m) {
+  std::string out;
+  out.reserve(64 + m.origin.size() + m.envelope.size());
+  out.append(publish_tag).append(m.origin).push_back(' ');
+  append_number(out, m.request);
+  out.push_back(' ');
+  append_number(out, m.wait_ms);
+  out.push_back('\n');
+  out.append(m.envelope);
+  return out;
+}
+
+std::optional<publish_message> decode_publish(std::string_view in) {
+  if (!in.starts_with(publish_tag)) return std::nullopt;
+  in.remove_prefix(publish_tag.size());
+  publish_message m;
+  auto origin = take_word(in, ' ');
+  if (!origin || !valid_node_id(*origin)) return std::nullopt;
+  auto request = take_number(in, ' ');
+  auto wait = request ? take_number(in, '\n') : std::nullopt;
+  if (!wait) return std::nullopt;
+  m.origin = *origin;
+  m.request = *request;
+  m.wait_ms = *wait;
+  m.envelope = in;
+  return m;
+}
+
+std::string encode(const node_answer& a) {
+  std::size_t size = 64;
+  for (const auto& r : a.results) size += r.size() + 12;
+  std::string out;
+  out.reserve(size);
+  out.append(answer_tag);
+  append_number(out, a.request);
+  out.push_back(' ');
+  append_number(out, a.count);
+  out.push_back(' ');
+  append_number(out, a.results.size());
+  out.push_back('\n');
+  for (const auto& r : a.results) {
+    append_number(out, r.size());
+    out.push_back(':');
+    out.append(r);
+  }
+  return out;
+}
+
+std::optional<node_answer> decode_answer(std::string_view in) {
+  if (!in.starts_with(answer_tag)) return std::nullopt;
+  in.remove_prefix(answer_tag.size());
+  auto request = take_number(in, ' ');
+  auto count = request ? take_number(in, ' ') : std::nullopt;
+  auto n = count ? take_number(in, '\n') : std::nullopt;
+  // A node reports at most one result per socket it sent the envelope to,
+  // and each result takes at least 3 bytes ("1:x"): n is bounded by both
+  // before anything is allocated.
+  if (!n || *n > *count || *n > in.size() / 3) return std::nullopt;
+  node_answer a;
+  a.request = *request;
+  a.count = *count;
+  a.results.reserve(*n);
+  for (std::uint64_t i = 0; i < *n; ++i) {
+    auto len = take_number(in, ':');
+    if (!len || *len == 0 || *len > in.size()) return std::nullopt;
+    a.results.emplace_back(in.substr(0, *len));
+    in.remove_prefix(*len);
+  }
+  if (!in.empty()) return std::nullopt;
+  return a;
+}
+
+}  // namespace hf::broker::wire

@@ -1,0 +1,59 @@
+// The messages nodes exchange through Redis, and the names of the channels
+// they travel on. Pure: bytes in, values out; the broker only moves bytes.
+//
+// Channels: a node SUBSCRIBEs to "hf:u:<userId>" while it holds a socket of
+// that user, and to its own reply channel "hf:r:<nodeId>".
+//
+// Messages are a one-line header, then a body:
+//   publish:  "P1 <origin> <request> <wait_ms>\n" <envelope text>
+//   answer:   "A1 <request> <count> <n>\n" then n results, each "<length>:" <JSON text>
+// Numbers are decimal without sign or leading zeros. The envelope and the
+// results are carried verbatim (no escaping, no re-parsing of the whole
+// message), and a result's own nesting never affects how the answer is read.
+// The "1" is the format version: a message of an unknown version does not
+// decode, and is ignored.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace hf::broker::wire {
+
+// Node ids are 1-64 printable ASCII characters without spaces (they appear
+// in channel names and in message headers).
+inline constexpr std::size_t max_node_id = 64;
+bool valid_node_id(std::string_view id) noexcept;
+
+std::string user_channel(std::string_view user_id);
+// The user of a user channel; nullopt for any other channel.
+std::optional<std::string_view> user_of_channel(std::string_view channel) noexcept;
+std::string reply_channel(std::string_view node_id);
+
+// A publish on its way to every node that holds sockets of the user.
+struct publish_message {
+  std::string origin;         // the node that took the publish (answers go to its reply channel)
+  std::uint64_t request = 0;  // the origin's id for this publish
+  std::uint64_t wait_ms = 0;  // how long a node may wait for its sockets' acks
+  std::string envelope;       // the envelope text, byte for byte as sockets receive it
+  bool operator==(const publish_message&) const = default;
+};
+
+// One node's answer to a publish: its matching sockets and their results.
+struct node_answer {
+  std::uint64_t request = 0;
+  std::uint64_t count = 0;           // sockets on that node that were sent the envelope
+  std::vector<std::string> results;  // JSON texts, in ack order; never more than count
+  bool operator==(const node_answer&) const = default;
+};
+
+// encode() requires a valid origin node id. decode_*() returns nullopt for
+// anything that encode() could not have produced.
+std::string encode(const publish_message& m);
+std::optional<publish_message> decode_publish(std::string_view bytes);
+std::string encode(const node_answer& a);
+std::optional<node_answer> decode_answer(std::string_view bytes);
+
+}  // namespace hf::broker::wire

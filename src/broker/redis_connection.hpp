@@ -1,0 +1,59 @@
+// The two connections a node keeps to Redis (commands, and subscriptions,
+// which hiredis cannot mix on one link), as one thing that is up or down:
+// it connects both, reports up once both are, reports down once either
+// fails, and then reconnects with exponential backoff and jitter until
+// stopped. Runs on one io_context's thread; every function and callback is
+// on that thread.
+#pragma once
+
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <chrono>
+#include <functional>
+#include <memory>
+#include <random>
+#include <string>
+
+#include "broker/redis_link.hpp"
+#include "config/redis_url.hpp"
+
+namespace hf::broker {
+
+class redis_connection {
+ public:
+  // `up`: both links are connected (after start, and after every reconnect).
+  // `down(why, was_up)`: the attempt failed or an established connection was
+  // lost; a reconnect is already scheduled. Neither runs inside a hiredis
+  // callback of a link it destroys.
+  redis_connection(boost::asio::io_context& ioc, config::redis_endpoint where,
+                   std::function<void()> up,
+                   std::function<void(const std::string& why, bool was_up)> down);
+
+  void start();
+  // Closes both links and stops reconnecting. Pending replies get nullptr.
+  void stop();
+
+  bool is_up() const noexcept { return up_; }
+  // The links while up; nullptr otherwise.
+  redis_link* commands() const noexcept { return up_ ? cmd_.get() : nullptr; }
+  redis_link* subscriber() const noexcept { return up_ ? sub_.get() : nullptr; }
+  const config::redis_endpoint& endpoint() const noexcept { return where_; }
+
+ private:
+  void connect();
+  void on_lost(const std::string& why);
+
+  boost::asio::io_context& ioc_;
+  config::redis_endpoint where_;
+  std::function<void()> up_fn_;
+  std::function<void(const std::string&, bool)> down_fn_;
+  boost::asio::steady_timer retry_;
+  std::minstd_rand jitter_{std::random_device{}()};
+  std::chrono::milliseconds backoff_;
+  std::unique_ptr<redis_link> cmd_, sub_;
+  int links_up_ = 0;
+  bool up_ = false;
+  bool stopped_ = false;
+};
+
+}  // namespace hf::broker

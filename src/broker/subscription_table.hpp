@@ -1,0 +1,57 @@
+// Which users this node holds sockets of, and its Redis subscriptions to
+// their channels: a socket opens once publishes from every node will find
+// it, that is once Redis has confirmed the subscription to its user's
+// channel. Pure bookkeeping: the caller sends the SUBSCRIBE/UNSUBSCRIBE
+// commands it is told to and reports Redis's confirmations. Not
+// thread-safe: one owner thread (the broker's).
+#pragma once
+
+#include <cstddef>
+#include <functional>
+#include <string>
+#include <string_view>
+#include <unordered_map>
+#include <unordered_set>
+#include <vector>
+
+namespace hf::broker {
+
+class subscription_table {
+ public:
+  using ready_fn = std::function<void()>;
+
+  enum class action {
+    ready,      // call `ready` now: the subscription is confirmed, or Redis is down (local only)
+    wait,       // `ready` is kept until the subscription is confirmed
+    subscribe,  // as wait, and send SUBSCRIBE for the user's channel now
+  };
+
+  // A socket of `user` is opening; `connected` says whether Redis is up.
+  // Takes `ready` when the answer is wait or subscribe.
+  action opening(const std::string& user, bool connected, ready_fn& ready);
+
+  // Redis confirmed the subscription to `user`'s channel: returns the
+  // sockets waiting for it (call each once).
+  std::vector<ready_fn> confirmed(std::string_view user);
+
+  // A socket of `user` closed. True when it was the last one here: send
+  // UNSUBSCRIBE (if connected).
+  bool closed(const std::string& user);
+
+  // The connection to Redis is gone: no subscription holds any more, and the
+  // sockets that waited for one are returned so they can open (degraded:
+  // local delivery only until Redis is back).
+  std::vector<ready_fn> lost();
+
+  // Users with at least one socket here (to resubscribe after a reconnect).
+  std::vector<std::string> users() const;
+  std::size_t size() const noexcept { return sockets_.size(); }
+  bool subscribed(std::string_view user) const;
+
+ private:
+  std::unordered_map<std::string, std::size_t> sockets_;  // user -> sockets on this node
+  std::unordered_set<std::string> subscribed_;            // confirmed by Redis
+  std::unordered_map<std::string, std::vector<ready_fn>> waiting_;
+};
+
+}  // namespace hf::broker

@@ -1,0 +1,32 @@
+// How a handler answers one request: the session gives each request to a
+// handler together with an exchange (Beast's handle_request(req, send)
+// shape), so handlers can be tested without sockets.
+#pragma once
+
+#include <memory>
+#include <string>
+
+#include "http/response.hpp"
+#include "net/socket.hpp"
+
+namespace hf::http {
+
+class exchange {
+ public:
+  virtual ~exchange() = default;
+
+  // Answers the request. Call exactly once per request (unless the
+  // connection was taken with take_connection), from any thread: the session
+  // writes the answer on its own thread. The session may turn keep_alive off
+  // (the request asked to close, or the server is stopping).
+  virtual void respond(response r) = 0;
+
+  // For a WebSocket upgrade: the connection leaves the HTTP layer. Returns
+  // the socket and appends to `early_bytes` whatever arrived behind the
+  // request. Call on the session's thread, instead of respond.
+  virtual net::stream_socket take_connection(std::string& early_bytes) = 0;
+};
+
+using exchange_ptr = std::shared_ptr<exchange>;
+
+}  // namespace hf::http

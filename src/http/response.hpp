@@ -1,0 +1,42 @@
+// An HTTP answer as values (status, body kind, body, keep-alive), and the
+// bytes it is written as, built directly (no general-purpose serializer on the
+// publish path). Pure.
+#pragma once
+
+#include <string>
+#include <string_view>
+
+namespace hf::http {
+
+enum class body_kind {
+  json,            // /publish answers: CORS headers + application/json; charset=utf-8
+  text,            // text/plain;charset=UTF-8, like a Worker's new Response("...")
+  cors_preflight,  // 204 to OPTIONS /publish: CORS headers, max-age, no body
+  metrics          // Prometheus text exposition format 0.0.4
+};
+
+struct response {
+  unsigned status = 200;
+  body_kind kind = body_kind::text;
+  std::string body;
+  // False: the answer says "connection: close" and the connection ends after
+  // it. The session may turn true into false (request, shutdown), never back.
+  bool keep_alive = true;
+  // Complete "name: value\r\n" lines with static storage duration.
+  std::string_view extra_headers;
+};
+
+// A text/plain answer (404 "Not Found", 401 "Unauthorized", ...).
+response text_response(unsigned status, std::string_view body, bool keep_alive = true);
+// A /publish answer with an already serialised JSON body.
+response json_response(unsigned status, std::string body, bool keep_alive = true);
+// {"error":"<message>"} with the /publish headers.
+response json_error(unsigned status, std::string_view message, bool keep_alive = true);
+
+// The complete HTTP/1.1 bytes of `r`. For an HTTP/1.0 request (`http10`) a
+// kept-alive answer says "connection: keep-alive".
+std::string serialize(const response& r, bool http10 = false);
+
+std::string_view reason_phrase(unsigned status) noexcept;
+
+}  // namespace hf::http

@@ -1,0 +1,237 @@
+#include "http/session.hpp"
+
+#include <spdlog/spdlog.h>
+
+#include <boost/asio/dispatch.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/write.hpp>
+#include <boost/beast/core/flat_buffer.hpp>
+#include <boost/beast/http.hpp>
+#include <chrono>
+#include <optional>
+
+#include "core/log.hpp"
+#include "http/handlers.hpp"
+#include "net/worker.hpp"
+
+namespace hf::http {
+namespace asio = boost::asio;
+namespace beast = boost::beast;
+namespace bhttp = beast::http;
+
+namespace {
+
+using parser_type = bhttp::request_parser<bhttp::string_body>;
+
+std::optional<std::string_view> header(const bhttp::request<bhttp::string_body>& r,
+                                       bhttp::field f) {
+  auto it = r.find(f);
+  if (it == r.end()) return std::nullopt;
+  return it->value();
+}
+
+// The handlers' view of what the parser holds (see http/request.hpp).
+request view_of(const bhttp::request<bhttp::string_body>& r, bool with_body) {
+  request v;
+  v.method = r.method_string();
+  v.target = r.target();
+  v.version = r.version();
+  v.authorization = header(r, bhttp::field::authorization);
+  v.content_type = header(r, bhttp::field::content_type);
+  v.upgrade = header(r, bhttp::field::upgrade);
+  v.connection = header(r, bhttp::field::connection);
+  v.sec_websocket_key = header(r, bhttp::field::sec_websocket_key);
+  v.sec_websocket_version = header(r, bhttp::field::sec_websocket_version);
+  if (with_body) v.body = r.body();
+  v.keep_alive = r.keep_alive();
+  return v;
+}
+
+}  // namespace
+
+class session final : public exchange, public std::enable_shared_from_this<session> {
+ public:
+  session(net::worker& w, net::stream_socket s) : w_(w), socket_(std::move(s)), deadline_(w.ioc) {
+    w_.http_sessions.insert(this);
+    ++w_.svc.live_sessions;
+  }
+  ~session() override {
+    w_.http_sessions.erase(this);
+    --w_.svc.live_sessions;
+  }
+
+  void run() { do_read(); }
+
+  // Server shutdown: close now when idle, else after the answer in flight.
+  void stop() {
+    close_after_answer_ = true;
+    if (handling_) return;
+    boost::system::error_code ec;
+    socket_.shutdown(net::stream_socket::shutdown_both, ec);
+    socket_.cancel(ec);
+  }
+
+  // exchange
+  void respond(response r) override {
+    asio::dispatch(socket_.get_executor(), [self = shared_from_this(), r = std::move(r)]() mutable {
+      self->handling_ = false;
+      self->write(std::move(r));
+    });
+  }
+
+  net::stream_socket take_connection(std::string& early_bytes) override {
+    handling_ = false;
+    upgraded_ = true;
+    deadline_.cancel();
+    if (buffer_.size()) {
+      auto early = buffer_.cdata();
+      early_bytes.append(static_cast<const char*>(early.data()), early.size());
+    }
+    return std::move(socket_);
+  }
+
+ private:
+  void do_read() {
+    parser_.emplace();
+    parser_->header_limit(static_cast<std::uint32_t>(w_.svc.cfg.max_header_bytes));
+    parser_->body_limit(w_.svc.cfg.max_body_bytes);
+    // One deadline for the whole request, from the moment we start waiting:
+    // a slow sender (slowloris) gets 408 no later than this.
+    arm_deadline();
+    bhttp::async_read_header(
+        socket_, buffer_, *parser_,
+        [self = shared_from_this()](beast::error_code ec, std::size_t) { self->on_header(ec); });
+  }
+
+  // Cancels the pending read or write when the deadline passes.
+  void arm_deadline() {
+    timed_out_ = false;
+    deadline_.expires_after(w_.svc.cfg.request_timeout);
+    deadline_.async_wait([weak = weak_from_this()](boost::system::error_code ec) {
+      auto self = weak.lock();
+      if (ec || !self) return;
+      self->timed_out_ = true;
+      self->socket_.cancel(ec);
+    });
+  }
+
+  void on_header(beast::error_code ec) {
+    if (ec) return on_read_error(ec);
+    auto& req = parser_->get();
+    if (req.target().size() > w_.svc.cfg.max_uri_bytes) {
+      core::log_refusal(spdlog::level::info, "request refused: 414 (target of {} bytes)",
+                        req.target().size());
+      w_.metrics.refused(metrics::limit_kind::uri_414);
+      return write(text_response(414, "URI Too Long", false));
+    }
+    route_ =
+        protocol::classify(req.method_string(), req.target(), header(req, bhttp::field::upgrade));
+    // An upgrade is answered (or taken over) on its header: a WebSocket
+    // request has no body, and frames may already follow it.
+    if (route_ == protocol::route::websocket) return dispatch(view_of(req, false));
+    if (route_ == protocol::route::publish && req[bhttp::field::expect] == "100-continue") {
+      // curl sends this for bodies over 1 KiB and waits a second without it.
+      static const std::string cont = "HTTP/1.1 100 Continue\r\n\r\n";
+      asio::async_write(socket_, asio::buffer(cont),
+                        [self = shared_from_this()](beast::error_code e, std::size_t) {
+                          if (e) return self->close();
+                          self->read_body();
+                        });
+      return;
+    }
+    read_body();
+  }
+
+  void read_body() {
+    bhttp::async_read(
+        socket_, buffer_, *parser_,
+        [self = shared_from_this()](beast::error_code ec, std::size_t) { self->on_body(ec); });
+  }
+
+  void on_body(beast::error_code ec) {
+    if (ec) return on_read_error(ec);
+    dispatch(view_of(parser_->get(), true));
+  }
+
+  // The request is complete: the read deadline no longer applies (a
+  // handler's own wait is bounded by the handler), and the handler answers
+  // through respond() or takes the connection.
+  void dispatch(const request& req) {
+    deadline_.cancel();
+    handling_ = true;
+    handle_request(w_, route_, req, shared_from_this());
+  }
+
+  void on_read_error(beast::error_code ec) {
+    if (timed_out_ && parser_->got_some() && !close_after_answer_) {
+      w_.metrics.refused(metrics::limit_kind::timeout_408);
+      core::log_refusal(spdlog::level::info, "request refused: 408 (not received within {} ms)",
+                        w_.svc.cfg.request_timeout.count());
+      return write(text_response(408, "Request Timeout", false));
+    }
+    if (ec == bhttp::error::end_of_stream || ec == asio::error::operation_aborted ||
+        ec == beast::error::timeout || ec == asio::error::connection_reset ||
+        ec == asio::error::eof)
+      return close();
+    if (ec == bhttp::error::header_limit) {
+      core::log_refusal(spdlog::level::info, "request refused: 431 (headers above {} bytes)",
+                        w_.svc.cfg.max_header_bytes);
+      w_.metrics.refused(metrics::limit_kind::header_431);
+      return write(text_response(431, "Request Header Fields Too Large", false));
+    }
+    if (ec == bhttp::error::body_limit) {
+      core::log_refusal(spdlog::level::info, "publish refused: 413 (body above {} bytes)",
+                        w_.svc.cfg.max_body_bytes);
+      w_.metrics.refused(metrics::limit_kind::body_413);
+      return write(json_error(413, "Payload Too Large", false));
+    }
+    spdlog::debug("bad HTTP request: {}", ec.message());
+    write(text_response(400, "Bad Request", false));
+  }
+
+  // Writes one complete answer; then reads the next request or closes.
+  void write(response r) {
+    if (upgraded_ || !socket_.is_open()) return;
+    bool http10 = parser_ && parser_->get().version() == 10;
+    bool request_keep = parser_ && parser_->is_header_done() && parser_->get().keep_alive();
+    r.keep_alive = r.keep_alive && request_keep && !close_after_answer_;
+    keep_ = r.keep_alive;
+    w_.metrics.answered_http(r.status);
+    out_ = serialize(r, http10);
+    arm_deadline();  // a peer that does not read its answer is cut off too
+    asio::async_write(socket_, asio::buffer(out_),
+                      [self = shared_from_this()](beast::error_code ec, std::size_t) {
+                        if (ec || !self->keep_ || self->close_after_answer_) return self->close();
+                        self->do_read();
+                      });
+  }
+
+  void close() {
+    deadline_.cancel();
+    net::linger_close(std::move(socket_), w_.svc.live_sessions);
+  }
+
+  net::worker& w_;
+  net::stream_socket socket_;
+  beast::flat_buffer buffer_;
+  std::optional<parser_type> parser_;
+  protocol::route route_ = protocol::route::not_found;
+  asio::steady_timer deadline_;  // request_timeout for each read and write
+  bool timed_out_ = false;
+  std::string out_;                  // the answer being written
+  bool keep_ = true;                 // read another request after out_
+  bool handling_ = false;            // a handler has the request and has not answered yet
+  bool upgraded_ = false;            // the connection was taken by a WebSocket
+  bool close_after_answer_ = false;  // shutdown asked us to stop
+};
+
+void start_session(net::worker& w, net::stream_socket socket) {
+  std::make_shared<session>(w, std::move(socket))->run();
+}
+
+void stop_sessions(net::worker& w) {
+  std::vector<session*> all(w.http_sessions.begin(), w.http_sessions.end());
+  for (auto* s : all) s->stop();
+}
+
+}  // namespace hf::http

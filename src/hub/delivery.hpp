@@ -1,0 +1,27 @@
+// What a publish gets back from the sockets it reached, and how it is handed
+// back. Shared by the hub (one node's sockets), the brokers (every node's) and
+// the HTTP side. Pure types.
+#pragma once
+
+#include <chrono>
+#include <cstddef>
+#include <functional>
+#include <string>
+#include <vector>
+
+namespace hf::hub {
+
+// How many sockets matched and were sent the envelope, and their ack results
+// in arrival order (each one JSON text).
+struct delivery_result {
+  std::size_t client_count = 0;
+  std::vector<std::string> results;
+};
+
+// Called exactly once per delivery or publish; the component that takes it
+// says on which thread and by when.
+using delivery_callback = std::function<void(delivery_result)>;
+
+using deadline = std::chrono::steady_clock::time_point;
+
+}  // namespace hf::hub

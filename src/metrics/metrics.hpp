@@ -1,0 +1,139 @@
+// The server's counters and gauges, and their Prometheus text exposition
+// (format 0.0.4). Each worker thread owns one `counters` and is its only
+// writer; a scrape asks every worker for a copy (posted to its thread) and
+// sums them, so the hot path increments plain integers. Pure: no I/O.
+//
+// Every labelled series is indexed by an enum whose labels are defined right
+// after it with label_table(), which refuses to compile unless there is
+// exactly one label per enum value: a new value cannot go unlabelled.
+#pragma once
+
+#include <array>
+#include <cstddef>
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+
+#include "core/errors.hpp"
+
+namespace hf::metrics {
+
+// The labels of enum E (which ends with `count_`), one per value, in order.
+template <class E, std::size_t N>
+consteval std::array<std::string_view, N> label_table(const char* const (&names)[N]) {
+  static_assert(N == static_cast<std::size_t>(E::count_), "one label per enum value");
+  std::array<std::string_view, N> out{};
+  for (std::size_t i = 0; i < N; ++i) out[i] = names[i];
+  return out;
+}
+
+// Why a WebSocket ended (hopeflow_websocket_closes_total{reason}).
+enum class close_reason : std::uint8_t {
+  client_close,    // the client sent a close frame
+  network,         // the connection broke (reset, EOF without close)
+  protocol_error,  // 1002 / 1007
+  too_big,         // 1009
+  slow_consumer,   // 1008
+  heartbeat,       // no answer to our ping
+  shutdown,        // 1001
+  count_
+};
+inline constexpr auto close_reason_labels =
+    label_table<close_reason>({"client_close", "network", "protocol_error", "too_big",
+                               "slow_consumer", "heartbeat", "shutdown"});
+
+// A limit that refused a request or closed a socket
+// (hopeflow_limit_refusals_total{limit}).
+enum class limit_kind : std::uint8_t {
+  header_431,
+  uri_414,
+  body_413,
+  timeout_408,
+  connections_503,
+  sockets_per_user_429,
+  message_1009,
+  slow_consumer_1008,
+  count_
+};
+inline constexpr auto limit_kind_labels =
+    label_table<limit_kind>({"header_431", "uri_414", "body_413", "timeout_408", "connections_503",
+                             "sockets_per_user_429", "message_1009", "slow_consumer_1008"});
+
+// Why a token was refused (hopeflow_auth_failures_total{reason}).
+enum class auth_failure : std::uint8_t {
+  missing,
+  malformed,
+  unsupported_alg,
+  bad_typ,
+  crit,
+  bad_signature,
+  expired,
+  not_yet_valid,
+  bad_claim,
+  no_user,
+  count_
+};
+inline constexpr auto auth_failure_labels = label_table<auth_failure>(
+    {"missing", "malformed", "unsupported_alg", "bad_typ", "crit", "bad_signature", "expired",
+     "not_yet_valid", "bad_claim", "no_user"});
+
+// The auth_failure of a verification error; nullopt for an error that is not
+// about a token (a programming error: counted nowhere).
+std::optional<auth_failure> auth_failure_of(const boost::system::error_code& ec) noexcept;
+
+// Publish round trips up to this many seconds, then +Inf.
+inline constexpr std::array<double, 12> latency_buckets = {
+    0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 5.0};
+
+template <class E>
+using per = std::array<std::uint64_t, static_cast<std::size_t>(E::count_)>;
+
+template <class E>
+constexpr std::size_t index(E e) noexcept {
+  return static_cast<std::size_t>(e);
+}
+
+struct counters {
+  // WebSocket
+  std::uint64_t ws_connects = 0;
+  per<close_reason> ws_closes{};
+  std::uint64_t ws_bytes_in = 0, ws_bytes_out = 0;
+  // HTTP and auth
+  per<auth_failure> auth_failures{};
+  std::array<std::uint64_t, 6> http_status{};  // 1xx..5xx by first digit, [0] = other
+  per<limit_kind> limits{};
+  // Publishes (as answered to the caller by this node)
+  std::uint64_t publishes_answered = 0, publishes_no_target = 0, publish_errors = 0;
+  std::array<std::uint64_t, latency_buckets.size() + 1> latency{};  // non-cumulative
+  double latency_sum = 0;
+  // Delivery on this node's sockets (hub shard)
+  std::uint64_t deliveries = 0, acks = 0, ack_deadlines = 0;
+
+  void add(const counters& o);
+  void observe_latency(double seconds);
+  void refused(limit_kind k) noexcept { ++limits[index(k)]; }
+  void closed(close_reason r) noexcept { ++ws_closes[index(r)]; }
+  void answered_http(unsigned status) noexcept {
+    unsigned cls = status / 100;
+    ++http_status[cls < http_status.size() ? cls : 0];
+  }
+  void auth_failed(const boost::system::error_code& ec) noexcept {
+    if (auto f = auth_failure_of(ec)) ++auth_failures[index(*f)];
+  }
+};
+
+// The state of the cross-node broker, for /readyz and /metrics.
+enum class cluster_state : std::int8_t { standalone = -1, disconnected = 0, connected = 1 };
+
+struct gauges {
+  std::uint64_t sockets = 0, users = 0, pending_publishes = 0, http_connections = 0;
+  bool ready = true;
+  cluster_state cluster = cluster_state::standalone;
+  double cluster_rtt_seconds = 0;  // PUBLISH round trips to Redis: sum
+  std::uint64_t cluster_rtt_count = 0;
+};
+
+std::string render_prometheus(const counters& c, const gauges& g);
+
+}  // namespace hf::metrics

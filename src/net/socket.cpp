@@ -1,0 +1,85 @@
+#include "net/socket.hpp"
+
+#include <unistd.h>
+
+#include <array>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <chrono>
+#include <memory>
+
+namespace hf::net {
+namespace asio = boost::asio;
+
+detached_socket detach(stream_socket& s) {
+  detached_socket d;
+  boost::system::error_code ec;
+  auto ep = s.local_endpoint(ec);
+  if (!ec) d.protocol = ep.protocol();
+  int fd = s.release(ec);
+  if (ec) {
+    s.close(ec);
+    return {};
+  }
+  d.fd = fd;
+  return d;
+}
+
+stream_socket adopt(asio::io_context& ioc, detached_socket d) {
+  stream_socket s(ioc);
+  if (d.fd < 0) return s;
+  boost::system::error_code ec;
+  s.assign(d.protocol, d.fd, ec);
+  if (ec) ::close(d.fd);
+  return s;
+}
+
+namespace {
+
+// Longest a peer may keep sending after our last answer.
+constexpr auto linger_time = std::chrono::seconds(1);
+
+class lingering : public std::enable_shared_from_this<lingering> {
+ public:
+  lingering(stream_socket s, std::atomic<long>& live)
+      : socket_(std::move(s)), timer_(socket_.get_executor()), live_(live) {
+    ++live_;
+  }
+  ~lingering() { --live_; }
+
+  void start() {
+    boost::system::error_code ec;
+    socket_.shutdown(stream_socket::shutdown_send, ec);
+    if (ec) return socket_.close(ec), void();
+    timer_.expires_after(linger_time);
+    timer_.async_wait([self = shared_from_this()](boost::system::error_code e) {
+      if (!e) self->socket_.close(e);
+    });
+    discard();
+  }
+
+ private:
+  void discard() {
+    // One buffer per thread: what is read is thrown away.
+    thread_local std::array<char, 16384> sink;
+    socket_.async_read_some(asio::buffer(sink),
+                            [self = shared_from_this()](boost::system::error_code ec, std::size_t) {
+                              if (!ec) return self->discard();
+                              self->timer_.cancel();
+                              self->socket_.close(ec);
+                            });
+  }
+
+  stream_socket socket_;
+  asio::steady_timer timer_;
+  std::atomic<long>& live_;
+};
+
+}  // namespace
+
+void linger_close(stream_socket socket, std::atomic<long>& live) {
+  if (!socket.is_open()) return;
+  std::make_shared<lingering>(std::move(socket), live)->start();
+}
+
+}  // namespace hf::net
