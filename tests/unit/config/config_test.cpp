@@ -4,25 +4,13 @@
 
 #include <map>
 
+#include "load_fixture.hpp"
+
 using namespace hf::config;
 
 namespace {
-struct fixture {
-  std::map<std::string, std::string> env, files;
-  load_result run(std::vector<std::string> args) {
-    return load(
-        args,
-        [&](const std::string& k) -> std::optional<std::string> {
-          auto it = env.find(k);
-          return it == env.end() ? std::nullopt : std::optional(it->second);
-        },
-        [&](const std::string& p) -> std::optional<std::string> {
-          auto it = files.find(p);
-          return it == files.end() ? std::nullopt : std::optional(it->second);
-        });
-  }
-};
-const std::string long_secret(40, 's');
+using hf::config::test_support::fixture;
+using hf::config::test_support::long_secret;
 }  // namespace
 
 TEST(Config, SecretIsRequired) {

@@ -9,28 +9,14 @@
 
 #include "config/config.hpp"
 #include "config/redis_url.hpp"
+#include "load_fixture.hpp"
 
 using namespace hf::config;
 
 namespace {
 
-struct fixture {
-  std::map<std::string, std::string> env, files;
-  load_result run(std::vector<std::string> args) {
-    return load(
-        args,
-        [&](const std::string& k) -> std::optional<std::string> {
-          auto it = env.find(k);
-          return it == env.end() ? std::nullopt : std::optional(it->second);
-        },
-        [&](const std::string& p) -> std::optional<std::string> {
-          auto it = files.find(p);
-          return it == files.end() ? std::nullopt : std::optional(it->second);
-        });
-  }
-};
-
-const std::string long_secret(40, 's');
+using hf::config::test_support::fixture;
+using hf::config::test_support::long_secret;
 
 std::string trim(const std::string& s) {
   std::size_t b = s.find_first_not_of(" \t");

@@ -1,0 +1,205 @@
+// The request handlers without sockets: a worker with a real shard and the
+// local broker, a fake exchange that records the answer, and fake hub
+// connections standing in for WebSockets.
+#include "http/handlers.hpp"
+
+#include <gtest/gtest.h>
+
+#include <boost/asio/io_context.hpp>
+#include <optional>
+
+#include "auth/jwt.hpp"
+#include "broker/local_broker.hpp"
+#include "core/js_json.hpp"
+#include "net/worker.hpp"
+
+using namespace hf;
+
+namespace {
+
+const std::string secret = "handlers-test-secret-of-at-least-32-bytes";
+
+struct fake_exchange final : http::exchange {
+  explicit fake_exchange(boost::asio::io_context& ioc) : ioc(ioc) {}
+  boost::asio::io_context& ioc;
+  int answers = 0;
+  std::optional<http::response> answer;
+  bool taken = false;
+  void respond(http::response r) override {
+    ++answers;
+    answer = std::move(r);
+  }
+  net::stream_socket take_connection(std::string&) override {
+    taken = true;
+    return net::stream_socket(ioc);
+  }
+};
+
+struct fake_socket final : hub::connection {
+  std::vector<std::string> sent;
+  hub::send_status send_text(hub::shared_text t) override {
+    sent.push_back(*t);
+    return hub::send_status::sent;
+  }
+  void close(metrics::close_reason) override {}
+  bool heartbeat() override { return true; }
+  void abort() override {}
+};
+
+struct handlers_fixture : ::testing::Test {
+  config::config cfg = [] {
+    config::config c;
+    c.jwt_secret = secret;
+    c.threads = 1;
+    return c;
+  }();
+  auth::jwt_verifier verifier{secret};
+  boost::asio::io_context ioc{1};
+  hub::shard shard{ioc, hub::shard_limits{}};
+  hub::hub the_hub{{&shard}};
+  broker::local_broker broker{the_hub};
+  net::services svc{cfg, verifier, broker, broker, the_hub};
+  net::worker w{0, ioc, shard, svc};
+
+  handlers_fixture() {
+    svc.workers = {&w};
+    shard.use_counters(&w.metrics);
+  }
+
+  std::string token(const std::string& user) {
+    boost::json::object claims;
+    claims["userId"] = user;
+    return auth::mint_hs256(secret, claims);
+  }
+
+  // Runs one request through the router and the io_context until idle.
+  std::shared_ptr<fake_exchange> send(protocol::route route, http::request req) {
+    auto x = std::make_shared<fake_exchange>(ioc);
+    http::handle_request(w, route, req, x);
+    ioc.restart();
+    ioc.poll();
+    return x;
+  }
+
+  http::request publish(std::string body, std::optional<std::string_view> auth = {}) {
+    body_ = std::move(body);
+    http::request r;
+    r.method = "POST";
+    r.target = "/publish";
+    r.authorization = auth;
+    r.content_type = "application/json";
+    r.body = body_;
+    return r;
+  }
+
+ private:
+  std::string body_;
+};
+
+}  // namespace
+
+TEST_F(handlers_fixture, RoutesWithoutAHandlerAnswerAtOnce) {
+  auto x = send(protocol::route::not_found, {});
+  ASSERT_EQ(x->answers, 1);
+  EXPECT_EQ(x->answer->status, 404u);
+  EXPECT_EQ(x->answer->body, "Not Found");
+  x = send(protocol::route::preflight, {});
+  ASSERT_EQ(x->answers, 1);
+  EXPECT_EQ(x->answer->status, 204u);
+  EXPECT_EQ(x->answer->kind, http::body_kind::cors_preflight);
+}
+
+TEST_F(handlers_fixture, PublishChecksInTheContractsOrder) {
+  std::string bearer = "Bearer " + token("backend");
+  auto x = send(protocol::route::publish, publish(R"({"userId":"u"})"));
+  EXPECT_EQ(x->answer->status, 401u);
+  EXPECT_EQ(x->answer->body, R"({"error":"Unauthorized"})");
+  EXPECT_EQ(w.metrics.auth_failures[metrics::index(metrics::auth_failure::missing)], 1u);
+  auto req = publish("{", bearer);
+  req.content_type = "text/plain";
+  x = send(protocol::route::publish, req);
+  EXPECT_EQ(x->answer->status, 415u);
+  x = send(protocol::route::publish, publish("{", bearer));
+  EXPECT_EQ(x->answer->status, 400u);
+  EXPECT_EQ(x->answer->body, R"({"error":"Invalid JSON body"})");
+  x = send(protocol::route::publish, publish("null", bearer));
+  EXPECT_EQ(x->answer->body, R"({"error":"userId is required"})");
+  EXPECT_EQ(w.metrics.publish_errors, 4u);
+  x = send(protocol::route::publish, publish(R"({"userId":"nobody"})", bearer));
+  ASSERT_EQ(x->answers, 1);
+  EXPECT_EQ(x->answer->status, 200u);
+  EXPECT_EQ(x->answer->body, R"({"clientCount":0,"results":[]})");
+  EXPECT_EQ(w.metrics.publishes_no_target, 1u);
+}
+
+TEST_F(handlers_fixture, PublishAnswersWithTheAcksOfMatchingSockets) {
+  fake_socket a, b;
+  for (auto* s : {&a, &b}) {
+    shard.attach(*s, "u");
+    shard.on_text(*s, R"({"type":"subscribe","filters":[{"type":"chat"}]})");
+  }
+  auto x = std::make_shared<fake_exchange>(ioc);
+  http::handle_request(
+      w, protocol::route::publish,
+      publish(R"({"userId":" u ","type":"chat","payload":{"n":1}})", "Bearer " + token("backend")),
+      x);
+  ioc.restart();
+  ioc.poll();
+  ASSERT_EQ(a.sent.size(), 1u);
+  EXPECT_EQ(x->answers, 0);  // waiting for acks
+  auto env = core::parse_json(a.sent[0]);
+  std::string id(env->as_object().at("envelopeId").as_string());
+  shard.on_text(a, R"({"type":"ack","envelopeId":")" + id + R"(","result":{"read":true}})");
+  shard.on_text(b, R"({"type":"ack","envelopeId":")" + id + R"("})");
+  ioc.restart();
+  ioc.poll();
+  ASSERT_EQ(x->answers, 1);
+  EXPECT_EQ(x->answer->body, R"({"clientCount":2,"results":[{"read":true},null]})");
+  EXPECT_EQ(w.metrics.publishes_answered, 1u);
+  shard.detach(a);
+  shard.detach(b);
+}
+
+TEST_F(handlers_fixture, ReadinessAndMetrics) {
+  auto x = send(protocol::route::readyz, {});
+  EXPECT_EQ(x->answer->status, 200u);
+  EXPECT_EQ(x->answer->body, "ready");
+  x = send(protocol::route::healthz, {});
+  EXPECT_EQ(x->answer->body, "ok");
+  w.metrics.ws_connects = 3;
+  x = send(protocol::route::metrics, {});
+  ASSERT_EQ(x->answers, 1);
+  EXPECT_EQ(x->answer->kind, http::body_kind::metrics);
+  EXPECT_NE(x->answer->body.find("hopeflow_websocket_connects_total 3\n"), std::string::npos);
+  EXPECT_NE(x->answer->body.find("hopeflow_ready 1\n"), std::string::npos);
+  svc.not_ready = true;
+  x = send(protocol::route::readyz, {});
+  EXPECT_EQ(x->answer->status, 503u);
+  EXPECT_EQ(x->answer->body, "draining");
+  x = send(protocol::route::metrics, {});
+  EXPECT_NE(x->answer->body.find("hopeflow_ready 0\n"), std::string::npos);
+}
+
+TEST_F(handlers_fixture, UpgradeRefusalsAreHttpAnswersThatClose) {
+  http::request up;
+  up.method = "GET";
+  up.target = "/";
+  up.upgrade = "websocket";
+  auto x = send(protocol::route::websocket, up);
+  EXPECT_EQ(x->answer->status, 401u);
+  EXPECT_FALSE(x->answer->keep_alive);
+  std::string target = "/?token=" + token("u");  // outlives the request's views
+  up.target = target;
+  x = send(protocol::route::websocket, up);  // no key, no version: a bad handshake
+  EXPECT_EQ(x->answer->status, 400u);
+  EXPECT_FALSE(x->taken);
+  up.connection = "Upgrade";
+  up.sec_websocket_key = "dGhlIHNhbXBsZSBub25jZQ==";
+  up.sec_websocket_version = "8";
+  x = send(protocol::route::websocket, up);
+  EXPECT_EQ(x->answer->status, 426u);
+  EXPECT_EQ(x->answer->extra_headers, "sec-websocket-version: 13\r\n");
+  svc.stopping = true;
+  x = send(protocol::route::websocket, up);
+  EXPECT_EQ(x->answer->status, 503u);
+}
