@@ -82,7 +82,7 @@ std::optional<publish_message> decode_publish(std::string_view in) {
   if (!origin || !valid_node_id(*origin)) return std::nullopt;
   auto request = take_number(in, ' ');
   auto wait = request ? take_number(in, '\n') : std::nullopt;
-  if (!wait) return std::nullopt;
+  if (!wait || *wait > max_wait_ms) return std::nullopt;
   m.origin = *origin;
   m.request = *request;
   m.wait_ms = *wait;

@@ -22,6 +22,9 @@
 
 namespace hf::broker::wire {
 
+// The longest ack wait a publish message may carry: ACK_TIMEOUT_MS's maximum.
+inline constexpr std::uint64_t max_wait_ms = 3'600'000;
+
 // Node ids are 1-64 printable ASCII characters without spaces (they appear
 // in channel names and in message headers).
 inline constexpr std::size_t max_node_id = 64;
@@ -36,7 +39,7 @@ std::string reply_channel(std::string_view node_id);
 struct publish_message {
   std::string origin;         // the node that took the publish (answers go to its reply channel)
   std::uint64_t request = 0;  // the origin's id for this publish
-  std::uint64_t wait_ms = 0;  // how long a node may wait for its sockets' acks
+  std::uint64_t wait_ms = 0;  // how long a node may wait for its sockets' acks (<= max_wait_ms)
   std::string envelope;       // the envelope text, byte for byte as sockets receive it
   bool operator==(const publish_message&) const = default;
 };

@@ -19,7 +19,8 @@
 //
 // Threading: all Redis I/O and bookkeeping runs on the broker's own thread;
 // the public functions may be called from any thread and only post to it.
-// `done` callbacks run on the broker thread.
+// `done` callbacks run on the broker thread, or on the owning shard's thread
+// when Redis is down and the publish is delivered locally.
 #pragma once
 
 #include <atomic>

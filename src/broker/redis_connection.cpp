@@ -34,9 +34,13 @@ void redis_connection::stop() {
 void redis_connection::connect() {
   if (stopped_) return;
   links_up_ = 0;
+  ++attempt_;
   cmd_ = std::make_unique<redis_link>(ioc_, where_.host, where_.port);
   sub_ = std::make_unique<redis_link>(ioc_, where_.host, where_.port);
-  auto link_up = [this] {
+  // A link's "up" from an attempt that has already failed (its partner
+  // dropped first) must not count for the next one.
+  auto link_up = [this, attempt = attempt_] {
+    if (attempt != attempt_ || !cmd_ || !sub_) return;
     if (++links_up_ < 2) return;
     up_ = true;
     backoff_ = reconnect_min;

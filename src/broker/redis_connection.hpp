@@ -52,6 +52,7 @@ class redis_connection {
   std::chrono::milliseconds backoff_;
   std::unique_ptr<redis_link> cmd_, sub_;
   int links_up_ = 0;
+  std::uint64_t attempt_ = 0;  // connect() calls so far
   bool up_ = false;
   bool stopped_ = false;
 };

@@ -110,6 +110,9 @@ class session final : public exchange, public std::enable_shared_from_this<sessi
     deadline_.async_wait([weak = weak_from_this()](boost::system::error_code ec) {
       auto self = weak.lock();
       if (ec || !self) return;
+      // A completion queued before the timer was cancelled or re-armed is
+      // stale: only a deadline that really passed cuts the connection.
+      if (self->deadline_.expiry() > std::chrono::steady_clock::now()) return;
       self->timed_out_ = true;
       self->socket_.cancel(ec);
     });

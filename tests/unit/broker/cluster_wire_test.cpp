@@ -41,7 +41,7 @@ TEST(ClusterWire, MalformedPublishesDoNotDecode) {
   for (std::string_view bad :
        {"", "P1", "P1 ", "P1 a 1 2", "P2 a 1 2\n{}", "A1 a 1 2\n{}", "P1  1 2\n{}", "P1 a x 2\n{}",
         "P1 a 1 -2\n{}", "P1 a 01 2\n{}", "P1 a 1 2 3\n{}", "P1 a 99999999999999999999 2\n{}",
-        "P1 a\tb 1 2\n{}", "p1 a 1 2\n{}"})
+        "P1 a\tb 1 2\n{}", "p1 a 1 2\n{}", "P1 a 1 3600001\n{}", "P1 a 1 10000000000000\n{}"})
     EXPECT_EQ(decode_publish(bad), std::nullopt) << bad;
 }
 
