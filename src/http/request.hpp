@@ -9,7 +9,8 @@ namespace hf::http {
 
 // Views into the session's parser: valid only during the handler call. A
 // handler that answers later copies what it keeps. A header is nullopt when
-// absent.
+// absent. The handshake headers (upgrade, connection, sec_websocket_*) are
+// filled for WebSocket upgrades only, the body for every other request.
 struct request {
   std::string_view method;
   std::string_view target;  // as sent: "/publish?token=..." (or absolute form)

@@ -2,7 +2,8 @@
 
 #include <spdlog/spdlog.h>
 
-#include <boost/asio/dispatch.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/post.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/write.hpp>
 #include <boost/beast/core/flat_buffer.hpp>
@@ -30,19 +31,24 @@ std::optional<std::string_view> header(const bhttp::request<bhttp::string_body>&
   return it->value();
 }
 
-// The handlers' view of what the parser holds (see http/request.hpp).
-request view_of(const bhttp::request<bhttp::string_body>& r, bool with_body) {
+// The handlers' view of what the parser holds (see http/request.hpp). The
+// handshake headers are looked up for upgrades only, the body for the other
+// routes only.
+request view_of(const bhttp::request<bhttp::string_body>& r, protocol::route route) {
   request v;
   v.method = r.method_string();
   v.target = r.target();
   v.version = r.version();
   v.authorization = header(r, bhttp::field::authorization);
   v.content_type = header(r, bhttp::field::content_type);
-  v.upgrade = header(r, bhttp::field::upgrade);
-  v.connection = header(r, bhttp::field::connection);
-  v.sec_websocket_key = header(r, bhttp::field::sec_websocket_key);
-  v.sec_websocket_version = header(r, bhttp::field::sec_websocket_version);
-  if (with_body) v.body = r.body();
+  if (route == protocol::route::websocket) {
+    v.upgrade = header(r, bhttp::field::upgrade);
+    v.connection = header(r, bhttp::field::connection);
+    v.sec_websocket_key = header(r, bhttp::field::sec_websocket_key);
+    v.sec_websocket_version = header(r, bhttp::field::sec_websocket_version);
+  } else {
+    v.body = r.body();
+  }
   v.keep_alive = r.keep_alive();
   return v;
 }
@@ -73,9 +79,9 @@ class session final : public exchange, public std::enable_shared_from_this<sessi
 
   // exchange
   void respond(response r) override {
-    asio::dispatch(socket_.get_executor(), [self = shared_from_this(), r = std::move(r)]() mutable {
-      self->handling_ = false;
-      self->write(std::move(r));
+    if (w_.ioc.get_executor().running_in_this_thread()) return answer(std::move(r));
+    asio::post(w_.ioc, [self = shared_from_this(), r = std::move(r)]() mutable {
+      self->answer(std::move(r));
     });
   }
 
@@ -131,7 +137,7 @@ class session final : public exchange, public std::enable_shared_from_this<sessi
         protocol::classify(req.method_string(), req.target(), header(req, bhttp::field::upgrade));
     // An upgrade is answered (or taken over) on its header: a WebSocket
     // request has no body, and frames may already follow it.
-    if (route_ == protocol::route::websocket) return dispatch(view_of(req, false));
+    if (route_ == protocol::route::websocket) return dispatch(view_of(req, route_));
     if (route_ == protocol::route::publish && req[bhttp::field::expect] == "100-continue") {
       // curl sends this for bodies over 1 KiB and waits a second without it.
       static const std::string cont = "HTTP/1.1 100 Continue\r\n\r\n";
@@ -153,7 +159,7 @@ class session final : public exchange, public std::enable_shared_from_this<sessi
 
   void on_body(beast::error_code ec) {
     if (ec) return on_read_error(ec);
-    dispatch(view_of(parser_->get(), true));
+    dispatch(view_of(parser_->get(), route_));
   }
 
   // The request is complete: the read deadline no longer applies (a
@@ -190,6 +196,11 @@ class session final : public exchange, public std::enable_shared_from_this<sessi
     }
     spdlog::debug("bad HTTP request: {}", ec.message());
     write(text_response(400, "Bad Request", false));
+  }
+
+  void answer(response r) {
+    handling_ = false;
+    write(std::move(r));
   }
 
   // Writes one complete answer; then reads the next request or closes.
