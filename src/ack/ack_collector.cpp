@@ -4,12 +4,13 @@
 
 namespace hf::ack {
 
-ack_collector::ack_collector(std::vector<std::uint64_t> targets) : targets_(std::move(targets)) {
+ack_collector::ack_collector(std::vector<std::uint64_t> targets, result_limits limits)
+    : targets_(std::move(targets)), results_(limits) {
   std::sort(targets_.begin(), targets_.end());
   targets_.erase(std::unique(targets_.begin(), targets_.end()), targets_.end());
   states_.assign(targets_.size(), state::waiting);
   outstanding_ = targets_.size();
-  results_.reserve(std::min<std::size_t>(targets_.size(), 64));
+  results_.items().reserve(std::min<std::size_t>(targets_.size(), 64));
 }
 
 std::ptrdiff_t ack_collector::find(std::uint64_t socket) const noexcept {
@@ -23,7 +24,7 @@ bool ack_collector::on_ack(std::uint64_t socket, std::string result_json) {
   if (i < 0 || states_[i] != state::waiting) return false;
   states_[i] = state::acked;
   --outstanding_;
-  results_.push_back(std::move(result_json));
+  results_.add(std::move(result_json));
   return true;
 }
 

@@ -7,16 +7,19 @@
 #include <string>
 #include <vector>
 
+#include "ack/result_list.hpp"
+
 namespace hf::ack {
 
 class ack_collector {
  public:
   // `targets` are the ids of the sockets the envelope was sent to.
-  explicit ack_collector(std::vector<std::uint64_t> targets);
+  explicit ack_collector(std::vector<std::uint64_t> targets, result_limits limits = {});
 
-  // Records `result_json` when `socket` is a target that has neither acked nor
-  // gone; acks from strangers and second acks are ignored. Returns true when
-  // the ack was recorded. Results keep arrival order.
+  // Records the ack of `socket` when it is a target that has neither acked
+  // nor gone; acks from strangers and second acks are ignored. Returns true
+  // when the ack was recorded. Its result is kept in arrival order, or left
+  // out and counted when it does not fit the result limits.
   bool on_ack(std::uint64_t socket, std::string result_json);
 
   // `socket` closed or failed: it stops being waited for. Returns true when it
@@ -27,7 +30,9 @@ class ack_collector {
   bool complete() const noexcept { return outstanding_ == 0; }
   std::size_t client_count() const noexcept { return targets_.size(); }
   std::size_t outstanding() const noexcept { return outstanding_; }
-  std::vector<std::string>& results() noexcept { return results_; }
+  std::vector<std::string>& results() noexcept { return results_.items(); }
+  // Acks whose result was left out by the result limits.
+  std::size_t dropped() const noexcept { return results_.dropped(); }
 
  private:
   enum class state : std::uint8_t { waiting, acked, gone };
@@ -37,7 +42,7 @@ class ack_collector {
 
   std::vector<std::uint64_t> targets_;
   std::vector<state> states_;
-  std::vector<std::string> results_;
+  result_list results_;
   std::size_t outstanding_;
 };
 

@@ -28,8 +28,7 @@ struct server::impl {
       // Concurrency hint 1: each io_context is run by exactly one thread, so
       // Asio can skip its internal locking.
       contexts.push_back(std::make_unique<asio::io_context>(1));
-      shards.push_back(std::make_unique<hub::shard>(*contexts.back(),
-                                                    hub::shard_limits{cfg.max_filters_per_socket}));
+      shards.push_back(std::make_unique<hub::shard>(*contexts.back(), shard_limits()));
     }
     std::vector<hub::shard*> raw;
     for (auto& s : shards) raw.push_back(s.get());
@@ -46,6 +45,7 @@ struct server::impl {
         throw std::runtime_error("REDIS_URL: cannot parse '" + cfg.redis_url + "'");
       ro.node_id = cfg.node_id;
       ro.required = cfg.redis_required;
+      ro.results = shard_limits().results;
       cluster = std::make_unique<broker::redis_broker>(*the_hub, ro);
       b = cluster.get();
       p = cluster.get();
@@ -57,6 +57,10 @@ struct server::impl {
       svc->workers.push_back(w.get());
       w->shard.use_counters(&w->metrics);
     }
+  }
+
+  hub::shard_limits shard_limits() const {
+    return {cfg.max_filters_per_socket, {cfg.max_ack_result_bytes, cfg.max_results_bytes}};
   }
 
   // Sessions live in handlers owned by the io_contexts and point at workers

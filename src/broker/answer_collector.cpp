@@ -2,11 +2,14 @@
 
 namespace hf::broker {
 
-std::uint64_t answer_collector::open(time_point deadline, hub::delivery_callback done) {
+std::uint64_t answer_collector::open(time_point deadline, std::string envelope_id,
+                                     hub::delivery_callback done) {
   std::uint64_t id = next_id_++;
-  auto& r = requests_[id];
-  r.done = std::move(done);
-  r.at = deadlines_.emplace(deadline, id);
+  auto [it, added] = requests_.emplace(
+      id,
+      request{
+          std::move(done), std::move(envelope_id), -1, 0, false, 0, ack::result_list(limits_), {}});
+  it->second.at = deadlines_.emplace(deadline, id);
   return id;
 }
 
@@ -18,13 +21,20 @@ std::optional<answer_collector::completion> answer_collector::expect(std::uint64
   return complete_if_done(it);
 }
 
+void answer_collector::lost(std::uint64_t id) {
+  if (auto it = requests_.find(id); it != requests_.end()) it->second.lost = true;
+}
+
 std::optional<answer_collector::completion> answer_collector::answer(
-    std::uint64_t id, std::size_t count, std::vector<std::string> results) {
+    std::uint64_t id, std::string_view envelope_id, std::size_t count, std::size_t dropped,
+    std::vector<std::string> results) {
   auto it = requests_.find(id);
-  if (it == requests_.end()) return std::nullopt;  // answered already (deadline)
+  // Answered already (deadline), or an answer to another publish.
+  if (it == requests_.end() || it->second.envelope_id != envelope_id) return std::nullopt;
   auto& r = it->second;
-  r.result.client_count += count;
-  for (auto& s : results) r.result.results.push_back(std::move(s));
+  r.count += count;
+  r.results.add_dropped(dropped);
+  for (auto& s : results) r.results.add(std::move(s));
   ++r.received;
   return complete_if_done(it);
 }
@@ -49,7 +59,7 @@ void answer_collector::shorten(time_point by) {
   for (auto d = deadlines_.upper_bound(by); d != deadlines_.end();) {
     std::uint64_t id = d->second;
     d = deadlines_.erase(d);
-    requests_[id].at = deadlines_.emplace(by, id);
+    requests_.find(id)->second.at = deadlines_.emplace(by, id);
   }
 }
 
@@ -71,8 +81,14 @@ std::optional<answer_collector::completion> answer_collector::complete_if_done(i
 }
 
 answer_collector::completion answer_collector::finish(iterator it) {
-  completion c{std::move(it->second.done), std::move(it->second.result)};
-  deadlines_.erase(it->second.at);
+  auto& r = it->second;
+  hub::delivery_result result{r.count, std::move(r.results.items()), r.results.dropped(), {}};
+  if (r.lost || r.expected < 0)
+    result.degraded = metrics::degradation::unknown;
+  else if (r.received < r.expected)
+    result.degraded = metrics::degradation::partial;
+  completion c{std::move(r.done), std::move(result)};
+  deadlines_.erase(r.at);
   requests_.erase(it);
   return c;
 }

@@ -1,9 +1,11 @@
 // The origin's side of a cluster publish: the publishes this node took and
 // the node answers it is still waiting for. A publish completes when every
 // node that received it (Redis's PUBLISH reply says how many) has answered,
-// or at its deadline with what has arrived. Pure: no clock of its own (the
-// caller passes `now`), no timers (the caller arms one for next_deadline()),
-// no I/O. Not thread-safe: one owner thread (the broker's).
+// or at its deadline with what has arrived, marked partial (or unknown, when
+// Redis never said how many nodes received it). An answer counts only for
+// the publish it names (request id and envelope id). Pure: no clock of its
+// own (the caller passes `now`), no timers (the caller arms one for
+// next_deadline()), no I/O. Not thread-safe: one owner thread (the broker's).
 #pragma once
 
 #include <chrono>
@@ -14,6 +16,7 @@
 #include <unordered_map>
 #include <vector>
 
+#include "ack/result_list.hpp"
 #include "hub/delivery.hpp"
 
 namespace hf::broker {
@@ -28,17 +31,28 @@ class answer_collector {
     hub::delivery_result result;
   };
 
-  // Starts waiting for the answers to a publish; returns its request id
-  // (unique for this collector). It completes by `deadline` at the latest.
-  std::uint64_t open(time_point deadline, hub::delivery_callback done);
+  // Results of one publish, from all nodes together, stay within `limits`.
+  explicit answer_collector(ack::result_limits limits = {}) : limits_(limits) {}
+
+  // Starts waiting for the answers to the publish of `envelope_id`; returns
+  // its request id (unique for this collector). It completes by `deadline`
+  // at the latest.
+  std::uint64_t open(time_point deadline, std::string envelope_id, hub::delivery_callback done);
 
   // Redis delivered the publish to `nodes` subscribers: that many answers
   // are expected. Returns the completion when they are all in already.
   std::optional<completion> expect(std::uint64_t id, std::size_t nodes);
 
-  // One node's answer: adds its count and results (in arrival order).
-  // Answers for unknown or finished requests are ignored (nullopt).
-  std::optional<completion> answer(std::uint64_t id, std::size_t count,
+  // Redis's reply to the PUBLISH was lost with the connection: whether and
+  // where the publish went is unknown. It completes at its deadline with
+  // whatever answers still arrive, marked unknown.
+  void lost(std::uint64_t id);
+
+  // One node's answer: adds its count and results (in arrival order; beyond
+  // the limits, counted as dropped). Answers for unknown or finished
+  // requests, or naming another envelope, are ignored (nullopt).
+  std::optional<completion> answer(std::uint64_t id, std::string_view envelope_id,
+                                   std::size_t count, std::size_t dropped,
                                    std::vector<std::string> results);
 
   // Takes a publish back before any node could have seen it (its PUBLISH
@@ -60,9 +74,12 @@ class answer_collector {
  private:
   struct request {
     hub::delivery_callback done;
+    std::string envelope_id;
     long expected = -1;  // node answers to wait for; -1 until PUBLISH replies
     long received = 0;
-    hub::delivery_result result;
+    bool lost = false;  // the PUBLISH reply never came
+    std::size_t count = 0;
+    ack::result_list results;
     std::multimap<time_point, std::uint64_t>::iterator at;
   };
   using iterator = std::unordered_map<std::uint64_t, request>::iterator;
@@ -70,6 +87,7 @@ class answer_collector {
   std::optional<completion> complete_if_done(iterator it);
   completion finish(iterator it);
 
+  ack::result_limits limits_;
   std::unordered_map<std::uint64_t, request> requests_;
   std::multimap<time_point, std::uint64_t> deadlines_;
   std::uint64_t next_id_ = 1;

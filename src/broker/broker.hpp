@@ -21,6 +21,7 @@ struct broker_status {
   metrics::cluster_state state = metrics::cluster_state::standalone;
   double publish_rtt_seconds = 0;  // PUBLISH round trips to Redis so far: total
   std::uint64_t publish_rtt_count = 0;
+  bool duplicate_node_id = false;  // another live process claims this NODE_ID
 };
 
 class broker {
@@ -33,9 +34,7 @@ class broker {
   // Guarantees:
   // - `done` is called exactly once, with the combined count and results;
   // - as soon as every target has acked or gone, and no later than `until`
-  //   plus scheduling delay (a cluster broker waits at least a short,
-  //   documented collection time for other nodes' counts, even when `until`
-  //   is now);
+  //   plus scheduling delay, and never later than answer_by(until);
   // - on a thread of the broker's choosing (a shard thread, or the broker's
   //   own): `done` must not block, and callers post to their own executor;
   // - each socket receives the envelope at most once; results keep ack
@@ -43,6 +42,11 @@ class broker {
   // Any thread may call publish.
   virtual void publish(std::shared_ptr<const protocol::envelope> env, hub::deadline until,
                        hub::delivery_callback done) = 0;
+
+  // The latest time a publish given `until` now will be answered by, before
+  // scheduling delay (a cluster broker collects other nodes' counts for a
+  // minimum time). Any thread.
+  virtual hub::deadline answer_by(hub::deadline until) const { return until; }
 
   // Shutdown: answer every publish this node took with what it has now,
   // instead of waiting for other nodes. Any thread.

@@ -31,17 +31,19 @@ std::optional<std::uint64_t> take_number(std::string_view& in, char stop) {
   return v;
 }
 
-std::optional<std::string_view> take_word(std::string_view& in, char stop) {
+// Reads a token (valid_token) ending at `stop`, and consumes it and `stop`.
+std::optional<std::string_view> take_token(std::string_view& in, char stop) {
   std::size_t end = in.find(stop);
   if (end == std::string_view::npos) return std::nullopt;
   std::string_view w = in.substr(0, end);
+  if (!valid_token(w)) return std::nullopt;
   in.remove_prefix(end + 1);
   return w;
 }
 
 }  // namespace
 
-bool valid_node_id(std::string_view id) noexcept { return core::printable_token(id, max_node_id); }
+bool valid_token(std::string_view s) noexcept { return core::printable_token(s, max_token); }
 
 std::string user_channel(std::string_view user_id) {
   std::string c;
@@ -55,17 +57,17 @@ std::optional<std::string_view> user_of_channel(std::string_view channel) noexce
   return channel.substr(user_prefix.size());
 }
 
-std::string reply_channel(std::string_view node_id) {
+std::string reply_channel(std::string_view node_id, std::string_view incarnation) {
   std::string c;
-  c.reserve(reply_prefix.size() + node_id.size());
-  c.append(reply_prefix).append(node_id);
+  c.reserve(reply_prefix.size() + node_id.size() + 1 + incarnation.size());
+  c.append(reply_prefix).append(node_id).append(":").append(incarnation);
   return c;
 }
 
 std::string encode(const publish_message& m) {
   std::string out;
-  out.reserve(64 + m.origin.size() + m.envelope.size());
-  out.append(publish_tag).append(m.origin).push_back(' ');
+  out.reserve(64 + m.node.size() + m.incarnation.size() + m.envelope.size());
+  out.append(publish_tag).append(m.node).append(" ").append(m.incarnation).push_back(' ');
   append_number(out, m.request);
   out.push_back(' ');
   append_number(out, m.wait_ms);
@@ -77,28 +79,26 @@ std::string encode(const publish_message& m) {
 std::optional<publish_message> decode_publish(std::string_view in) {
   if (!in.starts_with(publish_tag)) return std::nullopt;
   in.remove_prefix(publish_tag.size());
-  publish_message m;
-  auto origin = take_word(in, ' ');
-  if (!origin || !valid_node_id(*origin)) return std::nullopt;
-  auto request = take_number(in, ' ');
+  auto node = take_token(in, ' ');
+  auto incarnation = node ? take_token(in, ' ') : std::nullopt;
+  auto request = incarnation ? take_number(in, ' ') : std::nullopt;
   auto wait = request ? take_number(in, '\n') : std::nullopt;
   if (!wait || *wait > max_wait_ms) return std::nullopt;
-  m.origin = *origin;
-  m.request = *request;
-  m.wait_ms = *wait;
-  m.envelope = in;
-  return m;
+  return publish_message{std::string(*node), std::string(*incarnation), *request, *wait,
+                         std::string(in)};
 }
 
 std::string encode(const node_answer& a) {
-  std::size_t size = 64;
+  std::size_t size = 128 + a.incarnation.size() + a.envelope_id.size();
   for (const auto& r : a.results) size += r.size() + 12;
   std::string out;
   out.reserve(size);
-  out.append(answer_tag);
+  out.append(answer_tag).append(a.incarnation).push_back(' ');
   append_number(out, a.request);
-  out.push_back(' ');
+  out.append(" ").append(a.envelope_id).push_back(' ');
   append_number(out, a.count);
+  out.push_back(' ');
+  append_number(out, a.dropped);
   out.push_back(' ');
   append_number(out, a.results.size());
   out.push_back('\n');
@@ -113,16 +113,22 @@ std::string encode(const node_answer& a) {
 std::optional<node_answer> decode_answer(std::string_view in) {
   if (!in.starts_with(answer_tag)) return std::nullopt;
   in.remove_prefix(answer_tag.size());
-  auto request = take_number(in, ' ');
-  auto count = request ? take_number(in, ' ') : std::nullopt;
-  auto n = count ? take_number(in, '\n') : std::nullopt;
+  auto incarnation = take_token(in, ' ');
+  auto request = incarnation ? take_number(in, ' ') : std::nullopt;
+  auto envelope_id = request ? take_token(in, ' ') : std::nullopt;
+  auto count = envelope_id ? take_number(in, ' ') : std::nullopt;
+  auto dropped = count ? take_number(in, ' ') : std::nullopt;
+  auto n = dropped ? take_number(in, '\n') : std::nullopt;
   // A node reports at most one result per socket it sent the envelope to,
   // and each result takes at least 3 bytes ("1:x"): n is bounded by both
   // before anything is allocated.
-  if (!n || *n > *count || *n > in.size() / 3) return std::nullopt;
+  if (!n || *n > *count || *dropped > *count - *n || *n > in.size() / 3) return std::nullopt;
   node_answer a;
+  a.incarnation = *incarnation;
   a.request = *request;
+  a.envelope_id = *envelope_id;
   a.count = *count;
+  a.dropped = *dropped;
   a.results.reserve(*n);
   for (std::uint64_t i = 0; i < *n; ++i) {
     auto len = take_number(in, ':');

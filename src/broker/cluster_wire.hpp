@@ -2,16 +2,22 @@
 // they travel on. Pure: bytes in, values out; the broker only moves bytes.
 //
 // Channels: a node SUBSCRIBEs to "hf:u:<userId>" while it holds a socket of
-// that user, and to its own reply channel "hf:r:<nodeId>".
+// that user, and to its own reply channel "hf:r:<nodeId>:<incarnation>". The
+// incarnation is random per process, so a node restarted with the same
+// NODE_ID (or a second node given the same one) never receives answers meant
+// for another process.
 //
 // Messages are a one-line header, then a body:
-//   publish:  "P1 <origin> <request> <wait_ms>\n" <envelope text>
-//   answer:   "A1 <request> <count> <n>\n" then n results, each "<length>:" <JSON text>
-// Numbers are decimal without sign or leading zeros. The envelope and the
-// results are carried verbatim (no escaping, no re-parsing of the whole
-// message), and a result's own nesting never affects how the answer is read.
-// The "1" is the format version: a message of an unknown version does not
-// decode, and is ignored.
+//   publish: "P1 <node> <incarnation> <request> <wait_ms>\n" <envelope text>
+//   answer:  "A1 <incarnation> <request> <envelopeId> <count> <dropped> <n>\n"
+//            then n results, each "<length>:" <JSON text>
+// An answer names the exact publish it answers (the origin's incarnation, its
+// request id and the envelope id), and the origin checks all three. Numbers
+// are decimal without sign or leading zeros. The envelope and the results are
+// carried verbatim (no escaping, no re-parsing of the whole message), and a
+// result's own nesting never affects how the answer is read. The "1" is the
+// format version: a message of an unknown version does not decode, and is
+// ignored.
 #pragma once
 
 #include <cstdint>
@@ -25,19 +31,20 @@ namespace hf::broker::wire {
 // The longest ack wait a publish message may carry: ACK_TIMEOUT_MS's maximum.
 inline constexpr std::uint64_t max_wait_ms = 3'600'000;
 
-// Node ids are 1-64 printable ASCII characters without spaces (they appear
-// in channel names and in message headers).
-inline constexpr std::size_t max_node_id = 64;
-bool valid_node_id(std::string_view id) noexcept;
+// Node ids, incarnations and envelope ids are 1-64 printable ASCII
+// characters without spaces (they appear in channel names and headers).
+inline constexpr std::size_t max_token = 64;
+bool valid_token(std::string_view s) noexcept;
 
 std::string user_channel(std::string_view user_id);
 // The user of a user channel; nullopt for any other channel.
 std::optional<std::string_view> user_of_channel(std::string_view channel) noexcept;
-std::string reply_channel(std::string_view node_id);
+std::string reply_channel(std::string_view node_id, std::string_view incarnation);
 
 // A publish on its way to every node that holds sockets of the user.
 struct publish_message {
-  std::string origin;         // the node that took the publish (answers go to its reply channel)
+  std::string node;           // the node that took the publish (its NODE_ID)
+  std::string incarnation;    // that node's process: answers go to its reply channel
   std::uint64_t request = 0;  // the origin's id for this publish
   std::uint64_t wait_ms = 0;  // how long a node may wait for its sockets' acks (<= max_wait_ms)
   std::string envelope;       // the envelope text, byte for byte as sockets receive it
@@ -46,14 +53,17 @@ struct publish_message {
 
 // One node's answer to a publish: its matching sockets and their results.
 struct node_answer {
-  std::uint64_t request = 0;
+  std::string incarnation;           // echoed from the publish
+  std::uint64_t request = 0;         // echoed from the publish
+  std::string envelope_id;           // the envelope's id, checked by the origin
   std::uint64_t count = 0;           // sockets on that node that were sent the envelope
+  std::uint64_t dropped = 0;         // results left out by the size limits (not in `results`)
   std::vector<std::string> results;  // JSON texts, in ack order; never more than count
   bool operator==(const node_answer&) const = default;
 };
 
-// encode() requires a valid origin node id. decode_*() returns nullopt for
-// anything that encode() could not have produced.
+// encode() requires valid tokens. decode_*() returns nullopt for anything
+// that encode() could not have produced.
 std::string encode(const publish_message& m);
 std::optional<publish_message> decode_publish(std::string_view bytes);
 std::string encode(const node_answer& a);

@@ -11,6 +11,7 @@
 #include <future>
 #include <stdexcept>
 #include <thread>
+#include <unordered_set>
 
 #include "broker/answer_collector.hpp"
 #include "broker/cluster_wire.hpp"
@@ -34,8 +35,18 @@ constexpr auto reply_margin = std::chrono::milliseconds(10);
 constexpr auto min_collect = std::chrono::milliseconds(250);
 // How long start() waits for the first connection with REDIS_REQUIRED=1.
 constexpr auto required_connect = std::chrono::seconds(5);
+// NODE_ID claims: each live process holds "hf:node:<id>" = its incarnation,
+// renewed this often, expiring after three missed renewals. Another
+// incarnation found there means a second live process uses the same NODE_ID.
+constexpr auto claim_every = std::chrono::seconds(5);
+constexpr auto claim_ttl = std::chrono::seconds(15);
+constexpr const char* claim_script =
+    "local v = redis.call('GET', KEYS[1]) "
+    "if (not v) or v == ARGV[1] then redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2]) "
+    "return 1 end return 0";
 
-std::string random_node_id() {
+// 64 random bits in hex: a name no other process of this cluster has.
+std::string random_hex_id() {
   unsigned char b[8];
   RAND_bytes(b, sizeof b);
   std::string s;
@@ -47,25 +58,39 @@ std::string_view reply_str(const redisReply* r) {
   return r && r->type == REDIS_REPLY_STRING ? std::string_view(r->str, r->len) : std::string_view{};
 }
 
+// A delivery this node made alone: the answer says so.
+hub::delivery_callback marked_local(hub::delivery_callback done) {
+  return [done = std::move(done)](hub::delivery_result r) mutable {
+    r.degraded = metrics::degradation::local_only;
+    done(std::move(r));
+  };
+}
+
 }  // namespace
 
 struct redis_broker::impl {
+  enum class state { down, syncing, up };
+
   impl(const hub::hub& h, redis_options o)
       : hub(h),
         opt(std::move(o)),
+        incarnation(random_hex_id()),
         guard(asio::make_work_guard(ioc)),
+        requests(opt.results),
         deadline_timer(ioc),
+        claim_timer(ioc),
         redis(
             ioc, opt.where, [this] { on_up(); },
             [this](const std::string& why, bool was_up) { on_down(why, was_up); }) {
-    if (opt.node_id.empty()) opt.node_id = random_node_id();
-    reply_channel = wire::reply_channel(opt.node_id);
+    if (opt.node_id.empty()) opt.node_id = random_hex_id();
+    reply_channel = wire::reply_channel(opt.node_id, incarnation);
     on_user_message = [this](redisReply* r) { user_message(r); };
     on_reply_message = [this](redisReply* r) { reply_message(r); };
   }
 
   const hub::hub& hub;
   redis_options opt;
+  const std::string incarnation;
   std::string reply_channel;
   asio::io_context ioc{1};
   asio::executor_work_guard<asio::io_context::executor_type> guard;
@@ -74,13 +99,17 @@ struct redis_broker::impl {
   bool first_connect_set = false;
 
   // Read by any thread (status()); written on the broker thread.
-  std::atomic<bool> connected{false};
+  std::atomic<bool> ready{false};
+  std::atomic<bool> duplicate{false};
   std::atomic<std::uint64_t> rtt_ns{0}, rtt_count{0};
 
   // Everything below: broker thread only.
+  state st = state::down;
+  std::unordered_set<std::string> resyncing;  // channels whose SUBSCRIBE is unconfirmed
   answer_collector requests;
   asio::steady_timer deadline_timer;  // armed for requests.next_deadline()
   std::optional<clock::time_point> armed_for;
+  asio::steady_timer claim_timer;
   subscription_table subscriptions;
   redis_connection redis;
   redis_link::reply_fn on_user_message, on_reply_message;
@@ -92,20 +121,38 @@ struct redis_broker::impl {
   }
 
   // --- the connection ---
+
+  // Both links are logged in: resubscribe the reply channel and every user
+  // present here; the node is up once Redis has confirmed every one.
   void on_up() {
+    st = state::syncing;
+    resyncing.clear();
+    resyncing.insert(reply_channel);
     redis.subscriber()->command_with({"SUBSCRIBE", reply_channel}, &on_reply_message);
-    auto users = subscriptions.users();
-    for (const auto& user : users)
-      redis.subscriber()->command_with({"SUBSCRIBE", wire::user_channel(user)}, &on_user_message);
-    connected = true;
-    spdlog::info("cluster: connected to Redis {}:{} as node {} ({} users resubscribed)",
-                 opt.where.host, opt.where.port, opt.node_id, users.size());
+    for (const auto& user : subscriptions.users()) {
+      std::string channel = wire::user_channel(user);
+      resyncing.insert(channel);
+      redis.subscriber()->command_with({"SUBSCRIBE", channel}, &on_user_message);
+    }
+    claim_node_id();
+  }
+
+  void confirmed(std::string_view channel) {
+    if (st != state::syncing || !resyncing.erase(std::string(channel)) || !resyncing.empty())
+      return;
+    st = state::up;
+    ready = true;
+    spdlog::info("cluster: connected to Redis {}:{} as node {} ({} users subscribed)",
+                 opt.where.host, opt.where.port, opt.node_id, subscriptions.size());
     set_first_connect(true);
   }
 
   void on_down(const std::string& why, bool was_up) {
-    connected = false;
-    if (was_up)
+    bool was_ready = st == state::up;
+    st = state::down;
+    ready = false;
+    claim_timer.cancel();
+    if (was_ready)
       spdlog::warn(
           "cluster: lost Redis ({}); publishes reach this node's sockets only until it is back",
           why);
@@ -114,46 +161,70 @@ struct redis_broker::impl {
                    opt.where.port, why);
     set_first_connect(false);
     // Sockets waiting for a subscription open anyway (degraded: local only).
-    for (auto& ready : subscriptions.lost()) ready();
+    for (auto& f : subscriptions.lost()) f();
+  }
+
+  // Claims NODE_ID for this process, now and every claim_every while up.
+  void claim_node_id() {
+    redis_link* cmd = redis.commands();
+    if (!cmd) return;
+    cmd->command({"EVAL", claim_script, "1", "hf:node:" + opt.node_id, incarnation,
+                  std::to_string(std::chrono::milliseconds(claim_ttl).count())},
+                 [this](redisReply* r) {
+                   if (!r || r->type != REDIS_REPLY_INTEGER) return;
+                   bool dup = r->integer == 0;
+                   if (dup && !duplicate)
+                     spdlog::error(
+                         "cluster: another live node also uses NODE_ID {}; answers stay apart "
+                         "(each process has its own reply channel) but logs and metrics are "
+                         "ambiguous: give every node its own NODE_ID",
+                         opt.node_id);
+                   duplicate = dup;
+                 });
+    claim_timer.expires_after(claim_every);
+    claim_timer.async_wait([this](boost::system::error_code ec) {
+      if (!ec) claim_node_id();
+    });
   }
 
   // --- origin side ---
   void publish(std::shared_ptr<const protocol::envelope> env, hub::deadline until,
                hub::delivery_callback done) {
-    redis_link* cmd = redis.commands();
+    redis_link* cmd = st == state::up ? redis.commands() : nullptr;
     if (!cmd) return degraded(std::move(env), until, std::move(done));
     // Nodes answer at `until` minus a margin at the latest; with a very short
     // wait (ackTimeoutMs 0) they answer at once with their counts, which
     // still take a Redis round trip to arrive.
-    std::uint64_t id = requests.open(std::max(until, clock::now() + min_collect), std::move(done));
+    std::uint64_t id =
+        requests.open(std::max(until, clock::now() + min_collect), env->id, std::move(done));
     arm_deadline();
     auto remaining = std::chrono::duration_cast<std::chrono::milliseconds>(until - clock::now());
-    wire::publish_message msg{opt.node_id, id,
-                              static_cast<std::uint64_t>(std::max<long long>(0, remaining.count())),
-                              env->text};
+    wire::publish_message msg{
+        opt.node_id, incarnation, id,
+        static_cast<std::uint64_t>(std::clamp<long long>(remaining.count(), 0, wire::max_wait_ms)),
+        env->text};
     auto sent_at = clock::now();
     bool sent = cmd->command({"PUBLISH", wire::user_channel(env->user_id), wire::encode(msg)},
-                             [this, id, env, until, sent_at](redisReply* r) {
-                               if (r) record_rtt(clock::now() - sent_at);
+                             [this, id, sent_at](redisReply* r) {
                                if (!r || r->type != REDIS_REPLY_INTEGER) {
-                                 // The PUBLISH was lost with the connection: deliver locally
-                                 // instead.
-                                 if (auto done = requests.withdraw(id))
-                                   degraded(env, until, std::move(*done));
-                                 return;
+                                 // Lost with the connection after it was sent: it may
+                                 // have reached any node, this one included. Never
+                                 // delivered again; answered at the deadline.
+                                 return requests.lost(id);
                                }
+                               record_rtt(clock::now() - sent_at);
                                complete(requests.expect(id, static_cast<std::size_t>(r->integer)));
                              });
-    if (!sent)
-      if (auto done = requests.withdraw(id)) degraded(std::move(env), until, std::move(*done));
+    if (!sent)  // never left this node: deliver here instead
+      if (auto d = requests.withdraw(id)) degraded(std::move(env), until, std::move(*d));
   }
 
   void degraded(std::shared_ptr<const protocol::envelope> env, hub::deadline until,
                 hub::delivery_callback done) {
-    core::log_refusal(spdlog::level::warn,
-                      "cluster: Redis unavailable; publish to {} reaches this node's sockets only",
-                      env->user_id);
-    hub.deliver(std::move(env), until, std::move(done));
+    core::log_refusal(
+        spdlog::level::warn,
+        "cluster: not connected to Redis; a publish reaches this node's sockets only");
+    hub.deliver(std::move(env), until, marked_local(std::move(done)));
   }
 
   void complete(std::optional<answer_collector::completion> c) {
@@ -190,9 +261,10 @@ struct redis_broker::impl {
     if (!r || r->type != REDIS_REPLY_ARRAY || r->elements < 3) return;
     std::string_view kind = reply_str(r->element[0]);
     if (kind == "subscribe") {
-      if (auto user = wire::user_of_channel(reply_str(r->element[1])))
-        for (auto& ready : subscriptions.confirmed(*user)) ready();
-      return;
+      std::string_view channel = reply_str(r->element[1]);
+      if (auto user = wire::user_of_channel(channel))
+        for (auto& ready_fn : subscriptions.confirmed(*user)) ready_fn();
+      return confirmed(channel);
     }
     if (kind != "message") return;
     auto msg = wire::decode_publish(reply_str(r->element[2]));
@@ -204,42 +276,49 @@ struct redis_broker::impl {
     auto wait = std::chrono::milliseconds(msg->wait_ms);
     auto until =
         clock::now() + (wait > reply_margin ? wait - reply_margin : std::chrono::milliseconds(0));
-    hub.deliver(
-        std::make_shared<const protocol::envelope>(std::move(*env)), until,
-        [this, origin = std::move(msg->origin), id = msg->request](hub::delivery_result res) {
-          asio::post(ioc, [this, origin, id, res = std::move(res)]() mutable {
-            answer(origin, id, std::move(res));
-          });
-        });
+    std::string envelope_id = env->id;
+    hub.deliver(std::make_shared<const protocol::envelope>(std::move(*env)), until,
+                [this, m = std::move(*msg), envelope_id](hub::delivery_result res) mutable {
+                  asio::post(ioc,
+                             [this, m = std::move(m), envelope_id, res = std::move(res)]() mutable {
+                               answer(m, envelope_id, std::move(res));
+                             });
+                });
   }
 
-  void answer(const std::string& origin, std::uint64_t id, hub::delivery_result res) {
-    if (origin == opt.node_id)
-      return complete(requests.answer(id, res.client_count, std::move(res.results)));
-    if (redis_link* cmd = redis.commands())
-      cmd->command({"PUBLISH", wire::reply_channel(origin),
-                    wire::encode(wire::node_answer{id, res.client_count, std::move(res.results)})},
-                   [](redisReply*) {});
+  void answer(const wire::publish_message& m, const std::string& envelope_id,
+              hub::delivery_result res) {
+    if (m.incarnation == incarnation)  // this process took it: no Redis round trip
+      return complete(requests.answer(m.request, envelope_id, res.client_count, res.dropped,
+                                      std::move(res.results)));
+    redis_link* cmd = redis.commands();
+    if (!cmd) return;  // the origin answers at its deadline without this node
+    wire::node_answer a{m.incarnation,    m.request,   envelope_id,
+                        res.client_count, res.dropped, std::move(res.results)};
+    cmd->command({"PUBLISH", wire::reply_channel(m.node, m.incarnation), wire::encode(a)},
+                 [](redisReply*) {});
   }
 
   // --- origin: another node's answer ---
   void reply_message(redisReply* r) {
-    if (!r || r->type != REDIS_REPLY_ARRAY || r->elements < 3 ||
-        reply_str(r->element[0]) != "message")
-      return;
+    if (!r || r->type != REDIS_REPLY_ARRAY || r->elements < 3) return;
+    std::string_view kind = reply_str(r->element[0]);
+    if (kind == "subscribe") return confirmed(reply_str(r->element[1]));
+    if (kind != "message") return;
     auto a = wire::decode_answer(reply_str(r->element[2]));
-    if (!a) {
+    if (!a || a->incarnation != incarnation) {
       core::log_refusal(spdlog::level::warn, "cluster: ignored a malformed node answer");
       return;
     }
-    complete(requests.answer(a->request, a->count, std::move(a->results)));
+    complete(
+        requests.answer(a->request, a->envelope_id, a->count, a->dropped, std::move(a->results)));
   }
 
   // --- presence ---
-  void opening(const std::string& user, std::function<void()> ready) {
-    switch (subscriptions.opening(user, connected, ready)) {
+  void opening(const std::string& user, std::function<void()> ready_fn) {
+    switch (subscriptions.opening(user, st != state::down, ready_fn)) {
       case subscription_table::action::ready:
-        return ready();
+        return ready_fn();
       case subscription_table::action::wait:
         return;
       case subscription_table::action::subscribe:
@@ -262,6 +341,7 @@ redis_broker::redis_broker(const hub::hub& h, redis_options opt)
 redis_broker::~redis_broker() { stop(); }
 
 const std::string& redis_broker::node_id() const noexcept { return impl_->opt.node_id; }
+const std::string& redis_broker::incarnation() const noexcept { return impl_->incarnation; }
 
 void redis_broker::start() {
   auto& m = *impl_;
@@ -273,6 +353,10 @@ void redis_broker::start() {
       throw std::runtime_error("cannot connect to Redis at " + m.opt.where.host + ":" +
                                std::to_string(m.opt.where.port) + " (REDIS_REQUIRED is set)");
   }
+}
+
+hub::deadline redis_broker::answer_by(hub::deadline until) const {
+  return std::max(until, clock::now() + min_collect);
 }
 
 void redis_broker::drain() {
@@ -291,21 +375,21 @@ void redis_broker::stop() {
     // Sockets still waiting for a subscription are released to their own
     // threads (which own them) rather than destroyed here; publishes still
     // waiting are answered with what they have.
-    for (auto& ready : m.subscriptions.lost()) ready();
+    for (auto& f : m.subscriptions.lost()) f();
     for (auto& c : m.requests.take_all()) c.done(std::move(c.result));
     m.deadline_timer.cancel();
+    m.claim_timer.cancel();
     m.redis.stop();
     m.guard.reset();
   });
   m.thread.join();
-  m.connected = false;
+  m.ready = false;
 }
 
 broker_status redis_broker::status() const {
-  return {
-      impl_->connected ? metrics::cluster_state::connected : metrics::cluster_state::disconnected,
-      double(impl_->rtt_ns.load(std::memory_order_relaxed)) / 1e9,
-      impl_->rtt_count.load(std::memory_order_relaxed)};
+  return {impl_->ready ? metrics::cluster_state::connected : metrics::cluster_state::disconnected,
+          double(impl_->rtt_ns.load(std::memory_order_relaxed)) / 1e9,
+          impl_->rtt_count.load(std::memory_order_relaxed), impl_->duplicate.load()};
 }
 
 void redis_broker::publish(std::shared_ptr<const protocol::envelope> env, hub::deadline until,

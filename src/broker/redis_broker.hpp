@@ -6,27 +6,35 @@
 // Redis's reply (the number of subscribers) says how many node answers to
 // expect. Each node delivers to its local sockets through the hub, waits for
 // their acks (bounded by the same deadline, minus a margin), and answers
-// once on the origin's reply channel with its count and results (the origin
-// answers itself directly, without Redis). The origin answers its caller
-// when every expected node has answered, or at the deadline with what
-// arrived (broker/answer_collector.hpp).
+// once on the origin's reply channel, which is named after the origin's
+// NODE_ID and its process's random incarnation, with its count and results.
+// The origin answers its caller when every expected node has answered, or at
+// the deadline with what arrived (broker/answer_collector.hpp).
 //
-// Redis down: publishes are delivered to this node's sockets only (logged),
-// and the connection is retried with backoff and jitter
-// (broker/redis_connection.hpp); every present user is resubscribed
-// (broker/subscription_table.hpp). A node that dies mid-publish: the origin
-// answers at the deadline with what arrived.
+// States: down (no Redis), syncing (connected, resubscribing every present
+// user), up (every subscription confirmed: a publish through any node finds
+// every socket here). Only up is ready. While not up, publishes are delivered
+// to this node's sockets only and answered marked local-only; sockets that
+// open while syncing wait for their own subscription. The connection is
+// retried with backoff and jitter (broker/redis_connection.hpp).
+//
+// Exactly once: every publish's `done` runs once. A PUBLISH that was handed
+// to Redis is never delivered again locally (it may have reached the nodes,
+// this one included, before the connection died): it completes at its
+// deadline with what arrived, marked unknown. A node that dies mid-publish:
+// the origin answers at the deadline with what arrived, marked partial.
 //
 // Threading: all Redis I/O and bookkeeping runs on the broker's own thread;
 // the public functions may be called from any thread and only post to it.
 // `done` callbacks run on the broker thread, or on the owning shard's thread
-// when Redis is down and the publish is delivered locally.
+// when the publish is delivered locally.
 #pragma once
 
 #include <atomic>
 #include <memory>
 #include <string>
 
+#include "ack/result_list.hpp"
 #include "broker/broker.hpp"
 #include "config/redis_url.hpp"
 #include "hub/hub.hpp"
@@ -35,8 +43,9 @@ namespace hf::broker {
 
 struct redis_options {
   config::redis_endpoint where;
-  std::string node_id;    // unique per node; random when empty
-  bool required = false;  // true: start() throws when Redis cannot be reached
+  std::string node_id;         // unique per node; random when empty
+  bool required = false;       // true: start() throws when Redis cannot be reached
+  ack::result_limits results;  // bound the merged results of every publish taken here
 };
 
 class redis_broker final : public broker, public presence {
@@ -51,10 +60,12 @@ class redis_broker final : public broker, public presence {
   // have. Call once, after the workers have stopped publishing.
   void stop();
   const std::string& node_id() const noexcept;
+  const std::string& incarnation() const noexcept;
 
   void publish(std::shared_ptr<const protocol::envelope> env, hub::deadline until,
                hub::delivery_callback done) override;
   void drain() override;
+  hub::deadline answer_by(hub::deadline until) const override;
   broker_status status() const override;
 
   bool socket_opening(const std::string& user, std::function<void()> ready) override;

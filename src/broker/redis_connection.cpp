@@ -1,5 +1,7 @@
 #include "broker/redis_connection.hpp"
 
+#include <hiredis/hiredis.h>
+
 #include <boost/asio/post.hpp>
 
 namespace hf::broker {
@@ -34,21 +36,57 @@ void redis_connection::stop() {
 void redis_connection::connect() {
   if (stopped_) return;
   links_up_ = 0;
-  ++attempt_;
+  std::uint64_t attempt = ++attempt_;
   cmd_ = std::make_unique<redis_link>(ioc_, where_.host, where_.port);
   sub_ = std::make_unique<redis_link>(ioc_, where_.host, where_.port);
-  // A link's "up" from an attempt that has already failed (its partner
-  // dropped first) must not count for the next one.
-  auto link_up = [this, attempt = attempt_] {
-    if (attempt != attempt_ || !cmd_ || !sub_) return;
-    if (++links_up_ < 2) return;
-    up_ = true;
-    backoff_ = reconnect_min;
-    up_fn_();
-  };
   auto link_down = [this](std::string why) { on_lost(why); };
-  cmd_->connect(link_up, link_down);
-  sub_->connect(link_up, link_down);
+  cmd_->connect(
+      [this, attempt] {
+        if (attempt == attempt_ && cmd_) handshake(*cmd_, true, attempt);
+      },
+      link_down);
+  sub_->connect(
+      [this, attempt] {
+        if (attempt == attempt_ && sub_) handshake(*sub_, false, attempt);
+      },
+      link_down);
+}
+
+void redis_connection::handshake(redis_link& link, bool commands, std::uint64_t attempt) {
+  // Each step runs only while this attempt is the current one: a link's
+  // late answer from an attempt that already failed (its partner dropped
+  // first) must not count for the next one.
+  auto current = [this, attempt] { return attempt == attempt_ && cmd_ && sub_; };
+  auto failed = [](redisReply* r) { return !r || r->type == REDIS_REPLY_ERROR; };
+  auto why = [](redisReply* r, const char* what) {
+    return std::string(what) + ": " + (r ? std::string(r->str, r->len) : "connection lost");
+  };
+  auto select = [this, &link, commands, attempt, current, failed, why] {
+    if (!commands || where_.db == 0) return link_ready(attempt);
+    link.command({"SELECT", std::to_string(where_.db)},
+                 [this, attempt, current, failed, why](redisReply* r) {
+                   if (!current()) return;
+                   if (failed(r)) return on_lost(why(r, "SELECT refused"));
+                   link_ready(attempt);
+                 });
+  };
+  if (where_.password.empty()) return select();
+  std::vector<std::string> auth = {"AUTH"};
+  if (!where_.user.empty()) auth.push_back(where_.user);
+  auth.push_back(where_.password);
+  link.command(auth, [this, current, failed, why, select](redisReply* r) {
+    if (!current()) return;
+    if (failed(r)) return on_lost(why(r, "AUTH refused"));
+    select();
+  });
+}
+
+void redis_connection::link_ready(std::uint64_t attempt) {
+  if (attempt != attempt_ || !cmd_ || !sub_) return;
+  if (++links_up_ < 2) return;
+  up_ = true;
+  backoff_ = reconnect_min;
+  up_fn_();
 }
 
 void redis_connection::on_lost(const std::string& why) {

@@ -1,7 +1,9 @@
 // The two connections a node keeps to Redis (commands, and subscriptions,
 // which hiredis cannot mix on one link), as one thing that is up or down:
-// it connects both, reports up once both are, reports down once either
-// fails, and then reconnects with exponential backoff and jitter until
+// it connects both and logs them in (AUTH with the URL's user and password,
+// SELECT of its db on the command link), reports up once both are ready,
+// reports down once either fails (a refused AUTH included, with Redis's
+// reason), and then reconnects with exponential backoff and jitter until
 // stopped. Runs on one io_context's thread; every function and callback is
 // on that thread.
 #pragma once
@@ -41,6 +43,9 @@ class redis_connection {
 
  private:
   void connect();
+  // Logs `link` in (AUTH, SELECT), then counts it ready.
+  void handshake(redis_link& link, bool commands, std::uint64_t attempt);
+  void link_ready(std::uint64_t attempt);
   void on_lost(const std::string& why);
 
   boost::asio::io_context& ioc_;

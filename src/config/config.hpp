@@ -26,9 +26,11 @@ struct config {
   std::chrono::milliseconds ack_timeout{5000};       // the original's ack wait
   std::size_t max_body_bytes = 1 << 20;              // POST /publish body: 1 MiB
   std::size_t max_message_bytes = 64 << 10;          // one WebSocket message: 64 KiB
-  std::size_t max_filters_per_socket = 1000;         // bounds matching cost per socket
+  std::size_t max_filters_per_socket = 10000;        // bounds memory and matching per socket
   std::size_t max_queued_bytes = 4 << 20;            // per socket outbound: then "slow consumer"
   std::size_t max_queued_messages = 1024;            // per socket outbound frames: same
+  std::size_t max_ack_result_bytes = 64 << 10;       // one ack's result: larger ones are dropped
+  std::size_t max_results_bytes = 1 << 20;           // one publish's results: the rest dropped
   std::size_t max_header_bytes = 16 << 10;           // request line + headers: 431 above
   std::size_t max_uri_bytes = 8 << 10;               // request target: 414 above
   std::chrono::milliseconds request_timeout{15000};  // whole request; also keep-alive idle

@@ -1,5 +1,5 @@
-// Where a cluster node finds Redis: REDIS_URL parsed (validated with the
-// other settings, used by the cluster broker). Pure.
+// Where a cluster node finds Redis, and how it logs in: REDIS_URL parsed
+// (validated with the other settings, used by the cluster broker). Pure.
 #pragma once
 
 #include <string>
@@ -9,10 +9,17 @@ namespace hf::config {
 struct redis_endpoint {
   std::string host = "127.0.0.1";
   int port = 6379;
+  std::string user;      // ACL user (Redis 6+); empty: AUTH with the password only
+  std::string password;  // empty: no AUTH
+  int db = 0;            // SELECTed on the command link (pub/sub is the same in every db)
 };
 
-// Parses redis://host[:port][/db]; false for anything else. (A user or
-// password before '@' is ignored: AUTH is not supported yet.)
+// Parses redis://[[user]:password@]host[:port][/db]: user and password
+// percent-decoded, port 1-65535, db 0-65535. False for anything else (other
+// schemes such as rediss:// included: TLS to Redis is not supported).
 bool parse_redis_url(const std::string& url, redis_endpoint& out);
+
+// The URL with its password replaced by "***", for logs and --check-config.
+std::string redact_redis_url(const std::string& url);
 
 }  // namespace hf::config

@@ -105,16 +105,19 @@ codec zero_or_one(bool config::*member) {
 }
 
 // Empty (no Redis) or a redis:// URL that parse_redis_url accepts; whether
-// Redis answers there is found out on connect.
+// Redis answers there is found out on connect. Shown (and echoed in errors)
+// with its password masked.
 codec redis_url(std::string config::*member) {
   codec k = text(member);
   k.parse = [member](const std::string& v, config& c) -> reason {
     redis_endpoint ignored;
     if (!v.empty() && !parse_redis_url(v, ignored))
-      return "must look like redis://host:port, got '" + v + "'";
+      return "must look like redis://[[user]:password@]host[:port][/db], got '" +
+             redact_redis_url(v) + "'";
     c.*member = v;
     return std::nullopt;
   };
+  k.show = [member](const config& c) { return redact_redis_url(c.*member); };
   return k;
 }
 
@@ -175,6 +178,14 @@ std::vector<setting> table() {
       row("MAX_QUEUED_MESSAGES", "--max-queued-messages", from_config,
           "frames queued for one socket before it is closed as a slow consumer (1008)",
           integer<size_t>(&config::max_queued_messages, 1, 1'000'000)),
+      row("MAX_ACK_RESULT_BYTES", "--max-ack-result-bytes", from_config,
+          "largest result one ack may add to a publish's answer; larger ones are left out and "
+          "counted in resultsDropped",
+          integer<size_t>(&config::max_ack_result_bytes, 16, size_t{1} << 30)),
+      row("MAX_RESULTS_BYTES", "--max-results-bytes", from_config,
+          "all results of one publish answer (every node together); results beyond it are left "
+          "out and counted in resultsDropped",
+          integer<size_t>(&config::max_results_bytes, 1024, size_t{1} << 30)),
       row("MAX_HEADER_BYTES", "--max-header-bytes", from_config,
           "request line + headers (431 above)",
           integer<size_t>(&config::max_header_bytes, 1024, 1 << 20)),
@@ -209,7 +220,9 @@ std::vector<setting> table() {
       row("TLS_KEY_FILE", "--tls-key-file", "(none)", "PEM private key for TLS_CERT_FILE",
           text(&config::tls_key_file)),
       row("REDIS_URL", "--redis-url", "(none)",
-          "redis://host:port switches on cluster mode; without it the node is self-contained",
+          "redis://[[user]:password@]host[:port][/db] switches on cluster mode; without it the "
+          "node "
+          "is self-contained",
           redis_url(&config::redis_url)),
       row("REDIS_REQUIRED", "--redis-required", from_config,
           "1 refuses to start when Redis cannot be reached; 0 starts and serves locally, retrying",

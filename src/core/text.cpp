@@ -2,6 +2,8 @@
 
 #include <cstdint>
 
+#include "core/hex.hpp"
+
 namespace hf::core {
 namespace {
 
@@ -141,6 +143,34 @@ bool printable_token(std::string_view s, std::size_t max) noexcept {
   for (char c : s)
     if (c <= ' ' || c > '~') return false;
   return true;
+}
+
+std::string printable(std::string_view s) {
+  std::string out;
+  out.reserve(s.size());
+  auto escape = [&out](unsigned char c) {
+    out.append("\\x");
+    append_hex(out, c);
+  };
+  for (std::size_t i = 0; i < s.size();) {
+    unsigned char c = static_cast<unsigned char>(s[i]);
+    if (c >= 0x20 && c < 0x7F) {
+      if (c == '\\') out.push_back('\\');
+      out.push_back(static_cast<char>(c));
+      ++i;
+      continue;
+    }
+    char32_t cp = 0;
+    std::size_t n = c >= 0x80 ? decode_one(s, i, cp) : 0;
+    if (n > 0 && cp >= 0xA0 && cp != 0x2028 && cp != 0x2029) {
+      out.append(s.substr(i, n));
+      i += n;
+    } else {
+      escape(c);
+      ++i;
+    }
+  }
+  return out;
 }
 
 bool valid_utf8(std::string_view s) noexcept {

@@ -34,6 +34,12 @@ std::string whatwg_utf8_decode(std::string_view s, bool& changed);
 // (0x21-0x7E): names that travel inside protocol lines (node ids).
 bool printable_token(std::string_view s, std::size_t max) noexcept;
 
+// `s` made safe for a log line: printable ASCII and UTF-8 characters from
+// U+00A0 up stay as they are; a backslash becomes "\\"; every other byte
+// (CR, LF, ESC and other controls, C1 controls, invalid UTF-8) becomes
+// "\xNN". For strings a client chose, such as user ids.
+std::string printable(std::string_view s);
+
 // True when `s` is well-formed UTF-8.
 bool valid_utf8(std::string_view s) noexcept;
 

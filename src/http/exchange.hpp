@@ -3,6 +3,8 @@
 // shape), so handlers can be tested without sockets.
 #pragma once
 
+#include <chrono>
+#include <functional>
 #include <memory>
 #include <string>
 
@@ -11,6 +13,9 @@
 
 namespace hf::http {
 
+// One per request: answers that arrive for an older request of the same
+// connection never reach a newer one. Destroying an exchange on any thread
+// is safe (the session is released on its own thread).
 class exchange {
  public:
   virtual ~exchange() = default;
@@ -25,6 +30,13 @@ class exchange {
   // the socket and appends to `early_bytes` whatever arrived behind the
   // request. Call on the session's thread, instead of respond.
   virtual net::stream_socket take_connection(std::string& early_bytes) = 0;
+
+  // A promise to answer by `by`: if respond has not been called then, the
+  // session answers `fallback` itself (and runs `fired`, on its own thread),
+  // and a later respond is ignored. Call on the session's thread, at most
+  // once per request.
+  virtual void backstop(std::chrono::steady_clock::time_point by, response fallback,
+                        std::function<void()> fired) = 0;
 };
 
 using exchange_ptr = std::shared_ptr<exchange>;

@@ -55,6 +55,7 @@ void handle_metrics(net::worker& w, const request&, exchange_ptr x) {
   acc->g.cluster = status.state;
   acc->g.cluster_rtt_seconds = status.publish_rtt_seconds;
   acc->g.cluster_rtt_count = status.publish_rtt_count;
+  acc->g.duplicate_node_id = status.duplicate_node_id;
   for (net::worker* k : w.svc.workers) {
     boost::asio::post(k->ioc, [k, &w, acc] {
       metrics::counters copy = k->metrics;

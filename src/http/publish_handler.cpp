@@ -1,5 +1,7 @@
 // POST /publish (PROTOCOL.md section 5): the checks in the contract's order,
-// the envelope built once, and the answer when the broker calls back.
+// the envelope built once, and the answer when the broker calls back, or
+// from the session's backstop if it never does.
+#include <array>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/post.hpp>
 #include <chrono>
@@ -11,6 +13,23 @@
 #include "protocol/publish_request.hpp"
 
 namespace hf::http {
+namespace {
+
+// How long after the broker's own latest answer time the session answers by
+// itself: scheduling delay on a busy node stays well inside it, so the
+// backstop fires only when something below lost the publish.
+constexpr auto backstop_grace = std::chrono::milliseconds(500);
+
+// The `hopeflow-degraded` header line of each degradation (static storage:
+// responses keep a view of it).
+const std::array<std::string, metrics::index(metrics::degradation::count_)> degraded_headers = [] {
+  std::array<std::string, metrics::index(metrics::degradation::count_)> h;
+  for (std::size_t i = 0; i < h.size(); ++i)
+    h[i] = "hopeflow-degraded: " + std::string(metrics::degradation_labels[i]) + "\r\n";
+  return h;
+}();
+
+}  // namespace
 
 void handle_publish(net::worker& w, const request& req, exchange_ptr x) {
   auto who = authenticate(w, req, "publish");
@@ -28,21 +47,44 @@ void handle_publish(net::worker& w, const request& req, exchange_ptr x) {
   auto wait = w.svc.cfg.ack_timeout;
   if (p.ack_timeout_ms) wait = std::min(wait, std::chrono::milliseconds(*p.ack_timeout_ms));
   auto started = std::chrono::steady_clock::now();
+  auto until = started + wait;
   auto env = std::make_shared<const protocol::envelope>(
       protocol::make_envelope(std::move(p.type), std::move(p.user_id), std::move(p.payload),
                               std::chrono::system_clock::now()));
+
+  // Every accepted publish is answered by then, whatever happens below. The
+  // flag (touched on w's thread only) keeps a late broker answer from being
+  // counted a second time.
+  auto backstopped = std::make_shared<bool>(false);
+  response fallback = json_response(200, protocol::serialize_publish_answer(0, {}));
+  fallback.extra_headers = degraded_headers[metrics::index(metrics::degradation::unknown)];
+  x->backstop(w.svc.broker.answer_by(until) + backstop_grace, std::move(fallback),
+              [&w, backstopped] {
+                *backstopped = true;
+                ++w.metrics.publish_backstops;
+                ++w.metrics.publishes_answered;
+                ++w.metrics.publishes_degraded[metrics::index(metrics::degradation::unknown)];
+              });
+
   // `done` runs on a thread of the broker's choosing; the counters are w's,
   // so the accounting is posted back to w's thread with the answer.
   w.svc.broker.publish(
-      std::move(env), started + wait,
-      [&w, x = std::move(x), started](hub::delivery_result r) mutable {
-        boost::asio::post(w.ioc, [&w, x = std::move(x), started, r = std::move(r)] {
+      std::move(env), until,
+      [&w, x = std::move(x), started, backstopped](hub::delivery_result r) mutable {
+        boost::asio::post(w.ioc, [&w, x = std::move(x), started, backstopped, r = std::move(r)] {
+          if (*backstopped) return;  // answered already; this one is ignored
           ++w.metrics.publishes_answered;
           if (r.client_count == 0) ++w.metrics.publishes_no_target;
+          w.metrics.results_dropped += r.dropped;
           w.metrics.observe_latency(
               std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count());
-          x->respond(
-              json_response(200, protocol::serialize_publish_answer(r.client_count, r.results)));
+          response answer = json_response(
+              200, protocol::serialize_publish_answer(r.client_count, r.results, r.dropped));
+          if (r.degraded) {
+            ++w.metrics.publishes_degraded[metrics::index(*r.degraded)];
+            answer.extra_headers = degraded_headers[metrics::index(*r.degraded)];
+          }
+          x->respond(std::move(answer));
         });
       });
 }

@@ -55,13 +55,13 @@ request view_of(const bhttp::request<bhttp::string_body>& r, protocol::route rou
 
 }  // namespace
 
-class session final : public exchange, public std::enable_shared_from_this<session> {
+class session final : public std::enable_shared_from_this<session> {
  public:
   session(net::worker& w, net::stream_socket s) : w_(w), socket_(std::move(s)), deadline_(w.ioc) {
     w_.http_sessions.insert(this);
     ++w_.svc.live_sessions;
   }
-  ~session() override {
+  ~session() {
     w_.http_sessions.erase(this);
     --w_.svc.live_sessions;
   }
@@ -77,26 +77,38 @@ class session final : public exchange, public std::enable_shared_from_this<sessi
     socket_.cancel(ec);
   }
 
-  // exchange
-  void respond(response r) override {
-    if (w_.ioc.get_executor().running_in_this_thread()) return answer(std::move(r));
-    asio::post(w_.ioc, [self = shared_from_this(), r = std::move(r)]() mutable {
-      self->answer(std::move(r));
-    });
-  }
-
-  net::stream_socket take_connection(std::string& early_bytes) override {
-    handling_ = false;
-    upgraded_ = true;
-    deadline_.cancel();
-    if (buffer_.size()) {
-      auto early = buffer_.cdata();
-      early_bytes.append(static_cast<const char*>(early.data()), early.size());
-    }
-    return std::move(socket_);
-  }
-
  private:
+  // The exchange of one request (see http/exchange.hpp): `seq` ties every
+  // answer to the request it was made for.
+  class request_exchange final : public exchange {
+   public:
+    request_exchange(std::shared_ptr<session> s, std::uint64_t seq) : s_(std::move(s)), seq_(seq) {}
+    ~request_exchange() override {
+      // The session's last reference may be this one: let it go on the
+      // session's own thread (its destructor touches the worker's state).
+      if (!s_) return;
+      asio::io_context& ioc = s_->w_.ioc;  // before s_ is moved into the handler
+      if (!ioc.get_executor().running_in_this_thread()) asio::post(ioc, [s = std::move(s_)] {});
+    }
+    void respond(response r) override {
+      if (s_->w_.ioc.get_executor().running_in_this_thread()) return s_->answer(seq_, std::move(r));
+      asio::post(s_->w_.ioc, [s = s_, seq = seq_, r = std::move(r)]() mutable {
+        s->answer(seq, std::move(r));
+      });
+    }
+    net::stream_socket take_connection(std::string& early_bytes) override {
+      return s_->take_connection(seq_, early_bytes);
+    }
+    void backstop(std::chrono::steady_clock::time_point by, response fallback,
+                  std::function<void()> fired) override {
+      s_->arm_backstop(seq_, by, std::move(fallback), std::move(fired));
+    }
+
+   private:
+    std::shared_ptr<session> s_;
+    std::uint64_t seq_;
+  };
+
   void do_read() {
     parser_.emplace();
     parser_->header_limit(static_cast<std::uint32_t>(w_.svc.cfg.max_header_bytes));
@@ -133,6 +145,13 @@ class session final : public exchange, public std::enable_shared_from_this<sessi
       w_.metrics.refused(metrics::limit_kind::uri_414);
       return write(text_response(414, "URI Too Long", false));
     }
+    // RFC 9112 3.2: an HTTP/1.1 request has exactly one Host header; an
+    // HTTP/1.0 one at most one.
+    std::size_t hosts = req.count(bhttp::field::host);
+    if (hosts > 1 || (hosts == 0 && req.version() >= 11)) {
+      core::log_refusal(spdlog::level::info, "request refused: 400 ({} Host headers)", hosts);
+      return write(text_response(400, "Bad Request", false));
+    }
     route_ =
         protocol::classify(req.method_string(), req.target(), header(req, bhttp::field::upgrade));
     // An upgrade is answered (or taken over) on its header: a WebSocket
@@ -163,12 +182,13 @@ class session final : public exchange, public std::enable_shared_from_this<sessi
   }
 
   // The request is complete: the read deadline no longer applies (a
-  // handler's own wait is bounded by the handler), and the handler answers
-  // through respond() or takes the connection.
+  // handler's own wait is bounded by the handler, and by its backstop), and
+  // the handler answers through its exchange or takes the connection.
   void dispatch(const request& req) {
     deadline_.cancel();
     handling_ = true;
-    handle_request(w_, route_, req, shared_from_this());
+    ++seq_;
+    handle_request(w_, route_, req, std::make_shared<request_exchange>(shared_from_this(), seq_));
   }
 
   void on_read_error(beast::error_code ec) {
@@ -198,9 +218,41 @@ class session final : public exchange, public std::enable_shared_from_this<sessi
     write(text_response(400, "Bad Request", false));
   }
 
-  void answer(response r) {
+  // The handler's answer for request `seq`: written when that request is
+  // still the one waiting for it, ignored otherwise (answered already by the
+  // backstop, or from an older request).
+  void answer(std::uint64_t seq, response r) {
+    if (seq != seq_ || !handling_) return;
     handling_ = false;
+    if (backstop_) backstop_->cancel();
     write(std::move(r));
+  }
+
+  net::stream_socket take_connection(std::uint64_t seq, std::string& early_bytes) {
+    if (seq != seq_ || !handling_) return net::stream_socket(w_.ioc);
+    handling_ = false;
+    upgraded_ = true;
+    deadline_.cancel();
+    if (buffer_.size()) {
+      auto early = buffer_.cdata();
+      early_bytes.append(static_cast<const char*>(early.data()), early.size());
+    }
+    return std::move(socket_);
+  }
+
+  // The backstop holds the session (a strong reference), so the request is
+  // answered even if every other reference to it is gone.
+  void arm_backstop(std::uint64_t seq, std::chrono::steady_clock::time_point by, response fallback,
+                    std::function<void()> fired) {
+    if (seq != seq_ || !handling_) return;
+    if (!backstop_) backstop_ = std::make_unique<asio::steady_timer>(w_.ioc);
+    backstop_->expires_at(by);
+    backstop_->async_wait([self = shared_from_this(), seq, fallback = std::move(fallback),
+                           fired = std::move(fired)](boost::system::error_code ec) mutable {
+      if (ec || seq != self->seq_ || !self->handling_) return;
+      if (fired) fired();
+      self->answer(seq, std::move(fallback));
+    });
   }
 
   // Writes one complete answer; then reads the next request or closes.
@@ -222,7 +274,7 @@ class session final : public exchange, public std::enable_shared_from_this<sessi
 
   void close() {
     deadline_.cancel();
-    net::linger_close(std::move(socket_), w_.svc.live_sessions);
+    net::linger_close(std::move(socket_), &w_.svc.live_sessions);
   }
 
   net::worker& w_;
@@ -230,11 +282,13 @@ class session final : public exchange, public std::enable_shared_from_this<sessi
   beast::flat_buffer buffer_;
   std::optional<parser_type> parser_;
   protocol::route route_ = protocol::route::not_found;
-  asio::steady_timer deadline_;  // request_timeout for each read and write
+  asio::steady_timer deadline_;                   // request_timeout for each read and write
+  std::unique_ptr<asio::steady_timer> backstop_;  // while a handler promised an answer by then
+  std::uint64_t seq_ = 0;                         // requests handed to handlers so far
   bool timed_out_ = false;
   std::string out_;                  // the answer being written
   bool keep_ = true;                 // read another request after out_
-  bool handling_ = false;            // a handler has the request and has not answered yet
+  bool handling_ = false;            // request seq_ is with its handler, not answered yet
   bool upgraded_ = false;            // the connection was taken by a WebSocket
   bool close_after_answer_ = false;  // shutdown asked us to stop
 };

@@ -6,16 +6,22 @@
 #include <chrono>
 #include <cstddef>
 #include <functional>
+#include <optional>
 #include <string>
 #include <vector>
+
+#include "metrics/metrics.hpp"
 
 namespace hf::hub {
 
 // How many sockets matched and were sent the envelope, and their ack results
-// in arrival order (each one JSON text).
+// in arrival order (each one JSON text), bounded by ack::result_limits.
 struct delivery_result {
   std::size_t client_count = 0;
   std::vector<std::string> results;
+  std::size_t dropped = 0;  // results left out by the result limits
+  // Set when the answer may be missing part of the picture.
+  std::optional<metrics::degradation> degraded;
 };
 
 // Called exactly once per delivery or publish; the component that takes it

@@ -6,6 +6,8 @@
 #include <variant>
 
 #include "ack/ack_collector.hpp"
+#include "core/log.hpp"
+#include "core/text.hpp"
 #include "protocol/client_message.hpp"
 
 namespace hf::hub {
@@ -15,8 +17,8 @@ namespace hf::hub {
 // that fires after the publish finished finds nothing and does nothing.
 struct pending_publish {
   pending_publish(boost::asio::io_context& ioc, std::vector<std::uint64_t> targets,
-                  delivery_callback cb)
-      : acks(std::move(targets)), timer(ioc), done(std::move(cb)) {}
+                  ack::result_limits limits, delivery_callback cb)
+      : acks(std::move(targets), limits), timer(ioc), done(std::move(cb)) {}
   ack::ack_collector acks;
   boost::asio::steady_timer timer;
   delivery_callback done;
@@ -80,7 +82,8 @@ void shard::on_text(connection& c, std::string_view text) {
         if constexpr (std::is_same_v<T, protocol::ping_message>) {
           c.send_text(pong_text);
         } else if constexpr (std::is_same_v<T, protocol::subscribe_message>) {
-          c.filters_.add(std::move(m.filters), limits_.max_filters_per_socket);
+          auto added = c.filters_.add(std::move(m.filters), limits_.max_filters_per_socket);
+          if (added.refused) filters_refused(c, added.refused);
         } else if constexpr (std::is_same_v<T, protocol::unsubscribe_message>) {
           c.filters_.remove(m.filters);
         } else if constexpr (std::is_same_v<T, protocol::ack_message>) {
@@ -88,6 +91,19 @@ void shard::on_text(connection& c, std::string_view text) {
         }
       },
       msg);
+}
+
+// A subscribe went past MAX_FILTERS_PER_SOCKET: the client hears which
+// limit and how many filters were not added (a frame a client that does not
+// know it ignores, like any unknown message), instead of silently missing
+// envelopes later.
+void shard::filters_refused(connection& c, std::size_t refused) {
+  if (counters_) counters_->refused(metrics::limit_kind::filters_per_socket);
+  core::log_refusal(spdlog::level::info,
+                    "socket of user {}: {} filters refused (MAX_FILTERS_PER_SOCKET={})",
+                    core::printable(c.user_->id), refused, limits_.max_filters_per_socket);
+  c.send_text(std::make_shared<const std::string>(
+      protocol::serialize_filters_refused(limits_.max_filters_per_socket, refused)));
 }
 
 void shard::on_ack(connection& c, std::string_view envelope_id, std::string result_json) {
@@ -107,6 +123,12 @@ void shard::deliver(std::shared_ptr<const protocol::envelope> env, deadline unti
     return;
   }
   user_state& u = *it->second;
+  if (u.pending.count(env->id)) {
+    // The same envelope again (a broker must never do this): no socket gets
+    // it twice, and this delivery reports no targets.
+    done({});
+    return;
+  }
   const boost::json::value* payload = env->payload ? &*env->payload : nullptr;
   // The text is shared with the envelope: one serialisation for all targets.
   shared_text text(env, &env->text);
@@ -122,7 +144,8 @@ void shard::deliver(std::shared_ptr<const protocol::envelope> env, deadline unti
     done({targets.size(), {}});
     return;
   }
-  auto p = std::make_unique<pending_publish>(ioc_, std::move(targets), std::move(done));
+  auto p =
+      std::make_unique<pending_publish>(ioc_, std::move(targets), limits_.results, std::move(done));
   p->timer.expires_at(until);
   p->timer.async_wait([this, user = u.id, id = env->id](boost::system::error_code ec) {
     if (ec) return;
@@ -133,7 +156,8 @@ void shard::deliver(std::shared_ptr<const protocol::envelope> env, deadline unti
     finish(owner, id);
     erase_if_idle(owner);
   });
-  if (u.pending.emplace(env->id, std::move(p)).second) ++pending_;
+  u.pending.emplace(env->id, std::move(p));
+  ++pending_;
 }
 
 void shard::finish(user_state& u, const std::string& envelope_id) {
@@ -143,7 +167,7 @@ void shard::finish(user_state& u, const std::string& envelope_id) {
   u.pending.erase(it);
   --pending_;
   p->timer.cancel();
-  p->done({p->acks.client_count(), std::move(p->acks.results())});
+  p->done({p->acks.client_count(), std::move(p->acks.results()), p->acks.dropped(), {}});
 }
 
 void shard::erase_if_idle(user_state& u) {

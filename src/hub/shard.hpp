@@ -11,6 +11,7 @@
 #include <unordered_map>
 #include <vector>
 
+#include "ack/result_list.hpp"
 #include "hub/connection.hpp"
 #include "hub/delivery.hpp"
 #include "metrics/metrics.hpp"
@@ -23,7 +24,8 @@ class io_context;
 namespace hf::hub {
 
 struct shard_limits {
-  std::size_t max_filters_per_socket = 1000;
+  std::size_t max_filters_per_socket = 10000;
+  ack::result_limits results;  // per ack and per publish answer
 };
 
 struct shard_stats {
@@ -90,6 +92,7 @@ class shard {
 
  private:
   void on_ack(connection& c, std::string_view envelope_id, std::string result_json);
+  void filters_refused(connection& c, std::size_t refused);
   void finish(user_state& u, const std::string& envelope_id);
   void erase_if_idle(user_state& u);
 

@@ -49,6 +49,10 @@ void counters::add(const counters& o) {
   publishes_answered += o.publishes_answered;
   publishes_no_target += o.publishes_no_target;
   publish_errors += o.publish_errors;
+  for (std::size_t i = 0; i < publishes_degraded.size(); ++i)
+    publishes_degraded[i] += o.publishes_degraded[i];
+  publish_backstops += o.publish_backstops;
+  results_dropped += o.results_dropped;
   for (std::size_t i = 0; i < latency.size(); ++i) latency[i] += o.latency[i];
   latency_sum += o.latency_sum;
   deliveries += o.deliveries;
@@ -123,6 +127,8 @@ std::string render_prometheus(const counters& c, const gauges& g) {
            "Round trips of PUBLISH to Redis.");
     sample(o, "hopeflow_cluster_publish_rtt_seconds_sum", "", g.cluster_rtt_seconds);
     sample(o, "hopeflow_cluster_publish_rtt_seconds_count", "", double(g.cluster_rtt_count));
+    single(o, "hopeflow_cluster_duplicate_node_id", "gauge",
+           "1 while another live node claims this node's NODE_ID.", g.duplicate_node_id ? 1 : 0);
   }
   single(o, "hopeflow_websocket_connects_total", "counter", "WebSocket connections opened.",
          double(c.ws_connects));
@@ -149,6 +155,15 @@ std::string render_prometheus(const counters& c, const gauges& g) {
          double(c.deliveries));
   single(o, "hopeflow_acks_total", "counter", "Acks recorded from this node's sockets.",
          double(c.acks));
+  labelled(o, "hopeflow_publishes_degraded_total",
+           "Publishes answered with a hopeflow-degraded header, by reason.", "reason",
+           degradation_labels, c.publishes_degraded);
+  single(o, "hopeflow_publish_backstops_total", "counter",
+         "Publishes answered by the session's backstop because nothing below answered in time.",
+         double(c.publish_backstops));
+  single(o, "hopeflow_results_dropped_total", "counter",
+         "Ack results left out of publish answers by MAX_ACK_RESULT_BYTES / MAX_RESULTS_BYTES.",
+         double(c.results_dropped));
   single(o, "hopeflow_ack_deadlines_total", "counter",
          "Publish waits on this node that hit the deadline.", double(c.ack_deadlines));
   metric(o, "hopeflow_publish_duration_seconds", "histogram",

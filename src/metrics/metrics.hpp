@@ -54,11 +54,25 @@ enum class limit_kind : std::uint8_t {
   sockets_per_user_429,
   message_1009,
   slow_consumer_1008,
+  filters_per_socket,  // subscribes beyond MAX_FILTERS_PER_SOCKET (the client is told)
   count_
 };
-inline constexpr auto limit_kind_labels =
-    label_table<limit_kind>({"header_431", "uri_414", "body_413", "timeout_408", "connections_503",
-                             "sockets_per_user_429", "message_1009", "slow_consumer_1008"});
+inline constexpr auto limit_kind_labels = label_table<limit_kind>(
+    {"header_431", "uri_414", "body_413", "timeout_408", "connections_503", "sockets_per_user_429",
+     "message_1009", "slow_consumer_1008", "filters_per_socket"});
+
+// Why a publish's answer may be missing part of the picture, as its
+// `hopeflow-degraded` response header and hopeflow_publishes_degraded_total
+// say (the JSON body keeps the contract's shape).
+enum class degradation : std::uint8_t {
+  local_only,  // Redis unreachable (or not yet resubscribed): this node's sockets only
+  partial,     // some nodes that received the publish did not answer by the deadline
+  unknown,     // the publish's fate below is unknown (Redis lost with it in flight, or
+               // the session's backstop answered because nothing else did)
+  count_
+};
+inline constexpr auto degradation_labels =
+    label_table<degradation>({"local-only", "partial", "unknown"});
 
 // Why a token was refused (hopeflow_auth_failures_total{reason}).
 enum class auth_failure : std::uint8_t {
@@ -105,6 +119,9 @@ struct counters {
   per<limit_kind> limits{};
   // Publishes (as answered to the caller by this node)
   std::uint64_t publishes_answered = 0, publishes_no_target = 0, publish_errors = 0;
+  per<degradation> publishes_degraded{};
+  std::uint64_t publish_backstops = 0;  // answered by the session's backstop timer
+  std::uint64_t results_dropped = 0;    // ack results left out by the result limits
   std::array<std::uint64_t, latency_buckets.size() + 1> latency{};  // non-cumulative
   double latency_sum = 0;
   // Delivery on this node's sockets (hub shard)
@@ -132,6 +149,7 @@ struct gauges {
   cluster_state cluster = cluster_state::standalone;
   double cluster_rtt_seconds = 0;  // PUBLISH round trips to Redis: sum
   std::uint64_t cluster_rtt_count = 0;
+  bool duplicate_node_id = false;  // another live node claims this NODE_ID
 };
 
 std::string render_prometheus(const counters& c, const gauges& g);

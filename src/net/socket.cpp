@@ -41,11 +41,13 @@ constexpr auto linger_time = std::chrono::seconds(1);
 
 class lingering : public std::enable_shared_from_this<lingering> {
  public:
-  lingering(stream_socket s, std::atomic<long>& live)
+  lingering(stream_socket s, std::atomic<long>* live)
       : socket_(std::move(s)), timer_(socket_.get_executor()), live_(live) {
-    ++live_;
+    if (live_) ++*live_;
   }
-  ~lingering() { --live_; }
+  ~lingering() {
+    if (live_) --*live_;
+  }
 
   void start() {
     boost::system::error_code ec;
@@ -72,12 +74,12 @@ class lingering : public std::enable_shared_from_this<lingering> {
 
   stream_socket socket_;
   asio::steady_timer timer_;
-  std::atomic<long>& live_;
+  std::atomic<long>* live_;
 };
 
 }  // namespace
 
-void linger_close(stream_socket socket, std::atomic<long>& live) {
+void linger_close(stream_socket socket, std::atomic<long>* live) {
   if (!socket.is_open()) return;
   std::make_shared<lingering>(std::move(socket), live)->start();
 }

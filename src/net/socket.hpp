@@ -38,8 +38,8 @@ stream_socket adopt(boost::asio::io_context& ioc, detached_socket d);
 // rest of a refused body, frames behind a close) until it closes, for at most
 // a second, then closes. Closing at once would turn unread bytes into a
 // reset, and the peer could lose the answer it was sent. Takes the socket and
-// returns at once; `live` counts the connection until it is closed (the drain
-// on shutdown waits for it). Call on the socket's thread.
-void linger_close(stream_socket socket, std::atomic<long>& live);
+// returns at once; `live`, when given, counts the connection until it is
+// closed (the drain on shutdown waits for it). Call on the socket's thread.
+void linger_close(stream_socket socket, std::atomic<long>* live);
 
 }  // namespace hf::net

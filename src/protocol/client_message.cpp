@@ -44,4 +44,9 @@ client_message parse_client_message(std::string_view text) {
   return ignored_message{};
 }
 
+std::string serialize_filters_refused(std::size_t limit, std::size_t refused) {
+  return R"({"type":"filters_refused","limit":)" + std::to_string(limit) + R"(,"refused":)" +
+         std::to_string(refused) + "}";
+}
+
 }  // namespace hf::protocol

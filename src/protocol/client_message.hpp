@@ -34,4 +34,8 @@ bool is_ping(std::string_view text) noexcept;
 
 client_message parse_client_message(std::string_view text);
 
+// The frame a socket gets when a subscribe went past its filter limit:
+// {"type":"filters_refused","limit":<limit>,"refused":<how many were not added>}
+std::string serialize_filters_refused(std::size_t limit, std::size_t refused);
+
 }  // namespace hf::protocol

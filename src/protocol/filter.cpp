@@ -63,28 +63,38 @@ bool matches(const filter& f, std::string_view type, const boost::json::value* p
   return true;
 }
 
-std::size_t filter_set::add(std::vector<filter> filters, std::size_t limit) {
-  std::size_t added = 0;
+filter_set::add_result filter_set::add(std::vector<filter> filters, std::size_t limit) {
+  add_result r;
   for (auto& f : filters) {
-    if (filters_.size() >= limit) break;
-    if (std::find(filters_.begin(), filters_.end(), f) != filters_.end()) continue;
-    filters_.push_back(std::move(f));
-    ++added;
+    auto at = std::lower_bound(filters_.begin(), filters_.end(), f);
+    if (at != filters_.end() && *at == f) continue;  // already there
+    if (filters_.size() >= limit) {
+      ++r.refused;
+      continue;
+    }
+    filters_.insert(at, std::move(f));
+    ++r.added;
   }
-  return added;
+  return r;
 }
 
 std::size_t filter_set::remove(const std::vector<filter>& filters) {
-  std::size_t before = filters_.size();
-  std::erase_if(filters_, [&](const filter& have) {
-    return std::find(filters.begin(), filters.end(), have) != filters.end();
-  });
-  return before - filters_.size();
+  std::size_t removed = 0;
+  for (const auto& f : filters) {
+    auto at = std::lower_bound(filters_.begin(), filters_.end(), f);
+    if (at == filters_.end() || *at != f) continue;
+    filters_.erase(at);
+    ++removed;
+  }
+  if (filters_.empty()) filters_.shrink_to_fit();  // nothing left: no heap kept
+  return removed;
 }
 
 bool filter_set::matches(std::string_view type, const boost::json::value* payload) const noexcept {
-  for (const auto& f : filters_)
-    if (protocol::matches(f, type, payload)) return true;
+  auto first = std::lower_bound(filters_.begin(), filters_.end(), type,
+                                [](const filter& f, std::string_view t) { return f.type < t; });
+  for (auto it = first; it != filters_.end() && it->type == type; ++it)
+    if (protocol::matches(*it, type, payload)) return true;
   return false;
 }
 

@@ -42,7 +42,7 @@ result<publish_request> parse_publish_request(std::optional<std::string_view> co
 }
 
 std::string serialize_publish_answer(std::size_t client_count,
-                                     const std::vector<std::string>& results) {
+                                     const std::vector<std::string>& results, std::size_t dropped) {
   std::size_t size = 40;
   for (const auto& r : results) size += r.size() + 1;
   std::string out;
@@ -54,7 +54,12 @@ std::string serialize_publish_answer(std::size_t client_count,
     if (i) out.push_back(',');
     out.append(results[i]);
   }
-  out.append("]}");
+  out.push_back(']');
+  if (dropped) {
+    out.append(R"(,"resultsDropped":)");
+    out.append(std::to_string(dropped));
+  }
+  out.push_back('}');
   return out;
 }
 

@@ -32,8 +32,12 @@ result<publish_request> parse_publish_request(std::optional<std::string_view> co
                                               std::string_view body);
 
 // {"clientCount":N,"results":[r1,...]} where each r is already JSON text.
+// When results were left out by the result limits (`dropped` > 0), one more
+// member follows: "resultsDropped":<dropped> (never present otherwise, so the
+// contract's answer is unchanged for every publish within the limits).
 std::string serialize_publish_answer(std::size_t client_count,
-                                     const std::vector<std::string>& results);
+                                     const std::vector<std::string>& results,
+                                     std::size_t dropped = 0);
 
 // {"error":"<message>"} for a publish that failed a check.
 std::string serialize_error(std::string_view message);

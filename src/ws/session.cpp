@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "core/log.hpp"
+#include "core/text.hpp"
 #include "http/response.hpp"
 #include "hub/connection.hpp"
 #include "net/worker.hpp"
@@ -25,6 +26,9 @@ namespace {
 // After the server sends a close frame, the peer has this long to answer
 // with its own before the TCP connection is dropped.
 constexpr auto close_timeout = std::chrono::seconds(5);
+// An upgrade waits this long for the cluster subscription of its user (one
+// Redis round trip when healthy) before it is refused with 503.
+constexpr auto subscribe_timeout = std::chrono::seconds(10);
 
 // Reads that do not fit a session's small buffer continue here: one buffer
 // per worker thread, so no socket holds a large read buffer.
@@ -66,30 +70,33 @@ class session final : public hub::connection,
   void run(upgrade up) {
     boost::system::error_code ec;
     socket_.non_blocking(true, ec);
-    if (w_.shard.sockets_of(user_) >= w_.svc.cfg.max_sockets_per_user) {
-      // Refused before the handshake completes: a plain HTTP answer a client
-      // can show, rather than an opened-then-closed socket (which browsers
-      // would retry at once).
-      w_.metrics.refused(limit_kind::sockets_per_user_429);
-      core::log_refusal(spdlog::level::warn, "upgrade refused: 429 (user {} holds {} sockets)",
-                        user_, w_.svc.cfg.max_sockets_per_user);
-      closing_ = hang_up_after_write_ = true;
-      return enqueue_raw(std::make_shared<const std::string>(
-          http::serialize(http::text_response(429, "Too Many Requests", false))));
-    }
+    if (over_user_limit()) return;
     accept_ = std::move(up.accept);
     early_ = std::move(up.early_bytes);
     announced_ = true;
     // In a cluster, the 101 waits until publishes from any node will find
-    // this socket (the node's subscription to the user is confirmed).
+    // this socket (the node's subscription to the user is confirmed), for at
+    // most subscribe_timeout. `ready` may run on any thread: it only posts.
     auto ready = [self = shared_from_this()] {
-      asio::post(self->socket_.get_executor(), [self] { self->open(); });
+      asio::post(self->w_.ioc, [self] { self->open(); });
     };
-    if (w_.svc.presence.socket_opening(user_, std::move(ready))) open();
+    if (w_.svc.presence.socket_opening(user_, std::move(ready))) return open();
+    timer_ = std::make_unique<asio::steady_timer>(w_.ioc, subscribe_timeout);
+    timer_->async_wait([self = shared_from_this()](boost::system::error_code e) {
+      if (e || self->opened_ || self->closing_) return;
+      core::log_refusal(spdlog::level::warn,
+                        "upgrade refused: 503 (no cluster subscription for user {} within {} s)",
+                        core::printable(self->user_), subscribe_timeout.count());
+      self->refuse(503, "Service Unavailable");
+    });
   }
 
   void open() {
-    if (!socket_.is_open()) return;
+    if (!socket_.is_open() || closing_) return;  // refused meanwhile (timeout)
+    if (timer_) timer_->cancel();
+    // Checked again now that the socket is about to count: parallel upgrades
+    // of one user all passed run() while their subscriptions were pending.
+    if (over_user_limit()) return;
     // Moved out (not cleared): an idle socket keeps no heap for the key.
     std::string accept = std::move(accept_);
     enqueue_raw(std::make_shared<const std::string>(switching_protocols_response(accept)));
@@ -111,7 +118,7 @@ class session final : public hub::connection,
         queue_.size() >= w_.svc.cfg.max_queued_messages) {
       core::log_refusal(spdlog::level::warn,
                         "closing socket of user {}: slow consumer ({} bytes, {} frames queued)",
-                        user_, queued_bytes_, queue_.size());
+                        core::printable(user_), queued_bytes_, queue_.size());
       w_.metrics.refused(limit_kind::slow_consumer_1008);
       close(close_reason::slow_consumer);
       return hub::send_status::dropped;
@@ -157,7 +164,7 @@ class session final : public hub::connection,
   void abort() override {
     reason_ = close_reason::heartbeat;
     core::log_refusal(spdlog::level::info, "closing socket of user {}: no answer to heartbeat ping",
-                      user_);
+                      core::printable(user_));
     drop();
   }
 
@@ -193,7 +200,8 @@ class session final : public hub::connection,
   void on_error(std::uint16_t code, std::string_view why) override {
     reason_ = code == close_code::too_big ? close_reason::too_big : close_reason::protocol_error;
     if (code == close_code::too_big) w_.metrics.refused(limit_kind::message_1009);
-    core::log_refusal(spdlog::level::info, "closing socket of user {}: {} ({})", user_, why, code);
+    core::log_refusal(spdlog::level::info, "closing socket of user {}: {} ({})",
+                      core::printable(user_), why, code);
     w_.shard.detach(*this);
     hang_up_after_write_ = true;
     closing_ = true;
@@ -202,6 +210,25 @@ class session final : public hub::connection,
   }
 
  private:
+  // MAX_SOCKETS_PER_USER, checked before the handshake completes: a refusal
+  // is a plain HTTP answer a client can show, rather than an
+  // opened-then-closed socket (which browsers would retry at once).
+  bool over_user_limit() {
+    if (w_.shard.sockets_of(user_) < w_.svc.cfg.max_sockets_per_user) return false;
+    w_.metrics.refused(limit_kind::sockets_per_user_429);
+    core::log_refusal(spdlog::level::warn, "upgrade refused: 429 (user {} holds {} sockets)",
+                      core::printable(user_), w_.svc.cfg.max_sockets_per_user);
+    refuse(429, "Too Many Requests");
+    return true;
+  }
+
+  // Answers the upgrade with an HTTP error instead of 101, then hangs up.
+  void refuse(unsigned status, std::string_view text) {
+    closing_ = hang_up_after_write_ = true;
+    enqueue_raw(std::make_shared<const std::string>(
+        http::serialize(http::text_response(status, text, false))));
+  }
+
   struct out_item {
     hub::shared_text text;
     std::array<char, 10> header{};
@@ -302,7 +329,7 @@ class session final : public hub::connection,
     count_close();
     w_.shard.detach(*this);
     if (timer_) timer_->cancel();
-    net::linger_close(std::move(socket_), w_.svc.live_sessions);
+    net::linger_close(std::move(socket_), &w_.svc.live_sessions);
   }
 
   // Closes the TCP connection and releases everything the socket held.

@@ -173,7 +173,7 @@ describe('WebSocket protocol abuse', () => {
     await healthy(server);
   });
 
-  it('answers a ping flood, and ignores 10,000 random acks and 10,000 filters', async () => {
+  it('answers a ping flood, ignores 10,000 random acks, keeps 10,000 filters and says when it refuses more', async () => {
     const pings = Buffer.concat(Array.from({ length: 10000 }, () => frame(0x89, 'p')));
     const flood = await wsRaw(server, 'pingflood', [pings, frame(0x88, Buffer.from([0x03, 0xe8]))], { timeoutMs: 5000 });
     // Pongs for a burst of pings may be coalesced (RFC 6455 5.5.3): at least
@@ -184,11 +184,17 @@ describe('WebSocket protocol abuse', () => {
     const c = await connect(server, 'abuser');
     for (let i = 0; i < 200; i++) c.send({ type: 'subscribe', filters: Array.from({ length: 50 }, (_, k) => ({ type: `t${i * 50 + k}` })) });
     for (let i = 0; i < 10000; i++) c.ack(`00000000-0000-4000-8000-${String(i).padStart(12, '0')}`, i);
+    await c.barrier();  // the pong comes first: no filter was refused
+    const r = await publish(server, { userId: 'abuser', type: 't9999', ackTimeoutMs: 0 });
+    assert.equal(r.json.clientCount, 1, 'all 200 x 50 filters are kept (MAX_FILTERS_PER_SOCKET 10,000)');
+    assert.equal(JSON.parse(await c.next()).type, 't9999');
+    c.send({ type: 'subscribe', filters: [{ type: 't9999' }, { type: 't10000' }] });
+    assert.deepEqual(await c.nextJson(), { type: 'filters_refused', limit: 10000, refused: 1 }, 'the client is told');
     await c.barrier();
-    const r = await publish(server, { userId: 'abuser', type: 't999', ackTimeoutMs: 0 });
-    assert.equal(r.json.clientCount, 1, 'the first 1000 filters are kept');
-    const beyond = await publish(server, { userId: 'abuser', type: 't1000', ackTimeoutMs: 0 });
-    assert.equal(beyond.json.clientCount, 0, 'filters beyond MAX_FILTERS_PER_SOCKET are ignored');
+    const beyond = await publish(server, { userId: 'abuser', type: 't10000', ackTimeoutMs: 0 });
+    assert.equal(beyond.json.clientCount, 0, 'filters beyond MAX_FILTERS_PER_SOCKET are not added');
+    const m = await (await fetch(`${server.http}/metrics`)).text();
+    assert.match(m, /hopeflow_limit_refusals_total\{limit="filters_per_socket"\} 1\n/);
     await c.close();
     await healthy(server);
   });

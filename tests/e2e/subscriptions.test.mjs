@@ -81,8 +81,11 @@ describe('4. subscriptions', () => {
     const { c, reaches } = await socketWith([{ type: 'a', k: 'v' }, { k: 'v', type: 'a' }, { type: ' a', k: 'v' }, { type: 'b' }]);
     await c.subscribe([{ type: 'a', k: 'v' }, { type: 'c' }]);
     assert.equal(await reaches('c'), true);  // slots: a, b, c
-    await c.subscribe([{ type: 'd' }]);
-    assert.equal(await reaches('d'), false);  // the per-socket limit is reached
+    c.send({ type: 'subscribe', filters: [{ type: 'd' }] });
+    // The per-socket limit is reached: the client is told, in order, before the pong.
+    assert.deepEqual(await c.nextJson(), { type: 'filters_refused', limit: 3, refused: 1 });
+    await c.barrier();
+    assert.equal(await reaches('d'), false);
     await c.close();
   });
 

@@ -19,21 +19,24 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   }
   if (auto a = decode_answer(in)) {
     if (encode(*a) != in) std::abort();
-    if (a->results.size() > a->count) std::abort();
+    if (a->results.size() + a->dropped > a->count) std::abort();
   }
   // Build messages from the input's pieces: split at the first two bytes'
   // values into results (non-empty) and an envelope.
   if (size >= 2) {
-    node_answer built{data[0], std::uint64_t(data[1]) + 8, {}};
+    node_answer built{
+        "inc",        data[0], "env-" + std::to_string(data[1]), std::uint64_t(data[1]) + 8,
+        data[0] % 4u, {}};
     std::string_view rest = in.substr(2);
-    while (!rest.empty() && built.results.size() < built.count) {
+    while (!rest.empty() && built.results.size() + built.dropped < built.count) {
       std::size_t n =
           std::min<std::size_t>(rest.size(), 1 + static_cast<unsigned char>(rest[0]) % 16);
       built.results.emplace_back(rest.substr(0, n));
       rest.remove_prefix(n);
     }
     if (decode_answer(encode(built)) != built) std::abort();
-    publish_message p{"node-" + std::to_string(data[0]), data[1], 5000, std::string(in)};
+    publish_message p{"node-" + std::to_string(data[0]), "inc-" + std::to_string(data[1]), data[1],
+                      5000, std::string(in)};
     if (decode_publish(encode(p)) != p) std::abort();
   }
   return 0;

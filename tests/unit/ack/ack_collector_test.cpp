@@ -45,3 +45,14 @@ TEST(AckCollector, LargeFanOut) {
   for (std::uint64_t i = 0; i < 10000; ++i) EXPECT_TRUE(c.on_ack(i * 7, "0"));
   EXPECT_TRUE(c.complete());
 }
+
+TEST(AckCollector, ResultsBeyondTheLimitsAreCountedNotKept) {
+  ack_collector c({1, 2, 3, 4}, {4, 8});  // 4 bytes per result, 8 in all (a comma each)
+  EXPECT_TRUE(c.on_ack(1, "123"));
+  EXPECT_TRUE(c.on_ack(2, "12345"));  // recorded (the socket acked), result too large
+  EXPECT_TRUE(c.on_ack(3, "123"));
+  EXPECT_TRUE(c.on_ack(4, "1"));  // over the total
+  EXPECT_TRUE(c.complete());
+  EXPECT_EQ(c.results(), (std::vector<std::string>{"123", "123"}));
+  EXPECT_EQ(c.dropped(), 2u);
+}

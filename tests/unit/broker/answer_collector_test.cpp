@@ -2,6 +2,8 @@
 
 #include <gtest/gtest.h>
 
+#include <map>
+
 using namespace hf;
 using namespace std::chrono_literals;
 
@@ -13,9 +15,14 @@ struct collector_fixture : ::testing::Test {
   std::vector<std::pair<int, hub::delivery_result>> done;  // (tag, result) in call order
 
   std::uint64_t open(std::chrono::milliseconds after, int tag) {
-    return c.open(t0 + after,
-                  [this, tag](hub::delivery_result r) { done.emplace_back(tag, std::move(r)); });
+    std::string env = "env-" + std::to_string(tag);
+    auto id = c.open(t0 + after, env,
+                     [this, tag](hub::delivery_result r) { done.emplace_back(tag, std::move(r)); });
+    envs[id] = env;
+    return id;
   }
+  std::map<std::uint64_t, std::string> envs;
+  std::string env_of(std::uint64_t id) { return envs[id]; }
   void run(std::optional<broker::answer_collector::completion> x) {
     if (x) x->done(std::move(x->result));
   }
@@ -28,22 +35,22 @@ struct collector_fixture : ::testing::Test {
 
 TEST_F(collector_fixture, CompletesWhenEveryExpectedNodeHasAnswered) {
   auto id = open(5000ms, 1);
-  run(c.answer(id, 2, {"1", "2"}));  // a fast node answers before PUBLISH's reply
+  run(c.answer(id, env_of(id), 2, 0, {"1", "2"}));  // a fast node answers before PUBLISH's reply
   EXPECT_TRUE(done.empty());
   run(c.expect(id, 2));
   EXPECT_TRUE(done.empty());
-  run(c.answer(id, 1, {"3"}));
+  run(c.answer(id, env_of(id), 1, 0, {"3"}));
   ASSERT_EQ(done.size(), 1u);
   EXPECT_EQ(done[0].second.client_count, 3u);
   EXPECT_EQ(done[0].second.results, (std::vector<std::string>{"1", "2", "3"}));
   EXPECT_EQ(c.size(), 0u);
-  run(c.answer(id, 1, {"late"}));  // after the answer: ignored
+  run(c.answer(id, env_of(id), 1, 0, {"late"}));  // after the answer: ignored
   EXPECT_EQ(done.size(), 1u);
 }
 
 TEST_F(collector_fixture, AllAnswersBeforeTheCountCompletesOnTheCount) {
   auto id = open(5000ms, 1);
-  run(c.answer(id, 1, {}));
+  run(c.answer(id, env_of(id), 1, 0, {}));
   run(c.expect(id, 1));
   ASSERT_EQ(done.size(), 1u);
   auto none = open(5000ms, 2);
@@ -57,7 +64,7 @@ TEST_F(collector_fixture, DeadlinesExpireInOrderWithWhatArrived) {
   open(100ms, 2);
   open(200ms, 3);
   run(c.expect(a, 3));
-  run(c.answer(a, 4, {"x"}));
+  run(c.answer(a, env_of(a), 4, 0, {"x"}));
   EXPECT_EQ(c.next_deadline(), t0 + 100ms);
   run(c.expire(t0 + 99ms));
   EXPECT_TRUE(done.empty());
@@ -112,4 +119,48 @@ TEST_F(collector_fixture, IdsAreUnique) {
   EXPECT_NE(a, b);
   run(c.expire(t0 + 1s));
   EXPECT_NE(open(1ms, 3), a);
+}
+
+TEST_F(collector_fixture, AnswersNamingAnotherEnvelopeAreIgnored) {
+  auto id = open(5000ms, 1);
+  run(c.expect(id, 1));
+  run(c.answer(id, "env-other", 1, 0, {"stray"}));  // an old answer for a reused id
+  EXPECT_TRUE(done.empty());
+  run(c.answer(id, "env-1", 1, 0, {"mine"}));
+  ASSERT_EQ(done.size(), 1u);
+  EXPECT_EQ(done[0].second.results, std::vector<std::string>{"mine"});
+  EXPECT_FALSE(done[0].second.degraded);
+}
+
+TEST_F(collector_fixture, DeadlineAnswersSayWhatIsMissing) {
+  auto partial = open(100ms, 1);
+  run(c.expect(partial, 2));
+  run(c.answer(partial, "env-1", 1, 0, {"a"}));
+  auto no_count = open(100ms, 2);  // Redis never replied to the PUBLISH
+  auto lost = open(100ms, 3);
+  c.lost(lost);
+  run(c.answer(lost, "env-3", 1, 0, {"b"}));  // this node's own part still counts
+  run(c.expire(t0 + 100ms));
+  ASSERT_EQ(done.size(), 3u);
+  EXPECT_EQ(done[0].second.degraded, metrics::degradation::partial);
+  EXPECT_EQ(done[1].second.degraded, metrics::degradation::unknown);
+  EXPECT_EQ(done[2].second.degraded, metrics::degradation::unknown);
+  EXPECT_EQ(done[2].second.results, std::vector<std::string>{"b"});
+  (void)no_count;
+}
+
+TEST(AnswerCollector, MergedResultsStayWithinTheLimits) {
+  broker::answer_collector c({8, 12});  // 8 bytes per result, 12 in all (a comma each)
+  std::optional<hub::delivery_result> got;
+  auto id = c.open({}, "e", [&](hub::delivery_result r) { got = std::move(r); });
+  auto run = [&](std::optional<broker::answer_collector::completion> x) {
+    if (x) x->done(std::move(x->result));
+  };
+  run(c.expect(id, 2));
+  run(c.answer(id, "e", 3, 1, {"12345", "123456789"}));  // one dropped on its node already
+  run(c.answer(id, "e", 2, 0, {"12345", "1"}));
+  ASSERT_TRUE(got);
+  EXPECT_EQ(got->client_count, 5u);
+  EXPECT_EQ(got->results, (std::vector<std::string>{"12345", "12345"}));
+  EXPECT_EQ(got->dropped, 3u);  // 1 from the node, 1 too large, 1 over the total
 }

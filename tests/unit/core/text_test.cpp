@@ -59,3 +59,16 @@ TEST(Utf8, ValidationAndWhatwgDecoding) {
   EXPECT_EQ(whatwg_utf8_decode("a\xF0\x9F\x98z", changed), "a\xEF\xBF\xBDz");
   EXPECT_EQ(whatwg_utf8_decode("\xFF\xFE", changed), "\xEF\xBF\xBD\xEF\xBF\xBD");
 }
+
+TEST(Text, PrintableEscapesWhatCouldForgeOrColourALogLine) {
+  using hf::core::printable;
+  EXPECT_EQ(printable("user_123"), "user_123");
+  EXPECT_EQ(printable("a\r\nlevel=error fake"), "a\\x0d\\x0alevel=error fake");
+  EXPECT_EQ(printable("\x1b[31mred"), "\\x1b[31mred");
+  EXPECT_EQ(printable("back\\slash"), "back\\\\slash");
+  EXPECT_EQ(printable("caf\xc3\xa9 \xe6\x97\xa5"), "caf\xc3\xa9 \xe6\x97\xa5");  // UTF-8 kept
+  EXPECT_EQ(printable("\xc2\x9b"), "\\xc2\\x9b");                                // a C1 control
+  EXPECT_EQ(printable("\xe2\x80\xa8"), "\\xe2\\x80\\xa8");                       // line separator
+  EXPECT_EQ(printable("\xff"), "\\xff");
+  EXPECT_EQ(printable(std::string("\0x", 2)), "\\x00x");
+}

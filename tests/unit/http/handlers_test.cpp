@@ -33,6 +33,13 @@ struct fake_exchange final : http::exchange {
     taken = true;
     return net::stream_socket(ioc);
   }
+  std::optional<http::response> fallback;
+  std::function<void()> fired;
+  void backstop(std::chrono::steady_clock::time_point, http::response r,
+                std::function<void()> f) override {
+    fallback = std::move(r);
+    fired = std::move(f);
+  }
 };
 
 struct fake_socket final : hub::connection {

@@ -65,8 +65,8 @@ TEST(Filters, Matching) {
 
 TEST(FilterSet, AddDedupesRemoveExactEqual) {
   filter_set s;
-  EXPECT_EQ(s.add(norm(R"([{"type":"a"},{"type":"b","k":"v"}])"), 1000), 2u);
-  EXPECT_EQ(s.add(norm(R"([{"type":"a"},{"type":"c"}])"), 1000), 1u);
+  EXPECT_EQ(s.add(norm(R"([{"type":"a"},{"type":"b","k":"v"}])"), 1000).added, 2u);
+  EXPECT_EQ(s.add(norm(R"([{"type":"a"},{"type":"c"}])"), 1000).added, 1u);
   EXPECT_EQ(s.size(), 3u);
   EXPECT_EQ(s.remove(norm(R"([{"type":"b"}])")), 0u);                  // not equal: k missing
   EXPECT_EQ(s.remove(norm(R"([{"type":"b","k":"v","z":"1"}])")), 0u);  // extra key
@@ -79,7 +79,31 @@ TEST(FilterSet, AddDedupesRemoveExactEqual) {
 
 TEST(FilterSet, LimitBoundsTheSet) {
   filter_set s;
-  EXPECT_EQ(s.add(norm(R"([{"type":"a"},{"type":"b"},{"type":"c"}])"), 2), 2u);
-  EXPECT_EQ(s.add(norm(R"([{"type":"d"}])"), 2), 0u);
+  auto r = s.add(norm(R"([{"type":"a"},{"type":"b"},{"type":"c"}])"), 2);
+  EXPECT_EQ(r.added, 2u);
+  EXPECT_EQ(r.refused, 1u);
+  r = s.add(norm(R"([{"type":"d"},{"type":"a"}])"), 2);
+  EXPECT_EQ(r.added, 0u);
+  EXPECT_EQ(r.refused, 1u);  // "a" is already there: not refused
   EXPECT_EQ(s.size(), 2u);
+}
+
+TEST(FilterSet, ManyFiltersOfManyTypesMatchByType) {
+  filter_set s;
+  for (int t = 0; t < 200; ++t) {
+    std::string list = "[";
+    for (int i = 0; i < 50; ++i)
+      list += (i ? "," : "") + std::string(R"({"type":"t)") + std::to_string(t) + R"(","room":")" +
+              std::to_string(i) + "\"}";
+    list += "]";
+    EXPECT_EQ(s.add(norm(list), 10000).added, 50u);
+  }
+  EXPECT_EQ(s.size(), 10000u);
+  auto room = [](int i) { return J(R"({"room":")" + std::to_string(i) + R"("})"); };
+  auto p49 = room(49), p50 = room(50);
+  EXPECT_TRUE(s.matches("t199", &p49));  // the last filter of the last subscribe
+  EXPECT_FALSE(s.matches("t199", &p50));
+  EXPECT_FALSE(s.matches("t2000", &p49));
+  EXPECT_EQ(s.remove(norm(R"([{"type":"t199","room":"49"}])")), 1u);
+  EXPECT_FALSE(s.matches("t199", &p49));
 }
