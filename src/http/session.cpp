@@ -12,6 +12,7 @@
 #include <optional>
 
 #include "core/log.hpp"
+#include "core/text.hpp"
 #include "http/handlers.hpp"
 #include "net/worker.hpp"
 
@@ -150,6 +151,17 @@ class session final : public std::enable_shared_from_this<session> {
     std::size_t hosts = req.count(bhttp::field::host);
     if (hosts > 1 || (hosts == 0 && req.version() >= 11)) {
       core::log_refusal(spdlog::level::info, "request refused: 400 ({} Host headers)", hosts);
+      return write(text_response(400, "Bad Request", false));
+    }
+    // RFC 9112 6.3: a request whose Transfer-Encoding does not end in
+    // chunked has no knowable length: 400, and the connection closes (what
+    // follows cannot be told apart from a next request). Codings other than
+    // chunked (gzip, ...) are not decoded, so they are refused the same way.
+    if (req.count(bhttp::field::transfer_encoding) &&
+        (!parser_->chunked() || req.count(bhttp::field::transfer_encoding) > 1 ||
+         !core::iequals(core::js_trim(req[bhttp::field::transfer_encoding]), "chunked"))) {
+      core::log_refusal(spdlog::level::info, "request refused: 400 (Transfer-Encoding {})",
+                        core::printable(req[bhttp::field::transfer_encoding]));
       return write(text_response(400, "Bad Request", false));
     }
     route_ =

@@ -21,86 +21,128 @@ namespace {
 
 // A client must finish the TLS handshake within this time.
 constexpr auto handshake_timeout = std::chrono::seconds(10);
+// One encrypted write to the client must complete within this time: a
+// client that stops reading is cut off (its session sees the plaintext side
+// close and releases everything).
+constexpr auto write_timeout = std::chrono::seconds(15);
+// After the session has closed, the TLS close_notify exchange gets this long.
+constexpr auto shutdown_timeout = std::chrono::seconds(1);
 // Bytes moved per read in each direction (two such buffers per connection).
 constexpr std::size_t pump_chunk = 8192;
 
+// One TLS connection. Every phase has a deadline (handshake, each write,
+// the closing exchange), and the front ends as soon as either side does: the
+// client's TCP connection and the socketpair to the session are closed
+// together, so no descriptor outlives the connection. It counts in
+// live_sessions (and so against MAX_CONNECTIONS) until its session exists,
+// which counts from then on.
 class tls_front : public std::enable_shared_from_this<tls_front> {
  public:
   tls_front(worker& w, tcp::socket s)
-      : w_(w), tls_(std::move(s), *w.svc.tls), plain_(w.ioc), timer_(w.ioc) {}
+      : w_(w), tls_(std::move(s), *w.svc.tls), plain_(w.ioc), timer_(w.ioc) {
+    ++w_.svc.live_sessions;
+  }
+  ~tls_front() {
+    if (counted_) --w_.svc.live_sessions;
+  }
 
   void run() {
-    timer_.expires_after(handshake_timeout);
-    timer_.async_wait([weak = weak_from_this()](boost::system::error_code ec) {
-      if (auto self = weak.lock(); self && !ec) self->tls_.lowest_layer().close(ec);
-    });
+    arm(handshake_timeout);
     tls_.async_handshake(
         ssl::stream_base::server, [self = shared_from_this()](boost::system::error_code ec) {
           self->timer_.cancel();
           if (ec) {
             core::log_refusal(spdlog::level::info, "TLS handshake failed: {}", ec.message());
-            return;
+            return self->close_all();
           }
           self->on_handshake();
         });
   }
 
  private:
+  // Closes everything when the deadline passes (a stale completion, after
+  // the timer was cancelled or re-armed, is ignored).
+  void arm(std::chrono::steady_clock::duration d) {
+    timer_.expires_after(d);
+    timer_.async_wait([weak = weak_from_this()](boost::system::error_code ec) {
+      auto self = weak.lock();
+      if (ec || !self || self->timer_.expiry() > std::chrono::steady_clock::now()) return;
+      self->close_all();
+    });
+  }
+
+  void close_all() {
+    boost::system::error_code ec;
+    tls_.lowest_layer().close(ec);
+    plain_.close(ec);
+    timer_.cancel();
+  }
+
   void on_handshake() {
     int pair[2];
-    if (::socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, pair) != 0) return;
+    if (::socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, pair) != 0) return close_all();
     asio::generic::stream_protocol unix_stream(AF_UNIX, 0);
     plain_ = adopt(w_.ioc, {pair[0], unix_stream});
     // The session's end is a stream socket like any accepted one to the HTTP
     // layer (and keeps its family if it moves to another worker).
     stream_socket session = adopt(w_.ioc, {pair[1], unix_stream});
-    if (!plain_.is_open() || !session.is_open()) return;
+    if (!plain_.is_open() || !session.is_open()) return close_all();
     http::start_session(w_, std::move(session));
+    counted_ = false;  // the session counts this connection now
+    --w_.svc.live_sessions;
     pump_in();
     pump_out();
   }
 
-  // Client -> server: decrypt and pass on.
+  // Client -> session: decrypt and pass on.
   void pump_in() {
-    tls_.async_read_some(asio::buffer(in_), [self = shared_from_this()](
-                                                boost::system::error_code ec, std::size_t n) {
-      if (ec) {
-        boost::system::error_code e;
-        self->plain_.shutdown(stream_socket::shutdown_send, e);  // the session sees EOF
-        return;
-      }
-      asio::async_write(self->plain_, asio::buffer(self->in_, n),
+    tls_.async_read_some(asio::buffer(in_),
+                         [self = shared_from_this()](boost::system::error_code ec, std::size_t n) {
+                           if (ec) {
+                             // The client is gone (or closed TLS): the session sees EOF and
+                             // closes, which ends pump_out.
+                             self->client_gone_ = true;
+                             boost::system::error_code e;
+                             self->plain_.shutdown(stream_socket::shutdown_send, e);
+                             return;
+                           }
+                           asio::async_write(self->plain_, asio::buffer(self->in_, n),
+                                             [self](boost::system::error_code e, std::size_t) {
+                                               if (!e) self->pump_in();
+                                             });
+                         });
+  }
+
+  // Session -> client: encrypt and send, each write within write_timeout.
+  void pump_out() {
+    plain_.async_read_some(asio::buffer(out_), [self = shared_from_this()](
+                                                   boost::system::error_code ec, std::size_t n) {
+      if (ec) return self->finish();  // the session closed its side
+      self->arm(write_timeout);
+      asio::async_write(self->tls_, asio::buffer(self->out_, n),
                         [self](boost::system::error_code e, std::size_t) {
-                          if (!e) self->pump_in();
+                          self->timer_.cancel();
+                          if (e) return self->close_all();
+                          self->pump_out();
                         });
     });
   }
 
-  // Server -> client: encrypt and send.
-  void pump_out() {
-    plain_.async_read_some(asio::buffer(out_), [self = shared_from_this()](
-                                                   boost::system::error_code ec, std::size_t n) {
-      if (ec) {  // the session closed: close TLS politely, then the socket
-        self->tls_.async_shutdown([self](boost::system::error_code) {
-          boost::system::error_code e;
-          self->tls_.lowest_layer().close(e);
-          self->plain_.close(e);
-        });
-        return;
-      }
-      asio::async_write(self->tls_, asio::buffer(self->out_, n),
-                        [self](boost::system::error_code e, std::size_t) {
-                          if (!e) return self->pump_out();
-                          boost::system::error_code ignored;
-                          self->plain_.close(ignored);
-                        });
-    });
+  // The session is done: send close_notify (unless the client is gone
+  // already), bounded by shutdown_timeout, then close both sides.
+  void finish() {
+    if (client_gone_) return close_all();
+    arm(shutdown_timeout);
+    tls_.async_shutdown(
+        [self = shared_from_this()](boost::system::error_code) { self->close_all(); });
   }
 
   worker& w_;
   ssl::stream<tcp::socket> tls_;
   stream_socket plain_;  // our end of the socketpair to the HTTP session
   asio::steady_timer timer_;
+  bool counted_ = true;       // in live_sessions (until the session takes over)
+  bool client_gone_ = false;  // the client's side ended
   char in_[pump_chunk];
   char out_[pump_chunk];
 };

@@ -34,6 +34,10 @@ constexpr auto subscribe_timeout = std::chrono::seconds(10);
 // per worker thread, so no socket holds a large read buffer.
 constexpr std::size_t read_chunk = 64 * 1024;
 thread_local std::array<char, read_chunk> read_buffer;
+// Bytes one socket may have handled per turn of its worker's event loop
+// before it yields (as Redis bounds the work per client per event): 16 KiB
+// is a few hundred small messages, a millisecond or two of work at most.
+constexpr std::size_t read_budget = 16 * 1024;
 
 // The close frame of a server-initiated close, by reason.
 struct close_frame_of {
@@ -251,15 +255,29 @@ class session final : public hub::connection,
     heard_ = true;
     w_.metrics.ws_bytes_in += n;
     if (!reader_.feed(small_.data(), n, *this)) return;  // close or error: no more reads
-    if (n == small_.size()) {
-      for (;;) {
-        n = socket_.read_some(asio::buffer(read_buffer), ec);
-        if (ec == asio::error::would_block) break;
-        if (ec) return drop();
-        w_.metrics.ws_bytes_in += n;
-        if (!reader_.feed(read_buffer.data(), n, *this)) return;
-        if (n < read_buffer.size()) break;  // drained (a later arrival is a new edge)
+    if (n == small_.size()) return read_more(read_budget - n);
+    if (socket_.is_open()) do_wait();
+  }
+
+  // Reads what else is there, up to `budget` bytes in this turn. A socket
+  // that sends faster than that yields the thread after each budget (the
+  // rest is read in a posted continuation), so one flooding client cannot
+  // hold up the other sockets and publishes of its worker.
+  void read_more(std::size_t budget) {
+    for (;;) {
+      if (budget == 0) {
+        asio::post(w_.ioc, [self = shared_from_this()] { self->read_more(read_budget); });
+        return;
       }
+      std::size_t want = std::min(budget, read_buffer.size());
+      boost::system::error_code ec;
+      std::size_t n = socket_.read_some(asio::buffer(read_buffer.data(), want), ec);
+      if (ec == asio::error::would_block) break;
+      if (ec) return drop();
+      w_.metrics.ws_bytes_in += n;
+      if (!reader_.feed(read_buffer.data(), n, *this)) return;
+      budget -= n;
+      if (n < want) break;  // drained (a later arrival is a new edge)
     }
     if (socket_.is_open()) do_wait();
   }

@@ -150,6 +150,45 @@ describe('HTTP limits and malformed requests', () => {
   });
 });
 
+describe('HTTP framing edges', () => {
+  let server;
+  before(async () => { server = await startServer(); });
+  after(async () => { await server.stop(); });
+
+  it('refuses a request without exactly one Host, or whose Transfer-Encoding is not just chunked, with one 400 and a close', async () => {
+    const t = await token('edges');
+    const answers = (text) => (text.match(/HTTP\/1\.1 \d{3} /g) ?? []).length;
+    for (const req of [
+      'GET /healthz HTTP/1.1\r\n\r\n',                                  // no Host (HTTP/1.1)
+      'GET /healthz HTTP/1.1\r\nHost: a\r\nHost: b\r\n\r\n',          // two Host headers
+      `POST /publish HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer ${t}\r\nContent-Type: application/json\r\nTransfer-Encoding: chunked, identity\r\n\r\ne\r\n{"userId":"u"}\r\n0\r\n\r\n`,
+      `POST /publish HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer ${t}\r\nContent-Type: application/json\r\nTransfer-Encoding: gzip, chunked\r\n\r\ne\r\n{"userId":"u"}\r\n0\r\n\r\n`,
+    ]) {
+      const r = await raw(server, req + 'GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n');
+      assert.match(r.text, /^HTTP\/1\.1 400 /, req);
+      assert.match(r.text, /connection: close\r\n/);
+      assert.equal(answers(r.text), 1, `one answer, then the connection is closed: ${r.text}`);
+    }
+    // HTTP/1.0 may leave Host out; a chunked body still works.
+    assert.match((await raw(server, 'GET /healthz HTTP/1.0\r\n\r\n')).text, /^HTTP\/1\.1 200 /);
+    const ok = await raw(server, `POST /publish HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer ${t}\r\nContent-Type: application/json\r\nTransfer-Encoding: chunked\r\nConnection: close\r\n\r\ne\r\n{"userId":"u"}\r\n0\r\n\r\n`);
+    assert.match(ok.text, /^HTTP\/1\.1 200 /);
+    await healthy(server);
+  });
+
+  it('escapes user ids in log lines (no forged lines, no terminal escapes)', async () => {
+    const evil = 'evil\r\n2026-01-01T00:00:00.000+00:00 error forged \u001b[31mred';
+    const c = await connect(server, await token(evil));
+    c.send('x'.repeat(70000));  // above MAX_MESSAGE_BYTES: closed with 1009, logged with the user id
+    assert.equal((await c.closed).code, 1009);
+    await sleep(100);
+    const log = server.log();
+    assert.match(log, /closing socket of user evil\\x0d\\x0a2026-01-01T00:00:00\.000\+00:00 error forged \\x1b\[31mred: /);
+    assert.doesNotMatch(log, /\n2026-01-01T00:00:00\.000\+00:00 error forged/);
+    assert.doesNotMatch(log, /\u001b/);
+  });
+});
+
 describe('WebSocket protocol abuse', () => {
   let server;
   before(async () => { server = await startServer(); });
