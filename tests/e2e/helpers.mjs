@@ -33,8 +33,8 @@ export async function freePort() {
 }
 
 // A real redis-server on `port` (pub/sub only: no persistence); stop() kills it.
-export async function startRedis(port) {
-  const proc = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'], { stdio: ['ignore', 'pipe', 'pipe'] });
+export async function startRedis(port, extraArgs = []) {
+  const proc = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', ...extraArgs], { stdio: ['ignore', 'pipe', 'pipe'] });
   let log = '';
   await new Promise((resolve, reject) => {
     const t = setTimeout(() => reject(new Error(`redis did not start: ${log}`)), 10000);
