@@ -3,7 +3,7 @@ BUILD_DIR ?= build
 CMAKE_FLAGS ?=
 FUZZ_SECONDS ?= 20
 
-.PHONY: all setup build run test unit e2e e2e-cluster fuzz asan clean
+.PHONY: all setup build run test unit e2e e2e-cluster fuzz asan tsan chaos clean
 
 all: build
 
@@ -45,7 +45,26 @@ asan: setup
 	ASAN_OPTIONS=detect_leaks=1 ctest --test-dir build-asan --output-on-failure -j2
 	cd tests/e2e && HOPEFLOW_BIN=$(abspath build-asan)/hopeflow-realtime HOPEFLOW_SANITIZED=1 ASAN_OPTIONS=detect_leaks=1 node --test --test-concurrency=2 --test-reporter=spec
 
-test: unit e2e e2e-cluster fuzz asan
+# The unit tests and the end-to-end tests (THREADS=2, the cluster ones
+# included) again, against a ThreadSanitizer build: the first data race
+# stops the server (halt_on_error), which fails the test that caused it.
+TSAN_OPTIONS_ALL = halt_on_error=1 second_deadlock_stack=1
+tsan: setup
+	@scripts/setup.sh --with-test-clients
+	cmake -S . -B build-tsan -G Ninja -DHOPEFLOW_TSAN=ON -DCMAKE_BUILD_TYPE=RelWithDebInfo
+	cmake --build build-tsan
+	TSAN_OPTIONS="$(TSAN_OPTIONS_ALL)" ctest --test-dir build-tsan --output-on-failure -j2 -E bench_smoke
+	cd tests/e2e && HOPEFLOW_BIN=$(abspath build-tsan)/hopeflow-realtime HOPEFLOW_SANITIZED=1 TSAN_OPTIONS="$(TSAN_OPTIONS_ALL)" node --test --test-concurrency=2 --test-reporter=spec
+	cd tests/e2e && HOPEFLOW_CLUSTER=1 HOPEFLOW_BIN=$(abspath build-tsan)/hopeflow-realtime HOPEFLOW_SANITIZED=1 TSAN_OPTIONS="$(TSAN_OPTIONS_ALL)" node --test --test-concurrency=2 --test-reporter=spec $(addsuffix .test.mjs,$(E2E_CLUSTER_FILES))
+
+# Faults injected into a 3-node cluster under steady publishing (tests/chaos/):
+# node kills and restarts, Redis kill and restart, a drain, bad clients.
+# CHAOS_SECONDS sets the publishing phase (default 40).
+chaos: build
+	@scripts/setup.sh --with-test-clients
+	cd tests/chaos && HOPEFLOW_BIN=$(abspath $(BUILD_DIR))/hopeflow-realtime node --test --test-reporter=spec
+
+test: unit e2e e2e-cluster chaos fuzz asan tsan
 
 clean:
-	rm -rf $(BUILD_DIR) build-asan build-fuzz
+	rm -rf $(BUILD_DIR) build-asan build-tsan build-fuzz

@@ -64,12 +64,18 @@ export async function startServer(opts = {}) {
   };
 }
 
+// A sanitizer build's options reach the server (make asan / make tsan set
+// them: with halt_on_error the first report stops the server, and the test
+// that caused it fails).
+const sanitizerOptions = Object.fromEntries(['ASAN_OPTIONS', 'UBSAN_OPTIONS', 'TSAN_OPTIONS', 'LSAN_OPTIONS']
+  .filter((k) => process.env[k] !== undefined).map((k) => [k, process.env[k]]));
+
 // `shell`, when given, is a /bin/sh script that execs the server ("$0" is
 // the binary), for limits such as `ulimit -n` that must be set first.
 async function startNode({ env = {}, args = [], shell = null } = {}) {
   const [cmd, argv] = shell ? ['/bin/sh', ['-c', shell, BIN, ...args]] : [BIN, args];
   const proc = spawn(cmd, argv, {
-    env: { PATH: process.env.PATH, JWT_SECRET: SECRET, PORT: '0', ENV_FILE: '', THREADS: '2', ...env },
+    env: { PATH: process.env.PATH, ...sanitizerOptions, JWT_SECRET: SECRET, PORT: '0', ENV_FILE: '', THREADS: '2', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let log = '';
@@ -204,3 +210,4 @@ export async function publish(server, body, { tok, contentType = 'application/js
 }
 
 export const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+export { WebSocket };
