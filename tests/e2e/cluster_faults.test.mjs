@@ -151,6 +151,21 @@ describe('cluster faults', () => {
     await a.stop(); await b.stop(); await r2.stop();
   });
 
+  it('a node stopped with DRAIN_TIMEOUT_MS shorter than its publishes\' ack wait exits cleanly', async () => {
+    const a = await node(redisPort, 'short-drain', { DRAIN_TIMEOUT_MS: '50' });
+    const b = await node(redisPort, 'holder');
+    await waitFor(async () => (await ready(a)) && (await ready(b)));
+    const c = await connect(b, 'slow-acker');
+    await c.subscribe([{ type: 't' }]);
+    const pending = Array.from({ length: 5 }, () => publish(a, { userId: 'slow-acker', type: 't' }).catch((e) => e));
+    for (let i = 0; i < 5; i++) await c.next();
+    assert.equal(await a.stop('SIGTERM'), 0, 'no crash: every callback ends before what it points to');
+    await Promise.all(pending);
+    assert.doesNotMatch(a.log(), /ERROR: (Address|Thread)Sanitizer|runtime error/);
+    await c.close();
+    await b.stop();
+  });
+
   it('parallel upgrades of one user cannot pass MAX_SOCKETS_PER_USER while their subscription is pending', async () => {
     const n = await node(redisPort, 'limit', { MAX_SOCKETS_PER_USER: '3' });
     await waitFor(() => ready(n));
