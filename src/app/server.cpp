@@ -60,7 +60,9 @@ struct server::impl {
   }
 
   hub::shard_limits shard_limits() const {
-    return {cfg.max_filters_per_socket, {cfg.max_ack_result_bytes, cfg.max_results_bytes}};
+    return {cfg.max_filters_per_socket,
+            {cfg.max_ack_result_bytes, cfg.max_results_bytes},
+            {cfg.history_size, cfg.history_ttl, cfg.history_max_bytes / cfg.threads}};
   }
 
   // Sessions live in handlers owned by the io_contexts and point at workers

@@ -31,6 +31,9 @@ struct config {
   std::size_t max_queued_messages = 1024;            // per socket outbound frames: same
   std::size_t max_ack_result_bytes = 64 << 10;       // one ack's result: larger ones are dropped
   std::size_t max_results_bytes = 1 << 20;           // one publish's results: the rest dropped
+  std::size_t history_size = 100;                    // envelopes kept per user; 0 = no history
+  std::chrono::milliseconds history_ttl{120000};     // how long an envelope stays recoverable
+  std::size_t history_max_bytes = 64 << 20;          // the node's history memory
   std::size_t max_header_bytes = 16 << 10;           // request line + headers: 431 above
   std::size_t max_uri_bytes = 8 << 10;               // request target: 414 above
   std::chrono::milliseconds request_timeout{15000};  // whole request; also keep-alive idle

@@ -186,6 +186,16 @@ std::vector<setting> table() {
           "all results of one publish answer (every node together); results beyond it are left "
           "out and counted in resultsDropped",
           integer<size_t>(&config::max_results_bytes, 1024, size_t{1} << 30)),
+      row("HISTORY_SIZE", "--history-size", from_config,
+          "envelopes kept per user for clients that reconnect with `recover`; 0 = history off "
+          "(offsets are still given)",
+          integer<size_t>(&config::history_size, 0, 1'000'000)),
+      row("HISTORY_TTL_MS", "--history-ttl-ms", from_config,
+          "how long an envelope stays recoverable (and a user's epoch without sockets or history)",
+          milliseconds(&config::history_ttl, 1000, day_ms)),
+      row("HISTORY_MAX_BYTES", "--history-max-bytes", from_config,
+          "the node's history memory; the oldest envelopes go first when it is reached",
+          integer<size_t>(&config::history_max_bytes, 0, size_t{1} << 40)),
       row("MAX_HEADER_BYTES", "--max-header-bytes", from_config,
           "request line + headers (431 above)",
           integer<size_t>(&config::max_header_bytes, 1024, 1 << 20)),

@@ -6,6 +6,7 @@
 #include <cstdint>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "metrics/metrics.hpp"
 #include "protocol/filter.hpp"
@@ -62,6 +63,12 @@ class connection {
   user_state* user_ = nullptr;    // set by shard::attach, cleared by shard::detach
   std::size_t slot_ = 0;          // index in the user's socket list (O(1) removal)
   bool close_requested_ = false;  // shard::close_some already asked it to close
+  // Recovery (PROTOCOL.md section 7).
+  bool offsets_ = false;        // sent `recover`: envelopes carry their offset
+  bool sent_overflow_ = false;  // sent_ stopped: more envelopes than it keeps
+  // Offsets of the envelopes sent before the socket's `recover` (so a replay
+  // does not repeat them); at most shard::max_tracked_before_recover.
+  std::vector<std::uint64_t> sent_;
   protocol::filter_set filters_;
 };
 

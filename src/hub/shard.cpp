@@ -1,5 +1,6 @@
 #include "hub/shard.hpp"
 
+#include <algorithm>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <type_traits>
@@ -37,7 +38,10 @@ const shared_text pong_text = std::make_shared<const std::string>("pong");
 }
 
 shard::shard(boost::asio::io_context& ioc, shard_limits limits, metrics::counters* counters)
-    : ioc_(ioc), limits_(limits), counters_(counters) {}
+    : ioc_(ioc),
+      limits_(limits),
+      counters_(counters),
+      history_(limits.history, [] { return protocol::random_uuid_v4(); }) {}
 shard::~shard() = default;
 
 void shard::attach(connection& c, std::string_view user_id) {
@@ -50,6 +54,7 @@ void shard::attach(connection& c, std::string_view user_id) {
   user_state& u = *it->second;
   c.id_ = next_connection_id_++;
   c.user_ = &u;
+  history_.pin(u.id, std::chrono::steady_clock::now());
   c.slot_ = u.connections.size();
   u.connections.push_back(&c);
   ++connections_;
@@ -60,6 +65,7 @@ void shard::detach(connection& c) {
   user_state& u = *c.user_;
   c.user_ = nullptr;
   --connections_;
+  history_.unpin(u.id, std::chrono::steady_clock::now());
   // Swap-and-pop: delivery order across one user's sockets carries no meaning.
   connection* last = u.connections.back();
   u.connections[c.slot_] = last;
@@ -88,6 +94,8 @@ void shard::on_text(connection& c, std::string_view text) {
           c.filters_.remove(m.filters);
         } else if constexpr (std::is_same_v<T, protocol::ack_message>) {
           on_ack(c, m.envelope_id, std::move(m.result_json));
+        } else if constexpr (std::is_same_v<T, protocol::recover_message>) {
+          on_recover(c, m);
         }
       },
       msg);
@@ -115,9 +123,47 @@ void shard::on_ack(connection& c, std::string_view envelope_id, std::string resu
   if (it->second->acks.complete()) finish(u, it->first);
 }
 
+// The first `recover` of a socket (later ones are ignored): from now on its
+// envelopes carry offsets; with a position, the kept envelopes after it that
+// match the socket's filters now and were not sent to it yet go first, in
+// offset order; then the `recovered` frame. On this thread, in order with
+// the socket's other messages, so no live envelope can slip in between.
+void shard::on_recover(connection& c, const protocol::recover_message& m) {
+  if (c.offsets_) return;
+  c.offsets_ = true;
+  auto now = std::chrono::steady_clock::now();
+  history_.expire(now);
+  user_state& u = *c.user_;
+  auto pos = history_.at(u.id, now);
+  bool recovered = false;
+  if (m.from) {
+    auto kept = history_.since(u.id, m.from->epoch, m.from->offset);
+    recovered = kept.complete && !c.sent_overflow_;
+    for (const recovery::record* r : kept.records) {
+      if (std::find(c.sent_.begin(), c.sent_.end(), r->offset) != c.sent_.end()) continue;
+      const auto& e = *r->env;
+      if (!c.filters_.matches(e.type, e.payload ? &*e.payload : nullptr)) continue;
+      // A replay that does not fit the socket's queue closes it (slow
+      // consumer): the client reconnects and asks again.
+      if (!accepted(c.send_text(
+              std::make_shared<const std::string>(protocol::with_offset(e.text, r->offset)))))
+        return;
+    }
+  }
+  c.sent_.clear();
+  c.sent_.shrink_to_fit();
+  c.send_text(std::make_shared<const std::string>(
+      protocol::serialize_recovered(pos.epoch, pos.offset, recovered)));
+}
+
 void shard::deliver(std::shared_ptr<const protocol::envelope> env, deadline until,
                     delivery_callback done) {
+  // Every publish gets its user's next offset, whether or not a socket of the
+  // user is here (a socket that reconnects later may ask for it).
   auto it = stopping_ ? users_.end() : users_.find(env->user_id);
+  std::uint64_t offset = 0;
+  if (!stopping_ && (it == users_.end() || !it->second->pending.count(env->id)))
+    offset = history_.append(env, std::chrono::steady_clock::now()).offset;
   if (it == users_.end()) {
     done({});
     return;
@@ -132,12 +178,25 @@ void shard::deliver(std::shared_ptr<const protocol::envelope> env, deadline unti
   const boost::json::value* payload = env->payload ? &*env->payload : nullptr;
   // The text is shared with the envelope: one serialisation for all targets.
   shared_text text(env, &env->text);
+  shared_text numbered;  // the text with its offset, made for the first socket that wants it
   std::vector<std::uint64_t> targets;
   for (connection* c : u.connections) {
     if (!c->filters_.matches(env->type, payload)) continue;
+    if (c->offsets_ && !numbered)
+      numbered = std::make_shared<const std::string>(protocol::with_offset(env->text, offset));
     // A socket that refused the frame (closing, or just closed as a slow
     // consumer) is not a target: nothing will come back from it.
-    if (accepted(c->send_text(text))) targets.push_back(c->id_);
+    if (!accepted(c->send_text(c->offsets_ ? numbered : text))) continue;
+    targets.push_back(c->id_);
+    if (!c->offsets_ && !c->sent_overflow_) {
+      if (c->sent_.size() < max_tracked_before_recover) {
+        c->sent_.push_back(offset);
+      } else {  // stop tracking: this socket's recover will answer recovered:false
+        c->sent_overflow_ = true;
+        c->sent_.clear();
+        c->sent_.shrink_to_fit();
+      }
+    }
   }
   if (counters_) counters_->deliveries += targets.size();
   if (targets.empty() || until <= std::chrono::steady_clock::now()) {
@@ -213,6 +272,7 @@ std::size_t shard::sweep_heartbeats() {
     for (connection* c : u->connections)
       if (!c->heartbeat()) dead.push_back(c);
   for (connection* c : dead) c->abort();  // abort detaches: not while iterating
+  history_.expire(std::chrono::steady_clock::now());
   return dead.size();
 }
 

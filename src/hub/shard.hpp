@@ -16,16 +16,22 @@
 #include "hub/delivery.hpp"
 #include "metrics/metrics.hpp"
 #include "protocol/envelope.hpp"
+#include "recovery/history.hpp"
 
 namespace boost::asio {
 class io_context;
+}
+
+namespace hf::protocol {
+struct recover_message;
 }
 
 namespace hf::hub {
 
 struct shard_limits {
   std::size_t max_filters_per_socket = 10000;
-  ack::result_limits results;  // per ack and per publish answer
+  ack::result_limits results;        // per ack and per publish answer
+  recovery::history_limits history;  // this shard's share (max_bytes) of the node's
 };
 
 struct shard_stats {
@@ -57,7 +63,7 @@ class shard {
   void detach(connection& c);
 
   // Handles one text frame from `c`, in arrival order: ping, subscribe,
-  // unsubscribe, ack; anything else is ignored.
+  // unsubscribe, ack, recover; anything else is ignored.
   void on_text(connection& c, std::string_view text);
 
   // Sends `env` to every socket of env->user_id with a matching filter and
@@ -90,8 +96,15 @@ class shard {
 
   shard_stats stats() const noexcept;
 
+  // Envelopes sent to a socket before its `recover` whose offsets are kept
+  // (so a replay does not repeat them): enough for the moments between a
+  // socket's upgrade and its `recover`; a socket that got more answers
+  // recovered:false (the server cannot vouch for what it has).
+  static constexpr std::size_t max_tracked_before_recover = 128;
+
  private:
   void on_ack(connection& c, std::string_view envelope_id, std::string result_json);
+  void on_recover(connection& c, const protocol::recover_message& m);
   void filters_refused(connection& c, std::size_t refused);
   void finish(user_state& u, const std::string& envelope_id);
   void erase_if_idle(user_state& u);
@@ -100,6 +113,7 @@ class shard {
   shard_limits limits_;
   metrics::counters* counters_;
   std::unordered_map<std::string, std::unique_ptr<user_state>> users_;
+  recovery::history history_;  // offsets and recent envelopes of this shard's users
   std::uint64_t next_connection_id_ = 1;
   std::size_t connections_ = 0;
   std::size_t pending_ = 0;

@@ -3,6 +3,7 @@
 #include <boost/json/monotonic_resource.hpp>
 #include <boost/json/object.hpp>
 #include <boost/json/string.hpp>
+#include <cmath>
 
 #include "core/js_json.hpp"
 #include "core/text.hpp"
@@ -41,7 +42,40 @@ client_message parse_client_message(std::string_view text) {
       ack.result_json = "null";
     return ack;
   }
+  if (t == "recover") {
+    const boost::json::value* epoch = obj->if_contains("epoch");
+    const boost::json::value* offset = obj->if_contains("offset");
+    recover_message r;
+    if (!epoch && !offset) return r;
+    // Both or neither: a position needs its epoch, and an epoch its offset.
+    if (!epoch || !offset || !epoch->is_string()) return ignored_message{};
+    auto n = core::json_number(*offset);
+    // A non-negative integer that a double holds exactly (JavaScript's range).
+    if (!n || *n < 0 || *n != std::floor(*n) || *n > 9007199254740991.0) return ignored_message{};
+    r.from =
+        recover_message::position{std::string(epoch->get_string()), static_cast<std::uint64_t>(*n)};
+    return r;
+  }
   return ignored_message{};
+}
+
+std::string serialize_recovered(std::string_view epoch, std::uint64_t latest, bool recovered) {
+  std::string out = R"({"type":"recovered","epoch":)";
+  core::append_js_string(out, epoch);
+  out.append(R"(,"offset":)");
+  out.append(std::to_string(latest));
+  out.append(recovered ? R"(,"recovered":true})" : R"(,"recovered":false})");
+  return out;
+}
+
+std::string with_offset(std::string_view text, std::uint64_t offset) {
+  std::string out;
+  out.reserve(text.size() + 32);
+  out.append(text.substr(0, text.size() - 1));  // without the closing brace
+  out.append(R"(,"offset":)");
+  out.append(std::to_string(offset));
+  out.push_back('}');
+  return out;
 }
 
 std::string serialize_filters_refused(std::size_t limit, std::size_t refused) {

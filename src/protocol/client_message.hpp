@@ -2,6 +2,8 @@
 // one text frame. Pure.
 #pragma once
 
+#include <cstdint>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <variant>
@@ -22,17 +24,33 @@ struct ack_message {
   std::string envelope_id;
   std::string result_json;  // the `result` member as JSON.stringify prints it; "null" when absent
 };
-// Unparseable text, non-objects, unknown types, malformed acks and lists that
-// are not arrays: ignored silently, the socket stays open.
+// {"type":"recover"} or {"type":"recover","epoch":"E","offset":N}
+// (PROTOCOL.md section 7): opt into offsets, and resume after a position.
+struct recover_message {
+  struct position {
+    std::string epoch;
+    std::uint64_t offset = 0;
+  };
+  std::optional<position> from;  // absent: opt in only
+};
+// Unparseable text, non-objects, unknown types, malformed acks, recovers and
+// lists that are not arrays: ignored silently, the socket stays open.
 struct ignored_message {};
 
 using client_message = std::variant<ignored_message, ping_message, subscribe_message,
-                                    unsubscribe_message, ack_message>;
+                                    unsubscribe_message, ack_message, recover_message>;
 
 // True when the trimmed, lower-cased text is "ping".
 bool is_ping(std::string_view text) noexcept;
 
 client_message parse_client_message(std::string_view text);
+
+// {"type":"recovered","epoch":"<epoch>","offset":<latest>,"recovered":<bool>}
+std::string serialize_recovered(std::string_view epoch, std::uint64_t latest, bool recovered);
+
+// The envelope text `text` with "offset":<offset> as its last member, for a
+// socket that opted into offsets.
+std::string with_offset(std::string_view text, std::uint64_t offset);
 
 // The frame a socket gets when a subscribe went past its filter limit:
 // {"type":"filters_refused","limit":<limit>,"refused":<how many were not added>}

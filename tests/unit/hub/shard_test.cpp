@@ -238,3 +238,79 @@ TEST_F(shard_fixture, SocketThatRefusesTheFrameIsNotATarget) {
   ASSERT_TRUE(answer);  // nobody accepted it: answered at once
   EXPECT_EQ(answer->client_count, 0u);
 }
+
+namespace {
+boost::json::value json_of(const std::string& s) { return *core::parse_json(s); }
+std::string str(const boost::json::value& v, const char* k) {
+  return std::string(v.as_object().at(k).as_string());
+}
+}  // namespace
+
+TEST_F(shard_fixture, RecoverReplaysWhatWasMissedThenLiveEnvelopesCarryOffsets) {
+  fake_connection first;
+  shard.attach(first, "u");
+  shard.on_text(first, R"({"type":"subscribe","filters":[{"type":"t"}]})");
+  shard.on_text(first, R"({"type":"recover"})");  // opt in, no position
+  auto rec = json_of(first.sent.back());
+  EXPECT_EQ(str(rec, "type"), "recovered");
+  EXPECT_EQ(rec.as_object().at("offset").as_int64(), 0);  // nothing published yet
+  EXPECT_FALSE(rec.as_object().at("recovered").as_bool());
+  std::string epoch = str(rec, "epoch");
+  deliver(env("u", "t"), std::chrono::steady_clock::now());
+  auto live = json_of(first.sent.back());
+  EXPECT_EQ(live.as_object().at("offset").as_int64(), 1);
+  shard.detach(first);  // the client drops; three publishes while it is away
+  deliver(env("u", "t"), std::chrono::steady_clock::now());
+  deliver(env("u", "other"), std::chrono::steady_clock::now());
+  deliver(env("u", "t"), std::chrono::steady_clock::now());
+
+  fake_connection again;
+  shard.attach(again, "u");
+  shard.on_text(again, R"({"type":"subscribe","filters":[{"type":"t"}]})");
+  shard.on_text(again, R"({"type":"recover","epoch":")" + epoch + R"(","offset":1})");
+  ASSERT_EQ(again.sent.size(), 3u);  // offsets 2 and 4 (3 does not match), then the frame
+  EXPECT_EQ(json_of(again.sent[0]).as_object().at("offset").as_int64(), 2);
+  EXPECT_EQ(json_of(again.sent[1]).as_object().at("offset").as_int64(), 4);
+  auto done = json_of(again.sent[2]);
+  EXPECT_EQ(str(done, "type"), "recovered");
+  EXPECT_EQ(str(done, "epoch"), epoch);
+  EXPECT_EQ(done.as_object().at("offset").as_int64(), 4);
+  EXPECT_TRUE(done.as_object().at("recovered").as_bool());
+  shard.on_text(again, R"({"type":"recover","epoch":")" + epoch + R"(","offset":0})");
+  EXPECT_EQ(again.sent.size(), 3u);  // only the first recover counts
+}
+
+TEST_F(shard_fixture, EnvelopesSentBeforeRecoverAreNotRepeatedAndUnknownPositionsAreNotRecovered) {
+  fake_connection c;
+  shard.attach(c, "u");
+  shard.on_text(c, R"({"type":"subscribe","filters":[{"type":"t"}]})");
+  deliver(env("u", "t"),
+          std::chrono::steady_clock::now());  // offset 1, sent live (no offset member)
+  EXPECT_EQ(json_of(c.sent.back()).as_object().count("offset"), 0u);
+  fake_connection peek;
+  shard.attach(peek, "u");
+  shard.on_text(peek, R"({"type":"recover"})");
+  std::string epoch = str(json_of(peek.sent.back()), "epoch");
+  shard.on_text(c, R"({"type":"recover","epoch":")" + epoch + R"(","offset":0})");
+  ASSERT_EQ(c.sent.size(), 2u);  // no replay of offset 1: it was sent already
+  EXPECT_TRUE(json_of(c.sent.back()).as_object().at("recovered").as_bool());
+
+  fake_connection stranger;
+  shard.attach(stranger, "u");
+  shard.on_text(stranger, R"({"type":"recover","epoch":"not-the-epoch","offset":0})");
+  auto f = json_of(stranger.sent.back());
+  EXPECT_FALSE(f.as_object().at("recovered").as_bool());
+  EXPECT_EQ(str(f, "epoch"), epoch);
+  EXPECT_EQ(stranger.sent.size(), 1u);  // nothing replayed from another epoch
+
+  fake_connection bad;
+  shard.attach(bad, "u");
+  for (const char* m :
+       {R"({"type":"recover","epoch":1,"offset":0})",
+        R"({"type":"recover","offset":-1,"epoch":"x"})",
+        R"({"type":"recover","offset":1.5,"epoch":"x"})", R"({"type":"recover","epoch":"x"})"})
+    shard.on_text(bad, m);
+  EXPECT_TRUE(bad.sent.empty());  // malformed: ignored, and the socket is not opted in
+  shard.on_text(bad, R"({"type":"recover"})");
+  EXPECT_EQ(bad.sent.size(), 1u);
+}

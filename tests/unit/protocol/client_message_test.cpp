@@ -40,3 +40,26 @@ TEST(ClientMessage, EverythingElseIsIgnored) {
         R"({"type":"publish"})", R"({"filters":[]})", "{", R"({"type":["ack"]})"})
     EXPECT_TRUE(std::holds_alternative<ignored_message>(parse_client_message(t))) << t;
 }
+
+TEST(ClientMessage, Recover) {
+  using namespace hf::protocol;
+  auto pm = parse_client_message(R"({"type":"recover"})");
+  auto* plain = std::get_if<recover_message>(&pm);
+  ASSERT_TRUE(plain);
+  EXPECT_FALSE(plain->from);
+  auto m = parse_client_message(R"({"type":"recover","epoch":"E1","offset":42,"extra":true})");
+  auto* r = std::get_if<recover_message>(&m);
+  ASSERT_TRUE(r);
+  ASSERT_TRUE(r->from);
+  EXPECT_EQ(r->from->epoch, "E1");
+  EXPECT_EQ(r->from->offset, 42u);
+  for (const char* bad : {R"({"type":"recover","epoch":"E"})", R"({"type":"recover","offset":1})",
+                          R"({"type":"recover","epoch":null,"offset":1})",
+                          R"({"type":"recover","epoch":"E","offset":"1"})",
+                          R"({"type":"recover","epoch":"E","offset":-1})",
+                          R"({"type":"recover","epoch":"E","offset":1e300})"})
+    EXPECT_TRUE(std::holds_alternative<ignored_message>(parse_client_message(bad))) << bad;
+  EXPECT_EQ(serialize_recovered("E\"1", 7, true),
+            R"({"type":"recovered","epoch":"E\"1","offset":7,"recovered":true})");
+  EXPECT_EQ(with_offset(R"({"envelopeId":"x"})", 12), R"({"envelopeId":"x","offset":12})");
+}
