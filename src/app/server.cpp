@@ -46,7 +46,10 @@ struct server::impl {
       ro.node_id = cfg.node_id;
       ro.required = cfg.redis_required;
       ro.results = shard_limits().results;
+      ro.history_size = cfg.history_size;
+      ro.history_ttl = cfg.history_ttl;
       cluster = std::make_unique<broker::redis_broker>(*the_hub, ro);
+      for (auto& s : shards) s->use_stream_source(cluster.get());
       b = cluster.get();
       p = cluster.get();
     }

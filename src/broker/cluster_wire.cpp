@@ -64,13 +64,44 @@ std::string reply_channel(std::string_view node_id, std::string_view incarnation
   return c;
 }
 
-std::string encode(const publish_message& m) {
+std::string publish_prefix(const publish_message& m) {
   std::string out;
-  out.reserve(64 + m.node.size() + m.incarnation.size() + m.envelope.size());
+  out.reserve(64 + m.node.size() + m.incarnation.size());
   out.append(publish_tag).append(m.node).append(" ").append(m.incarnation).push_back(' ');
   append_number(out, m.request);
   out.push_back(' ');
   append_number(out, m.wait_ms);
+  out.push_back(' ');
+  return out;
+}
+
+std::string meta_key(std::string_view user_id) {
+  std::string k = "hf:{";
+  k.append(user_id).append("}:m");
+  return k;
+}
+
+std::string stream_key(std::string_view user_id) {
+  std::string k = "hf:{";
+  k.append(user_id).append("}:s");
+  return k;
+}
+
+std::optional<std::uint64_t> offset_of_entry(std::string_view id) noexcept {
+  if (!id.starts_with("0-")) return std::nullopt;
+  id.remove_prefix(2);
+  if (id.empty() || id.size() > 20 || id[0] == '0') return std::nullopt;
+  std::uint64_t n = 0;
+  auto [p, ec] = std::from_chars(id.data(), id.data() + id.size(), n);
+  if (ec != std::errc{} || p != id.data() + id.size()) return std::nullopt;
+  return n;
+}
+
+std::string encode(const publish_message& m) {
+  std::string out = publish_prefix(m);
+  out.reserve(out.size() + m.epoch.size() + 24 + m.envelope.size());
+  out.append(m.epoch).push_back(' ');
+  append_number(out, m.offset);
   out.push_back('\n');
   out.append(m.envelope);
   return out;
@@ -82,10 +113,13 @@ std::optional<publish_message> decode_publish(std::string_view in) {
   auto node = take_token(in, ' ');
   auto incarnation = node ? take_token(in, ' ') : std::nullopt;
   auto request = incarnation ? take_number(in, ' ') : std::nullopt;
-  auto wait = request ? take_number(in, '\n') : std::nullopt;
-  if (!wait || *wait > max_wait_ms) return std::nullopt;
-  return publish_message{std::string(*node), std::string(*incarnation), *request, *wait,
-                         std::string(in)};
+  auto wait = request ? take_number(in, ' ') : std::nullopt;
+  auto epoch = wait ? take_token(in, ' ') : std::nullopt;
+  auto offset = epoch ? take_number(in, '\n') : std::nullopt;
+  if (!offset || *wait > max_wait_ms || *offset == 0) return std::nullopt;
+  return publish_message{
+      std::string(*node), std::string(*incarnation), *request, *wait, std::string(*epoch), *offset,
+      std::string(in)};
 }
 
 std::string encode(const node_answer& a) {

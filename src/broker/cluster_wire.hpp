@@ -8,7 +8,7 @@
 // for another process.
 //
 // Messages are a one-line header, then a body:
-//   publish: "P1 <node> <incarnation> <request> <wait_ms>\n" <envelope text>
+//   publish: "P1 <node> <incarnation> <request> <wait_ms> <epoch> <offset>\n" <envelope text>
 //   answer:  "A1 <incarnation> <request> <envelopeId> <count> <dropped> <n>\n"
 //            then n results, each "<length>:" <JSON text>
 // An answer names the exact publish it answers (the origin's incarnation, its
@@ -41,12 +41,23 @@ std::string user_channel(std::string_view user_id);
 std::optional<std::string_view> user_of_channel(std::string_view channel) noexcept;
 std::string reply_channel(std::string_view node_id, std::string_view incarnation);
 
+// A user's stream in Redis (PROTOCOL.md section 7): the hash "hf:{<user>}:m"
+// (field e: the epoch, o: the latest offset) and the stream "hf:{<user>}:s"
+// of kept envelopes, whose entry ids are "0-<offset>". The braces keep both
+// in one Redis Cluster slot.
+std::string meta_key(std::string_view user_id);
+std::string stream_key(std::string_view user_id);
+// The offset of a stream entry id "0-<offset>"; nullopt for any other id.
+std::optional<std::uint64_t> offset_of_entry(std::string_view id) noexcept;
+
 // A publish on its way to every node that holds sockets of the user.
 struct publish_message {
   std::string node;           // the node that took the publish (its NODE_ID)
   std::string incarnation;    // that node's process: answers go to its reply channel
   std::uint64_t request = 0;  // the origin's id for this publish
   std::uint64_t wait_ms = 0;  // how long a node may wait for its sockets' acks (<= max_wait_ms)
+  std::string epoch;          // the user's epoch and the envelope's offset in it, given by
+  std::uint64_t offset = 0;   // the publish script in Redis (PROTOCOL.md section 7)
   std::string envelope;       // the envelope text, byte for byte as sockets receive it
   bool operator==(const publish_message&) const = default;
 };
@@ -65,6 +76,11 @@ struct node_answer {
 // encode() requires valid tokens. decode_*() returns nullopt for anything
 // that encode() could not have produced.
 std::string encode(const publish_message& m);
+// The header up to and including the wait ("P1 <node> <incarnation>
+// <request> <wait_ms> "): the publish script in Redis appends the epoch, the
+// offset, the newline and the envelope, so that the numbering and the
+// fan-out are one step.
+std::string publish_prefix(const publish_message& m);
 std::optional<publish_message> decode_publish(std::string_view bytes);
 std::string encode(const node_answer& a);
 std::optional<node_answer> decode_answer(std::string_view bytes);

@@ -45,6 +45,71 @@ constexpr const char* claim_script =
     "if (not v) or v == ARGV[1] then redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2]) "
     "return 1 end return 0";
 
+// A user's meta key outlives its stream: while it exists, the user keeps
+// its epoch, so positions stay comparable; a day without publishes to a
+// user forgets it (its next publish starts a new epoch).
+constexpr auto meta_ttl = std::chrono::hours(24);
+
+// Numbers, records and fans out one publish, atomically: the user's epoch
+// (a new one, and an emptied stream, when Redis knows nothing of the user),
+// the next offset, the kept envelope (trimmed to HISTORY_SIZE, expiring
+// after HISTORY_TTL_MS), and the PUBLISH of the message completed with the
+// epoch and offset. Returns PUBLISH's count of receiving nodes.
+// KEYS: meta, stream. ARGV: channel, message prefix, envelope, epoch if new,
+// history size, history ttl ms, meta ttl ms.
+constexpr const char* publish_script = R"lua(
+local e = redis.call('HGET', KEYS[1], 'e')
+if not e then
+  e = ARGV[4]
+  redis.call('HSET', KEYS[1], 'e', e, 'o', 0)
+  redis.call('DEL', KEYS[2])
+end
+local o = redis.call('HINCRBY', KEYS[1], 'o', 1)
+redis.call('PEXPIRE', KEYS[1], ARGV[7])
+if tonumber(ARGV[5]) > 0 then
+  redis.call('XADD', KEYS[2], 'MAXLEN', ARGV[5], '0-' .. o, 'e', ARGV[3])
+  redis.call('PEXPIRE', KEYS[2], ARGV[6])
+end
+return redis.call('PUBLISH', ARGV[1], ARGV[2] .. e .. ' ' .. o .. '\n' .. ARGV[3])
+)lua";
+
+// A user's stream for a socket that recovers: {epoch, latest, id, envelope,
+// id, envelope, ...}, the kept envelopes above ARGV[3] when ARGV[4] is the
+// current epoch. KEYS: meta, stream. ARGV: epoch if new, meta ttl ms, after
+// ('' for none), the epoch asked about.
+constexpr const char* read_script = R"lua(
+local e = redis.call('HGET', KEYS[1], 'e')
+if not e then
+  e = ARGV[1]
+  redis.call('HSET', KEYS[1], 'e', e, 'o', 0)
+  redis.call('DEL', KEYS[2])
+  redis.call('PEXPIRE', KEYS[1], ARGV[2])
+end
+local o = tonumber(redis.call('HGET', KEYS[1], 'o'))
+local out = {e, o}
+if ARGV[3] ~= '' and ARGV[4] == e and tonumber(ARGV[3]) < o then
+  for _, entry in ipairs(redis.call('XRANGE', KEYS[2], '(0-' .. ARGV[3], '+')) do
+    out[#out + 1] = entry[1]
+    out[#out + 1] = entry[2][2]
+  end
+end
+return out
+)lua";
+
+// A new epoch for a user this node delivered to alone while Redis was
+// unreachable. KEYS: meta, stream. ARGV: the new epoch, meta ttl ms.
+constexpr const char* renew_script = R"lua(
+redis.call('DEL', KEYS[2])
+redis.call('HSET', KEYS[1], 'e', ARGV[1], 'o', 0)
+redis.call('PEXPIRE', KEYS[1], ARGV[2])
+return 1
+)lua";
+
+// Users whose epochs a node renews after an outage: beyond this many it
+// says so in the log (those users' old positions can no longer be told
+// apart from good ones).
+constexpr std::size_t max_tainted = 100'000;
+
 // 64 random bits in hex: a name no other process of this cluster has.
 std::string random_hex_id() {
   unsigned char b[8];
@@ -106,6 +171,10 @@ struct redis_broker::impl {
   // Everything below: broker thread only.
   state st = state::down;
   std::unordered_set<std::string> resyncing;  // channels whose SUBSCRIBE is unconfirmed
+  std::unordered_set<std::string> tainted;    // users delivered to alone while not up
+  bool taint_overflow = false;                // more than max_tainted of them
+  std::size_t renewing = 0;                   // epoch renewals sent, not yet answered
+  std::uint64_t epochs_made = 0;              // for new_epoch()
   answer_collector requests;
   asio::steady_timer deadline_timer;  // armed for requests.next_deadline()
   std::optional<clock::time_point> armed_for;
@@ -137,9 +206,26 @@ struct redis_broker::impl {
     claim_node_id();
   }
 
+  // An epoch name no process of the cluster makes twice.
+  std::string new_epoch() { return incarnation + "-" + std::to_string(++epochs_made); }
+
   void confirmed(std::string_view channel) {
-    if (st != state::syncing || !resyncing.erase(std::string(channel)) || !resyncing.empty())
-      return;
+    if (st != state::syncing || !resyncing.erase(std::string(channel))) return;
+    maybe_up();
+  }
+
+  // Renews the epoch of every user delivered to alone, then (once Redis has
+  // answered every renewal and confirmed every subscription) the node is up.
+  void maybe_up() {
+    if (st != state::syncing || !resyncing.empty() || renewing > 0) return;
+    if (!tainted.empty()) return renew_tainted();
+    if (taint_overflow) {
+      spdlog::warn(
+          "cluster: more than {} users were delivered to while Redis was unreachable; the epochs "
+          "of the others could not be renewed",
+          max_tainted);
+      taint_overflow = false;
+    }
     st = state::up;
     ready = true;
     spdlog::info("cluster: connected to Redis {}:{} as node {} ({} users subscribed)",
@@ -147,9 +233,36 @@ struct redis_broker::impl {
     set_first_connect(true);
   }
 
+  void renew_tainted() {
+    redis_link* cmd = redis.commands();
+    if (!cmd) return;
+    auto users = std::move(tainted);
+    tainted.clear();
+    for (const auto& user : users) {
+      ++renewing;
+      bool sent =
+          cmd->command({"EVAL", renew_script, "2", wire::meta_key(user), wire::stream_key(user),
+                        new_epoch(), std::to_string(std::chrono::milliseconds(meta_ttl).count())},
+                       [this, user](redisReply* r) {
+                         --renewing;
+                         if (!r || r->type == REDIS_REPLY_ERROR) taint(user);  // again next time
+                         maybe_up();
+                       });
+      if (!sent) --renewing, taint(user);
+    }
+  }
+
+  void taint(const std::string& user) {
+    if (tainted.size() < max_tainted)
+      tainted.insert(user);
+    else
+      taint_overflow = true;
+  }
+
   void on_down(const std::string& why, bool was_up) {
     bool was_ready = st == state::up;
     st = state::down;
+    renewing = 0;
     ready = false;
     claim_timer.cancel();
     if (was_ready)
@@ -200,21 +313,29 @@ struct redis_broker::impl {
     arm_deadline();
     auto remaining = std::chrono::duration_cast<std::chrono::milliseconds>(until - clock::now());
     wire::publish_message msg{
-        opt.node_id, incarnation, id,
+        opt.node_id,
+        incarnation,
+        id,
         static_cast<std::uint64_t>(std::clamp<long long>(remaining.count(), 0, wire::max_wait_ms)),
-        env->text};
+        {},
+        0,
+        {}};
     auto sent_at = clock::now();
-    bool sent = cmd->command({"PUBLISH", wire::user_channel(env->user_id), wire::encode(msg)},
-                             [this, id, sent_at](redisReply* r) {
-                               if (!r || r->type != REDIS_REPLY_INTEGER) {
-                                 // Lost with the connection after it was sent: it may
-                                 // have reached any node, this one included. Never
-                                 // delivered again; answered at the deadline.
-                                 return requests.lost(id);
-                               }
-                               record_rtt(clock::now() - sent_at);
-                               complete(requests.expect(id, static_cast<std::size_t>(r->integer)));
-                             });
+    bool sent = cmd->command(
+        {"EVAL", publish_script, "2", wire::meta_key(env->user_id), wire::stream_key(env->user_id),
+         wire::user_channel(env->user_id), wire::publish_prefix(msg), env->text, new_epoch(),
+         std::to_string(opt.history_size), std::to_string(opt.history_ttl.count()),
+         std::to_string(std::chrono::milliseconds(meta_ttl).count())},
+        [this, id, sent_at](redisReply* r) {
+          if (!r || r->type != REDIS_REPLY_INTEGER) {
+            // Lost with the connection after it was sent: it may
+            // have reached any node, this one included. Never
+            // delivered again; answered at the deadline.
+            return requests.lost(id);
+          }
+          record_rtt(clock::now() - sent_at);
+          complete(requests.expect(id, static_cast<std::size_t>(r->integer)));
+        });
     if (!sent)  // never left this node: deliver here instead
       if (auto d = requests.withdraw(id)) degraded(std::move(env), until, std::move(*d));
   }
@@ -224,6 +345,7 @@ struct redis_broker::impl {
     core::log_refusal(
         spdlog::level::warn,
         "cluster: not connected to Redis; a publish reaches this node's sockets only");
+    taint(env->user_id);
     hub.deliver(std::move(env), until, marked_local(std::move(done)));
   }
 
@@ -273,6 +395,8 @@ struct redis_broker::impl {
       core::log_refusal(spdlog::level::warn, "cluster: ignored a malformed publish message");
       return;
     }
+    env->epoch = msg->epoch;
+    env->offset = msg->offset;
     auto wait = std::chrono::milliseconds(msg->wait_ms);
     auto until =
         clock::now() + (wait > reply_margin ? wait - reply_margin : std::chrono::milliseconds(0));
@@ -312,6 +436,53 @@ struct redis_broker::impl {
     }
     complete(
         requests.answer(a->request, a->envelope_id, a->count, a->dropped, std::move(a->results)));
+  }
+
+  // --- streams, for sockets that recover ---
+  void read(const std::string& user, std::optional<hub::stream_position> after,
+            std::function<void(hub::stream_view)> done) {
+    redis_link* cmd = st == state::up ? redis.commands() : nullptr;
+    if (!cmd) return done({});  // not ok: the socket is told recovered:false
+    auto shared_done = std::make_shared<std::function<void(hub::stream_view)>>(std::move(done));
+    bool sent = cmd->command(
+        {"EVAL", read_script, "2", wire::meta_key(user), wire::stream_key(user), new_epoch(),
+         std::to_string(std::chrono::milliseconds(meta_ttl).count()),
+         after ? std::to_string(after->offset) : std::string(),
+         after ? after->epoch : std::string()},
+        [shared_done, after](redisReply* r) { (*shared_done)(stream_view_of(r, after)); });
+    if (!sent) (*shared_done)({});
+  }
+
+  // The read script's reply as a stream view (not ok when it is not one).
+  static hub::stream_view stream_view_of(redisReply* r,
+                                         const std::optional<hub::stream_position>& after) {
+    hub::stream_view v;
+    if (!r || r->type != REDIS_REPLY_ARRAY || r->elements < 2 ||
+        r->element[0]->type != REDIS_REPLY_STRING || r->element[1]->type != REDIS_REPLY_INTEGER ||
+        r->element[1]->integer < 0)
+      return v;
+    v.epoch = std::string(reply_str(r->element[0]));
+    v.latest = static_cast<std::uint64_t>(r->element[1]->integer);
+    bool same_epoch = after && after->epoch == v.epoch;
+    for (std::size_t i = 2; i + 1 < r->elements; i += 2) {
+      auto offset = wire::offset_of_entry(reply_str(r->element[i]));
+      auto env = offset ? protocol::parse_envelope(reply_str(r->element[i + 1])) : std::nullopt;
+      if (!env) return {};
+      env->epoch = v.epoch;
+      env->offset = *offset;
+      v.records.push_back(
+          {std::make_shared<const protocol::envelope>(std::move(*env)), v.epoch, *offset});
+    }
+    // Everything after the position is there when the kept envelopes run,
+    // without a gap, from the one right after it to the latest.
+    if (same_epoch) {
+      v.complete = v.records.empty() ? after->offset == v.latest
+                                     : v.records.front().offset == after->offset + 1 &&
+                                           v.records.back().offset == v.latest &&
+                                           v.records.size() == v.latest - after->offset;
+    }
+    v.ok = true;
+    return v;
   }
 
   // --- presence ---
@@ -405,6 +576,14 @@ bool redis_broker::socket_opening(const std::string& user, std::function<void()>
     m->opening(user, std::move(ready));
   });
   return false;
+}
+
+void redis_broker::read_stream(const std::string& user, std::optional<hub::stream_position> after,
+                               std::function<void(hub::stream_view)> done) {
+  asio::post(impl_->ioc,
+             [m = impl_.get(), user, after = std::move(after), done = std::move(done)]() mutable {
+               m->read(user, std::move(after), std::move(done));
+             });
 }
 
 void redis_broker::socket_closed(const std::string& user) {

@@ -31,6 +31,7 @@
 #pragma once
 
 #include <atomic>
+#include <chrono>
 #include <memory>
 #include <string>
 
@@ -38,6 +39,7 @@
 #include "broker/broker.hpp"
 #include "config/redis_url.hpp"
 #include "hub/hub.hpp"
+#include "hub/stream_source.hpp"
 
 namespace hf::broker {
 
@@ -46,9 +48,21 @@ struct redis_options {
   std::string node_id;         // unique per node; random when empty
   bool required = false;       // true: start() throws when Redis cannot be reached
   ack::result_limits results;  // bound the merged results of every publish taken here
+  // Users' streams in Redis (PROTOCOL.md section 7): envelopes kept per user
+  // (0: none, offsets still given) and how long a stream lives after its
+  // last publish.
+  std::size_t history_size = 100;
+  std::chrono::milliseconds history_ttl{120'000};
 };
 
-class redis_broker final : public broker, public presence {
+// Also the stream source of every shard: a user's epoch, offsets and kept
+// envelopes live in Redis, so that every node numbers an envelope alike and
+// any node can replay it. Each publish is numbered, recorded and fanned out
+// by one script (one round trip). Envelopes a node delivers alone while
+// Redis is unreachable cannot be vouched for: the node renews those users'
+// epochs in Redis before it is ready again, so no position across the outage
+// is ever answered recovered:true.
+class redis_broker final : public broker, public presence, public hub::stream_source {
  public:
   redis_broker(const hub::hub& h, redis_options opt);
   ~redis_broker() override;
@@ -70,6 +84,9 @@ class redis_broker final : public broker, public presence {
 
   bool socket_opening(const std::string& user, std::function<void()> ready) override;
   void socket_closed(const std::string& user) override;
+
+  void read_stream(const std::string& user, std::optional<hub::stream_position> after,
+                   std::function<void(hub::stream_view)> done) override;
 
  private:
   struct impl;

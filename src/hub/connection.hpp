@@ -8,6 +8,7 @@
 #include <string>
 #include <vector>
 
+#include "hub/stream_source.hpp"
 #include "metrics/metrics.hpp"
 #include "protocol/filter.hpp"
 
@@ -32,6 +33,17 @@ constexpr bool accepted(send_status s) noexcept {
 
 struct user_state;
 class shard;
+
+// A socket that sent `recover`: its envelopes carry offsets.
+struct recovering {
+  std::string epoch;           // the epoch it was last told (a change is announced first)
+  bool reading = false;        // its stream is being read (cluster mode): live envelopes wait
+  std::vector<numbered> held;  // the live envelopes that arrived meanwhile
+  // The socket's messages that arrived meanwhile: handled after the replay,
+  // in order (so a ping after the recover is answered after the recovered
+  // frame).
+  std::vector<std::string> waiting;
+};
 
 class connection {
  public:
@@ -63,12 +75,14 @@ class connection {
   user_state* user_ = nullptr;    // set by shard::attach, cleared by shard::detach
   std::size_t slot_ = 0;          // index in the user's socket list (O(1) removal)
   bool close_requested_ = false;  // shard::close_some already asked it to close
-  // Recovery (PROTOCOL.md section 7).
-  bool offsets_ = false;        // sent `recover`: envelopes carry their offset
+  // Recovery (PROTOCOL.md section 7). Before the socket's `recover`: the
+  // offsets of the envelopes sent to it (so a replay does not repeat them),
+  // at most shard::max_tracked_before_recover of them.
   bool sent_overflow_ = false;  // sent_ stopped: more envelopes than it keeps
-  // Offsets of the envelopes sent before the socket's `recover` (so a replay
-  // does not repeat them); at most shard::max_tracked_before_recover.
   std::vector<std::uint64_t> sent_;
+  // From the socket's `recover` on (allocated then: sockets that never ask
+  // pay one pointer).
+  std::unique_ptr<recovering> rec_;
   protocol::filter_set filters_;
 };
 

@@ -2,7 +2,9 @@
 
 #include <algorithm>
 #include <boost/asio/io_context.hpp>
+#include <boost/asio/post.hpp>
 #include <boost/asio/steady_timer.hpp>
+#include <cstdio>
 #include <type_traits>
 #include <variant>
 
@@ -38,10 +40,19 @@ const shared_text pong_text = std::make_shared<const std::string>("pong");
 }
 
 shard::shard(boost::asio::io_context& ioc, shard_limits limits, metrics::counters* counters)
-    : ioc_(ioc),
-      limits_(limits),
-      counters_(counters),
-      history_(limits.history, [] { return protocol::random_uuid_v4(); }) {}
+    : ioc_(ioc), limits_(limits), counters_(counters), history_(limits.history, epoch_names()) {}
+
+// Epoch names for this shard's users: a random prefix (no two processes
+// share one) and a counter, 15 characters for the first 16 million, short
+// enough to stay in a std::string's own buffer.
+std::function<std::string()> shard::epoch_names() {
+  std::string prefix = protocol::random_uuid_v4().substr(0, 8);
+  return [prefix, n = std::uint64_t{0}]() mutable {
+    char buf[24];
+    int len = std::snprintf(buf, sizeof buf, "%llx", static_cast<unsigned long long>(++n));
+    return prefix + "-" + std::string(buf, static_cast<std::size_t>(len));
+  };
+}
 shard::~shard() = default;
 
 void shard::attach(connection& c, std::string_view user_id) {
@@ -81,6 +92,12 @@ void shard::detach(connection& c) {
 
 void shard::on_text(connection& c, std::string_view text) {
   if (!c.user_) return;
+  if (c.rec_ && c.rec_->reading) {  // after the replay, in order
+    if (c.rec_->waiting.size() >= max_held_while_reading)
+      return c.close(metrics::close_reason::slow_consumer);
+    c.rec_->waiting.emplace_back(text);
+    return;
+  }
   auto msg = protocol::parse_client_message(text);
   std::visit(
       [&](auto& m) {
@@ -124,36 +141,117 @@ void shard::on_ack(connection& c, std::string_view envelope_id, std::string resu
 }
 
 // The first `recover` of a socket (later ones are ignored): from now on its
-// envelopes carry offsets; with a position, the kept envelopes after it that
-// match the socket's filters now and were not sent to it yet go first, in
-// offset order; then the `recovered` frame. On this thread, in order with
-// the socket's other messages, so no live envelope can slip in between.
+// envelopes carry offsets. Its user's stream is read (here, or from the
+// stream source in cluster mode), then finish_recover sends the replay and
+// the `recovered` frame. Handled in order with the socket's other messages;
+// while a stream is read elsewhere, live envelopes for the socket are held
+// and merged by offset, so none is lost or doubled.
 void shard::on_recover(connection& c, const protocol::recover_message& m) {
-  if (c.offsets_) return;
-  c.offsets_ = true;
+  if (c.rec_) return;
+  c.rec_ = std::make_unique<recovering>();
+  std::optional<stream_position> after;
+  if (m.from) after = stream_position{m.from->epoch, m.from->offset};
+  if (source_) {
+    c.rec_->reading = true;
+    source_->read_stream(
+        c.user_->id, after, [this, user = c.user_->id, id = c.id_, after](stream_view v) mutable {
+          boost::asio::post(ioc_, [this, user = std::move(user), id, after = std::move(after),
+                                   v = std::move(v)]() mutable {
+            if (connection* c = find(user, id)) finish_recover(*c, after, std::move(v));
+          });
+        });
+    return;
+  }
+  finish_recover(c, after, local_view(c.user_->id, after));
+}
+
+// The stream of `user` as this shard's own history has it.
+stream_view shard::local_view(const std::string& user,
+                              const std::optional<stream_position>& after) {
   auto now = std::chrono::steady_clock::now();
   history_.expire(now);
-  user_state& u = *c.user_;
-  auto pos = history_.at(u.id, now);
-  bool recovered = false;
-  if (m.from) {
-    auto kept = history_.since(u.id, m.from->epoch, m.from->offset);
-    recovered = kept.complete && !c.sent_overflow_;
-    for (const recovery::record* r : kept.records) {
-      if (std::find(c.sent_.begin(), c.sent_.end(), r->offset) != c.sent_.end()) continue;
-      const auto& e = *r->env;
-      if (!c.filters_.matches(e.type, e.payload ? &*e.payload : nullptr)) continue;
-      // A replay that does not fit the socket's queue closes it (slow
-      // consumer): the client reconnects and asks again.
-      if (!accepted(c.send_text(
-              std::make_shared<const std::string>(protocol::with_offset(e.text, r->offset)))))
-        return;
+  auto pos = history_.at(user, now);
+  stream_view v{true, pos.epoch, pos.offset, {}, false};
+  if (after) {
+    auto kept = history_.since(user, after->epoch, after->offset);
+    v.complete = kept.complete;
+    for (const recovery::record* r : kept.records)
+      v.records.push_back({r->env, pos.epoch, r->offset});
+  }
+  return v;
+}
+
+void shard::finish_recover(connection& c, const std::optional<stream_position>& after,
+                           stream_view v) {
+  if (!c.rec_) return;
+  if (!v.ok) v = local_view(c.user_->id, {});  // the shared stream is unreachable: not vouched for
+  bool recovered = after && v.ok && after->epoch == v.epoch && v.complete && !c.sent_overflow_;
+  // The replay: kept envelopes after the position that match now and were
+  // not sent yet, and the live ones held meanwhile up to the latest, by offset.
+  std::vector<numbered> replay;
+  auto wanted = [&](const numbered& n) {
+    const auto& e = *n.env;
+    return std::find(c.sent_.begin(), c.sent_.end(), n.offset) == c.sent_.end() &&
+           c.filters_.matches(e.type, e.payload ? &*e.payload : nullptr);
+  };
+  if (after && after->epoch == v.epoch)
+    for (auto& n : v.records)
+      if (wanted(n)) replay.push_back(std::move(n));
+  std::vector<numbered> later;
+  for (auto& n : c.rec_->held) {
+    if (n.epoch == v.epoch && n.offset <= v.latest) {
+      bool dup = std::any_of(replay.begin(), replay.end(),
+                             [&](const numbered& r) { return r.offset == n.offset; });
+      if (!dup) replay.push_back(std::move(n));
+    } else {
+      later.push_back(std::move(n));
     }
   }
+  std::sort(replay.begin(), replay.end(),
+            [](const numbered& a, const numbered& b) { return a.offset < b.offset; });
+  c.rec_->held.clear();
+  c.rec_->held.shrink_to_fit();
+  c.rec_->reading = false;
   c.sent_.clear();
   c.sent_.shrink_to_fit();
+  c.rec_->epoch = v.epoch;
+  for (const auto& n : replay)
+    // A replay that does not fit the socket's queue closes it (slow
+    // consumer): the client reconnects and asks again.
+    if (!accepted(c.send_text(
+            std::make_shared<const std::string>(protocol::with_offset(n.env->text, n.offset)))))
+      return;
   c.send_text(std::make_shared<const std::string>(
-      protocol::serialize_recovered(pos.epoch, pos.offset, recovered)));
+      protocol::serialize_recovered(v.epoch, v.latest, recovered)));
+  for (const auto& n : later) send_numbered(c, n, nullptr);
+  auto waiting = std::move(c.rec_->waiting);
+  c.rec_->waiting.clear();
+  for (const auto& text : waiting) {
+    if (!c.user_) return;  // an earlier message closed it
+    on_text(c, text);
+  }
+}
+
+// Sends `n` to an opted-in socket: a change of epoch is announced first
+// (recovered:false, the new epoch, its offset before this envelope). `text`,
+// when given, is the envelope's numbered text already made.
+send_status shard::send_numbered(connection& c, const numbered& n, const shared_text& text) {
+  if (c.rec_->epoch != n.epoch) {
+    c.rec_->epoch = n.epoch;
+    c.send_text(std::make_shared<const std::string>(
+        protocol::serialize_recovered(n.epoch, n.offset - 1, false)));
+  }
+  return c.send_text(
+      text ? text
+           : std::make_shared<const std::string>(protocol::with_offset(n.env->text, n.offset)));
+}
+
+connection* shard::find(const std::string& user, std::uint64_t id) const {
+  auto it = users_.find(user);
+  if (it == users_.end()) return nullptr;
+  for (connection* c : it->second->connections)
+    if (c->id_ == id) return c;
+  return nullptr;
 }
 
 void shard::deliver(std::shared_ptr<const protocol::envelope> env, deadline until,
@@ -161,9 +259,17 @@ void shard::deliver(std::shared_ptr<const protocol::envelope> env, deadline unti
   // Every publish gets its user's next offset, whether or not a socket of the
   // user is here (a socket that reconnects later may ask for it).
   auto it = stopping_ ? users_.end() : users_.find(env->user_id);
-  std::uint64_t offset = 0;
-  if (!stopping_ && (it == users_.end() || !it->second->pending.count(env->id)))
-    offset = history_.append(env, std::chrono::steady_clock::now()).offset;
+  // Its place in the user's stream: given by Redis in cluster mode, else
+  // the next offset of this shard's own history (on one node, and in a
+  // cluster while Redis is unreachable: a local epoch then).
+  numbered place{env, env->epoch, env->offset};
+  if (place.offset == 0 && !stopping_ &&
+      (it == users_.end() || !it->second->pending.count(env->id))) {
+    auto now = std::chrono::steady_clock::now();
+    place.offset = history_.append(env, now).offset;
+    place.epoch = history_.at(env->user_id, now).epoch;
+  }
+  std::uint64_t offset = place.offset;
   if (it == users_.end()) {
     done({});
     return;
@@ -178,17 +284,26 @@ void shard::deliver(std::shared_ptr<const protocol::envelope> env, deadline unti
   const boost::json::value* payload = env->payload ? &*env->payload : nullptr;
   // The text is shared with the envelope: one serialisation for all targets.
   shared_text text(env, &env->text);
-  shared_text numbered;  // the text with its offset, made for the first socket that wants it
+  shared_text with_offset;  // the numbered text, made for the first socket that wants it
   std::vector<std::uint64_t> targets;
   for (connection* c : u.connections) {
     if (!c->filters_.matches(env->type, payload)) continue;
-    if (c->offsets_ && !numbered)
-      numbered = std::make_shared<const std::string>(protocol::with_offset(env->text, offset));
+    if (c->rec_ && c->rec_->reading) {  // merged into its replay when that arrives
+      if (c->rec_->held.size() >= max_held_while_reading) {
+        c->close(metrics::close_reason::slow_consumer);
+        continue;
+      }
+      c->rec_->held.push_back(place);
+      targets.push_back(c->id_);
+      continue;
+    }
+    if (c->rec_ && !with_offset)
+      with_offset = std::make_shared<const std::string>(protocol::with_offset(env->text, offset));
     // A socket that refused the frame (closing, or just closed as a slow
     // consumer) is not a target: nothing will come back from it.
-    if (!accepted(c->send_text(c->offsets_ ? numbered : text))) continue;
+    if (!accepted(c->rec_ ? send_numbered(*c, place, with_offset) : c->send_text(text))) continue;
     targets.push_back(c->id_);
-    if (!c->offsets_ && !c->sent_overflow_) {
+    if (!c->rec_ && !c->sent_overflow_) {
       if (c->sent_.size() < max_tracked_before_recover) {
         c->sent_.push_back(offset);
       } else {  // stop tracking: this socket's recover will answer recovered:false

@@ -5,6 +5,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <string>
 #include <string_view>
@@ -14,6 +15,7 @@
 #include "ack/result_list.hpp"
 #include "hub/connection.hpp"
 #include "hub/delivery.hpp"
+#include "hub/stream_source.hpp"
 #include "metrics/metrics.hpp"
 #include "protocol/envelope.hpp"
 #include "recovery/history.hpp"
@@ -51,6 +53,10 @@ class shard {
 
   boost::asio::io_context& context() noexcept { return ioc_; }
   void use_counters(metrics::counters* c) noexcept { counters_ = c; }
+  // Cluster mode: users' streams live in `source` (Redis), which numbers the
+  // envelopes; this shard's own history numbers only what it delivers while
+  // the source is unreachable. Call before the shard runs.
+  void use_stream_source(stream_source* source) noexcept { source_ = source; }
 
   // --- everything below: only on this shard's thread ---
 
@@ -101,10 +107,18 @@ class shard {
   // socket's upgrade and its `recover`; a socket that got more answers
   // recovered:false (the server cannot vouch for what it has).
   static constexpr std::size_t max_tracked_before_recover = 128;
+  // Live envelopes held for a socket while its stream is read (one Redis
+  // round trip): a socket that would need more is closed as a slow consumer.
+  static constexpr std::size_t max_held_while_reading = 1024;
 
  private:
   void on_ack(connection& c, std::string_view envelope_id, std::string result_json);
+  static std::function<std::string()> epoch_names();
   void on_recover(connection& c, const protocol::recover_message& m);
+  stream_view local_view(const std::string& user, const std::optional<stream_position>& after);
+  void finish_recover(connection& c, const std::optional<stream_position>& after, stream_view v);
+  send_status send_numbered(connection& c, const numbered& n, const shared_text& text);
+  connection* find(const std::string& user, std::uint64_t id) const;
   void filters_refused(connection& c, std::size_t refused);
   void finish(user_state& u, const std::string& envelope_id);
   void erase_if_idle(user_state& u);
@@ -113,7 +127,8 @@ class shard {
   shard_limits limits_;
   metrics::counters* counters_;
   std::unordered_map<std::string, std::unique_ptr<user_state>> users_;
-  recovery::history history_;  // offsets and recent envelopes of this shard's users
+  recovery::history history_;        // offsets and recent envelopes of this shard's users
+  stream_source* source_ = nullptr;  // cluster mode: the shared streams
   std::uint64_t next_connection_id_ = 1;
   std::size_t connections_ = 0;
   std::size_t pending_ = 0;

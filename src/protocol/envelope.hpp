@@ -30,6 +30,11 @@ struct envelope {
   std::string user_id;
   std::optional<boost::json::value> payload;
   std::string text;
+  // In cluster mode, set from Redis (PROTOCOL.md section 7): the user's epoch
+  // and this envelope's offset in it. Empty / 0 otherwise: the shard that
+  // owns the user numbers it.
+  std::string epoch;
+  std::uint64_t offset = 0;
 };
 
 // Builds the envelope text in the contract's key order:

@@ -5,9 +5,13 @@ namespace hf::recovery {
 history::history(history_limits limits, std::function<std::string()> new_epoch)
     : limits_(limits), new_epoch_(std::move(new_epoch)) {}
 
-std::size_t history::cost(const record& r) noexcept { return 2 * r.env->text.size() + 96; }
+std::size_t history::cost(const record& r) noexcept {
+  const auto& e = *r.env;
+  return sizeof(record) + sizeof(protocol::envelope) + 48 + 2 * e.text.size() + e.id.size() +
+         e.type.size() + e.user_id.size();
+}
 std::size_t history::cost(const stream& s) noexcept {
-  return sizeof(stream) + 2 * s.user.size() + s.epoch.size() + 64;
+  return sizeof(stream) + 2 * s.user.size() + s.epoch.size() + 160;
 }
 
 history::stream& history::get(const std::string& user, time_point now) {
@@ -54,7 +58,8 @@ void history::drop_front(stream& s) {
   oldest_.erase({s.kept.front().at, &s});
   bytes_ -= cost(s.kept.front());
   --records_;
-  s.kept.pop_front();
+  s.kept.erase(s.kept.begin());
+  if (s.kept.empty()) s.kept.shrink_to_fit();
   if (!s.kept.empty()) oldest_.emplace(s.kept.front().at, &s);
 }
 

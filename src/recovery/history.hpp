@@ -14,7 +14,6 @@
 
 #include <chrono>
 #include <cstdint>
-#include <deque>
 #include <functional>
 #include <memory>
 #include <set>
@@ -95,14 +94,18 @@ class history {
     std::string user;
     std::string epoch;
     std::uint64_t latest = 0;
-    std::deque<record> kept;  // consecutive offsets, oldest first
+    // Consecutive offsets, oldest first. A vector (a deque would cost 512
+    // bytes per user at its first record): dropping the oldest moves at most
+    // per_user pointers.
+    std::vector<record> kept;
     std::size_t sockets = 0;
     time_point touched;  // last publish (or creation)
   };
   using stream_map = std::unordered_map<std::string, stream>;
 
-  // Memory a record is charged: its text (and about as much again for the
-  // parsed payload kept for matching), plus bookkeeping.
+  // Memory a record is charged: the envelope (its strings, and about the
+  // text's size again for the parsed payload kept for matching), plus
+  // bookkeeping; a stream: its strings and the map, set and vector nodes.
   static std::size_t cost(const record& r) noexcept;
   static std::size_t cost(const stream& s) noexcept;
   stream& get(const std::string& user, time_point now);

@@ -35,8 +35,9 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
       rest.remove_prefix(n);
     }
     if (decode_answer(encode(built)) != built) std::abort();
-    publish_message p{"node-" + std::to_string(data[0]), "inc-" + std::to_string(data[1]), data[1],
-                      5000, std::string(in)};
+    publish_message p{
+        "node-" + std::to_string(data[0]),  "inc-" + std::to_string(data[1]), data[1],        5000,
+        "epoch-" + std::to_string(data[0]), std::uint64_t(data[1]) + 1,       std::string(in)};
     if (decode_publish(encode(p)) != p) std::abort();
   }
   return 0;

@@ -29,25 +29,49 @@ TEST(ClusterWire, Tokens) {
 }
 
 TEST(ClusterWire, PublishRoundTripsAndKeepsTheEnvelopeVerbatim) {
-  publish_message m{"node-a", "9f8e", 42, 5000,
+  publish_message m{"node-a",
+                    "9f8e",
+                    42,
+                    5000,
+                    "ep-1",
+                    7,
                     R"({"envelopeId":"x","type":"t","userId":"u","payload":"line\nbreak \" {}"})"};
   std::string bytes = encode(m);
-  EXPECT_EQ(bytes.substr(0, bytes.find('\n')), "P1 node-a 9f8e 42 5000");
+  EXPECT_EQ(bytes.substr(0, bytes.find('\n')), "P1 node-a 9f8e 42 5000 ep-1 7");
+  EXPECT_EQ(bytes.substr(0, publish_prefix(m).size()), publish_prefix(m));  // Redis completes it
   EXPECT_EQ(decode_publish(bytes), m);
   m.envelope.clear();
   m.request = UINT64_MAX;
   m.wait_ms = 0;
   EXPECT_EQ(decode_publish(encode(m)), m);
   m.wait_ms = max_wait_ms;
+  m.offset = UINT64_MAX;
   EXPECT_EQ(decode_publish(encode(m)), m);
 }
 
 TEST(ClusterWire, MalformedPublishesDoNotDecode) {
-  for (std::string_view bad :
-       {"", "P1", "P1 ", "P1 a i 1 2", "P2 a i 1 2\n{}", "A1 a i 1 2\n{}", "P1  i 1 2\n{}",
-        "P1 a  1 2\n{}", "P1 a i x 2\n{}", "P1 a i 1 -2\n{}", "P1 a i 01 2\n{}", "P1 a i 1 2 3\n{}",
-        "P1 a i 99999999999999999999 2\n{}", "P1 a\tb i 1 2\n{}", "p1 a i 1 2\n{}",
-        "P1 a i 1 3600001\n{}", "P1 a i 1 10000000000000\n{}", "P1 a 1 2\n{}"})
+  for (std::string_view bad : {"",
+                               "P1",
+                               "P1 ",
+                               "P1 a i 1 2 e 1",
+                               "P2 a i 1 2 e 1\n{}",
+                               "A1 a i 1 2 e 1\n{}",
+                               "P1  i 1 2 e 1\n{}",
+                               "P1 a  1 2 e 1\n{}",
+                               "P1 a i x 2 e 1\n{}",
+                               "P1 a i 1 -2 e 1\n{}",
+                               "P1 a i 01 2 e 1\n{}",
+                               "P1 a i 1 2 e 1 3\n{}",
+                               "P1 a i 99999999999999999999 2 e 1\n{}",
+                               "P1 a\tb i 1 2 e 1\n{}",
+                               "p1 a i 1 2 e 1\n{}",
+                               "P1 a i 1 3600001 e 1\n{}",
+                               "P1 a i 1 10000000000000 e 1\n{}",
+                               "P1 a 1 2\n{}",
+                               "P1 a i 1 2\n{}",
+                               "P1 a i 1 2 e 0\n{}",
+                               "P1 a i 1 2  1\n{}",
+                               "P1 a i 1 2 e x\n{}"})
     EXPECT_EQ(decode_publish(bad), std::nullopt) << bad;
 }
 
@@ -76,4 +100,13 @@ TEST(ClusterWire, MalformedAnswersDoNotDecode) {
         "A1 1 e 1 0 0\n", "A1 i 1  1 0 0\n", "P1 i 1 e 1 0 0\n",
         "A1 i 1 e 18446744073709551615 0 99999999\n1:1"})
     EXPECT_EQ(decode_answer(bad), std::nullopt) << bad;
+}
+
+TEST(ClusterWire, StreamKeysShareTheUsersSlotAndEntryIdsAreOffsets) {
+  EXPECT_EQ(meta_key("u1"), "hf:{u1}:m");
+  EXPECT_EQ(stream_key("u1"), "hf:{u1}:s");
+  EXPECT_EQ(offset_of_entry("0-42"), 42u);
+  EXPECT_EQ(offset_of_entry("0-18446744073709551615"), UINT64_MAX);
+  for (const char* bad : {"0-0", "1-42", "0-", "0-x", "0-042", "42", ""})
+    EXPECT_EQ(offset_of_entry(bad), std::nullopt) << bad;
 }
