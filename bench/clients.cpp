@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <boost/asio/connect.hpp>
 #include <boost/asio/write.hpp>
+#include <cstdlib>
 #include <cstring>
 
 namespace hfb {
@@ -59,6 +60,7 @@ void ws_client::start(const tcp::endpoint& server, std::optional<asio::ip::addre
                      self->token_ + "\r\n\r\n";
     // Subscribe and ping right behind the handshake: the server reads them in order.
     self->pending_ += client_frame(self->subscribe_);
+    if (!self->recover_.empty()) self->pending_ += client_frame(self->recover_);
     self->pending_ += client_frame("ping");
     self->flush();
     self->do_read();
@@ -70,6 +72,12 @@ void ws_client::close() {
   closing_ = true;
   pending_ += client_frame(std::string_view("\x03\xE8", 2), 0x8);
   flush();
+}
+
+void ws_client::drop() {
+  boost::system::error_code ec;
+  open_ = false;
+  socket_.close(ec);
 }
 
 void ws_client::fail() {
@@ -176,6 +184,22 @@ void ws_client::handle_text(std::string_view text) {
       }
     }
     return;
+  }
+  if (!recover_.empty()) {
+    // {"type":"recovered","epoch":"E","offset":N,"recovered":B}, or an
+    // envelope ending in ,"offset":N}
+    static constexpr std::string_view frame = "{\"type\":\"recovered\",\"epoch\":\"";
+    if (text.starts_with(frame)) {
+      std::size_t end = text.find('"', frame.size());
+      epoch_ = std::string(text.substr(frame.size(), end - frame.size()));
+      std::size_t at = text.find("\"offset\":", end);
+      offset_ = std::strtoull(text.data() + at + 9, nullptr, 10);
+      recovered_ = text.find("\"recovered\":true") != std::string_view::npos ? 1 : 0;
+      return;
+    }
+    std::size_t at = text.rfind(",\"offset\":");
+    if (at != std::string_view::npos) offset_ = std::strtoull(text.data() + at + 10, nullptr, 10);
+    if (recovered_ < 0) ++replayed_;
   }
   ++envelopes_;
   if (!ack_result_) return;

@@ -41,6 +41,17 @@ class ws_client : public std::enable_shared_from_this<ws_client> {
   std::uint64_t envelopes() const { return envelopes_; }
   bool open() const { return open_; }
 
+  // Recovery (PROTOCOL.md section 7): sends `recover_json` right after the
+  // subscribe (before the ping); from then on the client keeps its position
+  // (the epoch of the last `recovered` frame and the last offset seen).
+  void set_recover(std::string recover_json) { recover_ = std::move(recover_json); }
+  const std::string& epoch() const { return epoch_; }
+  std::uint64_t offset() const { return offset_; }
+  std::uint64_t replayed() const { return replayed_; }  // envelopes before the recovered frame
+  int recovered() const { return recovered_; }  // -1 no frame yet, 0 false, 1 true
+  // Drops the TCP connection without a close frame (a network that goes).
+  void drop();
+
  private:
   void do_read();
   void on_data(std::size_t n);
@@ -57,6 +68,9 @@ class ws_client : public std::enable_shared_from_this<ws_client> {
   bool upgraded_ = false, ready_ = false, open_ = false, writing_ = false, closing_ = false;
   std::string pending_, inflight_;
   std::uint64_t envelopes_ = 0;
+  std::string recover_, epoch_;
+  std::uint64_t offset_ = 0, replayed_ = 0;
+  int recovered_ = -1;
 };
 
 // One keep-alive HTTP/1.1 connection sending one request at a time.

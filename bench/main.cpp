@@ -94,12 +94,14 @@ struct server_process {
   std::uint16_t port = 0;
   std::string secret;
 
-  static server_process start(const std::string& exe, const std::string& log, unsigned threads) {
+  static server_process start(const std::string& exe, const std::string& log, unsigned threads,
+                               const std::vector<std::string>& extra_env = {}) {
     server_process s;
     s.secret = "bench-secret-" + std::to_string(::getpid()) + "-0123456789abcdefghij";
     std::vector<std::string> env = {"JWT_SECRET=" + s.secret, "PORT=0",
                                     "HOST=127.0.0.1",         "ENV_FILE=",
                                     "LOG_LEVEL=info",         "THREADS=" + std::to_string(threads)};
+    env.insert(env.end(), extra_env.begin(), extra_env.end());
     std::vector<char*> envp;
     for (auto& e : env) envp.push_back(e.data());
     envp.push_back(nullptr);
@@ -210,8 +212,10 @@ int suite(const args_map& a) {
   floor_result fl = measure_floor(smoke ? 2000 : 50000);
   rows.push_back(floor_json(fl));
 
-  auto with_server = [&](const std::string& name, auto&& body) {
-    auto srv = server_process::start(exe, out + "/server-" + name + ".log", server_threads);
+  auto with_server = [&](const std::string& name, auto&& body,
+                         const std::vector<std::string>& extra_env = {}) {
+    auto srv =
+        server_process::start(exe, out + "/server-" + name + ".log", server_threads, extra_env);
     target t = base;
     t.port = srv.port;
     t.server_pid = srv.pid;
@@ -225,10 +229,18 @@ int suite(const args_map& a) {
   rtt_options rtt;
   if (smoke) rtt = {20, 2, 4, 1, 0.2, 0};
   with_server("rtt", [&](const target& t) { return run_rtt(t, rtt, "rtt"); });
+  // The same with history off: what keeping recent envelopes costs per publish.
+  with_server(
+      "rtt-nohistory", [&](const target& t) { return run_rtt(t, rtt, "rtt-nohistory"); },
+      {"HISTORY_SIZE=0"});
   rtt_options rate = rtt;
   rate.publishers = smoke ? 8 : 64;
   rate.rate = smoke ? 500 : 10000;
   with_server("rate", [&](const target& t) { return run_rtt(t, rate, "rate"); });
+  rtt_options rec = rtt;
+  rec.recover = true;
+  rec.churn = smoke ? 20 : 200;
+  with_server("recover", [&](const target& t) { return run_rtt(t, rec, "recover"); });
   for (unsigned n : {1000u, 10000u}) {
     rtt_options fan{
         1, smoke ? n / 50 : n, 2, smoke ? 1.0 : (n >= 10000 ? 10.0 : 5.0), smoke ? 0.2 : 1.0, 0};
@@ -264,6 +276,9 @@ int usage() {
           starts a fresh server per scenario and runs them all (about 1-2 minutes)
   rtt     [--users 1000] [--sockets 2] [--publishers 32] [--seconds 10]   closed loop
   rate    [--rate 10000] [...rtt options]                                 open loop
+  recover [--churn 200] [...rtt options]   every socket sends `recover`; churn sockets/s drop
+          and come back with recover from their position while publishing (--recover 1 on
+          rtt: opted in, no churn)
   fanout  [--sockets 1000] [--publishers 2] [--seconds 5]                 one user
   connect [--count 10000] [--concurrency 64]
   idle    [--count 19000] [--processes 2]
@@ -300,10 +315,13 @@ int main(int argc, char** argv) {
       return 2;
     }
     boost::json::object r;
-    if (cmd == "rtt" || cmd == "rate" || cmd == "fanout") {
+    if (cmd == "rtt" || cmd == "rate" || cmd == "fanout" || cmd == "recover") {
       rtt_options o;
       if (cmd == "fanout") o = {1, 1000, 2, 5, 1, 0};
       if (cmd == "rate") o.rate = 10000, o.publishers = 64;
+      if (cmd == "recover") o.recover = true, o.churn = 200;
+      o.recover = o.recover || num(a, "recover", 0) != 0;
+      o.churn = num(a, "churn", o.churn);
       o.users = unsigned(num(a, "users", o.users));
       o.sockets = unsigned(num(a, "sockets", o.sockets));
       o.publishers = unsigned(num(a, "publishers", o.publishers));

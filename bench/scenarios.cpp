@@ -18,6 +18,7 @@
 #include <future>
 #include <iostream>
 #include <mutex>
+#include <random>
 #include <thread>
 
 #include "auth/jwt.hpp"
@@ -72,15 +73,19 @@ const std::string subscribe_json = R"({"type":"subscribe","filters":[{"type":"be
 // `concurrency` handshakes in flight; blocks until all are ready or failed.
 struct socket_set {
   std::vector<std::shared_ptr<ws_client>> clients;
+  std::vector<std::size_t> context;  // the pool index each client runs on
+  std::vector<std::string> tokens;   // per user
   std::size_t failed = 0;
   double seconds = 0;
 };
 socket_set open_sockets(loop_pool& pool, const target& t, std::size_t count, std::size_t per_user,
                         std::size_t first_user, unsigned concurrency, bool ack,
-                        bool close_when_ready = false) {
+                        bool close_when_ready = false, bool recover = false) {
   socket_set set;
   set.clients.resize(count);
-  std::vector<std::string> tokens((count + per_user - 1) / per_user);
+  set.context.resize(count);
+  std::vector<std::string>& tokens = set.tokens;
+  tokens.resize((count + per_user - 1) / per_user);
   for (std::size_t u = 0; u < tokens.size(); ++u)
     tokens[u] = bench_token(t.secret, user_name(first_user + u));
   auto ep = server_endpoint(t);
@@ -94,7 +99,9 @@ socket_set open_sockets(loop_pool& pool, const target& t, std::size_t count, std
     auto& ioc = pool.at(chain);
     auto c = std::make_shared<ws_client>(ioc, tokens[i / per_user], subscribe_json,
                                          ack ? std::optional<std::string>("1") : std::nullopt);
+    if (recover) c->set_recover(R"({"type":"recover"})");
     set.clients[i] = c;
+    set.context[i] = chain % pool.size();
     asio::post(ioc, [&, c, i, chain] {
       c->start(ep, source_for(t, i), [&, c, chain](bool ok) {
         if (!ok) ++failed;
@@ -168,7 +175,9 @@ std::string bench_token(const std::string& secret, const std::string& user) {
 boost::json::object run_rtt(const target& t, const rtt_options& o, const std::string& name) {
   loop_pool pool(t.threads);
   auto ep = server_endpoint(t);
-  socket_set set = open_sockets(pool, t, std::size_t(o.users) * o.sockets, o.sockets, 0, 64, true);
+  socket_set set =
+      open_sockets(pool, t, std::size_t(o.users) * o.sockets, o.sockets, 0, 64, true, false,
+                   o.recover);
 
   // Pre-built requests, one per user (round-robin targets).
   std::string pub_token = bench_token(t.secret, "bench-publisher");
@@ -202,8 +211,50 @@ boost::json::object run_rtt(const target& t, const rtt_options& o, const std::st
   std::atomic<unsigned> lanes_stopped{0};
   std::promise<void> drained;
   auto expect = [&](const http_publisher::answer& a) {
+    // A socket may be away (it gets the envelope replayed), drop before it
+    // acks, or still be counted while its replacement is already there.
+    if (o.churn > 0) return a.ok && a.results <= a.client_count;
     return a.ok && a.client_count == long(o.sockets) && a.results == long(o.sockets);
   };
+
+  // Churn: sockets drop and come back with `recover` from their position.
+  std::atomic<std::uint64_t> reconnects{0}, recovered_true{0}, recovered_false{0}, replayed{0};
+  std::vector<std::unique_ptr<asio::steady_timer>> churn_timers(pool.size());
+  std::function<void(std::size_t)> churn_tick;
+  churn_tick = [&](std::size_t k) {
+    if (stopping || o.churn <= 0) return;
+    thread_local std::minstd_rand pick(static_cast<unsigned>(k) + 1);
+    std::size_t i = pick() % set.clients.size();
+    for (std::size_t tries = 0; set.context[i] != k && tries < 64; ++tries)
+      i = pick() % set.clients.size();
+    auto old = set.clients[i];
+    if (set.context[i] == k && old && old->open() && old->recovered() >= 0) {
+      old->drop();
+      auto c = std::make_shared<ws_client>(pool.at(k), set.tokens[i / o.sockets], subscribe_json,
+                                           std::optional<std::string>("1"));
+      c->set_recover(R"({"type":"recover","epoch":")" + old->epoch() + R"(","offset":)" +
+                     std::to_string(old->offset()) + "}");
+      set.clients[i] = c;
+      c->start(ep, source_for(t, i), [&, c](bool ok) {
+        if (!ok) return;
+        ++reconnects;
+        (c->recovered() == 1 ? recovered_true : recovered_false)++;
+        replayed += c->replayed();
+      });
+    }
+    auto& timer = churn_timers[k];
+    timer->expires_after(std::chrono::duration_cast<clock::duration>(
+        std::chrono::duration<double>(double(pool.size()) / o.churn)));
+    timer->async_wait([&, k](boost::system::error_code ec) {
+      if (!ec) churn_tick(k);
+    });
+  };
+  if (o.churn > 0)
+    for (std::size_t k = 0; k < pool.size(); ++k)
+      asio::post(pool.at(k), [&, k] {
+        churn_timers[k] = std::make_unique<asio::steady_timer>(pool.at(k));
+        churn_tick(k);
+      });
 
   // send_one: on lane k, send from publisher p for a request scheduled at `when`.
   std::function<void(std::size_t, std::shared_ptr<http_publisher>, clock::time_point)> send_one;
@@ -288,6 +339,7 @@ boost::json::object run_rtt(const target& t, const rtt_options& o, const std::st
   for (std::size_t k = 0; k < lanes.size(); ++k)
     asio::post(pool.at(k), [&, k] {
       if (lanes[k].timer) lanes[k].timer->cancel();
+      if (k < churn_timers.size() && churn_timers[k]) churn_timers[k]->cancel();
       if (++lanes_stopped == lanes.size()) drained.set_value();
     });
   drained.get_future().wait();
@@ -344,6 +396,14 @@ boost::json::object run_rtt(const target& t, const rtt_options& o, const std::st
   r["server_cpu_share"] = server_cpu / elapsed;
   // Syscalls the server cannot avoid per publish without coalescing:
   // K envelope sends + 1 answer send; 1 request read + K ack reads.
+  if (o.recover) r["recover"] = true;
+  if (o.churn > 0) {
+    r["churn_per_s"] = o.churn;
+    r["reconnects"] = reconnects.load();
+    r["recovered_true"] = recovered_true.load();
+    r["recovered_false"] = recovered_false.load();
+    r["replayed"] = replayed.load();
+  }
   r["floor_sends"] = o.sockets + 1;
   r["floor_recvs"] = o.sockets + 1;
   return r;

@@ -29,6 +29,12 @@ struct rtt_options {
   unsigned users = 1000, sockets = 2, publishers = 32;
   double seconds = 10, warmup = 1;
   double rate = 0;  // > 0: open loop at this many publishes per second
+  // Recovery (PROTOCOL.md section 7): every socket sends `recover` after its
+  // subscribe; with churn > 0, that many sockets a second drop their TCP
+  // connection and come back with `recover` from their last position while
+  // the publishes go on (answers then may count fewer targets).
+  bool recover = false;
+  double churn = 0;
 };
 boost::json::object run_rtt(const target& t, const rtt_options& o, const std::string& name);
 
