@@ -12,6 +12,7 @@
 #include <stdexcept>
 #include <thread>
 #include <unordered_set>
+#include <utility>
 
 #include "broker/answer_collector.hpp"
 #include "broker/cluster_wire.hpp"
@@ -109,6 +110,12 @@ return 1
 // says so in the log (those users' old positions can no longer be told
 // apart from good ones).
 constexpr std::size_t max_tainted = 100'000;
+
+// Gives NODE_ID back on shutdown, if this process still holds it.
+constexpr const char* release_script =
+    "if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end "
+    "return 0";
+constexpr auto release_wait = std::chrono::milliseconds(200);
 
 // 64 random bits in hex: a name no other process of this cluster has.
 std::string random_hex_id() {
@@ -287,10 +294,11 @@ struct redis_broker::impl {
                    if (!r || r->type != REDIS_REPLY_INTEGER) return;
                    bool dup = r->integer == 0;
                    if (dup && !duplicate)
-                     spdlog::error(
-                         "cluster: another live node also uses NODE_ID {}; answers stay apart "
-                         "(each process has its own reply channel) but logs and metrics are "
-                         "ambiguous: give every node its own NODE_ID",
+                     spdlog::warn(
+                         "cluster: another live node also uses NODE_ID {} (or an earlier run of "
+                         "this node ended without stopping, less than 15 s ago); answers stay "
+                         "apart (each process has its own reply channel) but logs and metrics "
+                         "are ambiguous: give every node its own NODE_ID",
                          opt.node_id);
                    duplicate = dup;
                  });
@@ -550,8 +558,22 @@ void redis_broker::stop() {
     for (auto& c : m.requests.take_all()) c.done(std::move(c.result));
     m.deadline_timer.cancel();
     m.claim_timer.cancel();
-    m.redis.stop();
-    m.guard.reset();
+    // Hand the NODE_ID back (a node restarted right away is no duplicate),
+    // waiting for Redis at most release_wait.
+    auto finish = std::make_shared<std::function<void()>>([&m] {
+      m.redis.stop();
+      m.guard.reset();
+    });
+    auto once = [finish] {
+      if (auto f = std::exchange(*finish, nullptr)) f();
+    };
+    redis_link* cmd = m.redis.commands();
+    if (!cmd ||
+        !cmd->command({"EVAL", release_script, "1", "hf:node:" + m.opt.node_id, m.incarnation},
+                      [once](redisReply*) { once(); }))
+      return once();
+    m.claim_timer.expires_after(release_wait);
+    m.claim_timer.async_wait([once](boost::system::error_code) { once(); });
   });
   m.thread.join();
   m.ready = false;

@@ -103,6 +103,17 @@ describe('cluster faults', () => {
     await a1.stop(); await a2.stop();
   });
 
+  it('a node stopped and started again with its NODE_ID is not taken for a duplicate', async () => {
+    const first = await node(redisPort, 'graceful');
+    await waitFor(() => ready(first));
+    assert.equal(await first.stop(), 0);
+    const second = await node(redisPort, 'graceful');
+    await waitFor(() => ready(second));
+    await sleep(300);
+    assert.doesNotMatch(second.log(), /another live node/);
+    await second.stop();
+  });
+
   it('Redis lost with a PUBLISH in flight: one delivery, one answer by the deadline, marked unknown', async () => {
     const cutter = publishCutter(redisPort);
     const proxyPort = await cutter.listen();
