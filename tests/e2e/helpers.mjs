@@ -211,3 +211,28 @@ export async function publish(server, body, { tok, contentType = 'application/js
 
 export const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 export { WebSocket };
+
+// Recovery (PROTOCOL.md section 7): sends recover (with a position when
+// given), then a ping barrier; returns every frame before the pong, parsed.
+export async function recover(c, from) {
+  c.send(from ? { type: 'recover', epoch: from.epoch, offset: from.offset } : { type: 'recover' });
+  c.send('ping');
+  const frames = [];
+  for (;;) {
+    const m = await c.next();
+    if (m === 'pong') return frames;
+    frames.push(JSON.parse(m));
+  }
+}
+export const envelopesIn = (frames) => frames.filter((f) => f.envelopeId);
+export const recoveredIn = (frames) => frames.find((f) => f.type === 'recovered');
+
+// Readiness of a node (/readyz 200), and waiting for every node in a list.
+export const isReady = async (n) => (await fetch(`${n.http}/readyz`).catch(() => ({ status: 0 }))).status === 200;
+export async function waitReady(nodes, ms = 15000) {
+  const end = Date.now() + ms;
+  while (!(await Promise.all(nodes.map(isReady))).every(Boolean)) {
+    if (Date.now() > end) throw new Error('nodes not ready in time');
+    await sleep(25);
+  }
+}

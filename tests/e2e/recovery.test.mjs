@@ -1,22 +1,12 @@
 // PROTOCOL.md section 7 on one node: offsets, history and `recover`.
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { connect, publish, startServer } from './helpers.mjs';
+import { connect, envelopesIn, publish, recover, recoveredIn, startServer } from './helpers.mjs';
 
 // Opts `c` in: recover (with a position when given), then a ping barrier;
 // returns every frame before the pong, parsed.
-async function recover(c, from) {
-  c.send(from ? { type: 'recover', epoch: from.epoch, offset: from.offset } : { type: 'recover' });
-  c.send('ping');
-  const frames = [];
-  for (;;) {
-    const m = await c.next();
-    if (m === 'pong') return frames;
-    frames.push(JSON.parse(m));
-  }
-}
-const envelopes = (frames) => frames.filter((f) => f.envelopeId);
-const recovered = (frames) => frames.find((f) => f.type === 'recovered');
+const envelopes = envelopesIn;
+const recovered = recoveredIn;
 
 describe('7. recovery on one node', () => {
   let server;

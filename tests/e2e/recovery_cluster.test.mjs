@@ -2,29 +2,10 @@
 // Redis, and a socket that comes back on another node.
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { connect, freePort, publish, sleep, startRedis, startServer } from './helpers.mjs';
+import { connect, envelopesIn, freePort, publish, recover, recoveredIn, sleep, startRedis, startServer, waitReady } from './helpers.mjs';
 
-async function recover(c, from) {
-  c.send(from ? { type: 'recover', epoch: from.epoch, offset: from.offset } : { type: 'recover' });
-  c.send('ping');
-  const frames = [];
-  for (;;) {
-    const m = await c.next();
-    if (m === 'pong') return frames;
-    frames.push(JSON.parse(m));
-  }
-}
-const envelopes = (frames) => frames.filter((f) => f.envelopeId);
-const recovered = (frames) => frames.find((f) => f.type === 'recovered');
-const ready = async (n) => (await fetch(`${n.http}/readyz`).catch(() => ({ status: 0 }))).status === 200;
-async function waitReady(nodes, ms = 15000) {
-  const end = Date.now() + ms;
-  while (!(await Promise.all(nodes.map(ready))).every(Boolean)) {
-    if (Date.now() > end) throw new Error('nodes not ready');
-    await sleep(25);
-  }
-}
-
+const envelopes = envelopesIn;
+const recovered = recoveredIn;
 describe('7. recovery across a cluster', () => {
   let redis, redisPort, a, b, c;
   const node = (id, env = {}) => startServer({ single: true, env: { REDIS_URL: `redis://127.0.0.1:${redisPort}`, NODE_ID: id, HISTORY_SIZE: '5', ...env } });
