@@ -199,6 +199,9 @@ void shard::finish_recover(connection& c, const std::optional<stream_position>& 
       if (wanted(n)) replay.push_back(std::move(n));
   std::vector<numbered> later;
   for (auto& n : c.rec_->held) {
+    // The client has everything up to its position (another node's socket
+    // of it may have got this envelope just before the reconnect).
+    if (after && n.epoch == after->epoch && n.offset <= after->offset) continue;
     if (n.epoch == v.epoch && n.offset <= v.latest) {
       bool dup = std::any_of(replay.begin(), replay.end(),
                              [&](const numbered& r) { return r.offset == n.offset; });

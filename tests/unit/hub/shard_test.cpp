@@ -314,3 +314,60 @@ TEST_F(shard_fixture, EnvelopesSentBeforeRecoverAreNotRepeatedAndUnknownPosition
   shard.on_text(bad, R"({"type":"recover"})");
   EXPECT_EQ(bad.sent.size(), 1u);
 }
+
+namespace {
+// A stream source that answers when the test says so (as Redis would, later).
+struct fake_source final : hub::stream_source {
+  std::function<void(hub::stream_view)> pending;
+  std::optional<hub::stream_position> asked;
+  void read_stream(const std::string&, std::optional<hub::stream_position> after,
+                   std::function<void(hub::stream_view)> done) override {
+    asked = after;
+    pending = std::move(done);
+  }
+};
+}  // namespace
+
+TEST_F(shard_fixture, AReadFromTheSharedStreamHoldsLiveEnvelopesAndMessagesAndNeverRepeats) {
+  fake_source source;
+  shard.use_stream_source(&source);
+  auto stamped = [&](std::uint64_t offset, std::string type = "t") {
+    auto e = env("u", type);
+    auto copy = std::make_shared<protocol::envelope>(*e);
+    copy->epoch = "E";
+    copy->offset = offset;
+    copy->text = protocol::serialize_envelope(copy->id, copy->type, copy->user_id, "ts", nullptr);
+    return std::shared_ptr<const protocol::envelope>(copy);
+  };
+  fake_connection c;
+  shard.attach(c, "u");
+  shard.on_text(c, R"({"type":"subscribe","filters":[{"type":"t"}]})");
+  shard.on_text(c, R"({"type":"recover","epoch":"E","offset":10})");
+  shard.on_text(c, "ping");  // after the replay, in order
+  ASSERT_TRUE(source.pending);
+  EXPECT_EQ(source.asked->offset, 10u);
+  // While Redis is read, envelopes arrive live: 9 (the client had it from its
+  // previous node), 11 and 12 (the read will report 11 as the latest).
+  deliver(stamped(9), std::chrono::steady_clock::now());
+  deliver(stamped(11), std::chrono::steady_clock::now());
+  deliver(stamped(12), std::chrono::steady_clock::now());
+  EXPECT_TRUE(c.sent.empty());
+  hub::stream_view v{true, "E", 11, {{stamped(11), "E", 11}}, true};
+  source.pending(std::move(v));
+  ioc.restart();
+  ioc.poll();  // the answer comes back to the shard's thread
+  std::vector<std::string> kinds;
+  for (const auto& f : c.sent) {
+    if (f == "pong") {
+      kinds.push_back("pong");
+      continue;
+    }
+    auto j = json_of(f);
+    kinds.push_back(j.as_object().contains("envelopeId")
+                        ? "env" + std::to_string(j.as_object().at("offset").as_int64())
+                        : str(j, "type") +
+                              (j.as_object().at("recovered").as_bool() ? ":true" : ":false"));
+  }
+  EXPECT_EQ(kinds, (std::vector<std::string>{"env11", "recovered:true", "env12", "pong"}));
+  shard.detach(c);
+}
