@@ -37,6 +37,7 @@ class shard;
 // A socket that sent `recover`: its envelopes carry offsets.
 struct recovering {
   std::string epoch;           // the epoch it was last told (a change is announced first)
+  std::uint64_t last = 0;      // the highest offset of `epoch` it has, or was told is the latest
   bool reading = false;        // its stream is being read (cluster mode): live envelopes wait
   std::vector<numbered> held;  // the live envelopes that arrived meanwhile
   // The socket's messages that arrived meanwhile: handled after the replay,

@@ -218,6 +218,7 @@ void shard::finish_recover(connection& c, const std::optional<stream_position>& 
   c.sent_.clear();
   c.sent_.shrink_to_fit();
   c.rec_->epoch = v.epoch;
+  c.rec_->last = v.latest;
   for (const auto& n : replay)
     // A replay that does not fit the socket's queue closes it (slow
     // consumer): the client reconnects and asks again.
@@ -243,7 +244,14 @@ send_status shard::send_numbered(connection& c, const numbered& n, const shared_
     c.rec_->epoch = n.epoch;
     c.send_text(std::make_shared<const std::string>(
         protocol::serialize_recovered(n.epoch, n.offset - 1, false)));
+  } else if (n.offset <= c.rec_->last) {
+    // Already sent (a replay read from Redis can overtake the same
+    // envelope's fan-out, which comes on another connection), or older than
+    // the latest the socket was told about: after a `recovered` frame only
+    // higher offsets follow.
+    return send_status::closed;
   }
+  c.rec_->last = n.offset;
   return c.send_text(
       text ? text
            : std::make_shared<const std::string>(protocol::with_offset(n.env->text, n.offset)));

@@ -48,12 +48,19 @@ describe('recovery chaos', () => {
     let gapFrom = null;        // lastSeq when a recovered:false came: seqs up to the next one may be missing
     const gaps = [];           // [from, to): seqs the server said it could not vouch for
     const seen = new Set();
+    const firstSeen = new Map();  // seq -> where it came first (printed with a duplicate)
+    let sessions = 0;
     function onEnvelope(e, replay) {
       position = { epoch: position?.epoch, offset: e.offset };
       if (e.type !== 'r') return;
       const s = e.payload.seq;
-      if (seen.has(s)) { figures.duplicates++; return; }
+      if (seen.has(s)) {
+        figures.duplicates++;
+        console.log(`duplicate seq ${s}: first ${JSON.stringify(firstSeen.get(s))}, again ${JSON.stringify({ session: sessions, epoch: position?.epoch, offset: e.offset, replay })}`);
+        return;
+      }
       seen.add(s);
+      firstSeen.set(s, { session: sessions, epoch: position?.epoch, offset: e.offset, replay });
       if (s < lastSeq) figures.outOfOrder++;
       if (afterTrue && s !== lastSeq + 1) figures.falseTrue++;  // something went missing after a "recovered"
       afterTrue = false;
@@ -64,6 +71,7 @@ describe('recovery chaos', () => {
     }
     async function session(nodeIndex, cutAfterMs) {
       const n = nodes[nodeIndex];
+      sessions++;
       const ws = new WebSocket(`${n.ws}/`, { headers: { Authorization: `Bearer ${tok}` } });
       ws.on('error', () => {});
       try { await new Promise((resolve, reject) => { ws.once('open', resolve); ws.once('close', reject); ws.once('unexpected-response', reject); }); } catch { return false; }

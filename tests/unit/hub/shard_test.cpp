@@ -369,5 +369,12 @@ TEST_F(shard_fixture, AReadFromTheSharedStreamHoldsLiveEnvelopesAndMessagesAndNe
                               (j.as_object().at("recovered").as_bool() ? ":true" : ":false"));
   }
   EXPECT_EQ(kinds, (std::vector<std::string>{"env11", "recovered:true", "env12", "pong"}));
+  // The read's answer overtook an envelope's fan-out (another connection):
+  // when it arrives, it is not sent again.
+  std::size_t before = c.sent.size();
+  deliver(stamped(11), std::chrono::steady_clock::now());
+  EXPECT_EQ(c.sent.size(), before);
+  deliver(stamped(13), std::chrono::steady_clock::now());
+  EXPECT_EQ(json_of(c.sent.back()).as_object().at("offset").as_int64(), 13);
   shard.detach(c);
 }
