@@ -118,9 +118,10 @@ int serve(const std::string& program, const std::vector<std::string>& args) {
   return 0;
 }
 
-// `token --user ID [--ttl SECONDS] [--claims JSON] [config options]`
+// `token --user ID | --publisher [--ttl SECONDS] [--claims JSON] [config options]`
 int token(const std::string& program, const std::vector<std::string>& args) {
   std::string user;
+  bool publisher = false;
   long long ttl = 3600;
   std::string claims_json;
   std::vector<std::string> rest;
@@ -132,7 +133,9 @@ int token(const std::string& program, const std::vector<std::string>& args) {
       }
       return args[++i];
     };
-    if (args[i] == "--user") {
+    if (args[i] == "--publisher") {
+      publisher = true;
+    } else if (args[i] == "--user") {
       auto v = value("--user");
       if (!v) return 2;
       user = *v;
@@ -154,13 +157,22 @@ int token(const std::string& program, const std::vector<std::string>& args) {
     }
   }
   auto loaded = config::load(rest, env_var, read_text_file);
-  if (loaded.help || user.empty()) {
+  if (loaded.help || user.empty() == !publisher) {
     std::cerr << "usage: " << program
-              << " token --user ID [--ttl SECONDS (default 3600)] [--claims JSON] [options]\n";
+              << " token --user ID | --publisher [--ttl SECONDS (default 3600)] [--claims JSON] "
+                 "[options]\n"
+                 "  --user ID     an end user's token, signed with JWT_SECRET\n"
+                 "  --publisher   a token that may POST /publish, signed with PUBLISH_SECRET\n";
     return loaded.help ? 0 : 2;
   }
   if (loaded.error) {
     std::cerr << "hopeflow-realtime: " << *loaded.error << "\n";
+    return 2;
+  }
+  const std::string& key = publisher ? loaded.cfg.publish_secret : loaded.cfg.jwt_secret;
+  if (key.empty()) {
+    std::cerr << "hopeflow-realtime token: " << (publisher ? "PUBLISH_SECRET" : "JWT_SECRET")
+              << " is not set\n";
     return 2;
   }
   boost::json::object claims;
@@ -176,10 +188,10 @@ int token(const std::string& program, const std::vector<std::string>& args) {
   auto now = std::chrono::duration_cast<std::chrono::seconds>(
                  std::chrono::system_clock::now().time_since_epoch())
                  .count();
-  claims["userId"] = user;
+  if (!publisher) claims[loaded.cfg.user_claim] = user;
   claims["iat"] = now;
   claims["exp"] = now + ttl;
-  std::cout << auth::mint_hs256(loaded.cfg.jwt_secret, claims) << "\n";
+  std::cout << auth::mint_hs256(key, claims) << "\n";
   return 0;
 }
 

@@ -7,6 +7,8 @@
 #include <boost/asio/post.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <csignal>
+#include <fstream>
+#include <iterator>
 #include <random>
 #include <thread>
 
@@ -15,6 +17,7 @@
 #include "broker/redis_broker.hpp"
 #include "http/session.hpp"
 #include "hub/hub.hpp"
+#include "net/jwks_fetcher.hpp"
 #include "net/listener.hpp"
 #include "net/tls_front.hpp"
 #include "net/worker.hpp"
@@ -23,7 +26,9 @@ namespace hf::app {
 namespace asio = boost::asio;
 
 struct server::impl {
-  explicit impl(config::config c) : cfg(std::move(c)), verifier(cfg.jwt_secret) {
+  explicit impl(config::config c)
+      : cfg(std::move(c)),
+        verifier(auth::verifier_options{cfg.jwt_secret, cfg.publish_secret, cfg.user_claim}) {
     for (unsigned i = 0; i < cfg.threads; ++i) {
       // Concurrency hint 1: each io_context is run by exactly one thread, so
       // Asio can skip its internal locking.
@@ -59,13 +64,62 @@ struct server::impl {
     for (auto& w : workers) {
       svc->workers.push_back(w.get());
       w->shard.use_counters(&w->metrics);
+      // A `refresh` is verified by the worker's own token cache, on its thread.
+      w->shard.use_token_check(
+          [wk = w.get()](std::string_view token) { return wk->tokens.verify(token, unix_now()); });
     }
+  }
+
+  static std::int64_t unix_now() {
+    return std::chrono::duration_cast<std::chrono::seconds>(
+               std::chrono::system_clock::now().time_since_epoch())
+        .count();
+  }
+
+  // RS256/ES256 keys from JWT_PUBLIC_KEY_FILE and JWKS_FILE, then JWKS_URL
+  // (its keys join the files' on every fetch). Throws std::runtime_error with
+  // one line when a file is unusable, or when no key source works at all.
+  void load_keys() {
+    auto read = [](const std::string& path) {
+      std::ifstream in(path);
+      if (!in) throw std::runtime_error("cannot read '" + path + "'");
+      return std::string(std::istreambuf_iterator<char>(in), {});
+    };
+    if (!cfg.jwt_public_key_file.empty()) {
+      std::string why;
+      auto k = auth::parse_pem_public_key(read(cfg.jwt_public_key_file), why);
+      if (!k)
+        throw std::runtime_error("JWT_PUBLIC_KEY_FILE '" + cfg.jwt_public_key_file + "': " + why);
+      file_keys.push_back(std::move(*k));
+    }
+    if (!cfg.jwks_file.empty()) {
+      auto keys = auth::parse_jwks(read(cfg.jwks_file));
+      if (keys.error || keys.keys.empty())
+        throw std::runtime_error("JWKS_FILE '" + cfg.jwks_file +
+                                 "': " + keys.error.value_or("no usable RS256/ES256 key"));
+      for (auto& k : keys.keys) file_keys.push_back(std::move(k));
+    }
+    verifier.set_keys(file_keys);
+    if (cfg.jwks_url.empty()) return;
+    jwks = std::make_unique<net::jwks_fetcher>(cfg.jwks_url, cfg.jwks_refresh,
+                                               [this](std::vector<auth::public_key> fetched) {
+                                                 std::vector<auth::public_key> all = file_keys;
+                                                 for (auto& k : fetched)
+                                                   all.push_back(std::move(k));
+                                                 verifier.set_keys(std::move(all));
+                                               });
+    verifier.on_unknown_kid([j = jwks.get()] { j->refetch_soon(); });
+    svc->jwks = jwks.get();
+    if (!jwks->start() && cfg.jwt_secret.empty() && file_keys.empty())
+      throw std::runtime_error("JWKS_URL '" + cfg.jwks_url +
+                               "' gave no keys at start, and no JWT_SECRET or key file is set");
   }
 
   hub::shard_limits shard_limits() const {
     return {cfg.max_filters_per_socket,
             {cfg.max_ack_result_bytes, cfg.max_results_bytes},
-            {cfg.history_size, cfg.history_ttl, cfg.history_max_bytes / cfg.threads}};
+            {cfg.history_size, cfg.history_ttl, cfg.history_max_bytes / cfg.threads},
+            cfg.token_expiry == "close"};
   }
 
   // Sessions live in handlers owned by the io_contexts and point at workers
@@ -74,6 +128,7 @@ struct server::impl {
     guards.clear();
     listeners.clear();
     heartbeat_timers.clear();
+    expiry_timers.clear();
     drain_timers.clear();
     for (auto& c : contexts) c.reset();
   }
@@ -87,10 +142,13 @@ struct server::impl {
   std::unique_ptr<broker::redis_broker> cluster;   // the broker in cluster mode
   std::shared_ptr<boost::asio::ssl::context> tls;  // when TLS is configured
   std::unique_ptr<net::services> svc;
+  std::vector<auth::public_key> file_keys;  // JWT_PUBLIC_KEY_FILE, JWKS_FILE
+  std::unique_ptr<net::jwks_fetcher> jwks;  // JWKS_URL
   std::vector<std::unique_ptr<net::worker>> workers;
   std::vector<std::shared_ptr<net::listener>> listeners;
   std::vector<asio::executor_work_guard<asio::io_context::executor_type>> guards;
   std::vector<std::unique_ptr<asio::steady_timer>> heartbeat_timers;  // one per worker
+  std::vector<std::unique_ptr<asio::steady_timer>> expiry_timers;     // TOKEN_EXPIRY=close
   std::vector<std::unique_ptr<asio::steady_timer>> drain_timers;      // one per worker
   std::vector<std::thread> threads;
   std::uint16_t port = 0;
@@ -107,6 +165,7 @@ void server::start() {
     m.tls = net::make_tls_context(m.cfg.tls_cert_file, m.cfg.tls_key_file);  // throws with the file
     m.svc->tls = m.tls.get();
   }
+  m.load_keys();                      // throws when a key source is unusable
   if (m.cluster) m.cluster->start();  // throws when REDIS_REQUIRED and unreachable
   std::uint16_t port = m.cfg.port;
   for (auto& w : m.workers) {
@@ -119,6 +178,11 @@ void server::start() {
     for (std::size_t i = 0; i < m.workers.size(); ++i) {
       m.heartbeat_timers.push_back(std::make_unique<asio::steady_timer>(*m.contexts[i]));
       asio::post(*m.contexts[i], [this, i] { schedule_heartbeat(i); });
+    }
+  if (m.cfg.token_expiry == "close")
+    for (std::size_t i = 0; i < m.workers.size(); ++i) {
+      m.expiry_timers.push_back(std::make_unique<asio::steady_timer>(*m.contexts[i]));
+      asio::post(*m.contexts[i], [this, i] { schedule_expiry(i); });
     }
   for (std::size_t i = 0; i < m.workers.size(); ++i) {
     m.guards.push_back(asio::make_work_guard(*m.contexts[i]));
@@ -153,6 +217,19 @@ void server::schedule_heartbeat(std::size_t i) {
   });
 }
 
+// TOKEN_EXPIRY=close: each worker closes its expired sockets once a second
+// (exp has a resolution of one second); no timer per socket.
+void server::schedule_expiry(std::size_t i) {
+  auto& t = *impl_->expiry_timers[i];
+  t.expires_after(std::chrono::seconds(1));
+  t.async_wait([this, i](boost::system::error_code ec) {
+    if (ec || impl_->svc->stopping) return;
+    std::size_t closed = impl_->workers[i]->shard.sweep_expired(impl::unix_now());
+    if (closed) spdlog::info("token expiry: closed {} sockets (4001)", closed);
+    schedule_expiry(i);
+  });
+}
+
 std::uint16_t server::port() const { return impl_->port; }
 
 void server::stop() { stop(impl_->cfg.drain_timeout); }
@@ -184,6 +261,7 @@ void server::stop(std::chrono::milliseconds grace) {
   for (std::size_t i = 0; i < m.workers.size(); ++i) {
     asio::post(*m.contexts[i], [this, &m, i] {
       if (i < m.heartbeat_timers.size()) m.heartbeat_timers[i]->cancel();
+      if (i < m.expiry_timers.size()) m.expiry_timers[i]->cancel();
       m.listeners[i]->stop();
       auto& shard = m.workers[i]->shard;
       shard.stop_publishes();  // every in-flight publish is answered now
@@ -203,6 +281,7 @@ void server::stop(std::chrono::milliseconds grace) {
   for (auto& t : m.threads) t.join();
   m.threads.clear();
   if (m.cluster) m.cluster->stop();
+  if (m.jwks) m.jwks->stop();
   spdlog::info("stopped");
 }
 

@@ -37,6 +37,7 @@ class server {
 
  private:
   void schedule_heartbeat(std::size_t worker);
+  void schedule_expiry(std::size_t worker);
   void drain_batch(std::size_t worker, std::size_t per_batch);
 
   struct impl;

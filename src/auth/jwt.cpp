@@ -4,9 +4,11 @@
 #include <openssl/evp.h>
 #include <openssl/hmac.h>
 
+#include <algorithm>
 #include <boost/json/serialize.hpp>
 #include <cmath>
 #include <limits>
+#include <optional>
 
 #include "auth/base64url.hpp"
 #include "core/js_json.hpp"
@@ -35,10 +37,11 @@ bool numeric_claim(const boost::json::object& claims, std::string_view name, dou
   return n.has_value();
 }
 
-bool typ_is_jwt(std::string_view typ) {
-  // RFC 7515 4.1.9: "application/" may be omitted; media types compare case-insensitively.
+// RFC 7515 4.1.9: "application/" may be omitted; media types compare
+// case-insensitively.
+bool typ_is(std::string_view typ, std::string_view want) {
   if (core::istarts_with(typ, "application/")) typ.remove_prefix(12);
-  return core::iequals(typ, "jwt");
+  return core::iequals(typ, want);
 }
 
 }  // namespace
@@ -51,7 +54,25 @@ std::string hmac_sha256(std::string_view key, std::string_view data) {
   return std::string(reinterpret_cast<char*>(md), len);
 }
 
-jwt_verifier::jwt_verifier(std::string secret) : secret_(std::move(secret)) {}
+jwt_verifier::jwt_verifier(std::string secret)
+    : jwt_verifier(verifier_options{std::move(secret), {}, "userId"}) {}
+
+jwt_verifier::jwt_verifier(verifier_options options)
+    : opt_(std::move(options)), keys_(std::make_shared<const std::vector<public_key>>()) {}
+
+void jwt_verifier::set_keys(std::vector<public_key> keys) {
+  auto next = std::make_shared<const std::vector<public_key>>(std::move(keys));
+  {
+    std::lock_guard lock(keys_mutex_);
+    keys_ = std::move(next);
+  }
+  generation_.fetch_add(1, std::memory_order_acq_rel);
+}
+
+std::size_t jwt_verifier::key_count() const {
+  std::lock_guard lock(keys_mutex_);
+  return keys_->size();
+}
 
 result<principal> jwt_verifier::verify(std::string_view token, std::int64_t now) const {
   if (token.empty()) return errc::token_missing;
@@ -63,19 +84,64 @@ result<principal> jwt_verifier::verify(std::string_view token, std::int64_t now)
 
   auto header = decode_object(token.substr(0, d1));
   if (!header) return header.error();
-  const boost::json::value* alg = header->if_contains("alg");
-  if (!alg || !alg->is_string() || alg->get_string() != "HS256") return errc::token_unsupported_alg;
+  const boost::json::value* alg_v = header->if_contains("alg");
+  std::string_view alg = alg_v && alg_v->is_string() ? std::string_view(alg_v->get_string()) : "";
+  bool hs256 = alg == "HS256";
+  std::optional<key_type> asymmetric;
+  if (alg == "RS256") asymmetric = key_type::rsa;
+  if (alg == "ES256") asymmetric = key_type::ec_p256;
+  // HS256 needs a secret; RS256/ES256 a key of their kind: a public key is
+  // never used as an HMAC secret, and a secret never checks RS/ES tokens.
+  std::shared_ptr<const std::vector<public_key>> keys;
+  if (asymmetric) {
+    std::lock_guard lock(keys_mutex_);
+    keys = keys_;
+  }
+  bool fits = hs256 ? !opt_.secret.empty() || !opt_.publish_secret.empty()
+                    : asymmetric && std::any_of(keys->begin(), keys->end(), [&](const auto& k) {
+                        return k.type == *asymmetric;
+                      });
+  if (!fits) return errc::token_unsupported_alg;
   if (header->contains("crit")) return errc::token_crit;
   const boost::json::value* typ = header->if_contains("typ");
-  if (!typ || !typ->is_string() || !typ_is_jwt(typ->get_string())) return errc::token_bad_typ;
+  // RFC 9068 access tokens (at+jwt) come from identity providers: allowed
+  // for RS256/ES256 only, as PROTOCOL.md section 9 says.
+  if (!typ || !typ->is_string() ||
+      !(typ_is(typ->get_string(), "jwt") || (asymmetric && typ_is(typ->get_string(), "at+jwt"))))
+    return errc::token_bad_typ;
 
   // Signature before payload: nothing from an unauthenticated payload is trusted.
   auto sig = base64url_decode(token.substr(d2 + 1));
   if (!sig) return errc::token_malformed;
-  std::string expected = hmac_sha256(secret_, token.substr(0, d2));
-  if (sig->size() != expected.size() ||
-      CRYPTO_memcmp(sig->data(), expected.data(), expected.size()) != 0)
-    return errc::token_bad_signature;
+  std::string_view input = token.substr(0, d2);
+  bool publisher = false;
+  if (hs256) {
+    auto matches = [&](const std::string& key) {
+      if (key.empty()) return false;
+      std::string expected = hmac_sha256(key, input);
+      return sig->size() == expected.size() &&
+             CRYPTO_memcmp(sig->data(), expected.data(), expected.size()) == 0;
+    };
+    publisher = matches(opt_.publish_secret);
+    if (!publisher && !matches(opt_.secret)) return errc::token_bad_signature;
+  } else {
+    const boost::json::value* kid_v = header->if_contains("kid");
+    std::string_view kid = kid_v && kid_v->is_string() ? std::string_view(kid_v->get_string()) : "";
+    bool named = false, ok = false;
+    for (const auto& k : *keys) {
+      if (k.type != *asymmetric || (kid_v && k.kid != kid)) continue;
+      named = true;
+      if (verify_signature(k, input, *sig)) {
+        ok = true;
+        break;
+      }
+    }
+    if (kid_v && !named) {  // a key we do not have (yet): maybe the JWKS rotated
+      if (unknown_kid_) unknown_kid_();
+      return errc::token_unknown_kid;
+    }
+    if (!ok) return errc::token_bad_signature;
+  }
 
   auto claims = decode_object(token.substr(d1 + 1, d2 - d1 - 1));
   if (!claims) return claims.error();
@@ -87,11 +153,13 @@ result<principal> jwt_verifier::verify(std::string_view token, std::int64_t now)
   if (has_exp && exp <= static_cast<double>(now)) return errc::token_expired;
   if (has_nbf && nbf > static_cast<double>(now)) return errc::token_not_yet_valid;
 
-  auto user = core::trimmed_string_member(*claims, "userId");
-  if (!user) return errc::token_no_user;
-
   principal p;
-  p.user_id.assign(*user);
+  p.publisher = publisher;
+  if (!publisher) {
+    auto user = core::trimmed_string_member(*claims, opt_.user_claim);
+    if (!user) return errc::token_no_user;
+    p.user_id.assign(*user);
+  }
   if (has_exp) p.expires_at = exp >= 9.0e18 ? INT64_MAX : static_cast<std::int64_t>(std::ceil(exp));
   return p;
 }

@@ -1,8 +1,11 @@
 // A cache of verified tokens, so that a backend publishing many times with one
-// token pays for HMAC-SHA256 and two JSON parses once. Only successful
-// verifications are cached, keyed by the whole token text (so nothing can
-// match that was not verified byte for byte), and an entry is used only while
-// the token's `exp` is in the future. Not thread-safe: one per worker thread.
+// token pays for the signature check and two JSON parses once. Only
+// successful verifications are cached, keyed by the whole token text (so
+// nothing can match that was not verified byte for byte), each with the key
+// set's generation it was verified under: after a key rotation (a JWKS
+// refresh) every entry is verified again, so a token cannot outlive its key.
+// An entry is used only while the token's `exp` is in the future. Not
+// thread-safe: one per worker thread.
 #pragma once
 
 #include <cstdint>
@@ -28,9 +31,13 @@ class token_cache {
   std::uint64_t hits() const noexcept { return hits_; }
 
  private:
+  struct entry {
+    principal who;
+    std::uint64_t generation;
+  };
   const jwt_verifier& verifier_;
   std::size_t capacity_;
-  std::unordered_map<std::string, principal> entries_;
+  std::unordered_map<std::string, entry> entries_;
   std::uint64_t hits_ = 0;
 };
 

@@ -92,14 +92,26 @@ void check_together(load_result& r) {
               ": TLS needs both TLS_CERT_FILE and TLS_KEY_FILE";
     return;
   }
-  if (c.jwt_secret.empty()) {
+  bool public_keys = !c.jwt_public_key_file.empty() || !c.jwks_file.empty() || !c.jwks_url.empty();
+  if (c.jwt_secret.empty() && !public_keys) {
     r.error = "JWT_SECRET is not set: export JWT_SECRET=<at least 32 random bytes> (or put it in " +
-              c.env_file + ", or pass --jwt-secret); `make run` creates one for development";
+              c.env_file +
+              ", or pass --jwt-secret; or verify RS256/ES256 tokens with JWT_PUBLIC_KEY_FILE, "
+              "JWKS_FILE or JWKS_URL); `make run` creates one for development";
     return;
   }
-  if (c.jwt_secret.size() < 32)
+  if (!c.publish_secret.empty() && c.publish_secret == c.jwt_secret) {
+    r.error =
+        "PUBLISH_SECRET: must differ from JWT_SECRET (or every end-user token would be a "
+        "publisher token)";
+    return;
+  }
+  if (!c.jwt_secret.empty() && c.jwt_secret.size() < 32)
     r.warnings.push_back(
         "JWT_SECRET is shorter than 32 bytes; HS256 keys that short are guessable");
+  if (!c.publish_secret.empty() && c.publish_secret.size() < 32)
+    r.warnings.push_back(
+        "PUBLISH_SECRET is shorter than 32 bytes; HS256 keys that short are guessable");
   if (c.threads == 0) c.threads = std::max(1u, std::thread::hardware_concurrency());
 }
 
@@ -209,7 +221,9 @@ std::string help_text(const std::string& program) {
     << "usage:\n"
     << "  " << program << " [serve] [options]     start the server\n"
     << "  " << program << " token --user ID [--ttl SECONDS] [--claims JSON] [options]\n"
-    << "                                  print an HS256 token signed with JWT_SECRET\n\n"
+    << "                                  print an HS256 token signed with JWT_SECRET\n"
+    << "  " << program << " token --publisher [--ttl SECONDS] [options]\n"
+    << "                                  print a publisher token signed with PUBLISH_SECRET\n\n"
     << "options (flag > environment variable > env file > config file > default):\n";
   for (const auto& s : settings()) {
     o << "  " << s.flag << " <v>";

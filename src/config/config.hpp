@@ -20,6 +20,13 @@ namespace hf::config {
 // defaults as show(config{}) prints them.
 struct config {
   std::string jwt_secret;
+  // Identity (PROTOCOL.md sections 8-10).
+  std::string publish_secret;                      // only tokens signed with it may publish
+  std::string user_claim = "userId";               // the claim naming the user, every kind of token
+  std::string token_expiry = "ignore";             // or "close": 4001 when a socket's exp passes
+  std::string jwt_public_key_file, jwks_file;      // RS256/ES256 keys: PEM, JWKS
+  std::string jwks_url;                            // JWKS fetched over http(s)
+  std::chrono::milliseconds jwks_refresh{300000};  // and again every 5 minutes
   std::string host = "127.0.0.1";
   std::uint16_t port = 8787;                         // the original's `wrangler dev` port
   unsigned threads = 0;                              // 0 = one per core

@@ -1,5 +1,6 @@
 // The table of settings: one row per setting, read by load(), help_text(),
 // describe() and the tests that compare it with the README.
+#include <boost/url/parse.hpp>
 #include <charconv>
 #include <string_view>
 
@@ -134,6 +135,31 @@ codec node_id(std::string config::*member) {
   return k;
 }
 
+// A value that must not be empty.
+codec non_empty(std::string config::*member) {
+  codec k = text(member);
+  k.parse = [member](const std::string& v, config& c) -> reason {
+    if (v.empty()) return "must not be empty";
+    c.*member = v;
+    return std::nullopt;
+  };
+  return k;
+}
+
+// Empty, or an http:// or https:// URL with a host.
+codec http_url(std::string config::*member) {
+  codec k = text(member);
+  k.parse = [member](const std::string& v, config& c) -> reason {
+    auto u = boost::urls::parse_uri(v);
+    if (!v.empty() &&
+        (!u || (u->scheme() != "http" && u->scheme() != "https") || u->host().empty()))
+      return "must be an http:// or https:// URL, got '" + v + "'";
+    c.*member = v;
+    return std::nullopt;
+  };
+  return k;
+}
+
 // The default --help shows: what show() prints for config{}, so the two
 // cannot drift.
 constexpr std::string_view from_config;
@@ -151,8 +177,32 @@ std::vector<setting> table() {
   constexpr std::int64_t day_ms = 86'400'000;  // no wait is longer than a day
   return {
       row("JWT_SECRET", "--jwt-secret", "(required)",
-          "HS256 key for every token (raw UTF-8 bytes); at least 32 bytes recommended",
+          "HS256 key for end-user tokens (raw UTF-8 bytes; at least 32 bytes recommended); not "
+          "required when RS256/ES256 keys are configured",
           secret(&config::jwt_secret)),
+      row("PUBLISH_SECRET", "--publish-secret", "(none)",
+          "when set, only HS256 tokens signed with it may POST /publish (others: 403); "
+          "`token --publisher` mints one",
+          secret(&config::publish_secret)),
+      row("USER_CLAIM", "--user-claim", from_config,
+          "the token claim that names the user (sub for most identity providers)",
+          non_empty(&config::user_claim)),
+      row("TOKEN_EXPIRY", "--token-expiry", from_config,
+          "close: a socket whose token expires is closed with 4001 (clients send refresh to "
+          "extend it); ignore: exp counts at the upgrade only, as the original",
+          one_of(&config::token_expiry, {"ignore", "close"})),
+      row("JWT_PUBLIC_KEY_FILE", "--jwt-public-key-file", "(none)",
+          "PEM public key (RSA 2048+ or EC P-256) for RS256/ES256 tokens",
+          text(&config::jwt_public_key_file)),
+      row("JWKS_FILE", "--jwks-file", "(none)", "JWKS file with RS256/ES256 keys (by kid)",
+          text(&config::jwks_file)),
+      row("JWKS_URL", "--jwks-url", "(none)",
+          "http(s) URL of the identity provider's JWKS, fetched at start, every "
+          "JWKS_REFRESH_MS, and when a token names an unknown kid (at most every 10 s)",
+          http_url(&config::jwks_url)),
+      row("JWKS_REFRESH_MS", "--jwks-refresh-ms", from_config,
+          "how often JWKS_URL is fetched again",
+          milliseconds(&config::jwks_refresh, 10'000, day_ms)),
       row("HOST", "--host", from_config, "address to listen on (0.0.0.0 for all interfaces)",
           text(&config::host)),
       row("PORT", "--port", from_config, "TCP port (0 picks a free one and logs it)",

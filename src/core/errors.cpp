@@ -29,7 +29,11 @@ class category final : public boost::system::error_category {
       case errc::token_bad_claim:
         return "exp/nbf/iat not numeric";
       case errc::token_no_user:
-        return "userId missing or blank";
+        return "user claim missing or blank";
+      case errc::token_unknown_kid:
+        return "unknown kid";
+      case errc::token_publisher:
+        return "publisher token";
       case errc::unsupported_media_type:
         return "Unsupported Media Type";
       case errc::invalid_json_body:
@@ -38,6 +42,8 @@ class category final : public boost::system::error_category {
         return "userId is required";
       case errc::invalid_ack_timeout:
         return "ackTimeoutMs must be a non-negative number";
+      case errc::publish_forbidden:
+        return "Forbidden";
     }
     return "unknown hopeflow error";
   }

@@ -13,19 +13,22 @@ enum class errc {
   // auth: every value below maps to 401 Unauthorized
   token_missing = 1,
   token_malformed,        // not three base64url parts, or parts that are not JSON objects
-  token_unsupported_alg,  // alg other than HS256 (none, HS384, RS256, ...)
+  token_unsupported_alg,  // an alg no configured key fits (none, HS384, RS256 without keys, ...)
   token_bad_typ,          // typ missing or not JWT
   token_crit,             // a crit header: no extension is understood
   token_bad_signature,
   token_expired,        // exp <= now
   token_not_yet_valid,  // nbf > now
   token_bad_claim,      // exp/nbf/iat present and not numeric
-  token_no_user,        // userId missing, not a string, or blank
+  token_no_user,        // the user claim (USER_CLAIM) missing, not a string, or blank
+  token_unknown_kid,    // RS256/ES256 with a kid that no key has
+  token_publisher,      // a publisher token (PUBLISH_SECRET) where an end user's is needed
   // publish body checks, in the contract's order
   unsupported_media_type = 100,  // 415
   invalid_json_body,             // 400 {"error":"Invalid JSON body"}
   user_id_required,              // 400 {"error":"userId is required"}
   invalid_ack_timeout,           // 400: ackTimeoutMs present but not a number >= 0
+  publish_forbidden,             // 403: a valid token that is not a publisher's (PUBLISH_SECRET)
 };
 
 const boost::system::error_category& hopeflow_category() noexcept;

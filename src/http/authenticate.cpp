@@ -8,16 +8,25 @@
 
 namespace hf::http {
 
-result<auth::principal> authenticate(net::worker& w, const request& req, std::string_view what) {
+result<auth::principal> authenticate(net::worker& w, const request& req, caller who,
+                                     std::string_view what) {
   std::int64_t now = std::chrono::duration_cast<std::chrono::seconds>(
                          std::chrono::system_clock::now().time_since_epoch())
                          .count();
-  auto who = w.tokens.verify(auth::extract_token(req.authorization, req.target), now);
-  if (!who) {
-    w.metrics.auth_failed(who.error());
-    core::log_refusal(spdlog::level::info, "{} rejected: 401 ({})", what, who.error().message());
+  result<auth::principal> r =
+      w.tokens.verify(auth::extract_token(req.authorization, req.target), now);
+  if (r && who == caller::end_user && r->publisher) r = errc::token_publisher;
+  if (r && who == caller::publisher && !r->publisher &&
+      !w.svc.verifier.options().publish_secret.empty()) {
+    ++w.metrics.publishes_forbidden;
+    core::log_refusal(spdlog::level::info, "{} refused: 403 (not a publisher token)", what);
+    return errc::publish_forbidden;
   }
-  return who;
+  if (!r) {
+    w.metrics.auth_failed(r.error());
+    core::log_refusal(spdlog::level::info, "{} rejected: 401 ({})", what, r.error().message());
+  }
+  return r;
 }
 
 }  // namespace hf::http

@@ -1,5 +1,5 @@
-// The one token check of every request that needs one (PROTOCOL.md section
-// 1): WebSocket upgrades and POST /publish.
+// The one token check of every request that needs one (PROTOCOL.md sections
+// 1 and 10): WebSocket upgrades and POST /publish.
 #pragma once
 
 #include <string_view>
@@ -13,10 +13,19 @@ struct worker;
 
 namespace hf::http {
 
+enum class caller {
+  end_user,   // an upgrade: a token of the user the socket is for
+  publisher,  // POST /publish: with PUBLISH_SECRET set, a publisher token only
+};
+
 // The token from the Authorization header (or, when that is absent or blank,
-// from ?token=), verified through w's token cache at the current time. A
-// refusal is counted by reason and logged within the log budget, naming
-// `what` ("publish", "upgrade"). Call on w's thread.
-result<auth::principal> authenticate(net::worker& w, const request& req, std::string_view what);
+// from ?token=), verified through w's token cache at the current time, and
+// checked to be of the kind `who` needs. errc::publish_forbidden (403) for a
+// valid end-user token on a publish when PUBLISH_SECRET is set;
+// errc::token_publisher (401) for a publisher token on an upgrade. A refusal
+// is counted by reason and logged within the log budget, naming `what`
+// ("publish", "upgrade"). Call on w's thread.
+result<auth::principal> authenticate(net::worker& w, const request& req, caller who,
+                                     std::string_view what);
 
 }  // namespace hf::http

@@ -5,6 +5,7 @@
 #include <memory>
 
 #include "http/handlers.hpp"
+#include "net/jwks_fetcher.hpp"
 #include "net/worker.hpp"
 
 namespace hf::http {
@@ -56,6 +57,7 @@ void handle_metrics(net::worker& w, const request&, exchange_ptr x) {
   acc->g.cluster_rtt_seconds = status.publish_rtt_seconds;
   acc->g.cluster_rtt_count = status.publish_rtt_count;
   acc->g.duplicate_node_id = status.duplicate_node_id;
+  if (w.svc.jwks) acc->c.jwks_fetches = w.svc.jwks->counts();
   for (net::worker* k : w.svc.workers) {
     boost::asio::post(k->ioc, [k, &w, acc] {
       metrics::counters copy = k->metrics;

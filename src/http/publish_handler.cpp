@@ -32,9 +32,10 @@ const std::array<std::string, metrics::index(metrics::degradation::count_)> degr
 }  // namespace
 
 void handle_publish(net::worker& w, const request& req, exchange_ptr x) {
-  auto who = authenticate(w, req, "publish");
+  auto who = authenticate(w, req, caller::publisher, "publish");
   if (!who) {
     ++w.metrics.publish_errors;
+    if (who.error() == errc::publish_forbidden) return x->respond(json_error(403, "Forbidden"));
     return x->respond(json_error(401, "Unauthorized"));
   }
   auto parsed = protocol::parse_publish_request(req.content_type, req.body);

@@ -13,7 +13,7 @@
 namespace hf::http {
 
 void handle_upgrade(net::worker& w, const request& req, exchange_ptr x) {
-  auto who = authenticate(w, req, "upgrade");
+  auto who = authenticate(w, req, caller::end_user, "upgrade");
   if (!who) return x->respond(text_response(401, "Unauthorized", false));
   if (w.svc.stopping) return x->respond(text_response(503, "Service Unavailable", false));
   auto hs = ws::check_handshake({req.method, req.version, req.connection, req.upgrade,
@@ -24,7 +24,7 @@ void handle_upgrade(net::worker& w, const request& req, exchange_ptr x) {
     if (hs.status == 426) r.extra_headers = "sec-websocket-version: 13\r\n";  // the one we speak
     return x->respond(std::move(r));
   }
-  ws::upgrade up{std::move(hs.accept), {}, std::move(who->user_id)};
+  ws::upgrade up{std::move(hs.accept), {}, std::move(who->user_id), who->expires_at};
   net::stream_socket socket = x->take_connection(up.early_bytes);
   std::size_t owner = w.svc.hub.owner_index(up.user_id);
   if (owner == w.index) return ws::start_session(w, std::move(socket), std::move(up));

@@ -76,6 +76,11 @@ class connection {
   user_state* user_ = nullptr;    // set by shard::attach, cleared by shard::detach
   std::size_t slot_ = 0;          // index in the user's socket list (O(1) removal)
   bool close_requested_ = false;  // shard::close_some already asked it to close
+  // Token lifetime (PROTOCOL.md section 8): the token's exp (INT64_MAX:
+  // none), and the refreshes of the current minute (rate limit).
+  std::int64_t expires_at_ = INT64_MAX;
+  std::int64_t refresh_minute_ = 0;
+  std::uint8_t refreshes_ = 0;
   // Recovery (PROTOCOL.md section 7). Before the socket's `recover`: the
   // offsets of the envelopes sent to it (so a replay does not repeat them),
   // at most shard::max_tracked_before_recover of them.

@@ -55,7 +55,9 @@ std::function<std::string()> shard::epoch_names() {
 }
 shard::~shard() = default;
 
-void shard::attach(connection& c, std::string_view user_id) {
+void shard::attach(connection& c, std::string_view user_id, std::int64_t expires_at) {
+  c.expires_at_ = expires_at;
+  if (limits_.close_expired && expires_at != INT64_MAX) expiries_.emplace(expires_at, &c);
   auto it = users_.find(std::string(user_id));
   if (it == users_.end()) {
     auto u = std::make_unique<user_state>();
@@ -76,6 +78,7 @@ void shard::detach(connection& c) {
   user_state& u = *c.user_;
   c.user_ = nullptr;
   --connections_;
+  expiries_.erase({c.expires_at_, &c});
   history_.unpin(u.id, std::chrono::steady_clock::now());
   // Swap-and-pop: delivery order across one user's sockets carries no meaning.
   connection* last = u.connections.back();
@@ -113,6 +116,8 @@ void shard::on_text(connection& c, std::string_view text) {
           on_ack(c, m.envelope_id, std::move(m.result_json));
         } else if constexpr (std::is_same_v<T, protocol::recover_message>) {
           on_recover(c, m);
+        } else if constexpr (std::is_same_v<T, protocol::refresh_message>) {
+          on_refresh(c, m);
         }
       },
       msg);
@@ -129,6 +134,55 @@ void shard::filters_refused(connection& c, std::size_t refused) {
                     core::printable(c.user_->id), refused, limits_.max_filters_per_socket);
   c.send_text(std::make_shared<const std::string>(
       protocol::serialize_filters_refused(limits_.max_filters_per_socket, refused)));
+}
+
+// `refresh` (PROTOCOL.md section 8): a token of the same user gives the
+// socket its expiry; anything else is refused with a reason and changes
+// nothing.
+void shard::on_refresh(connection& c, const protocol::refresh_message& m) {
+  std::int64_t now = std::chrono::duration_cast<std::chrono::seconds>(
+                         std::chrono::system_clock::now().time_since_epoch())
+                         .count();
+  if (c.refresh_minute_ != now / 60) {
+    c.refresh_minute_ = now / 60;
+    c.refreshes_ = 0;
+  }
+  if (c.refreshes_ >= max_refreshes_per_minute)
+    return refresh_failed(c, metrics::refresh_failure::rate_limited);
+  ++c.refreshes_;
+  if (!m.token) return refresh_failed(c, metrics::refresh_failure::missing_token);
+  auto who = check_token_ ? check_token_(*m.token) : result<auth::principal>(errc::token_missing);
+  if (!who)
+    return refresh_failed(c, who.error() == errc::token_expired
+                                 ? metrics::refresh_failure::expired
+                                 : metrics::refresh_failure::invalid_token);
+  if (who->publisher) return refresh_failed(c, metrics::refresh_failure::publisher);
+  if (who->user_id != c.user_->id) return refresh_failed(c, metrics::refresh_failure::wrong_user);
+  expiries_.erase({c.expires_at_, &c});
+  c.expires_at_ = who->expires_at;
+  if (limits_.close_expired && c.expires_at_ != INT64_MAX) expiries_.emplace(c.expires_at_, &c);
+  if (counters_) ++counters_->refreshes;
+  c.send_text(std::make_shared<const std::string>(protocol::serialize_refreshed(
+      c.expires_at_ == INT64_MAX ? std::nullopt : std::optional<std::int64_t>(c.expires_at_))));
+}
+
+void shard::refresh_failed(connection& c, metrics::refresh_failure why) {
+  if (counters_) ++counters_->refresh_failures[metrics::index(why)];
+  c.send_text(std::make_shared<const std::string>(
+      protocol::serialize_refresh_failed(metrics::refresh_failure_labels[metrics::index(why)])));
+}
+
+std::size_t shard::sweep_expired(std::int64_t now) {
+  std::vector<connection*> expired;
+  for (auto it = expiries_.begin(); it != expiries_.end() && it->first <= now;) {
+    expired.push_back(it->second);
+    it = expiries_.erase(it);
+  }
+  for (connection* c : expired) {
+    c->expires_at_ = INT64_MAX;  // closing: out of the sweep for good
+    c->close(metrics::close_reason::token_expired);
+  }
+  return expired.size();
 }
 
 void shard::on_ack(connection& c, std::string_view envelope_id, std::string result_json) {

@@ -7,12 +7,14 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <set>
 #include <string>
 #include <string_view>
 #include <unordered_map>
 #include <vector>
 
 #include "ack/result_list.hpp"
+#include "auth/jwt.hpp"
 #include "hub/connection.hpp"
 #include "hub/delivery.hpp"
 #include "hub/stream_source.hpp"
@@ -26,7 +28,8 @@ class io_context;
 
 namespace hf::protocol {
 struct recover_message;
-}
+struct refresh_message;
+}  // namespace hf::protocol
 
 namespace hf::hub {
 
@@ -34,7 +37,14 @@ struct shard_limits {
   std::size_t max_filters_per_socket = 10000;
   ack::result_limits results;        // per ack and per publish answer
   recovery::history_limits history;  // this shard's share (max_bytes) of the node's
+  // TOKEN_EXPIRY=close: sockets are closed with 4001 when their token's exp
+  // passes (sweep_expired); ignore (the original): exp counts at the upgrade only.
+  bool close_expired = false;
 };
+
+// Verifies a token for a `refresh` on this shard's thread (the worker's token
+// cache).
+using token_check = std::function<result<auth::principal>(std::string_view token)>;
 
 struct shard_stats {
   std::size_t users = 0;
@@ -53,6 +63,8 @@ class shard {
 
   boost::asio::io_context& context() noexcept { return ioc_; }
   void use_counters(metrics::counters* c) noexcept { counters_ = c; }
+  // How `refresh` messages are verified. Call before the shard runs.
+  void use_token_check(token_check check) { check_token_ = std::move(check); }
   // Cluster mode: users' streams live in `source` (Redis), which numbers the
   // envelopes; this shard's own history numbers only what it delivers while
   // the source is unreachable. Call before the shard runs.
@@ -60,8 +72,9 @@ class shard {
 
   // --- everything below: only on this shard's thread ---
 
-  // Registers an accepted, authenticated socket of `user_id`.
-  void attach(connection& c, std::string_view user_id);
+  // Registers an accepted, authenticated socket of `user_id`, whose token
+  // expires at `expires_at` (seconds since the epoch; INT64_MAX: never).
+  void attach(connection& c, std::string_view user_id, std::int64_t expires_at = INT64_MAX);
 
   // Unregisters a socket (closed, failed): its filters go, and every pending
   // publish stops waiting for it (answering at once those it completes).
@@ -97,6 +110,12 @@ class shard {
   // Returns how many were dead.
   std::size_t sweep_heartbeats();
 
+  // TOKEN_EXPIRY=close: closes (4001 token expired) every socket whose token
+  // expired by `now` (seconds since the epoch). Returns how many. The shard
+  // keeps its sockets ordered by expiry, so a sweep costs only the expired
+  // ones: no timer per socket.
+  std::size_t sweep_expired(std::int64_t now);
+
   // How many sockets `user_id` holds on this shard.
   std::size_t sockets_of(std::string_view user_id) const;
 
@@ -110,6 +129,10 @@ class shard {
   // Live envelopes held for a socket while its stream is read (one Redis
   // round trip): a socket that would need more is closed as a slow consumer.
   static constexpr std::size_t max_held_while_reading = 1024;
+  // Refreshes one socket may send per minute: a client refreshes once per
+  // token lifetime (minutes); more is a bug or abuse, and each refresh costs
+  // a signature check on a cache miss.
+  static constexpr std::uint8_t max_refreshes_per_minute = 5;
 
  private:
   void on_ack(connection& c, std::string_view envelope_id, std::string result_json);
@@ -120,6 +143,8 @@ class shard {
   send_status send_numbered(connection& c, const numbered& n, const shared_text& text);
   connection* find(const std::string& user, std::uint64_t id) const;
   void filters_refused(connection& c, std::size_t refused);
+  void on_refresh(connection& c, const protocol::refresh_message& m);
+  void refresh_failed(connection& c, metrics::refresh_failure why);
   void finish(user_state& u, const std::string& envelope_id);
   void erase_if_idle(user_state& u);
 
@@ -129,6 +154,9 @@ class shard {
   std::unordered_map<std::string, std::unique_ptr<user_state>> users_;
   recovery::history history_;        // offsets and recent envelopes of this shard's users
   stream_source* source_ = nullptr;  // cluster mode: the shared streams
+  token_check check_token_;
+  // TOKEN_EXPIRY=close: the sockets with an expiry, soonest first.
+  std::set<std::pair<std::int64_t, connection*>> expiries_;
   std::uint64_t next_connection_id_ = 1;
   std::size_t connections_ = 0;
   std::size_t pending_ = 0;

@@ -28,11 +28,16 @@ std::optional<auth_failure> auth_failure_of(const boost::system::error_code& ec)
       return auth_failure::bad_claim;
     case errc::token_no_user:
       return auth_failure::no_user;
+    case errc::token_unknown_kid:
+      return auth_failure::unknown_kid;
+    case errc::token_publisher:
+      return auth_failure::publisher_token;
     case errc::ok:
     case errc::unsupported_media_type:
     case errc::invalid_json_body:
     case errc::user_id_required:
     case errc::invalid_ack_timeout:
+    case errc::publish_forbidden:
       return std::nullopt;
   }
   return std::nullopt;
@@ -52,6 +57,11 @@ void counters::add(const counters& o) {
   for (std::size_t i = 0; i < publishes_degraded.size(); ++i)
     publishes_degraded[i] += o.publishes_degraded[i];
   publish_backstops += o.publish_backstops;
+  publishes_forbidden += o.publishes_forbidden;
+  refreshes += o.refreshes;
+  for (std::size_t i = 0; i < refresh_failures.size(); ++i)
+    refresh_failures[i] += o.refresh_failures[i];
+  for (std::size_t i = 0; i < jwks_fetches.size(); ++i) jwks_fetches[i] += o.jwks_fetches[i];
   results_dropped += o.results_dropped;
   for (std::size_t i = 0; i < latency.size(); ++i) latency[i] += o.latency[i];
   latency_sum += o.latency_sum;
@@ -161,6 +171,16 @@ std::string render_prometheus(const counters& c, const gauges& g) {
   single(o, "hopeflow_publish_backstops_total", "counter",
          "Publishes answered by the session's backstop because nothing below answered in time.",
          double(c.publish_backstops));
+  single(o, "hopeflow_publishes_forbidden_total", "counter",
+         "Publishes refused with 403: valid tokens that are not publisher tokens (PUBLISH_SECRET).",
+         double(c.publishes_forbidden));
+  single(o, "hopeflow_token_refreshes_total", "counter",
+         "Tokens refreshed on open sockets (refresh messages answered refreshed).",
+         double(c.refreshes));
+  labelled(o, "hopeflow_token_refresh_failures_total", "Refresh messages refused, by reason.",
+           "reason", refresh_failure_labels, c.refresh_failures);
+  labelled(o, "hopeflow_jwks_fetches_total", "JWKS_URL fetches, by outcome.", "outcome",
+           jwks_outcome_labels, c.jwks_fetches);
   single(o, "hopeflow_results_dropped_total", "counter",
          "Ack results left out of publish answers by MAX_ACK_RESULT_BYTES / MAX_RESULTS_BYTES.",
          double(c.results_dropped));

@@ -37,11 +37,12 @@ enum class close_reason : std::uint8_t {
   slow_consumer,   // 1008
   heartbeat,       // no answer to our ping
   shutdown,        // 1001
+  token_expired,   // 4001 (TOKEN_EXPIRY=close)
   count_
 };
 inline constexpr auto close_reason_labels =
     label_table<close_reason>({"client_close", "network", "protocol_error", "too_big",
-                               "slow_consumer", "heartbeat", "shutdown"});
+                               "slow_consumer", "heartbeat", "shutdown", "token_expired"});
 
 // A limit that refused a request or closed a socket
 // (hopeflow_limit_refusals_total{limit}).
@@ -74,6 +75,32 @@ enum class degradation : std::uint8_t {
 inline constexpr auto degradation_labels =
     label_table<degradation>({"local-only", "partial", "unknown"});
 
+// Why a `refresh` message was refused (PROTOCOL.md section 8), as the
+// `reason` of its refresh_failed frame and hopeflow_token_refresh_failures_total.
+enum class refresh_failure : std::uint8_t {
+  missing_token,  // no string `token`
+  invalid_token,  // does not verify (bad signature, malformed, unknown key, ...)
+  expired,        // exp already passed
+  wrong_user,     // a valid token of another user
+  publisher,      // a publisher token: sockets belong to users
+  rate_limited,   // more refreshes than the socket may send (see hub/shard)
+  count_
+};
+inline constexpr auto refresh_failure_labels = label_table<refresh_failure>(
+    {"missing_token", "invalid_token", "expired", "wrong_user", "publisher_token", "rate_limited"});
+
+// How a JWKS_URL fetch ended (hopeflow_jwks_fetches_total{outcome}).
+enum class jwks_outcome : std::uint8_t {
+  ok,           // keys replaced
+  unreachable,  // connect, TLS, read or write failed, or timed out
+  bad_status,   // not a 200 (redirects are not followed)
+  too_large,    // the body went past the limit
+  unusable,     // not a JWKS document, or no usable key in it
+  count_
+};
+inline constexpr auto jwks_outcome_labels =
+    label_table<jwks_outcome>({"ok", "unreachable", "bad_status", "too_large", "unusable"});
+
 // Why a token was refused (hopeflow_auth_failures_total{reason}).
 enum class auth_failure : std::uint8_t {
   missing,
@@ -86,11 +113,13 @@ enum class auth_failure : std::uint8_t {
   not_yet_valid,
   bad_claim,
   no_user,
+  unknown_kid,
+  publisher_token,
   count_
 };
 inline constexpr auto auth_failure_labels = label_table<auth_failure>(
     {"missing", "malformed", "unsupported_alg", "bad_typ", "crit", "bad_signature", "expired",
-     "not_yet_valid", "bad_claim", "no_user"});
+     "not_yet_valid", "bad_claim", "no_user", "unknown_kid", "publisher_token"});
 
 // The auth_failure of a verification error; nullopt for an error that is not
 // about a token (a programming error: counted nowhere).
@@ -120,8 +149,13 @@ struct counters {
   // Publishes (as answered to the caller by this node)
   std::uint64_t publishes_answered = 0, publishes_no_target = 0, publish_errors = 0;
   per<degradation> publishes_degraded{};
-  std::uint64_t publish_backstops = 0;  // answered by the session's backstop timer
-  std::uint64_t results_dropped = 0;    // ack results left out by the result limits
+  std::uint64_t publish_backstops = 0;    // answered by the session's backstop timer
+  std::uint64_t publishes_forbidden = 0;  // 403: valid tokens that are not publishers
+  // Identity on open sockets (PROTOCOL.md sections 8-9).
+  std::uint64_t refreshes = 0;
+  per<refresh_failure> refresh_failures{};
+  per<jwks_outcome> jwks_fetches{};   // counted on the fetcher's side, summed at scrape
+  std::uint64_t results_dropped = 0;  // ack results left out by the result limits
   std::array<std::uint64_t, latency_buckets.size() + 1> latency{};  // non-cumulative
   double latency_sum = 0;
   // Delivery on this node's sockets (hub shard)

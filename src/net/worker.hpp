@@ -28,6 +28,7 @@ class session;
 
 namespace hf::net {
 
+class jwks_fetcher;
 struct worker;
 
 // Process-wide services, immutable after start-up except the atomics.
@@ -39,6 +40,7 @@ struct services {
   const hub::hub& hub;
   std::vector<worker*> workers;              // index = shard index
   boost::asio::ssl::context* tls = nullptr;  // set when TLS_CERT_FILE/TLS_KEY_FILE are
+  const jwks_fetcher* jwks = nullptr;        // set when JWKS_URL is (its fetch counts)
   std::atomic<bool> stopping{false};         // set once by shutdown, read by sessions
   std::atomic<bool> not_ready{false};        // SIGTERM seen: /readyz says 503 (drain notice)
   std::atomic<long> live_sessions{0};        // connections still open (the drain waits for 0)

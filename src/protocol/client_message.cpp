@@ -42,6 +42,12 @@ client_message parse_client_message(std::string_view text) {
       ack.result_json = "null";
     return ack;
   }
+  if (t == "refresh") {
+    const boost::json::value* token = obj->if_contains("token");
+    refresh_message r;
+    if (token && token->is_string()) r.token = std::string(token->get_string());
+    return r;
+  }
   if (t == "recover") {
     const boost::json::value* epoch = obj->if_contains("epoch");
     const boost::json::value* offset = obj->if_contains("offset");
@@ -65,6 +71,17 @@ std::string serialize_recovered(std::string_view epoch, std::uint64_t latest, bo
   out.append(R"(,"offset":)");
   out.append(std::to_string(latest));
   out.append(recovered ? R"(,"recovered":true})" : R"(,"recovered":false})");
+  return out;
+}
+
+std::string serialize_refreshed(std::optional<std::int64_t> exp) {
+  return R"({"type":"refreshed","exp":)" + (exp ? std::to_string(*exp) : std::string("null")) + "}";
+}
+
+std::string serialize_refresh_failed(std::string_view reason) {
+  std::string out = R"({"type":"refresh_failed","reason":)";
+  core::append_js_string(out, reason);
+  out.push_back('}');
   return out;
 }
 

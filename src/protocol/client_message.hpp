@@ -33,12 +33,18 @@ struct recover_message {
   };
   std::optional<position> from;  // absent: opt in only
 };
+// {"type":"refresh","token":"<JWT>"} (PROTOCOL.md section 8). A refresh
+// without a string token is still a refresh: it is answered refresh_failed.
+struct refresh_message {
+  std::optional<std::string> token;
+};
 // Unparseable text, non-objects, unknown types, malformed acks, recovers and
 // lists that are not arrays: ignored silently, the socket stays open.
 struct ignored_message {};
 
-using client_message = std::variant<ignored_message, ping_message, subscribe_message,
-                                    unsubscribe_message, ack_message, recover_message>;
+using client_message =
+    std::variant<ignored_message, ping_message, subscribe_message, unsubscribe_message, ack_message,
+                 recover_message, refresh_message>;
 
 // True when the trimmed, lower-cased text is "ping".
 bool is_ping(std::string_view text) noexcept;
@@ -51,6 +57,11 @@ std::string serialize_recovered(std::string_view epoch, std::uint64_t latest, bo
 // The envelope text `text` with "offset":<offset> as its last member, for a
 // socket that opted into offsets.
 std::string with_offset(std::string_view text, std::uint64_t offset);
+
+// {"type":"refreshed","exp":<exp or null>}
+std::string serialize_refreshed(std::optional<std::int64_t> exp);
+// {"type":"refresh_failed","reason":"<reason>"}
+std::string serialize_refresh_failed(std::string_view reason);
 
 // The frame a socket gets when a subscribe went past its filter limit:
 // {"type":"filters_refused","limit":<limit>,"refused":<how many were not added>}

@@ -50,6 +50,8 @@ constexpr close_frame_of server_close(close_reason why) {
       return {close_code::going_away, "server shutting down"};
     case close_reason::slow_consumer:
       return {close_code::policy, "slow consumer"};
+    case close_reason::token_expired:
+      return {4001, "token expired"};
     default:
       return {close_code::internal_error, ""};
   }
@@ -77,6 +79,7 @@ class session final : public hub::connection,
     if (over_user_limit()) return;
     accept_ = std::move(up.accept);
     early_ = std::move(up.early_bytes);
+    expires_at_ = up.expires_at;
     announced_ = true;
     // In a cluster, the 101 waits until publishes from any node will find
     // this socket (the node's subscription to the user is confirmed), for at
@@ -105,7 +108,7 @@ class session final : public hub::connection,
     std::string accept = std::move(accept_);
     enqueue_raw(std::make_shared<const std::string>(switching_protocols_response(accept)));
     if (w_.svc.stopping) return close(close_reason::shutdown);
-    w_.shard.attach(*this, user_);
+    w_.shard.attach(*this, user_, expires_at_);
     ++w_.metrics.ws_connects;
     opened_ = true;
     if (!early_.empty()) {
@@ -371,6 +374,7 @@ class session final : public hub::connection,
   frame_reader reader_;
   std::string user_;
   std::string accept_, early_;              // kept only until open()
+  std::int64_t expires_at_ = INT64_MAX;     // the token's exp, until open() hands it to the shard
   bool announced_ = false;                  // socket_opening was called: socket_closed is owed
   std::array<char, 128> small_;             // target of the pending read (see do_wait)
   std::vector<out_item> queue_, inflight_;  // queue_ bounded by cfg.max_queued_bytes

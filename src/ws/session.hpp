@@ -4,6 +4,7 @@
 // ws/frame and ws/handshake modules.
 #pragma once
 
+#include <cstdint>
 #include <string>
 
 #include "net/socket.hpp"
@@ -22,6 +23,7 @@ struct upgrade {
   // should; some do not). Usually empty.
   std::string early_bytes;
   std::string user_id;
+  std::int64_t expires_at = INT64_MAX;  // the token's exp (seconds since the epoch), if any
 };
 
 // Completes the WebSocket handshake on `socket` and attaches it to w's shard

@@ -378,3 +378,60 @@ TEST_F(shard_fixture, AReadFromTheSharedStreamHoldsLiveEnvelopesAndMessagesAndNe
   EXPECT_EQ(json_of(c.sent.back()).as_object().at("offset").as_int64(), 13);
   shard.detach(c);
 }
+
+TEST_F(shard_fixture, RefreshExtendsTheSocketsExpiryAndExpiredSocketsAreClosedBySweep) {
+  hub::shard_limits limits;
+  limits.close_expired = true;
+  hub::shard s(ioc, limits);
+  // Tokens by name: "u@N" is user u expiring at N; "pub" a publisher's.
+  s.use_token_check([](std::string_view t) -> result<auth::principal> {
+    if (t == "pub") return auth::principal{{}, INT64_MAX, true};
+    if (t == "bad") return errc::token_bad_signature;
+    if (t == "old") return errc::token_expired;
+    auto at = t.find('@');
+    return auth::principal{
+        std::string(t.substr(0, at)),
+        at == std::string_view::npos ? INT64_MAX : std::stoll(std::string(t.substr(at + 1))),
+        false};
+  });
+  fake_connection a, b, forever;
+  s.attach(a, "u", 100);
+  s.attach(b, "u", 150);
+  s.attach(forever, "v");  // a token without exp
+  auto reply = [&](fake_connection& c, const std::string& msg) {
+    s.on_text(c, msg);
+    return c.sent.empty() ? std::string() : c.sent.back();
+  };
+  EXPECT_EQ(reply(a, R"({"type":"refresh","token":"u@200"})"), R"({"type":"refreshed","exp":200})");
+  EXPECT_EQ(reply(a, R"({"type":"refresh","token":"w@300"})"),
+            R"({"type":"refresh_failed","reason":"wrong_user"})");
+  EXPECT_EQ(reply(a, R"({"type":"refresh","token":"bad"})"),
+            R"({"type":"refresh_failed","reason":"invalid_token"})");
+  EXPECT_EQ(reply(a, R"({"type":"refresh","token":"old"})"),
+            R"({"type":"refresh_failed","reason":"expired"})");
+  EXPECT_EQ(reply(a, R"({"type":"refresh","token":"u@200"})"), R"({"type":"refreshed","exp":200})");
+  EXPECT_EQ(reply(a, R"({"type":"refresh","token":"u@900"})"),
+            R"({"type":"refresh_failed","reason":"rate_limited"})");  // the sixth this minute
+  EXPECT_EQ(reply(b, R"({"type":"refresh"})"),
+            R"({"type":"refresh_failed","reason":"missing_token"})");
+  EXPECT_EQ(reply(b, R"({"type":"refresh","token":"pub"})"),
+            R"({"type":"refresh_failed","reason":"publisher_token"})");
+  EXPECT_EQ(s.sweep_expired(99), 0u);
+  EXPECT_EQ(s.sweep_expired(150), 1u);  // b: its exp has come (exp <= now)
+  EXPECT_EQ(b.closed_with, metrics::close_reason::token_expired);
+  EXPECT_FALSE(a.closed_with);  // refreshed to 200
+  EXPECT_EQ(s.sweep_expired(10'000), 1u);
+  EXPECT_EQ(a.closed_with, metrics::close_reason::token_expired);
+  EXPECT_FALSE(forever.closed_with);
+  EXPECT_EQ(s.sweep_expired(20'000), 0u);  // each socket is closed once
+  s.detach(a);
+  s.detach(b);
+  s.detach(forever);
+}
+
+TEST_F(shard_fixture, WithoutCloseModeExpiryIsNotSwept) {
+  fake_connection a;
+  shard.attach(a, "u", 100);
+  EXPECT_EQ(shard.sweep_expired(1'000'000), 0u);
+  EXPECT_FALSE(a.closed_with);
+}

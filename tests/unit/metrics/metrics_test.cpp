@@ -39,7 +39,7 @@ TEST(Metrics, EveryTokenErrorHasItsOwnLabel) {
       errc::token_missing, errc::token_malformed,     errc::token_unsupported_alg,
       errc::token_bad_typ, errc::token_crit,          errc::token_bad_signature,
       errc::token_expired, errc::token_not_yet_valid, errc::token_bad_claim,
-      errc::token_no_user};
+      errc::token_no_user, errc::token_unknown_kid,   errc::token_publisher};
   counters c;
   for (errc e : token_errors) c.auth_failed(make_error_code(e));
   for (auto n : c.auth_failures) EXPECT_EQ(n, 1u);          // each reason once: no two share a slot

@@ -1,0 +1,266 @@
+#include "net/jwks_fetcher.hpp"
+
+#include <spdlog/spdlog.h>
+
+#include <boost/asio/executor_work_guard.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/post.hpp>
+#include <boost/asio/ssl.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/beast/core.hpp>
+#include <boost/beast/http.hpp>
+#include <boost/beast/ssl.hpp>
+#include <boost/url/parse.hpp>
+#include <future>
+#include <optional>
+#include <stdexcept>
+#include <thread>
+
+namespace hf::net {
+namespace asio = boost::asio;
+namespace beast = boost::beast;
+namespace bhttp = beast::http;
+using tcp = asio::ip::tcp;
+using clock = std::chrono::steady_clock;
+
+namespace {
+
+// One fetch, from resolving the host to the last byte of the body.
+constexpr auto fetch_timeout = std::chrono::seconds(5);
+// A JWKS document holds a few keys: a few KiB. More is refused unread.
+constexpr std::uint64_t max_body = 1 << 20;
+// Refetches for an unknown kid: at most one per this interval (a flood of
+// tokens with made-up kids must not become a flood of fetches).
+constexpr auto unknown_kid_interval = std::chrono::seconds(10);
+
+struct target_url {
+  bool https = false;
+  std::string host, port, target;
+};
+
+target_url parse(const std::string& url) {
+  auto u = boost::urls::parse_uri(url);
+  if (!u || (u->scheme() != "http" && u->scheme() != "https") || u->host().empty())
+    throw std::runtime_error("JWKS_URL: not an http:// or https:// URL: '" + url + "'");
+  target_url t;
+  t.https = u->scheme() == "https";
+  t.host = u->host();
+  t.port = u->has_port() ? std::string(u->port()) : (t.https ? "443" : "80");
+  t.target = u->encoded_target().empty() ? "/" : std::string(u->encoded_target());
+  return t;
+}
+
+}  // namespace
+
+struct jwks_fetcher::impl {
+  impl(std::string u, std::chrono::milliseconds r,
+       std::function<void(std::vector<auth::public_key>)> i)
+      : url(std::move(u)),
+        where(parse(url)),
+        refresh(r),
+        install(std::move(i)),
+        guard(asio::make_work_guard(ioc)),
+        schedule(ioc),
+        tls(asio::ssl::context::tls_client) {
+    tls.set_default_verify_paths();
+    tls.set_verify_mode(asio::ssl::verify_peer);
+  }
+
+  std::string url;
+  target_url where;
+  std::chrono::milliseconds refresh;
+  std::function<void(std::vector<auth::public_key>)> install;
+  asio::io_context ioc{1};
+  asio::executor_work_guard<asio::io_context::executor_type> guard;
+  std::thread thread;
+  asio::steady_timer schedule;
+  asio::ssl::context tls;
+  std::array<std::atomic<std::uint64_t>, metrics::index(metrics::jwks_outcome::count_)> outcomes{};
+  std::atomic<std::int64_t> last_start_ns{0};  // of the latest fetch (any thread reads it)
+  // Fetcher thread only.
+  bool fetching = false;
+  std::promise<bool> first;
+  bool first_set = false;
+
+  // One fetch; `done(outcome)` once, on this thread.
+  struct fetch : std::enable_shared_from_this<fetch> {
+    fetch(impl& m) : m(m), resolver(m.ioc), deadline(m.ioc) {}
+    impl& m;
+    tcp::resolver resolver;
+    asio::steady_timer deadline;
+    std::optional<beast::tcp_stream> plain;
+    std::optional<beast::ssl_stream<beast::tcp_stream>> secure;
+    beast::flat_buffer buffer;
+    bhttp::request<bhttp::empty_body> req;
+    std::optional<bhttp::response_parser<bhttp::string_body>> parser;
+    bool finished = false;
+
+    beast::tcp_stream& lowest() { return secure ? beast::get_lowest_layer(*secure) : *plain; }
+
+    void run() {
+      deadline.expires_after(fetch_timeout);
+      deadline.async_wait([self = shared_from_this()](boost::system::error_code ec) {
+        if (ec) return;
+        self->resolver.cancel();
+        if (self->plain || self->secure) self->lowest().close();
+        self->done(metrics::jwks_outcome::unreachable, "timed out");
+      });
+      resolver.async_resolve(
+          m.where.host, m.where.port,
+          [self = shared_from_this()](boost::system::error_code ec, tcp::resolver::results_type r) {
+            if (ec) return self->done(metrics::jwks_outcome::unreachable, ec.message());
+            self->connect(r);
+          });
+    }
+
+    void connect(const tcp::resolver::results_type& r) {
+      if (m.where.https) {
+        secure.emplace(m.ioc, m.tls);
+        // SNI, and the certificate must name the host.
+        SSL_set_tlsext_host_name(secure->native_handle(), m.where.host.c_str());
+        secure->set_verify_callback(asio::ssl::host_name_verification(m.where.host));
+      } else {
+        plain.emplace(m.ioc);
+      }
+      lowest().async_connect(
+          r, [self = shared_from_this()](boost::system::error_code ec, const tcp::endpoint&) {
+            if (ec) return self->done(metrics::jwks_outcome::unreachable, ec.message());
+            if (!self->secure) return self->send();
+            self->secure->async_handshake(
+                asio::ssl::stream_base::client, [self](boost::system::error_code e) {
+                  if (e) return self->done(metrics::jwks_outcome::unreachable, e.message());
+                  self->send();
+                });
+          });
+    }
+
+    void send() {
+      req = {bhttp::verb::get, m.where.target, 11};
+      req.set(bhttp::field::host, m.where.host);
+      req.set(bhttp::field::user_agent, "hopeflow-realtime");
+      req.set(bhttp::field::accept, "application/json");
+      req.set(bhttp::field::connection, "close");
+      auto on_sent = [self = shared_from_this()](boost::system::error_code ec, std::size_t) {
+        if (ec) return self->done(metrics::jwks_outcome::unreachable, ec.message());
+        self->receive();
+      };
+      if (secure)
+        bhttp::async_write(*secure, req, on_sent);
+      else
+        bhttp::async_write(*plain, req, on_sent);
+    }
+
+    void receive() {
+      parser.emplace();
+      parser->body_limit(max_body);
+      auto on_read = [self = shared_from_this()](boost::system::error_code ec, std::size_t) {
+        if (ec == bhttp::error::body_limit)
+          return self->done(metrics::jwks_outcome::too_large, "body above 1 MiB");
+        if (ec) return self->done(metrics::jwks_outcome::unreachable, ec.message());
+        self->parsed();
+      };
+      if (secure)
+        bhttp::async_read(*secure, buffer, *parser, on_read);
+      else
+        bhttp::async_read(*plain, buffer, *parser, on_read);
+    }
+
+    void parsed() {
+      auto& res = parser->get();
+      if (res.result() != bhttp::status::ok)
+        return done(metrics::jwks_outcome::bad_status,
+                    "HTTP " + std::to_string(res.result_int()) + " (redirects are not followed)");
+      auto keys = auth::parse_jwks(res.body());
+      if (keys.error) return done(metrics::jwks_outcome::unusable, *keys.error);
+      if (keys.keys.empty())
+        return done(metrics::jwks_outcome::unusable,
+                    "no usable key (" + std::to_string(keys.skipped) + " skipped)");
+      std::size_t n = keys.keys.size();
+      m.install(std::move(keys.keys));
+      done(metrics::jwks_outcome::ok,
+           std::to_string(n) + " keys (" + std::to_string(keys.skipped) + " skipped)");
+    }
+
+    void done(metrics::jwks_outcome outcome, const std::string& what) {
+      if (finished) return;
+      finished = true;
+      deadline.cancel();
+      boost::system::error_code ec;
+      if (plain || secure) lowest().socket().close(ec);
+      ++m.outcomes[metrics::index(outcome)];
+      if (outcome == metrics::jwks_outcome::ok)
+        spdlog::info("jwks: fetched {}: {}", m.url, what);
+      else
+        spdlog::warn("jwks: fetching {} failed ({}); keeping the keys there are", m.url, what);
+      m.fetched(outcome == metrics::jwks_outcome::ok);
+    }
+  };
+
+  void start_fetch() {
+    if (fetching) return;
+    fetching = true;
+    last_start_ns = clock::now().time_since_epoch().count();
+    std::make_shared<fetch>(*this)->run();
+  }
+
+  void fetched(bool ok) {
+    fetching = false;
+    if (!first_set) {
+      first_set = true;
+      first.set_value(ok);
+    }
+    schedule.expires_after(refresh);
+    schedule.async_wait([this](boost::system::error_code ec) {
+      if (!ec) start_fetch();
+    });
+  }
+};
+
+jwks_fetcher::jwks_fetcher(std::string url, std::chrono::milliseconds refresh,
+                           std::function<void(std::vector<auth::public_key>)> install)
+    : impl_(std::make_unique<impl>(std::move(url), refresh, std::move(install))) {}
+
+jwks_fetcher::~jwks_fetcher() { stop(); }
+
+bool jwks_fetcher::start() {
+  auto& m = *impl_;
+  auto first = m.first.get_future();
+  asio::post(m.ioc, [&m] { m.start_fetch(); });
+  m.thread = std::thread([&m] { m.ioc.run(); });
+  // The fetch bounds itself (fetch_timeout); a little more for scheduling.
+  if (first.wait_for(fetch_timeout + std::chrono::seconds(1)) != std::future_status::ready)
+    return false;
+  return first.get();
+}
+
+void jwks_fetcher::stop() {
+  auto& m = *impl_;
+  if (!m.thread.joinable()) return;
+  asio::post(m.ioc, [&m] {
+    m.schedule.cancel();
+    m.guard.reset();
+    m.ioc.stop();
+  });
+  m.thread.join();
+}
+
+void jwks_fetcher::refetch_soon() {
+  auto& m = *impl_;
+  auto last = clock::time_point(clock::duration(m.last_start_ns.load()));
+  if (clock::now() - last < unknown_kid_interval) return;  // cheap check on the caller's thread
+  asio::post(m.ioc, [&m] {
+    auto last = clock::time_point(clock::duration(m.last_start_ns.load()));
+    if (clock::now() - last < unknown_kid_interval || m.fetching) return;
+    spdlog::info("jwks: a token names an unknown key; fetching {} again", m.url);
+    m.start_fetch();
+  });
+}
+
+metrics::per<metrics::jwks_outcome> jwks_fetcher::counts() const {
+  metrics::per<metrics::jwks_outcome> out{};
+  for (std::size_t i = 0; i < out.size(); ++i) out[i] = impl_->outcomes[i].load();
+  return out;
+}
+
+}  // namespace hf::net
