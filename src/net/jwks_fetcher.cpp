@@ -13,6 +13,7 @@
 #include <boost/beast/ssl.hpp>
 #include <boost/url/parse.hpp>
 #include <future>
+#include <limits>
 #include <optional>
 #include <stdexcept>
 #include <thread>
@@ -77,7 +78,8 @@ struct jwks_fetcher::impl {
   asio::steady_timer schedule;
   asio::ssl::context tls;
   std::array<std::atomic<std::uint64_t>, metrics::index(metrics::jwks_outcome::count_)> outcomes{};
-  std::atomic<std::int64_t> last_start_ns{0};  // of the latest fetch (any thread reads it)
+  // When the latest unknown-kid fetch started (any thread reads it).
+  std::atomic<std::int64_t> last_refetch_ns{std::numeric_limits<std::int64_t>::min() / 2};
   // Fetcher thread only.
   bool fetching = false;
   std::promise<bool> first;
@@ -200,7 +202,6 @@ struct jwks_fetcher::impl {
   void start_fetch() {
     if (fetching) return;
     fetching = true;
-    last_start_ns = clock::now().time_since_epoch().count();
     std::make_shared<fetch>(*this)->run();
   }
 
@@ -247,11 +248,14 @@ void jwks_fetcher::stop() {
 
 void jwks_fetcher::refetch_soon() {
   auto& m = *impl_;
-  auto last = clock::time_point(clock::duration(m.last_start_ns.load()));
-  if (clock::now() - last < unknown_kid_interval) return;  // cheap check on the caller's thread
-  asio::post(m.ioc, [&m] {
-    auto last = clock::time_point(clock::duration(m.last_start_ns.load()));
-    if (clock::now() - last < unknown_kid_interval || m.fetching) return;
+  auto recent = [&m] {
+    auto last = clock::time_point(clock::duration(m.last_refetch_ns.load()));
+    return clock::now() - last < unknown_kid_interval;
+  };
+  if (recent()) return;  // cheap check on the caller's thread
+  asio::post(m.ioc, [&m, recent] {
+    if (recent() || m.fetching) return;
+    m.last_refetch_ns = clock::now().time_since_epoch().count();
     spdlog::info("jwks: a token names an unknown key; fetching {} again", m.url);
     m.start_fetch();
   });
