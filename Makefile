@@ -1,7 +1,7 @@
 # The two commands a newcomer needs: `make run` and `make test`.
 BUILD_DIR ?= build
 CMAKE_FLAGS ?=
-FUZZ_SECONDS ?= 20
+FUZZ_SECONDS ?= 15
 
 .PHONY: all setup build run test unit e2e e2e-cluster fuzz asan tsan chaos clean
 
@@ -33,7 +33,7 @@ e2e-cluster: build
 	@scripts/setup.sh --with-test-clients
 	cd tests/e2e && HOPEFLOW_CLUSTER=1 HOPEFLOW_BIN=$(abspath $(BUILD_DIR))/hopeflow-realtime node --test --test-concurrency=2 --test-reporter=spec $(addsuffix .test.mjs,$(E2E_CLUSTER_FILES))
 
-# libFuzzer targets (clang), 20 s each in the default run; `scripts/fuzz.sh 3600` for longer.
+# libFuzzer targets (clang), 15 s each in the default run; `scripts/fuzz.sh 3600` for longer.
 fuzz: setup
 	scripts/fuzz.sh $(FUZZ_SECONDS)
 

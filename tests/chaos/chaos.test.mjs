@@ -12,7 +12,7 @@ import { readdirSync, readFileSync } from 'node:fs';
 import net from 'node:net';
 import { freePort, sleep, startRedis, startServer, token, WebSocket } from '../e2e/helpers.mjs';
 
-const SECONDS = Number(process.env.CHAOS_SECONDS ?? 40);  // the publishing phase
+const SECONDS = Number(process.env.CHAOS_SECONDS ?? 30);  // the publishing phase
 const ACK_MS = 800;                                        // each publish's ackTimeoutMs
 // The promised bound: deadline, cluster collection minimum (250 ms), the
 // session backstop (500 ms), plus scheduling slack on a loaded 2-core box.
