@@ -45,6 +45,7 @@ describe('recovery chaos', () => {
     let lastSeq = 0;           // the highest seq held
     let position = null;       // { epoch, offset } of the last frame or envelope
     let afterTrue = false;     // the next seq must follow lastSeq (a recovered:true was given)
+    let epochSeq = { epoch: null, seq: 0 };  // the highest seq held in the current epoch
     let gapFrom = null;        // lastSeq when a recovered:false came: seqs up to the next one may be missing
     const gaps = [];           // [from, to): seqs the server said it could not vouch for
     const seen = new Set();
@@ -61,7 +62,12 @@ describe('recovery chaos', () => {
       }
       seen.add(s);
       firstSeen.set(s, { session: sessions, epoch: position?.epoch, offset: e.offset, replay });
-      if (s < lastSeq) figures.outOfOrder++;
+      // Order is promised within an epoch; a recovered:false frame (a new
+      // epoch) says the stream was broken, and what follows may have been
+      // delivered by another path (a node delivering alone while Redis was away).
+      if (epochSeq.epoch !== position?.epoch) epochSeq = { epoch: position?.epoch, seq: 0 };
+      if (s < epochSeq.seq) figures.outOfOrder++;
+      epochSeq.seq = Math.max(epochSeq.seq, s);
       if (afterTrue && s !== lastSeq + 1) figures.falseTrue++;  // something went missing after a "recovered"
       afterTrue = false;
       if (gapFrom !== null) { gaps.push([gapFrom, s]); gapFrom = null; }
