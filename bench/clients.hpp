@@ -48,7 +48,7 @@ class ws_client : public std::enable_shared_from_this<ws_client> {
   const std::string& epoch() const { return epoch_; }
   std::uint64_t offset() const { return offset_; }
   std::uint64_t replayed() const { return replayed_; }  // envelopes before the recovered frame
-  int recovered() const { return recovered_; }  // -1 no frame yet, 0 false, 1 true
+  int recovered() const { return recovered_; }          // -1 no frame yet, 0 false, 1 true
   // Drops the TCP connection without a close frame (a network that goes).
   void drop();
 

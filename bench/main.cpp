@@ -95,7 +95,7 @@ struct server_process {
   std::string secret;
 
   static server_process start(const std::string& exe, const std::string& log, unsigned threads,
-                               const std::vector<std::string>& extra_env = {}) {
+                              const std::vector<std::string>& extra_env = {}) {
     server_process s;
     s.secret = "bench-secret-" + std::to_string(::getpid()) + "-0123456789abcdefghij";
     std::vector<std::string> env = {"JWT_SECRET=" + s.secret, "PORT=0",
@@ -230,9 +230,8 @@ int suite(const args_map& a) {
   if (smoke) rtt = {20, 2, 4, 1, 0.2, 0};
   with_server("rtt", [&](const target& t) { return run_rtt(t, rtt, "rtt"); });
   // The same with history off: what keeping recent envelopes costs per publish.
-  with_server(
-      "rtt-nohistory", [&](const target& t) { return run_rtt(t, rtt, "rtt-nohistory"); },
-      {"HISTORY_SIZE=0"});
+  with_server("rtt-nohistory", [&](const target& t) { return run_rtt(t, rtt, "rtt-nohistory"); },
+              {"HISTORY_SIZE=0"});
   rtt_options rate = rtt;
   rate.publishers = smoke ? 8 : 64;
   rate.rate = smoke ? 500 : 10000;

@@ -175,9 +175,8 @@ std::string bench_token(const std::string& secret, const std::string& user) {
 boost::json::object run_rtt(const target& t, const rtt_options& o, const std::string& name) {
   loop_pool pool(t.threads);
   auto ep = server_endpoint(t);
-  socket_set set =
-      open_sockets(pool, t, std::size_t(o.users) * o.sockets, o.sockets, 0, 64, true, false,
-                   o.recover);
+  socket_set set = open_sockets(pool, t, std::size_t(o.users) * o.sockets, o.sockets, 0, 64, true,
+                                false, o.recover);
 
   // Pre-built requests, one per user (round-robin targets).
   std::string pub_token = bench_token(t.secret, "bench-publisher");
