@@ -2,6 +2,8 @@
 BUILD_DIR ?= build
 CMAKE_FLAGS ?=
 FUZZ_SECONDS ?= 15
+# node's test runner, with a bound per test so that a hang fails that test.
+NODE_TEST = node --test --test-concurrency=2 --test-timeout=240000 --test-reporter=spec
 
 .PHONY: all setup build run test unit e2e e2e-cluster fuzz asan tsan chaos clean
 
@@ -20,18 +22,18 @@ run: build
 	@scripts/run.sh
 
 unit: build
-	ctest --test-dir $(BUILD_DIR) --output-on-failure -j2
+	ctest --test-dir $(BUILD_DIR) --output-on-failure -j2 --timeout 300
 
 e2e: build
 	@scripts/setup.sh --with-test-clients
-	cd tests/e2e && HOPEFLOW_BIN=$(abspath $(BUILD_DIR))/hopeflow-realtime node --test --test-concurrency=2 --test-reporter=spec
+	cd tests/e2e && HOPEFLOW_BIN=$(abspath $(BUILD_DIR))/hopeflow-realtime $(NODE_TEST)
 
 # The protocol conformance tests again, across a 2-node cluster (own
 # redis-server on a free port): sockets on one node, publishes through the other.
 E2E_CLUSTER_FILES = auth publish socket subscriptions guarantees routing websocket heartbeat
 e2e-cluster: build
 	@scripts/setup.sh --with-test-clients
-	cd tests/e2e && HOPEFLOW_CLUSTER=1 HOPEFLOW_BIN=$(abspath $(BUILD_DIR))/hopeflow-realtime node --test --test-concurrency=2 --test-reporter=spec $(addsuffix .test.mjs,$(E2E_CLUSTER_FILES))
+	cd tests/e2e && HOPEFLOW_CLUSTER=1 HOPEFLOW_BIN=$(abspath $(BUILD_DIR))/hopeflow-realtime $(NODE_TEST) $(addsuffix .test.mjs,$(E2E_CLUSTER_FILES))
 
 # libFuzzer targets (clang), 15 s each in the default run; `scripts/fuzz.sh 3600` for longer.
 fuzz: setup
@@ -42,8 +44,8 @@ asan: setup
 	@scripts/setup.sh --with-test-clients
 	cmake -S . -B build-asan -G Ninja -DHOPEFLOW_SANITIZE=ON -DCMAKE_BUILD_TYPE=Debug
 	cmake --build build-asan
-	ASAN_OPTIONS=detect_leaks=1 ctest --test-dir build-asan --output-on-failure -j2
-	cd tests/e2e && HOPEFLOW_BIN=$(abspath build-asan)/hopeflow-realtime HOPEFLOW_SANITIZED=1 ASAN_OPTIONS=detect_leaks=1 node --test --test-concurrency=2 --test-reporter=spec
+	ASAN_OPTIONS=detect_leaks=1 ctest --test-dir build-asan --output-on-failure -j2 --timeout 300
+	cd tests/e2e && HOPEFLOW_BIN=$(abspath build-asan)/hopeflow-realtime HOPEFLOW_SANITIZED=1 ASAN_OPTIONS=detect_leaks=1 $(NODE_TEST)
 
 # The unit tests and the end-to-end tests (THREADS=2, the cluster ones
 # included) again, against a ThreadSanitizer build: the first data race
@@ -53,18 +55,20 @@ tsan: setup
 	@scripts/setup.sh --with-test-clients
 	cmake -S . -B build-tsan -G Ninja -DHOPEFLOW_TSAN=ON -DCMAKE_BUILD_TYPE=RelWithDebInfo
 	cmake --build build-tsan
-	TSAN_OPTIONS="$(TSAN_OPTIONS_ALL)" ctest --test-dir build-tsan --output-on-failure -j2 -E bench_smoke
-	cd tests/e2e && HOPEFLOW_BIN=$(abspath build-tsan)/hopeflow-realtime HOPEFLOW_SANITIZED=1 TSAN_OPTIONS="$(TSAN_OPTIONS_ALL)" node --test --test-concurrency=2 --test-reporter=spec
-	cd tests/e2e && HOPEFLOW_CLUSTER=1 HOPEFLOW_BIN=$(abspath build-tsan)/hopeflow-realtime HOPEFLOW_SANITIZED=1 TSAN_OPTIONS="$(TSAN_OPTIONS_ALL)" node --test --test-concurrency=2 --test-reporter=spec $(addsuffix .test.mjs,$(E2E_CLUSTER_FILES))
+	TSAN_OPTIONS="$(TSAN_OPTIONS_ALL)" ctest --test-dir build-tsan --output-on-failure -j2 --timeout 300 -E bench_smoke
+	cd tests/e2e && HOPEFLOW_BIN=$(abspath build-tsan)/hopeflow-realtime HOPEFLOW_SANITIZED=1 TSAN_OPTIONS="$(TSAN_OPTIONS_ALL)" $(NODE_TEST)
+	cd tests/e2e && HOPEFLOW_CLUSTER=1 HOPEFLOW_BIN=$(abspath build-tsan)/hopeflow-realtime HOPEFLOW_SANITIZED=1 TSAN_OPTIONS="$(TSAN_OPTIONS_ALL)" $(NODE_TEST) $(addsuffix .test.mjs,$(E2E_CLUSTER_FILES))
 
 # Faults injected into a 3-node cluster under steady publishing (tests/chaos/):
 # node kills and restarts, Redis kill and restart, a drain, bad clients.
 # CHAOS_SECONDS sets the publishing phase (default 40).
 chaos: build
 	@scripts/setup.sh --with-test-clients
-	cd tests/chaos && HOPEFLOW_BIN=$(abspath $(BUILD_DIR))/hopeflow-realtime node --test --test-reporter=spec
+	cd tests/chaos && HOPEFLOW_BIN=$(abspath $(BUILD_DIR))/hopeflow-realtime node --test --test-timeout=600000 --test-reporter=spec
 
-test: unit e2e e2e-cluster chaos fuzz asan tsan
+# Every pass in turn, each bounded in time, with a summary (scripts/test.sh).
+test: build
+	@scripts/test.sh
 
 clean:
 	rm -rf $(BUILD_DIR) build-asan build-tsan build-fuzz
