@@ -5,7 +5,7 @@ FUZZ_SECONDS ?= 15
 # node's test runner, with a bound per test so that a hang fails that test.
 NODE_TEST = node --test --test-concurrency=2 --test-timeout=240000 --test-reporter=spec
 
-.PHONY: all setup build run test unit e2e e2e-cluster fuzz asan tsan chaos clean
+.PHONY: all setup build run test unit e2e e2e-cluster clients fuzz asan tsan chaos clean
 
 all: build
 
@@ -34,6 +34,14 @@ E2E_CLUSTER_FILES = auth publish socket subscriptions guarantees routing websock
 e2e-cluster: build
 	@scripts/setup.sh --with-test-clients
 	cd tests/e2e && HOPEFLOW_CLUSTER=1 HOPEFLOW_BIN=$(abspath $(BUILD_DIR))/hopeflow-realtime $(NODE_TEST) $(addsuffix .test.mjs,$(E2E_CLUSTER_FILES))
+
+# The JavaScript SDK (clients/js), the console and the CLI (tests/clients/):
+# policies with a fake clock, the SDK against the real binary (kill/restart,
+# recovery, refresh), two tabs and the console in Debian's headless chromium,
+# the CLI end to end, `npm pack` and a `tsc --strict` check of the types.
+clients: build
+	@scripts/setup.sh --with-test-clients
+	cd tests/clients && HOPEFLOW_BIN=$(abspath $(BUILD_DIR))/hopeflow-realtime $(NODE_TEST)
 
 # libFuzzer targets (clang), 15 s each in the default run; `scripts/fuzz.sh 3600` for longer.
 fuzz: setup

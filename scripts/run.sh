@@ -33,8 +33,17 @@ cat <<MSG
       -H "Content-Type: application/json" \\
       -d '{"userId":"user_123","type":"chat_message","payload":{"text":"hello"}}'
 
+  Or with the CLI, in two more terminals:
+    $bin listen --user user_123 --filter type=chat_message --ack '{"read":true}'
+    $bin publish --user user_123 --type chat_message --payload '{"text":"hello"}'
+
+  The console (connect, subscribe, watch, publish; the token rides in the
+  link's #fragment, which browsers never send to a server):
+    http://$host:$port/console#token=$token
+
   Mint more tokens:  $bin token --user <id> [--ttl seconds]
   Stop with Ctrl-C.
 
 MSG
-exec "$bin" "$@"
+# The developer console is on for `make run` only (CONSOLE=0 turns it off).
+CONSOLE="${CONSOLE:-1}" exec "$bin" "$@"

@@ -10,6 +10,7 @@ packages=(
   libboost1.81-dev libboost-json1.81-dev libboost-url1.81-dev
   libssl-dev libspdlog-dev libgtest-dev libhiredis-dev redis-server libtomlplusplus-dev nginx
   openssl curl python3-prometheus-client
+  chromium fonts-liberation
 )
 # The machine image may ship its own Node.js outside Debian's packages.
 command -v node >/dev/null && command -v npm >/dev/null || packages+=(nodejs npm)
@@ -34,8 +35,12 @@ if ((${#missing[@]})); then
 fi
 
 if [ "${1:-}" = "--with-test-clients" ]; then
-  if [ ! -d tests/e2e/node_modules ] || [ tests/e2e/package-lock.json -nt tests/e2e/node_modules ]; then
-    echo "setup: installing end-to-end test clients (npm ci)"
-    (cd tests/e2e && npm ci --no-audit --no-fund --loglevel=error)
-  fi
+  # tests/e2e: ws and jose; tests/clients: playwright-core (driving Debian's
+  # chromium, never a downloaded browser) and typescript (checks the SDK's types).
+  for dir in tests/e2e tests/clients; do
+    if [ ! -d $dir/node_modules ] || [ $dir/package-lock.json -nt $dir/node_modules ]; then
+      echo "setup: installing test clients in $dir (npm ci)"
+      (cd $dir && PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1 npm ci --no-audit --no-fund --loglevel=error)
+    fi
+  done
 fi

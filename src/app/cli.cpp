@@ -14,6 +14,7 @@
 #include <sstream>
 #include <thread>
 
+#include "app/client_cli.hpp"
 #include "app/server.hpp"
 #include "auth/jwt.hpp"
 #include "config/config.hpp"
@@ -201,6 +202,13 @@ int run_cli(int argc, char** argv) {
   std::string program = argc > 0 ? argv[0] : "hopeflow-realtime";
   std::vector<std::string> args(argv + (argc > 0 ? 1 : 0), argv + argc);
   if (!args.empty() && args[0] == "token") return token(program, {args.begin() + 1, args.end()});
+  auto load = [](const std::vector<std::string>& rest) {
+    return config::load(rest, env_var, read_text_file);
+  };
+  if (!args.empty() && args[0] == "listen")
+    return listen_command(program, {args.begin() + 1, args.end()}, load);
+  if (!args.empty() && args[0] == "publish")
+    return publish_command(program, {args.begin() + 1, args.end()}, load);
   if (!args.empty() && args[0] == "serve") args.erase(args.begin());
   if (!args.empty() && args[0] == "--version") {
     std::cout << "hopeflow-realtime 0.1.0\n";

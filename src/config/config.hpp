@@ -58,6 +58,7 @@ struct config {
   std::string node_id;                      // cluster node name; random when empty
   std::string log_level = "info";           // one of log_levels()
   std::string log_format = "text";          // or "json": one JSON object per line
+  bool console = false;                     // true: GET /console serves the developer console
   std::string env_file = ".env";            // the working directory's, like `.dev.vars`
   std::string config_file;                  // TOML file; empty: none
 };

@@ -28,6 +28,11 @@ void handle_healthz(net::worker& w, const request& req, exchange_ptr x);
 void handle_readyz(net::worker& w, const request& req, exchange_ptr x);
 void handle_metrics(net::worker& w, const request& req, exchange_ptr x);
 
+// GET /console and /console/sdk.js (console_handler.cpp): the developer
+// console's page and the SDK it uses, embedded at build time; 404 unless
+// CONSOLE=1.
+void handle_console(net::worker& w, const request& req, exchange_ptr x);
+
 // Any request with Upgrade: websocket (upgrade_handler.cpp): authenticate,
 // check the handshake, and move the connection to the worker whose shard owns
 // the user.

@@ -75,6 +75,12 @@ std::string serialize(const response& r, bool http10) {
     case body_kind::metrics:
       out.append("content-type: text/plain; version=0.0.4; charset=utf-8\r\n");
       break;
+    case body_kind::html:
+      out.append("content-type: text/html; charset=utf-8\r\n");
+      break;
+    case body_kind::javascript:
+      out.append("content-type: text/javascript; charset=utf-8\r\n");
+      break;
     case body_kind::cors_preflight:
       out.append(cors);
       out.append("access-control-max-age: 86400\r\n");

@@ -12,7 +12,9 @@ enum class body_kind {
   json,            // /publish answers: CORS headers + application/json; charset=utf-8
   text,            // text/plain;charset=UTF-8, like a Worker's new Response("...")
   cors_preflight,  // 204 to OPTIONS /publish: CORS headers, max-age, no body
-  metrics          // Prometheus text exposition format 0.0.4
+  metrics,         // Prometheus text exposition format 0.0.4
+  html,            // the developer console's page
+  javascript       // the SDK module the console imports
 };
 
 struct response {

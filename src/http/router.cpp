@@ -16,6 +16,8 @@ void handle_request(net::worker& w, protocol::route route, const request& req, e
       return handle_readyz(w, req, std::move(x));
     case protocol::route::metrics:
       return handle_metrics(w, req, std::move(x));
+    case protocol::route::console:
+      return handle_console(w, req, std::move(x));
     case protocol::route::not_found:
       break;
   }

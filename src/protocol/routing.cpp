@@ -24,6 +24,9 @@ route classify(std::string_view method, std::string_view target,
     if (path == "/healthz") return route::healthz;
     if (path == "/readyz") return route::readyz;
     if (path == "/metrics") return route::metrics;
+    if (path == "/console" || path == "/console/" || path == "/console/app.js" ||
+        path == "/console/sdk.js")
+      return route::console;
   }
   if (path != "/publish") return route::not_found;
   if (method == "OPTIONS") return route::preflight;

@@ -13,6 +13,7 @@ enum class route {
   healthz,    // GET /healthz: the process is alive (operations, not in PROTOCOL.md)
   readyz,     // GET /readyz: accepting work (not draining; Redis up in a cluster)
   metrics,    // GET /metrics: Prometheus text format
+  console,    // GET /console, /console/{app,sdk}.js: the developer console (404 unless CONSOLE=1)
   not_found,  // everything else -> 404 "Not Found"
 };
 

@@ -26,6 +26,17 @@ TEST(Routing, OperationsEndpointsAreGetOnlyAndNeverShadowUpgrades) {
   EXPECT_EQ(classify("GET", "/healthz", "websocket"), route::websocket);
 }
 
+TEST(Routing, TheConsoleIsItsOwnRouteAndNeverShadowsUpgrades) {
+  // The handler answers 404 for it unless CONSOLE=1 (the contract's 404 is kept).
+  EXPECT_EQ(classify("GET", "/console", std::nullopt), route::console);
+  EXPECT_EQ(classify("GET", "/console/#token=x", std::nullopt), route::console);
+  EXPECT_EQ(classify("GET", "/console/sdk.js?v=1", std::nullopt), route::console);
+  EXPECT_EQ(classify("GET", "/console/app.js", std::nullopt), route::console);
+  EXPECT_EQ(classify("GET", "/console/other.js", std::nullopt), route::not_found);
+  EXPECT_EQ(classify("POST", "/console", std::nullopt), route::not_found);
+  EXPECT_EQ(classify("GET", "/console", "websocket"), route::websocket);
+}
+
 TEST(Routing, EverythingElseIsNotFound) {
   EXPECT_EQ(classify("GET", "/publish", std::nullopt), route::not_found);
   EXPECT_EQ(classify("OPTIONS", "/x", std::nullopt), route::not_found);

@@ -1,0 +1,165 @@
+// The SDK and the console in a real browser: Debian's chromium, headless,
+// driven by npm playwright-core (never a downloaded browser).
+// 1. Two tabs of a page that uses the SDK; the node they are connected to is
+//    killed and started again; what was published meanwhile reaches each tab
+//    once, in order, and acks from both tabs reach the publisher.
+// 2. The console (CONSOLE=1): connect with the token from the link, subscribe,
+//    receive, publish from the page, live numbers; a screenshot
+//    (docs/console.png when UPDATE_SCREENSHOT=1).
+import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import { createServer } from 'node:http';
+import { after, before, describe, it } from 'node:test';
+import { chromium } from 'playwright-core';
+import { publish } from '../../clients/js/src/index.js';
+import { freePort, sleep, startRedis, startServer, token, waitReady } from '../e2e/helpers.mjs';
+
+const CHROMIUM = process.env.CHROMIUM ?? '/usr/bin/chromium';
+const sdkSource = readFileSync(new URL('../../clients/js/src/index.js', import.meta.url), 'utf8');
+
+// A page of an app using the SDK, as a web developer would write it.
+const appPage = `<!doctype html><meta charset="utf-8"><title>app</title>
+<script type="module">
+  import { connect } from '/sdk.js';
+  const q = new URLSearchParams(location.search);
+  window.got = []; window.states = []; window.failed = 0;
+  const rt = connect({ url: q.get('ws'), token: q.get('token'), backoffInitialMs: 100, backoffMaxMs: 1000 });
+  rt.on('state', (s) => window.states.push(s));
+  rt.on('recoveryFailed', () => window.failed++);
+  rt.subscribe({ type: 'chat_message' }, (env) => {
+    window.got.push(env.payload.n);
+    return { tab: q.get('tab'), n: env.payload.n };
+  });
+</script>`;
+
+async function until(check, what, ms = 15_000) {
+  const end = Date.now() + ms;
+  for (;;) {
+    const v = await check();
+    if (v) return v;
+    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
+    await sleep(50);
+  }
+}
+
+let browser;
+before(async () => {
+  browser = await chromium.launch({ executablePath: CHROMIUM, args: ['--no-sandbox', '--disable-gpu'] });
+});
+after(() => browser?.close());
+
+describe('browser: two tabs through a node restart', () => {
+  let redis; let a; let b; let portA; let env; let web; let webUrl;
+  before(async () => {
+    const redisPort = await freePort();
+    redis = await startRedis(redisPort);
+    portA = await freePort();
+    env = (id) => ({ REDIS_URL: `redis://127.0.0.1:${redisPort}`, NODE_ID: id });
+    a = await startServer({ single: true, env: { ...env('a'), PORT: String(portA) } });
+    b = await startServer({ single: true, env: env('b') });
+    await waitReady([a, b]);
+    web = createServer((req, res) => {
+      if (req.url.startsWith('/sdk.js')) {
+        res.writeHead(200, { 'content-type': 'text/javascript' });
+        return res.end(sdkSource);
+      }
+      res.writeHead(200, { 'content-type': 'text/html' });
+      res.end(appPage);
+    }).listen(0, '127.0.0.1');
+    await new Promise((r) => web.once('listening', r));
+    webUrl = `http://127.0.0.1:${web.address().port}`;
+  });
+  after(async () => { web?.close(); await a.stop(); await b.stop(); await redis.stop(); });
+
+  it('each tab gets what was published while the node was down once, in order, and its acks reach the publisher', async () => {
+    const context = await browser.newContext();
+    const tok = await token('tabs-user');
+    const tabs = [];
+    for (const tab of ['1', '2']) {
+      const page = await context.newPage();
+      await page.goto(`${webUrl}/?tab=${tab}&ws=${encodeURIComponent(`ws://127.0.0.1:${portA}`)}&token=${tok}`);
+      tabs.push(page);
+    }
+    const backend = await token('backend');
+    const pub = (n) => publish({ url: b.http, token: backend, userId: 'tabs-user', type: 'chat_message', payload: { n } });
+    await until(async () => (await pub(0)).clientCount === 2, 'both tabs subscribed');
+    const first = await pub(1);
+    assert.equal(first.clientCount, 2);
+    assert.deepEqual(first.results.map((r) => r.tab).sort(), ['1', '2'], 'an ack from each tab');
+    await a.stop('SIGKILL');
+    for (const page of tabs) await until(() => page.evaluate(() => window.states.at(-1) === 'reconnecting'), 'the tab noticing');
+    for (let n = 2; n <= 4; n++) assert.deepEqual(await pub(n), { clientCount: 0, results: [] });
+    a = await startServer({ single: true, env: { ...env('a'), PORT: String(portA) } });
+    for (const page of tabs) await until(() => page.evaluate(() => window.got.includes(4)), 'the recovered envelopes');
+    const live = await pub(5);
+    assert.equal(live.clientCount, 2);
+    assert.deepEqual(live.results.map((r) => `${r.tab}:${r.n}`).sort(), ['1:5', '2:5']);
+    for (const page of tabs) {
+      const got = await page.evaluate(() => window.got);
+      // n = 0 may have arrived more than once while subscribing (published until both were in).
+      assert.deepEqual(got.filter((n) => n > 0), [1, 2, 3, 4, 5], 'once each, in order');
+      assert.equal(await page.evaluate(() => window.failed), 0);
+    }
+    await context.close();
+  });
+});
+
+describe('browser: the console', () => {
+  let server;
+  before(async () => { server = await startServer({ single: true, env: { CONSOLE: '1' } }); });
+  after(() => server.stop());
+
+  it('connects with the token from its link, subscribes, receives, publishes, and shows live numbers', async () => {
+    const page = await browser.newPage({ viewport: { width: 1280, height: 800 } });
+    const errors = [];
+    page.on('pageerror', (e) => errors.push(e.message));
+    const tok = await token('console-user');
+    await page.goto(`${server.http}/console#token=${tok}`);
+    assert.match(await page.textContent('#who'), /user console-user/);
+    await page.click('#connect');
+    await page.waitForFunction(() => document.getElementById('state').textContent === 'open');
+    await page.fill('#filter-type', 'chat_message');
+    await page.fill('#filter-extra', 'room=lobby');
+    await page.click('#add-filter');
+    assert.equal(await page.textContent('#filters li span'), 'type=chat_message,room=lobby');
+    await page.fill('#ack', '{"seen":"console"}');
+    // From a backend: the row appears and the ack result is the one set on the page.
+    const backend = await token('backend');
+    const answer = await until(async () => {
+      const r = await publish({ url: server.http, token: backend, userId: 'console-user', type: 'chat_message', payload: { room: 'lobby', text: 'from the backend' } });
+      return r.clientCount === 1 && r;
+    }, 'the console subscribed');
+    assert.deepEqual(answer.results, [{ seen: 'console' }]);
+    // From the page's own publish form (userId filled from the token).
+    assert.equal(await page.inputValue('#pub-user'), 'console-user');
+    await page.fill('#pub-type', 'chat_message');
+    await page.fill('#pub-payload', '{"room":"lobby","text":"hello from the console"}');
+    await page.click('#publish');
+    await page.waitForFunction(() => document.getElementById('answer').textContent.includes('clientCount'));
+    assert.match(await page.textContent('#answer'), /\{"clientCount":1,"results":\[\{"seen":"console"\}\]\}/);
+    await page.waitForFunction(() => document.querySelectorAll('#envelopes tr').length >= 2);
+    const rows = await page.$$eval('#envelopes tr', (trs) => trs.map((tr) => tr.textContent));
+    assert.match(rows[0], /hello from the console/);
+    assert.match(rows.at(-1), /from the backend/);
+    await page.waitForFunction(() => Number(document.getElementById('stat-sockets').textContent) >= 1);
+    // Publishes from the page show in the live rate within a poll or two.
+    for (let i = 0; i < 5; i++) await page.click('#publish');
+    await page.waitForFunction(() => Number(document.getElementById('stat-rate').textContent) > 0, null, { timeout: 10_000 });
+    const shot = process.env.UPDATE_SCREENSHOT === '1'
+      ? new URL('../../docs/console.png', import.meta.url).pathname
+      : `${process.env.TMPDIR ?? '/tmp'}/hopeflow-console.png`;
+    await page.evaluate(() => window.scrollTo(0, 0));
+    await page.screenshot({ path: shot, fullPage: true });
+    assert.deepEqual(errors, []);
+    // Off by default: the route is the contract's 404.
+    const plain = await startServer({ single: true });
+    try {
+      const res = await fetch(`${plain.http}/console`);
+      assert.equal(res.status, 404);
+      assert.equal(await res.text(), 'Not Found');
+    } finally {
+      await plain.stop();
+    }
+    await page.close();
+  });
+});
