@@ -3,7 +3,7 @@ BUILD_DIR ?= build
 CMAKE_FLAGS ?=
 FUZZ_SECONDS ?= 15
 # node's test runner, with a bound per test so that a hang fails that test.
-NODE_TEST = node --test --test-concurrency=2 --test-timeout=240000 --test-reporter=spec
+NODE_TEST = node --test --test-concurrency=2 --test-timeout=240000 --test-force-exit --test-reporter=spec
 
 .PHONY: all setup build run test unit e2e e2e-cluster clients fuzz asan tsan chaos clean
 
@@ -72,7 +72,7 @@ tsan: setup
 # CHAOS_SECONDS sets the publishing phase (default 40).
 chaos: build
 	@scripts/setup.sh --with-test-clients
-	cd tests/chaos && HOPEFLOW_BIN=$(abspath $(BUILD_DIR))/hopeflow-realtime node --test --test-timeout=600000 --test-reporter=spec
+	cd tests/chaos && HOPEFLOW_BIN=$(abspath $(BUILD_DIR))/hopeflow-realtime node --test --test-timeout=600000 --test-force-exit --test-reporter=spec
 
 # Every pass in turn, each bounded in time, with a summary (scripts/test.sh).
 test: build

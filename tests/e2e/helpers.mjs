@@ -34,7 +34,7 @@ export async function freePort() {
 
 // A real redis-server on `port` (pub/sub only: no persistence); stop() kills it.
 export async function startRedis(port, extraArgs = []) {
-  const proc = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', ...extraArgs], { stdio: ['ignore', 'pipe', 'pipe'] });
+  const proc = track(spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', ...extraArgs], { stdio: ['ignore', 'pipe', 'pipe'] }));
   let log = '';
   await new Promise((resolve, reject) => {
     const t = setTimeout(() => reject(new Error(`redis did not start: ${log}`)), 10000);
@@ -70,14 +70,25 @@ export async function startServer(opts = {}) {
 const sanitizerOptions = Object.fromEntries(['ASAN_OPTIONS', 'UBSAN_OPTIONS', 'TSAN_OPTIONS', 'LSAN_OPTIONS']
   .filter((k) => process.env[k] !== undefined).map((k) => [k, process.env[k]]));
 
+// Every server and redis-server a test file started is killed when the file's
+// process exits, also when a failed assertion skipped its stop(): a child left
+// running would hold the test runner (and CI) until the job's own timeout.
+const children = new Set();
+process.on('exit', () => { for (const c of children) if (c.exitCode === null) c.kill('SIGKILL'); });
+export function track(child) {
+  children.add(child);
+  child.once('exit', () => children.delete(child));
+  return child;
+}
+
 // `shell`, when given, is a /bin/sh script that execs the server ("$0" is
 // the binary), for limits such as `ulimit -n` that must be set first.
 async function startNode({ env = {}, args = [], shell = null } = {}) {
   const [cmd, argv] = shell ? ['/bin/sh', ['-c', shell, BIN, ...args]] : [BIN, args];
-  const proc = spawn(cmd, argv, {
+  const proc = track(spawn(cmd, argv, {
     env: { PATH: process.env.PATH, ...sanitizerOptions, JWT_SECRET: SECRET, PORT: '0', ENV_FILE: '', THREADS: '2', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
-  });
+  }));
   let log = '';
   proc.stdout.on('data', (d) => { log += d; });
   const port = await new Promise((resolve, reject) => {
