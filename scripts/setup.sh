@@ -8,8 +8,8 @@ cd "$(dirname "$0")/.."
 packages=(
   g++ clang libclang-rt-14-dev cmake ninja-build ccache pkg-config
   libboost1.81-dev libboost-json1.81-dev libboost-url1.81-dev
-  libssl-dev libspdlog-dev libgtest-dev libhiredis-dev redis-server libtomlplusplus-dev nginx
-  openssl curl python3-prometheus-client
+  libssl-dev zlib1g-dev libspdlog-dev libgtest-dev libhiredis-dev redis-server libtomlplusplus-dev nginx
+  openssl curl python3-prometheus-client python3-websockets
   chromium fonts-liberation
 )
 # The machine image may ship its own Node.js outside Debian's packages.

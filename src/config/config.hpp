@@ -28,11 +28,16 @@ struct config {
   std::string jwks_url;                            // JWKS fetched over http(s)
   std::chrono::milliseconds jwks_refresh{300000};  // and again every 5 minutes
   std::string host = "127.0.0.1";
-  std::uint16_t port = 8787;                         // the original's `wrangler dev` port
-  unsigned threads = 0;                              // 0 = one per core
-  std::chrono::milliseconds ack_timeout{5000};       // the original's ack wait
-  std::size_t max_body_bytes = 1 << 20;              // POST /publish body: 1 MiB
-  std::size_t max_message_bytes = 64 << 10;          // one WebSocket message: 64 KiB
+  std::uint16_t port = 8787;                    // the original's `wrangler dev` port
+  unsigned threads = 0;                         // 0 = one per core
+  std::chrono::milliseconds ack_timeout{5000};  // the original's ack wait
+  std::size_t max_body_bytes = 1 << 20;         // POST /publish body: 1 MiB
+  std::size_t max_message_bytes = 64 << 10;     // one WebSocket message: 64 KiB
+  // permessage-deflate (RFC 7692) when a client offers it; envelopes shorter
+  // than compression_min_bytes go uncompressed (measured: below it the
+  // bytes saved do not pay for the CPU; docs/performance.md).
+  bool compression = true;
+  std::size_t compression_min_bytes = 256;
   std::size_t max_filters_per_socket = 10000;        // bounds memory and matching per socket
   std::size_t max_queued_bytes = 4 << 20;            // per socket outbound: then "slow consumer"
   std::size_t max_queued_messages = 1024;            // per socket outbound frames: same

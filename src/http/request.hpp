@@ -16,9 +16,10 @@ struct request {
   std::string_view target;  // as sent: "/publish?token=..." (or absolute form)
   unsigned version = 11;    // 10 = HTTP/1.0, 11 = HTTP/1.1
   std::optional<std::string_view> authorization, content_type, upgrade, connection,
-      sec_websocket_key, sec_websocket_version;
-  std::string_view body;   // empty for an upgrade (answered after the header)
-  bool keep_alive = true;  // what the request asked for
+      sec_websocket_key, sec_websocket_version,
+      sec_websocket_extensions;  // the first such header line
+  std::string_view body;         // empty for an upgrade (answered after the header)
+  bool keep_alive = true;        // what the request asked for
 };
 
 }  // namespace hf::http

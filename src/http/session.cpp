@@ -47,6 +47,7 @@ request view_of(const bhttp::request<bhttp::string_body>& r, protocol::route rou
     v.connection = header(r, bhttp::field::connection);
     v.sec_websocket_key = header(r, bhttp::field::sec_websocket_key);
     v.sec_websocket_version = header(r, bhttp::field::sec_websocket_version);
+    v.sec_websocket_extensions = header(r, bhttp::field::sec_websocket_extensions);
   } else {
     v.body = r.body();
   }

@@ -24,7 +24,12 @@ void handle_upgrade(net::worker& w, const request& req, exchange_ptr x) {
     if (hs.status == 426) r.extra_headers = "sec-websocket-version: 13\r\n";  // the one we speak
     return x->respond(std::move(r));
   }
-  ws::upgrade up{std::move(hs.accept), {}, std::move(who->user_id), who->expires_at};
+  ws::upgrade up{std::move(hs.accept), {}, std::move(who->user_id), who->expires_at, {}, {}};
+  if (w.svc.cfg.compression && req.sec_websocket_extensions) {
+    ws::negotiation n = ws::negotiate_deflate(*req.sec_websocket_extensions);
+    up.deflate = n.params;
+    up.extensions = std::move(n.response);
+  }
   net::stream_socket socket = x->take_connection(up.early_bytes);
   std::size_t owner = w.svc.hub.owner_index(up.user_id);
   if (owner == w.index) return ws::start_session(w, std::move(socket), std::move(up));

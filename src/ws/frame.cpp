@@ -3,6 +3,7 @@
 #include <cstring>
 
 #include "core/text.hpp"
+#include "ws/deflate.hpp"
 
 namespace hf::ws {
 namespace {
@@ -43,6 +44,11 @@ bool valid_close_code(std::uint16_t c) {
   }
 }
 
+// Inflated client messages land here: one buffer per thread, so an idle
+// socket holds none (shrunk again after a large message).
+thread_local std::string inflated;
+constexpr std::size_t inflated_keep = 64 * 1024;
+
 }  // namespace
 
 bool frame_reader::fail(frame_handler& h, std::uint16_t code, std::string_view why) {
@@ -77,7 +83,9 @@ std::size_t frame_reader::parse(char* data, std::size_t size, frame_handler& h) 
     auto byte = [&](std::size_t i) { return static_cast<unsigned char>(data[pos + i]); };
     bool fin = byte(0) & 0x80;
     unsigned op = byte(0) & 0x0F;
-    if (byte(0) & 0x70) return fail(h, close_code::protocol_error, "reserved bits set"), pos;
+    bool rsv1 = byte(0) & 0x40;
+    if (byte(0) & 0x30 || (rsv1 && (!inflater_ || (op != op_text && op != op_binary))))
+      return fail(h, close_code::protocol_error, "reserved bits set"), pos;
     if (!(byte(1) & 0x80)) return fail(h, close_code::protocol_error, "unmasked client frame"), pos;
     bool control = op >= 8;
     if (op != op_continuation && op != op_text && op != op_binary && op != op_close &&
@@ -122,16 +130,11 @@ std::size_t frame_reader::parse(char* data, std::size_t size, frame_handler& h) 
       case op_text:
       case op_binary:
         if (fin) {
-          if (op == op_binary) {
-            h.on_binary();
-          } else if (!core::valid_utf8(body)) {
-            return fail(h, close_code::invalid_payload, "invalid UTF-8 in a text message"), pos;
-          } else {
-            h.on_text(body);
-          }
+          if (!complete(h, op == op_text, rsv1, body)) return pos;
         } else {
           in_message_ = true;
           message_text_ = op == op_text;
+          message_compressed_ = rsv1;
           message_.assign(body);
         }
         break;
@@ -139,13 +142,7 @@ std::size_t frame_reader::parse(char* data, std::size_t size, frame_handler& h) 
         message_.append(body);
         if (fin) {
           in_message_ = false;
-          if (!message_text_) {
-            h.on_binary();
-          } else if (!core::valid_utf8(message_)) {
-            return fail(h, close_code::invalid_payload, "invalid UTF-8 in a text message"), pos;
-          } else {
-            h.on_text(message_);
-          }
+          if (!complete(h, message_text_, message_compressed_, message_)) return pos;
           message_.clear();
           message_.shrink_to_fit();
         }
@@ -178,8 +175,34 @@ std::size_t frame_reader::parse(char* data, std::size_t size, frame_handler& h) 
   return pos;
 }
 
-std::size_t encode_header(char* out, opcode op, std::size_t length) noexcept {
-  out[0] = static_cast<char>(0x80 | op);
+bool frame_reader::complete(frame_handler& h, bool text, bool compressed, std::string_view body) {
+  if (!text) {  // contents not kept, compressed or not
+    h.on_binary();
+    return true;
+  }
+  if (compressed) {
+    switch (inflater_->inflate(body, max_message_, inflated)) {
+      case inflater::result::ok:
+        break;
+      case inflater::result::too_big:
+        return fail(h, close_code::too_big, "message too big (inflated)");
+      case inflater::result::corrupt:
+        return fail(h, close_code::invalid_payload, "invalid deflate data");
+    }
+    body = inflated;
+  }
+  if (!core::valid_utf8(body))
+    return fail(h, close_code::invalid_payload, "invalid UTF-8 in a text message");
+  h.on_text(body);
+  if (compressed && inflated.capacity() > inflated_keep) {
+    inflated.clear();
+    inflated.shrink_to_fit();
+  }
+  return true;
+}
+
+std::size_t encode_header(char* out, opcode op, std::size_t length, bool compressed) noexcept {
+  out[0] = static_cast<char>(0x80 | (compressed ? 0x40 : 0) | op);
   if (length < 126) {
     out[1] = static_cast<char>(length);
     return 2;

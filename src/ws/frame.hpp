@@ -12,6 +12,8 @@
 
 namespace hf::ws {
 
+class inflater;
+
 enum opcode : std::uint8_t {
   op_continuation = 0,
   op_text = 1,
@@ -50,6 +52,12 @@ class frame_reader {
   // payload arrives.
   explicit frame_reader(std::size_t max_message_bytes) : max_message_(max_message_bytes) {}
 
+  // permessage-deflate was negotiated: messages whose first frame has RSV1
+  // set are inflated with `inf` (the thread's; not owned) before they are
+  // reported, at most max_message_bytes of output (more: 1009; not deflate
+  // data: 1007). Without it, RSV1 is a protocol error as before.
+  void use_deflate(inflater* inf) noexcept { inflater_ = inf; }
+
   // Parses `data` (unmasked in place, hence mutable) and reports each
   // complete message or control frame in order. Keeps an incomplete frame
   // for the next call. Returns false once on_close or on_error has been
@@ -64,18 +72,24 @@ class frame_reader {
   // Parses frames from data[0..size); returns bytes consumed (complete frames only).
   std::size_t parse(char* data, std::size_t size, frame_handler& h);
   bool fail(frame_handler& h, std::uint16_t code, std::string_view why);
+  // A complete message: inflated when compressed, checked, reported.
+  bool complete(frame_handler& h, bool text, bool compressed, std::string_view body);
 
   std::size_t max_message_;
   std::string pending_;  // an incomplete frame carried to the next feed
   std::string message_;  // fragments of a message in progress
   bool in_message_ = false;
   bool message_text_ = false;
+  bool message_compressed_ = false;
+  inflater* inflater_ = nullptr;
   bool stopped_ = false;
 };
 
 // Writes the header of an unmasked, final server frame of `length` bytes into
 // `out` (room for 10 bytes); returns the header size (2, 4 or 10).
-std::size_t encode_header(char* out, opcode op, std::size_t length) noexcept;
+// `compressed`: RSV1 set (a permessage-deflate message).
+std::size_t encode_header(char* out, opcode op, std::size_t length,
+                          bool compressed = false) noexcept;
 
 // A complete unmasked server frame (header + payload), for rare frames
 // (pong, close).

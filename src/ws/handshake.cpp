@@ -66,11 +66,15 @@ handshake_result check_handshake(const handshake_request& req) {
   return r;
 }
 
-std::string switching_protocols_response(std::string_view accept) {
+std::string switching_protocols_response(std::string_view accept, std::string_view extensions) {
   std::string out =
       "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
       "Sec-WebSocket-Accept: ";
   out.append(accept);
+  if (!extensions.empty()) {
+    out.append("\r\nSec-WebSocket-Extensions: ");
+    out.append(extensions);
+  }
   out.append("\r\n\r\n");
   return out;
 }

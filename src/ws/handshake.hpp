@@ -29,7 +29,8 @@ handshake_result check_handshake(const handshake_request& req);
 // base64(SHA-1(key + the RFC 6455 GUID)).
 std::string accept_key(std::string_view key);
 
-// The complete 101 answer for `accept`.
-std::string switching_protocols_response(std::string_view accept);
+// The complete 101 answer for `accept`, with a Sec-WebSocket-Extensions
+// line when `extensions` is not empty.
+std::string switching_protocols_response(std::string_view accept, std::string_view extensions = {});
 
 }  // namespace hf::ws

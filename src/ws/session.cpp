@@ -39,6 +39,31 @@ thread_local std::array<char, read_chunk> read_buffer;
 // is a few hundred small messages, a millisecond or two of work at most.
 constexpr std::size_t read_budget = 16 * 1024;
 
+// permessage-deflate, per worker thread: one inflater for every socket's
+// compressed messages, and one compressor with the last envelope it
+// compressed, so a publish is compressed once for all the sockets of this
+// thread that negotiated the extension (they are sent to one after another).
+thread_local inflater thread_inflater;
+struct compressed_envelope {
+  deflater compressor;
+  hub::shared_text source;  // the text last compressed (kept: a pointer alone could be reused)
+  std::uint8_t bits = 0;
+  hub::shared_text result;
+};
+thread_local compressed_envelope last_compressed;
+
+hub::shared_text compressed_of(const hub::shared_text& text, std::uint8_t bits) {
+  auto& c = last_compressed;
+  if (c.source != text || c.bits != bits) {
+    std::string out;
+    c.compressor.compress(*text, bits, out);
+    c.result = std::make_shared<const std::string>(std::move(out));
+    c.source = text;
+    c.bits = bits;
+  }
+  return c.result;
+}
+
 // The close frame of a server-initiated close, by reason.
 struct close_frame_of {
   std::uint16_t code;
@@ -78,6 +103,11 @@ class session final : public hub::connection,
     socket_.non_blocking(true, ec);
     if (over_user_limit()) return;
     accept_ = std::move(up.accept);
+    extensions_ = std::move(up.extensions);
+    if (up.deflate) {
+      deflate_bits_ = up.deflate->server_window_bits;
+      reader_.use_deflate(&thread_inflater);
+    }
     early_ = std::move(up.early_bytes);
     expires_at_ = up.expires_at;
     announced_ = true;
@@ -106,7 +136,9 @@ class session final : public hub::connection,
     if (over_user_limit()) return;
     // Moved out (not cleared): an idle socket keeps no heap for the key.
     std::string accept = std::move(accept_);
-    enqueue_raw(std::make_shared<const std::string>(switching_protocols_response(accept)));
+    std::string extensions = std::move(extensions_);
+    enqueue_raw(
+        std::make_shared<const std::string>(switching_protocols_response(accept, extensions)));
     if (w_.svc.stopping) return close(close_reason::shutdown);
     w_.shard.attach(*this, user_, expires_at_);
     ++w_.metrics.ws_connects;
@@ -131,7 +163,10 @@ class session final : public hub::connection,
       return hub::send_status::dropped;
     }
     bool behind = writing_;
-    enqueue(op_text, std::move(text));
+    if (deflate_bits_ && text->size() >= w_.svc.cfg.compression_min_bytes)
+      enqueue(op_text, compressed_of(text, deflate_bits_), true);
+    else
+      enqueue(op_text, std::move(text));
     return behind ? hub::send_status::queued : hub::send_status::sent;
   }
 
@@ -294,10 +329,10 @@ class session final : public hub::connection,
     pong_at_ = SIZE_MAX;
   }
 
-  void enqueue(opcode op, hub::shared_text text) {
+  void enqueue(opcode op, hub::shared_text text, bool compressed = false) {
     out_item item;
     item.header_len =
-        static_cast<std::uint8_t>(encode_header(item.header.data(), op, text->size()));
+        static_cast<std::uint8_t>(encode_header(item.header.data(), op, text->size(), compressed));
     queued_bytes_ += text->size();
     item.text = std::move(text);
     queue_.push_back(std::move(item));
@@ -373,17 +408,18 @@ class session final : public hub::connection,
   net::stream_socket socket_;
   frame_reader reader_;
   std::string user_;
-  std::string accept_, early_;              // kept only until open()
-  std::int64_t expires_at_ = INT64_MAX;     // the token's exp, until open() hands it to the shard
-  bool announced_ = false;                  // socket_opening was called: socket_closed is owed
-  std::array<char, 128> small_;             // target of the pending read (see do_wait)
-  std::vector<out_item> queue_, inflight_;  // queue_ bounded by cfg.max_queued_bytes
+  std::string accept_, early_, extensions_;  // kept only until open()
+  std::int64_t expires_at_ = INT64_MAX;      // the token's exp, until open() hands it to the shard
+  bool announced_ = false;                   // socket_opening was called: socket_closed is owed
+  std::array<char, 128> small_;              // target of the pending read (see do_wait)
+  std::vector<out_item> queue_, inflight_;   // queue_ bounded by cfg.max_queued_bytes
   std::vector<asio::const_buffer> buffers_;
   std::size_t queued_bytes_ = 0;
   std::size_t pong_at_ = SIZE_MAX;             // index in queue_ of an unsent pong
   std::unique_ptr<asio::steady_timer> timer_;  // only while closing
   bool writing_ = false;
-  bool opened_ = false;  // counted in ws_connects; its close is counted once
+  std::uint8_t deflate_bits_ = 0;  // permessage-deflate: the server's window; 0: not negotiated
+  bool opened_ = false;            // counted in ws_connects; its close is counted once
   close_reason reason_ = close_reason::network;
   bool heard_ = true;                 // something arrived since the last heartbeat sweep
   bool ping_out_ = false;             // the last sweep sent a ping

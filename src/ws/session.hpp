@@ -8,6 +8,7 @@
 #include <string>
 
 #include "net/socket.hpp"
+#include "ws/deflate.hpp"
 
 namespace hf::net {
 struct worker;
@@ -24,6 +25,10 @@ struct upgrade {
   std::string early_bytes;
   std::string user_id;
   std::int64_t expires_at = INT64_MAX;  // the token's exp (seconds since the epoch), if any
+  // permessage-deflate, when negotiated: the parameters and the
+  // Sec-WebSocket-Extensions value of the 101 answer.
+  std::optional<deflate_params> deflate;
+  std::string extensions;
 };
 
 // Completes the WebSocket handshake on `socket` and attaches it to w's shard

@@ -104,6 +104,43 @@ describe('browser: two tabs through a node restart', () => {
   });
 });
 
+describe('browser: permessage-deflate', () => {
+  let server;
+  before(async () => { server = await startServer({ single: true }); });
+  after(() => server.stop());
+
+  it('Chromium negotiates it and gets compressed envelopes intact', async () => {
+    const page = await browser.newPage();
+    await page.goto(`${server.http}/healthz`);  // any page on the server's origin
+    const tok = await token('deflate-user');
+    const opened = page.evaluate(async ({ url }) => {
+      const ws = new WebSocket(url);
+      window.received = new Promise((resolve) => {
+        ws.onmessage = (m) => {
+          if (m.data === 'pong') return;
+          const env = JSON.parse(m.data);
+          ws.send(JSON.stringify({ type: 'ack', envelopeId: env.envelopeId, result: env.payload.text.length }));
+          resolve(env.payload.text);
+        };
+      });
+      await new Promise((r) => { ws.onopen = r; });
+      ws.send(JSON.stringify({ type: 'subscribe', filters: [{ type: 'big' }] }));
+      ws.send('ping');
+      return ws.extensions;
+    }, { url: `${server.ws}/?token=${tok}` });
+    assert.match(await opened, /permessage-deflate/);
+    const text = 'Compressed once per publish, inflated by the browser. '.repeat(40);
+    const backend = await token('backend');
+    const answer = await until(async () => {
+      const r = await publish({ url: server.http, token: backend, userId: 'deflate-user', type: 'big', payload: { text } });
+      return r.clientCount === 1 && r;
+    }, 'subscribed');
+    assert.deepEqual(answer.results, [text.length]);
+    assert.equal(await page.evaluate(() => window.received), text);
+    await page.close();
+  });
+});
+
 describe('browser: the console', () => {
   let server;
   before(async () => { server = await startServer({ single: true, env: { CONSOLE: '1' } }); });
