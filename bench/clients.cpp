@@ -6,7 +6,14 @@
 #include <cstdlib>
 #include <cstring>
 
+#include "ws/deflate.hpp"
+
 namespace hfb {
+namespace {
+// Compressed envelopes are inflated by one inflater per load-tool thread.
+thread_local hf::ws::inflater inflater;
+thread_local std::string inflated;
+}  // namespace
 
 std::string client_frame(std::string_view payload, unsigned opcode) {
   std::string f;
@@ -53,11 +60,14 @@ void ws_client::start(const tcp::endpoint& server, std::optional<asio::ip::addre
     if (e) return self->fail();
     self->socket_.set_option(tcp::no_delay(true), e);
     self->open_ = true;
-    self->pending_ = "GET / HTTP/1.1\r\nHost: " + server.address().to_string() +
-                     "\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
-                     "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n"
-                     "Authorization: Bearer " +
-                     self->token_ + "\r\n\r\n";
+    self->pending_ =
+        "GET / HTTP/1.1\r\nHost: " + server.address().to_string() +
+        "\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+        "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n" +
+        std::string(self->compression_ ? "Sec-WebSocket-Extensions: permessage-deflate; "
+                                         "client_max_window_bits\r\n"
+                                       : "") +
+        "Authorization: Bearer " + self->token_ + "\r\n\r\n";
     // Subscribe and ping right behind the handshake: the server reads them in order.
     self->pending_ += client_frame(self->subscribe_);
     if (!self->recover_.empty()) self->pending_ += client_frame(self->recover_);
@@ -128,6 +138,7 @@ void ws_client::do_read() {
 
 void ws_client::on_data(std::size_t n) {
   have_ += n;
+  bytes_in_ += n;
   std::size_t pos = 0;
   if (!upgraded_) {
     std::string_view view(rbuf_.data(), have_);
@@ -141,6 +152,7 @@ void ws_client::on_data(std::size_t n) {
     if (have_ - pos < 2) break;
     auto b = [&](std::size_t i) { return static_cast<unsigned char>(rbuf_[pos + i]); };
     unsigned opcode = b(0) & 0x0F;
+    bool compressed = b(0) & 0x40;
     std::size_t len = b(1) & 0x7F, header = 2;
     if (len == 126) {
       if (have_ - pos < 4) break;
@@ -158,7 +170,12 @@ void ws_client::on_data(std::size_t n) {
     }
     std::string_view payload(rbuf_.data() + pos + header, len);
     pos += header + len;
-    if (opcode == 0x1)
+    if (opcode == 0x1 && compressed) {
+      if (inflater.inflate(payload, 1 << 24, inflated) != hf::ws::inflater::result::ok)
+        return fail();
+      ++compressed_;
+      handle_text(inflated);
+    } else if (opcode == 0x1)
       handle_text(payload);
     else if (opcode == 0x8) {
       open_ = false;

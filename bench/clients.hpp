@@ -39,6 +39,10 @@ class ws_client : public std::enable_shared_from_this<ws_client> {
   void close();
 
   std::uint64_t envelopes() const { return envelopes_; }
+  // permessage-deflate offered in the handshake (set before start()).
+  void set_compression(bool on) { compression_ = on; }
+  std::uint64_t bytes_in() const { return bytes_in_; }      // from the server, on the wire
+  std::uint64_t compressed() const { return compressed_; }  // envelopes that came compressed
   bool open() const { return open_; }
 
   // Recovery (PROTOCOL.md section 7): sends `recover_json` right after the
@@ -67,7 +71,8 @@ class ws_client : public std::enable_shared_from_this<ws_client> {
   std::size_t have_ = 0;
   bool upgraded_ = false, ready_ = false, open_ = false, writing_ = false, closing_ = false;
   std::string pending_, inflight_;
-  std::uint64_t envelopes_ = 0;
+  std::uint64_t envelopes_ = 0, bytes_in_ = 0, compressed_ = 0;
+  bool compression_ = false;
   std::string recover_, epoch_;
   std::uint64_t offset_ = 0, replayed_ = 0;
   int recovered_ = -1;

@@ -178,6 +178,10 @@ std::string markdown(const std::vector<boost::json::object>& rows, const floor_r
       double per_del_floor = fl.send_us + fl.recv_us;
       md << get(r, "users") << "×" << k << ", " << get(r, "publishers") << " publishers";
       if (r.contains("target_rate")) md << ", " << fmt(get(r, "target_rate"), 0) << "/s offered";
+      if (r.contains("payload_bytes"))
+        md << ", " << get(r, "payload_bytes") << " B payload"
+           << (r.contains("compression") ? ", deflate" : "") << ": "
+           << fmt(get(r, "wire_bytes_per_envelope"), 0) << " B/envelope on the wire";
       md << " | " << fmt(get(r, "publishes_per_s"), 0) << " pub/s, "
          << fmt(get(r, "deliveries_per_s"), 0) << " deliv/s | " << fmt(get(r, "p50_us") / 1000, 2)
          << " ms | " << fmt(get(r, "p99_us") / 1000, 2) << " ms | "
@@ -246,6 +250,15 @@ int suite(const args_map& a) {
     std::string name = "fanout-" + std::to_string(n / 1000) + "k";
     with_server(name, [&](const target& t) { return run_rtt(t, fan, name); });
   }
+  // 1 KiB chat payloads to 1,000 sockets, without and with permessage-deflate:
+  // bytes on the wire and CPU per delivery.
+  for (bool deflate : {false, true}) {
+    rtt_options fan{1, smoke ? 20u : 1000u, 2, smoke ? 1.0 : 5.0, smoke ? 0.2 : 1.0, 0};
+    fan.payload_bytes = 1024;
+    fan.compression = deflate;
+    std::string name = deflate ? "fanout-1k-1KiB-deflate" : "fanout-1k-1KiB";
+    with_server(name, [&](const target& t) { return run_rtt(t, fan, name); });
+  }
   connect_options conn{smoke ? 300u : 10000u, 64};
   with_server("connect", [&](const target& t) { return run_connect(t, conn); });
   idle_options idle{smoke ? 300u : 19000u, 2, self};
@@ -279,6 +292,8 @@ int usage() {
           and come back with recover from their position while publishing (--recover 1 on
           rtt: opted in, no churn)
   fanout  [--sockets 1000] [--publishers 2] [--seconds 5]                 one user
+          rtt/rate/fanout: --compression 1 (sockets offer permessage-deflate)
+          --payload-bytes N (chat-like text of N bytes instead of {"n":1})
   connect [--count 10000] [--concurrency 64]
   idle    [--count 19000] [--processes 2]
   floor   the CPU cost of one loopback send and recv on this machine
@@ -327,6 +342,8 @@ int main(int argc, char** argv) {
       o.seconds = num(a, "seconds", o.seconds);
       o.warmup = num(a, "warmup", o.warmup);
       o.rate = num(a, "rate", o.rate);
+      o.compression = num(a, "compression", 0) != 0;
+      o.payload_bytes = unsigned(num(a, "payload-bytes", 0));
       r = run_rtt(t, o, cmd);
     } else if (cmd == "connect") {
       if (t.sources.empty()) t.sources = default_sources();

@@ -11,6 +11,7 @@
 #include <boost/asio/executor_work_guard.hpp>
 #include <boost/asio/post.hpp>
 #include <boost/asio/steady_timer.hpp>
+#include <boost/asio/write.hpp>
 #include <chrono>
 #include <cstdio>
 #include <cstring>
@@ -29,6 +30,30 @@ namespace hfb {
 namespace {
 
 using clock = std::chrono::steady_clock;
+
+// The server's hopeflow_heap_allocations_total (its worker threads' operator
+// new calls), read with one blocking GET /metrics; -1 when the server does not
+// count (a sanitizer build) or cannot be reached.
+double scrape_allocations(const target& t) {
+  asio::io_context ioc;
+  tcp::socket s(ioc);
+  boost::system::error_code ec;
+  s.connect(tcp::endpoint(asio::ip::make_address(t.host), t.port), ec);
+  if (ec) return -1;
+  std::string req = "GET /metrics HTTP/1.1\r\nHost: bench\r\nConnection: close\r\n\r\n";
+  asio::write(s, asio::buffer(req), ec);
+  std::string body;
+  char buf[16384];
+  for (;;) {
+    std::size_t n = s.read_some(asio::buffer(buf), ec);
+    body.append(buf, n);
+    if (ec) break;
+  }
+  static constexpr std::string_view name = "\nhopeflow_heap_allocations_total ";
+  std::size_t at = body.find(name);
+  if (at == std::string::npos) return -1;
+  return std::strtod(body.c_str() + at + name.size(), nullptr);
+}
 
 // One io_context per thread, run until stop().
 class loop_pool {
@@ -80,7 +105,8 @@ struct socket_set {
 };
 socket_set open_sockets(loop_pool& pool, const target& t, std::size_t count, std::size_t per_user,
                         std::size_t first_user, unsigned concurrency, bool ack,
-                        bool close_when_ready = false, bool recover = false) {
+                        bool close_when_ready = false, bool recover = false,
+                        bool compression = false) {
   socket_set set;
   set.clients.resize(count);
   set.context.resize(count);
@@ -100,6 +126,7 @@ socket_set open_sockets(loop_pool& pool, const target& t, std::size_t count, std
     auto c = std::make_shared<ws_client>(ioc, tokens[i / per_user], subscribe_json,
                                          ack ? std::optional<std::string>("1") : std::nullopt);
     if (recover) c->set_recover(R"({"type":"recover"})");
+    c->set_compression(compression);
     set.clients[i] = c;
     set.context[i] = chain % pool.size();
     asio::post(ioc, [&, c, i, chain] {
@@ -176,15 +203,29 @@ boost::json::object run_rtt(const target& t, const rtt_options& o, const std::st
   loop_pool pool(t.threads);
   auto ep = server_endpoint(t);
   socket_set set = open_sockets(pool, t, std::size_t(o.users) * o.sockets, o.sockets, 0, 64, true,
-                                false, o.recover);
+                                false, o.recover, o.compression);
 
   // Pre-built requests, one per user (round-robin targets).
   std::string pub_token = bench_token(t.secret, "bench-publisher");
   std::vector<std::string> requests(o.users);
+  std::string payload = R"({"n":1})";
+  if (o.payload_bytes > 0) {
+    // Chat-like text: words from a small vocabulary, as messages repeat words.
+    static const char* words[] = {"the",  "quest",   "meet", "at",    "old",
+                                  "mill", "before",  "dawn", "bring", "map",
+                                  "and",  "lantern", "we",   "leave", "north"};
+    std::string text;
+    for (unsigned i = 0; text.size() < o.payload_bytes; ++i) {
+      text += words[(i * 7 + i / 3) % 15];
+      text += ' ';
+    }
+    text.resize(o.payload_bytes);
+    payload = R"({"text":")" + text + R"("})";
+  }
   for (unsigned u = 0; u < o.users; ++u)
-    requests[u] =
-        publish_request(t.host, pub_token,
-                        R"({"userId":")" + user_name(u) + R"(","type":"bench","payload":{"n":1}})");
+    requests[u] = publish_request(
+        t.host, pub_token,
+        R"({"userId":")" + user_name(u) + R"(","type":"bench","payload":)" + payload + "}");
 
   std::vector<publisher_lane> lanes(pool.size());
   tcp::endpoint pub_ep = ep;
@@ -325,6 +366,10 @@ boost::json::object run_rtt(const target& t, const rtt_options& o, const std::st
     });
 
   std::this_thread::sleep_for(std::chrono::duration<double>(o.warmup));
+  // Two scrapes back to back: the second minus the first is what one scrape
+  // itself allocates, taken off the measurement below.
+  double alloc_a = scrape_allocations(t);
+  double alloc0 = scrape_allocations(t);
   auto srv0 = sample_process(t.server_pid);
   double self0 = self_cpu_seconds();
   auto t0 = clock::now();
@@ -334,6 +379,7 @@ boost::json::object run_rtt(const target& t, const rtt_options& o, const std::st
   double elapsed = std::chrono::duration<double>(clock::now() - t0).count();
   auto srv1 = sample_process(t.server_pid);
   double self1 = self_cpu_seconds();
+  double alloc1 = scrape_allocations(t);
   stopping = true;
   for (std::size_t k = 0; k < lanes.size(); ++k)
     asio::post(pool.at(k), [&, k] {
@@ -363,6 +409,10 @@ boost::json::object run_rtt(const target& t, const rtt_options& o, const std::st
   gathered.get_future().wait();
   close_sockets(pool, set);
   pool.stop();
+  std::uint64_t bytes_in = 0, envelopes_in = 0, compressed_in = 0;
+  for (const auto& c : set.clients)
+    if (c)
+      bytes_in += c->bytes_in(), envelopes_in += c->envelopes(), compressed_in += c->compressed();
 
   auto lat = summarize(all);
   double server_cpu = srv1.cpu_seconds - srv0.cpu_seconds;
@@ -396,6 +446,15 @@ boost::json::object run_rtt(const target& t, const rtt_options& o, const std::st
   // Syscalls the server cannot avoid per publish without coalescing:
   // K envelope sends + 1 answer send; 1 request read + K ack reads.
   if (o.recover) r["recover"] = true;
+  if (o.compression) r["compression"] = true;
+  if (o.payload_bytes) r["payload_bytes"] = o.payload_bytes;
+  if (alloc_a >= 0 && alloc1 >= 0 && completed) {
+    double allocs = std::max(0.0, alloc1 - alloc0 - (alloc0 - alloc_a));
+    r["heap_allocations_per_publish"] = allocs / double(completed);
+    r["heap_allocations_per_delivery"] = deliveries ? allocs / deliveries : 0.0;
+  }
+  r["wire_bytes_per_envelope"] = envelopes_in ? double(bytes_in) / double(envelopes_in) : 0.0;
+  r["compressed_share"] = envelopes_in ? double(compressed_in) / double(envelopes_in) : 0.0;
   if (o.churn > 0) {
     r["churn_per_s"] = o.churn;
     r["reconnects"] = reconnects.load();

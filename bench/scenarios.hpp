@@ -35,6 +35,10 @@ struct rtt_options {
   // the publishes go on (answers then may count fewer targets).
   bool recover = false;
   double churn = 0;
+  // permessage-deflate offered by every socket; payload_bytes > 0: envelopes
+  // carry a chat-like text of that size instead of {"n":1}.
+  bool compression = false;
+  unsigned payload_bytes = 0;
 };
 boost::json::object run_rtt(const target& t, const rtt_options& o, const std::string& name);
 

@@ -4,6 +4,7 @@
 #include <boost/asio/post.hpp>
 #include <memory>
 
+#include "core/alloc_count.hpp"
 #include "http/handlers.hpp"
 #include "net/jwks_fetcher.hpp"
 #include "net/worker.hpp"
@@ -61,6 +62,7 @@ void handle_metrics(net::worker& w, const request&, exchange_ptr x) {
   for (net::worker* k : w.svc.workers) {
     boost::asio::post(k->ioc, [k, &w, acc] {
       metrics::counters copy = k->metrics;
+      copy.heap_allocations = core::thread_allocations();
       auto st = k->shard.stats();
       std::size_t http = k->http_sessions.size();
       boost::asio::post(w.ioc, [copy, st, http, acc] {

@@ -68,6 +68,7 @@ void counters::add(const counters& o) {
   deliveries += o.deliveries;
   acks += o.acks;
   ack_deadlines += o.ack_deadlines;
+  heap_allocations += o.heap_allocations;
 }
 
 void counters::observe_latency(double seconds) {
@@ -186,6 +187,8 @@ std::string render_prometheus(const counters& c, const gauges& g) {
          double(c.results_dropped));
   single(o, "hopeflow_ack_deadlines_total", "counter",
          "Publish waits on this node that hit the deadline.", double(c.ack_deadlines));
+  single(o, "hopeflow_heap_allocations_total", "counter",
+         "Heap allocations (operator new) made by the worker threads.", double(c.heap_allocations));
   metric(o, "hopeflow_publish_duration_seconds", "histogram",
          "Time from a publish request to its answer.");
   std::uint64_t cumulative = 0;

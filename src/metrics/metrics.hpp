@@ -160,6 +160,8 @@ struct counters {
   double latency_sum = 0;
   // Delivery on this node's sockets (hub shard)
   std::uint64_t deliveries = 0, acks = 0, ack_deadlines = 0;
+  // Heap allocations (operator new) on the worker threads, read at scrape.
+  std::uint64_t heap_allocations = 0;
 
   void add(const counters& o);
   void observe_latency(double seconds);
