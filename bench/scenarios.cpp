@@ -307,7 +307,12 @@ boost::json::object run_rtt(const target& t, const rtt_options& o, const std::st
         lane.latencies_us.push_back(
             std::chrono::duration<double, std::micro>(clock::now() - when).count());
         ++lane.completed;
-        if (!expect(a)) ++lane.errors;
+        if (!expect(a)) {
+          ++lane.errors;
+          if (std::getenv("HFB_DEBUG"))
+            std::fprintf(stderr, "bad answer: status %d clientCount %ld results %ld\n", a.status,
+                         a.client_count, a.results);
+        }
       }
       on_free(k, p);
     });

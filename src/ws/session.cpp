@@ -6,6 +6,7 @@
 #include <boost/asio/post.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/write.hpp>
+#include <span>
 #include <vector>
 
 #include "core/log.hpp"
@@ -346,21 +347,41 @@ class session final : public hub::connection,
   }
 
   // Everything queued goes out in one gathered write: several envelopes for
-  // one socket cost one sendmsg.
+  // one socket cost one sendmsg. The write is tried at once (the socket is
+  // non-blocking): the kernel usually takes it all, and then no asynchronous
+  // operation is started (no allocation, no completion to run). Only what
+  // it does not take waits for the socket to become writable.
   void do_write() {
     if (queue_.empty() || !socket_.is_open()) return;
     writing_ = true;
     inflight_.swap(queue_);
     pong_at_ = SIZE_MAX;
     buffers_.clear();
+    std::size_t total = 0;
     for (const auto& item : inflight_) {
       if (item.header_len) buffers_.emplace_back(item.header.data(), item.header_len);
       buffers_.emplace_back(item.text->data(), item.text->size());
+      total += item.header_len + item.text->size();
     }
-    asio::async_write(socket_, buffers_,
-                      [self = shared_from_this()](boost::system::error_code ec, std::size_t n) {
-                        self->w_.metrics.ws_bytes_out += n;
-                        self->on_write(ec);
+    boost::system::error_code ec;
+    std::size_t n = socket_.write_some(buffers_, ec);
+    if (ec == asio::error::would_block || ec == asio::error::try_again) n = 0, ec = {};
+    if (ec) {
+      // Handled later: this may run inside the hub's delivery loop, which a
+      // detach must not change under it.
+      asio::post(w_.ioc, [self = shared_from_this(), ec] { self->on_write(ec); });
+      return;
+    }
+    w_.metrics.ws_bytes_out += n;
+    if (n == total) return on_write({});
+    std::size_t first = 0;
+    while (n >= buffers_[first].size()) n -= buffers_[first++].size();
+    buffers_[first] += n;
+    buffers_.erase(buffers_.begin(), buffers_.begin() + static_cast<std::ptrdiff_t>(first));
+    asio::async_write(socket_, std::span<const asio::const_buffer>(buffers_),
+                      [self = shared_from_this()](boost::system::error_code e, std::size_t m) {
+                        self->w_.metrics.ws_bytes_out += m;
+                        self->on_write(e);
                       });
   }
 
