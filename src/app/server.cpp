@@ -170,7 +170,7 @@ void server::start() {
   std::uint16_t port = m.cfg.port;
   for (auto& w : m.workers) {
     // The first listener may pick a free port; the others share it.
-    m.listeners.push_back(net::listener::open(*w, m.cfg.host, port));
+    m.listeners.push_back(net::listener::open(*w, m.cfg.host, port, m.listeners.empty()));
     port = m.listeners.back()->port();
   }
   m.port = port;

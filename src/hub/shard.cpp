@@ -29,10 +29,19 @@ struct pending_publish {
 
 // One user's presence on this shard. Exists while the user has a socket here
 // (or a publish still waiting on one); a user with no sockets costs nothing.
+// Looks strings up by string_view without building a key (C++20 transparent hashing).
+struct id_hash {
+  using is_transparent = void;
+  std::size_t operator()(std::string_view s) const noexcept {
+    return std::hash<std::string_view>{}(s);
+  }
+};
+
 struct user_state {
   std::string id;
   std::vector<connection*> connections;
-  std::unordered_map<std::string, std::unique_ptr<pending_publish>> pending;
+  std::unordered_map<std::string, std::unique_ptr<pending_publish>, id_hash, std::equal_to<>>
+      pending;
 };
 
 namespace {
@@ -113,7 +122,7 @@ void shard::on_text(connection& c, std::string_view text) {
         } else if constexpr (std::is_same_v<T, protocol::unsubscribe_message>) {
           c.filters_.remove(m.filters);
         } else if constexpr (std::is_same_v<T, protocol::ack_message>) {
-          on_ack(c, m.envelope_id, std::move(m.result_json));
+          on_ack(c, m.envelope_id(), std::move(m.result_json));
         } else if constexpr (std::is_same_v<T, protocol::recover_message>) {
           on_recover(c, m);
         } else if constexpr (std::is_same_v<T, protocol::refresh_message>) {
@@ -187,7 +196,7 @@ std::size_t shard::sweep_expired(std::int64_t now) {
 
 void shard::on_ack(connection& c, std::string_view envelope_id, std::string result_json) {
   user_state& u = *c.user_;
-  auto it = u.pending.find(std::string(envelope_id));
+  auto it = u.pending.find(envelope_id);  // heterogeneous: no key built
   if (it == u.pending.end()) return;
   if (!it->second->acks.on_ack(c.id_, std::move(result_json))) return;
   if (counters_) ++counters_->acks;

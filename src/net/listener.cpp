@@ -22,8 +22,21 @@ using reuse_port = asio::detail::socket_option::boolean<SOL_SOCKET, SO_REUSEPORT
 
 class tcp_listener final : public listener, public std::enable_shared_from_this<tcp_listener> {
  public:
-  tcp_listener(worker& w, const tcp::endpoint& ep) : w_(w), acceptor_(w.ioc), retry_(w.ioc) {
+  tcp_listener(worker& w, const tcp::endpoint& ep, bool first)
+      : w_(w), acceptor_(w.ioc), retry_(w.ioc) {
     boost::system::error_code ec;
+    if (first && ep.port() != 0) {
+      // A bind without SO_REUSEPORT fails while any other socket listens here.
+      tcp::acceptor probe(w.ioc);
+      probe.open(ep.protocol(), ec);
+      if (!ec) probe.set_option(asio::socket_base::reuse_address(true), ec);
+      if (!ec) probe.bind(ep, ec);
+      if (ec == asio::error::address_in_use)
+        throw std::runtime_error("cannot listen on " + ep.address().to_string() + ":" +
+                                 std::to_string(ep.port()) +
+                                 ": the port is in use (another server running?)");
+      ec.clear();
+    }
     acceptor_.open(ep.protocol(), ec);
     if (!ec) acceptor_.set_option(asio::socket_base::reuse_address(true), ec);
     if (!ec) acceptor_.set_option(reuse_port(true), ec);
@@ -97,7 +110,8 @@ class tcp_listener final : public listener, public std::enable_shared_from_this<
 
 }  // namespace
 
-std::shared_ptr<listener> listener::open(worker& w, const std::string& host, std::uint16_t port) {
+std::shared_ptr<listener> listener::open(worker& w, const std::string& host, std::uint16_t port,
+                                         bool first) {
   boost::system::error_code ec;
   auto addr = asio::ip::make_address(host, ec);
   tcp::endpoint ep;
@@ -110,7 +124,7 @@ std::shared_ptr<listener> listener::open(worker& w, const std::string& host, std
       throw std::runtime_error("cannot resolve HOST '" + host + "': " + ec.message());
     ep = results.begin()->endpoint();
   }
-  return std::make_shared<tcp_listener>(w, ep);
+  return std::make_shared<tcp_listener>(w, ep, first);
 }
 
 }  // namespace hf::net

@@ -22,7 +22,12 @@ class listener {
 
   // Binds host:port (port 0 = any free port). Throws std::runtime_error with a
   // readable message when the address cannot be bound (start-up only).
-  static std::shared_ptr<listener> open(worker& w, const std::string& host, std::uint16_t port);
+  // `first`: the process's first listener on this port. Every listener sets
+  // SO_REUSEPORT (one per worker thread), which would also let a second
+  // server process bind the port and silently take half its connections;
+  // the first listener refuses to start when anything else listens there.
+  static std::shared_ptr<listener> open(worker& w, const std::string& host, std::uint16_t port,
+                                        bool first = false);
 };
 
 }  // namespace hf::net

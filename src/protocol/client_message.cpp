@@ -1,5 +1,6 @@
 #include "protocol/client_message.hpp"
 
+#include <algorithm>
 #include <boost/json/monotonic_resource.hpp>
 #include <boost/json/object.hpp>
 #include <boost/json/string.hpp>
@@ -34,8 +35,11 @@ client_message parse_client_message(std::string_view text) {
   if (t == "ack") {
     const boost::json::value* id = obj->if_contains("envelopeId");
     if (!id || !id->is_string()) return ignored_message{};
+    std::string_view id_text = id->get_string();
+    if (id_text.size() > ack_message::max_id) return ignored_message{};
     ack_message ack;
-    ack.envelope_id.assign(id->get_string());
+    std::copy(id_text.begin(), id_text.end(), ack.id.begin());
+    ack.id_size = static_cast<std::uint8_t>(id_text.size());
     if (const boost::json::value* r = obj->if_contains("result"))
       core::append_js_json(ack.result_json, *r);
     else

@@ -2,6 +2,7 @@
 // one text frame. Pure.
 #pragma once
 
+#include <array>
 #include <cstdint>
 #include <optional>
 #include <string>
@@ -21,8 +22,14 @@ struct unsubscribe_message {
   std::vector<filter> filters;
 };
 struct ack_message {
-  std::string envelope_id;
+  // The id is kept inline (no allocation per ack): envelope ids are 36
+  // characters, so an ack naming a longer id than max_id can match no
+  // envelope and is ignored like any other ack for an unknown id.
+  static constexpr std::size_t max_id = 64;
+  std::array<char, max_id> id{};
+  std::uint8_t id_size = 0;
   std::string result_json;  // the `result` member as JSON.stringify prints it; "null" when absent
+  std::string_view envelope_id() const noexcept { return {id.data(), id_size}; }
 };
 // {"type":"recover"} or {"type":"recover","epoch":"E","offset":N}
 // (PROTOCOL.md section 7): opt into offsets, and resume after a position.

@@ -6,6 +6,7 @@
 #include <boost/asio/post.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/write.hpp>
+#include <cstring>
 #include <span>
 #include <vector>
 
@@ -293,8 +294,14 @@ class session final : public hub::connection,
     if (ec) return drop();  // EOF, reset, or closed by us: the peer is gone
     heard_ = true;
     w_.metrics.ws_bytes_in += n;
+    if (n == small_.size()) {
+      // More is waiting: continue in the worker's buffer behind these bytes,
+      // so that a frame cut at the end of small_ is not carried over in the
+      // reader (an allocation) but read whole.
+      std::memcpy(read_buffer.data(), small_.data(), n);
+      return read_more(read_budget - n, n);
+    }
     if (!reader_.feed(small_.data(), n, *this)) return;  // close or error: no more reads
-    if (n == small_.size()) return read_more(read_budget - n);
     if (socket_.is_open()) do_wait();
   }
 
@@ -302,19 +309,26 @@ class session final : public hub::connection,
   // that sends faster than that yields the thread after each budget (the
   // rest is read in a posted continuation), so one flooding client cannot
   // hold up the other sockets and publishes of its worker.
-  void read_more(std::size_t budget) {
+  // `have`: bytes already at the start of read_buffer, not yet fed.
+  void read_more(std::size_t budget, std::size_t have = 0) {
     for (;;) {
       if (budget == 0) {
+        if (have && !reader_.feed(read_buffer.data(), have, *this)) return;
         asio::post(w_.ioc, [self = shared_from_this()] { self->read_more(read_budget); });
         return;
       }
-      std::size_t want = std::min(budget, read_buffer.size());
+      std::size_t want = std::min(budget, read_buffer.size() - have);
       boost::system::error_code ec;
-      std::size_t n = socket_.read_some(asio::buffer(read_buffer.data(), want), ec);
-      if (ec == asio::error::would_block) break;
-      if (ec) return drop();
+      std::size_t n = socket_.read_some(asio::buffer(read_buffer.data() + have, want), ec);
+      if (ec == asio::error::would_block) {
+        n = 0;
+      } else if (ec) {
+        if (have && !reader_.feed(read_buffer.data(), have, *this)) return;
+        return drop();
+      }
       w_.metrics.ws_bytes_in += n;
-      if (!reader_.feed(read_buffer.data(), n, *this)) return;
+      if (!reader_.feed(read_buffer.data(), have + n, *this)) return;
+      have = 0;
       budget -= n;
       if (n < want) break;  // drained (a later arrival is a new edge)
     }

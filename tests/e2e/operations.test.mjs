@@ -125,3 +125,23 @@ describe('log flood', () => {
     assert.ok(refusals.some((l) => /publish rejected: 401/.test(l)), 'the reason is still logged');
   });
 });
+
+describe('one server per port', () => {
+  it('a second server on a port in use refuses to start (SO_REUSEPORT would otherwise split the traffic)', async () => {
+    const first = await startServer({ single: true });
+    try {
+      const bin = process.env.HOPEFLOW_BIN ?? new URL('../../build/hopeflow-realtime', import.meta.url).pathname;
+      const r = spawnSync(bin, [], { env: { PATH: process.env.PATH, ENV_FILE: '', JWT_SECRET: 'x'.repeat(32), PORT: String(first.port) }, timeout: 10000 });
+      assert.equal(r.status, 1);
+      assert.match(r.stderr.toString(), /cannot listen on 127\.0\.0\.1:\d+: the port is in use \(another server running\?\)/);
+      // The first one still answers everything.
+      const c = await connect(first, 'port-owner');
+      await c.subscribe([{ type: 't' }]);
+      c.autoAck(() => 'mine');
+      assert.deepEqual((await publish(first, { userId: 'port-owner', type: 't' })).json, { clientCount: 1, results: ['mine'] });
+      await c.close();
+    } finally {
+      await first.stop();
+    }
+  });
+});

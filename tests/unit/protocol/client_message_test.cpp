@@ -24,7 +24,7 @@ TEST(ClientMessage, SubscribeAndUnsubscribe) {
 TEST(ClientMessage, AckResultIsStringifiedNullWhenAbsent) {
   auto m = parse_client_message(R"({"type":"ack","envelopeId":"e1","result":{"b":1.0,"1":[2E0]}})");
   ASSERT_TRUE(std::holds_alternative<ack_message>(m));
-  EXPECT_EQ(std::get<ack_message>(m).envelope_id, "e1");
+  EXPECT_EQ(std::get<ack_message>(m).envelope_id(), "e1");
   EXPECT_EQ(std::get<ack_message>(m).result_json, R"({"1":[2],"b":1})");
   m = parse_client_message(R"({"type":"ack","envelopeId":"e1"})");
   EXPECT_EQ(std::get<ack_message>(m).result_json, "null");
@@ -32,6 +32,12 @@ TEST(ClientMessage, AckResultIsStringifiedNullWhenAbsent) {
   EXPECT_EQ(std::get<ack_message>(m).result_json, "null");
   EXPECT_TRUE(std::holds_alternative<ignored_message>(
       parse_client_message(R"({"type":"ack","envelopeId":7})")));
+  // Ids are kept inline up to 64 bytes; a longer one can match no envelope.
+  std::string id64(64, 'x');
+  m = parse_client_message(R"({"type":"ack","envelopeId":")" + id64 + R"("})");
+  EXPECT_EQ(std::get<ack_message>(m).envelope_id(), id64);
+  EXPECT_TRUE(std::holds_alternative<ignored_message>(
+      parse_client_message(R"({"type":"ack","envelopeId":")" + id64 + R"(y"})")));
 }
 
 TEST(ClientMessage, EverythingElseIsIgnored) {
