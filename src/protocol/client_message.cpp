@@ -13,7 +13,66 @@ namespace hf::protocol {
 
 bool is_ping(std::string_view text) noexcept { return core::iequals(core::js_trim(text), "ping"); }
 
+namespace {
+
+// A JSON string body with nothing to unescape and nothing JSON.stringify
+// would escape: no quote, no backslash, no control character.
+bool plain_string_body(std::string_view s) {
+  for (char ch : s)
+    if (ch == '"' || ch == '\\' || static_cast<unsigned char>(ch) < 0x20) return false;
+  return true;
+}
+
+// A `result` value whose text is already what JSON.stringify would print:
+// null, true, false, an integer of at most 15 digits (exact in a double; not
+// -0), or a plain string. Anything else takes the general path.
+bool canonical_scalar(std::string_view v) {
+  if (v == "null" || v == "true" || v == "false") return true;
+  if (v.size() >= 2 && v.front() == '"' && v.back() == '"')
+    return plain_string_body(v.substr(1, v.size() - 2));
+  std::string_view digits = v.starts_with('-') ? v.substr(1) : v;
+  if (digits.empty() || digits.size() > 15) return false;
+  if (digits[0] == '0' && (digits.size() > 1 || v.starts_with('-'))) return false;
+  for (char ch : digits)
+    if (ch < '0' || ch > '9') return false;
+  return true;
+}
+
+}  // namespace
+
+// The shape every client library writes an ack in (JSON.stringify of
+// {type, envelopeId, result}), read without building a JSON value: the same
+// answer as the general path (checked by the client_message fuzz target),
+// or nullopt for anything else.
+std::optional<ack_message> scan_ack(std::string_view text) {
+  static constexpr std::string_view head = R"({"type":"ack","envelopeId":")";
+  if (!text.starts_with(head) || !text.ends_with('}')) return std::nullopt;
+  text.remove_prefix(head.size());
+  std::size_t quote = text.find('"');
+  if (quote == std::string_view::npos || quote > ack_message::max_id) return std::nullopt;
+  std::string_view id = text.substr(0, quote);
+  if (!plain_string_body(id) || !core::valid_utf8(id)) return std::nullopt;
+  text.remove_prefix(quote + 1);
+  std::string_view result = "null";
+  if (text != "}") {
+    static constexpr std::string_view key = R"(,"result":)";
+    if (!text.starts_with(key)) return std::nullopt;
+    result = text.substr(key.size(), text.size() - key.size() - 1);
+    if (!canonical_scalar(result) || !core::valid_utf8(result)) return std::nullopt;
+  }
+  ack_message ack;
+  std::copy(id.begin(), id.end(), ack.id.begin());
+  ack.id_size = static_cast<std::uint8_t>(id.size());
+  ack.result_json.assign(result);
+  return ack;
+}
+
 client_message parse_client_message(std::string_view text) {
+  if (auto ack = scan_ack(text)) return std::move(*ack);
+  return parse_client_message_general(text);
+}
+
+client_message parse_client_message_general(std::string_view text) {
   if (is_ping(text)) return ping_message{};
   // Client messages are short and short-lived: parse into a stack arena.
   unsigned char arena[4096];

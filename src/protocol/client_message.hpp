@@ -56,7 +56,13 @@ using client_message =
 // True when the trimmed, lower-cased text is "ping".
 bool is_ping(std::string_view text) noexcept;
 
+// The fast path of parse_client_message for acks in their usual shape;
+// nullopt when the text is anything else (exposed for tests and fuzzing).
+std::optional<ack_message> scan_ack(std::string_view text);
+
 client_message parse_client_message(std::string_view text);
+// The same without the fast path: every message through a JSON value.
+client_message parse_client_message_general(std::string_view text);
 
 // {"type":"recovered","epoch":"<epoch>","offset":<latest>,"recovered":<bool>}
 std::string serialize_recovered(std::string_view epoch, std::uint64_t latest, bool recovered);

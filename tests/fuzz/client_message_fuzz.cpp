@@ -1,5 +1,6 @@
 // Fuzz target: a client text message, parsed and applied to a socket's filter
-// set as the hub would, then matched against a payload.
+// set as the hub would, then matched against a payload. The ack fast path
+// must agree with the general parser whenever it accepts a message.
 #include <cstdint>
 #include <cstdlib>
 #include <string_view>
@@ -20,6 +21,12 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     if (!set.empty()) std::abort();  // removing what was added leaves nothing
   } else if (auto* a = std::get_if<hf::protocol::ack_message>(&msg)) {
     if (!hf::core::parse_json(a->result_json)) std::abort();  // results are valid JSON
+  }
+  if (auto fast = hf::protocol::scan_ack(text)) {
+    auto general = hf::protocol::parse_client_message_general(text);
+    auto* g = std::get_if<hf::protocol::ack_message>(&general);
+    if (!g || g->envelope_id() != fast->envelope_id() || g->result_json != fast->result_json)
+      std::abort();
   }
   return 0;
 }

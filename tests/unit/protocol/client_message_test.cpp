@@ -69,3 +69,33 @@ TEST(ClientMessage, Recover) {
             R"({"type":"recovered","epoch":"E\"1","offset":7,"recovered":true})");
   EXPECT_EQ(with_offset(R"({"envelopeId":"x"})", 12), R"({"envelopeId":"x","offset":12})");
 }
+
+TEST(ClientMessage, AckFastPathAgreesWithTheGeneralParser) {
+  const std::string id = "0b7d5a7e-6a52-4f0e-9a43-4c1b9f0f5c11";
+  for (std::string result :
+       {"1", "-42", "null", "true", "false", "\"read\"", "\"ünïcode ✓\"", "123456789012345"}) {
+    std::string text = R"({"type":"ack","envelopeId":")" + id + R"(","result":)" + result + "}";
+    auto fast = scan_ack(text);
+    ASSERT_TRUE(fast) << text;
+    EXPECT_EQ(fast->envelope_id(), id);
+    EXPECT_EQ(fast->result_json, result);
+    auto general = std::get<ack_message>(parse_client_message_general(text));
+    EXPECT_EQ(general.result_json, fast->result_json);
+  }
+  EXPECT_EQ(scan_ack(R"({"type":"ack","envelopeId":"e1"})")->result_json, "null");
+  // Everything else goes the general way, with the general answer.
+  for (std::string text :
+       {R"({"type":"ack","envelopeId":"e1","result":1.0})",  // JSON.stringify prints 1
+        R"({"type":"ack","envelopeId":"e1","result":-0})",
+        R"({"type":"ack","envelopeId":"e1","result":01})",
+        R"({"type":"ack","envelopeId":"e1","result":1234567890123456})",
+        R"({"type":"ack","envelopeId":"e1","result":"a\"b"})",
+        R"({"type":"ack","envelopeId":"e\u0031"})",
+        R"({"type":"ack","envelopeId":"e1","result":{"a":1}})",
+        R"({"type":"ack","envelopeId":"e1","result":1,"x":2})",
+        R"({"type":"ack","envelopeId":"e1","result":1} )", R"( {"type":"ack","envelopeId":"e1"})"})
+    EXPECT_FALSE(scan_ack(text)) << text;
+  auto m = parse_client_message(R"({"type":"ack","envelopeId":"e\u0031","result":1.0})");
+  EXPECT_EQ(std::get<ack_message>(m).envelope_id(), "e1");
+  EXPECT_EQ(std::get<ack_message>(m).result_json, "1");
+}
