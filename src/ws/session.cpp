@@ -104,14 +104,11 @@ class session final : public hub::connection,
     boost::system::error_code ec;
     socket_.non_blocking(true, ec);
     if (over_user_limit()) return;
-    accept_ = std::move(up.accept);
-    extensions_ = std::move(up.extensions);
     if (up.deflate) {
       deflate_bits_ = up.deflate->server_window_bits;
       reader_.use_deflate(&thread_inflater);
     }
-    early_ = std::move(up.early_bytes);
-    expires_at_ = up.expires_at;
+    opening_ = std::make_unique<upgrade>(std::move(up));
     announced_ = true;
     // In a cluster, the 101 waits until publishes from any node will find
     // this socket (the node's subscription to the user is confirmed), for at
@@ -136,18 +133,16 @@ class session final : public hub::connection,
     // Checked again now that the socket is about to count: parallel upgrades
     // of one user all passed run() while their subscriptions were pending.
     if (over_user_limit()) return;
-    // Moved out (not cleared): an idle socket keeps no heap for the key.
-    std::string accept = std::move(accept_);
-    std::string extensions = std::move(extensions_);
-    enqueue_raw(
-        std::make_shared<const std::string>(switching_protocols_response(accept, extensions)));
+    // What the handshake needed is released here: an open socket keeps none of it.
+    std::unique_ptr<upgrade> up = std::move(opening_);
+    enqueue_raw(std::make_shared<const std::string>(
+        switching_protocols_response(up->accept, up->extensions)));
     if (w_.svc.stopping) return close(close_reason::shutdown);
-    w_.shard.attach(*this, user_, expires_at_);
+    w_.shard.attach(*this, user_, up->expires_at);
     ++w_.metrics.ws_connects;
     opened_ = true;
-    if (!early_.empty()) {
-      std::string early = std::move(early_);
-      if (!reader_.feed(early.data(), early.size(), *this)) return;
+    if (!up->early_bytes.empty()) {
+      if (!reader_.feed(up->early_bytes.data(), up->early_bytes.size(), *this)) return;
     }
     do_wait();
   }
@@ -363,55 +358,69 @@ class session final : public hub::connection,
   // Everything queued goes out in one gathered write: several envelopes for
   // one socket cost one sendmsg. The write is tried at once (the socket is
   // non-blocking): the kernel usually takes it all, and then no asynchronous
-  // operation is started (no allocation, no completion to run). Only what
-  // it does not take waits for the socket to become writable.
+  // operation is started (no allocation, no completion to run, no state kept
+  // on the socket). Only what it does not take waits, in a write_state of
+  // its own, for the socket to become writable.
   void do_write() {
     if (queue_.empty() || !socket_.is_open()) return;
-    writing_ = true;
-    inflight_.swap(queue_);
-    pong_at_ = SIZE_MAX;
-    buffers_.clear();
+    thread_local std::vector<asio::const_buffer> buffers;  // scratch for the direct write
+    buffers.clear();
     std::size_t total = 0;
-    for (const auto& item : inflight_) {
-      if (item.header_len) buffers_.emplace_back(item.header.data(), item.header_len);
-      buffers_.emplace_back(item.text->data(), item.text->size());
+    for (const auto& item : queue_) {
+      if (item.header_len) buffers.emplace_back(item.header.data(), item.header_len);
+      buffers.emplace_back(item.text->data(), item.text->size());
       total += item.header_len + item.text->size();
     }
     boost::system::error_code ec;
-    std::size_t n = socket_.write_some(buffers_, ec);
+    std::size_t n = socket_.write_some(buffers, ec);
     if (ec == asio::error::would_block || ec == asio::error::try_again) n = 0, ec = {};
+    pong_at_ = SIZE_MAX;
     if (ec) {
       // Handled later: this may run inside the hub's delivery loop, which a
       // detach must not change under it.
+      start_flight({});
       asio::post(w_.ioc, [self = shared_from_this(), ec] { self->on_write(ec); });
       return;
     }
     w_.metrics.ws_bytes_out += n;
-    if (n == total) return on_write({});
+    if (n == total) {
+      for (const auto& item : queue_)
+        if (item.header_len) queued_bytes_ -= item.text->size();
+      queue_.clear();  // keeps its capacity: the next envelope needs no allocation
+      if (queue_.capacity() > 16) queue_.shrink_to_fit();  // a burst is over
+      return after_write();
+    }
     std::size_t first = 0;
-    while (n >= buffers_[first].size()) n -= buffers_[first++].size();
-    buffers_[first] += n;
-    buffers_.erase(buffers_.begin(), buffers_.begin() + static_cast<std::ptrdiff_t>(first));
-    asio::async_write(socket_, std::span<const asio::const_buffer>(buffers_),
+    while (n >= buffers[first].size()) n -= buffers[first++].size();
+    buffers[first] += n;
+    start_flight({buffers.begin() + static_cast<std::ptrdiff_t>(first), buffers.end()});
+    asio::async_write(socket_, std::span<const asio::const_buffer>(flight_->buffers),
                       [self = shared_from_this()](boost::system::error_code e, std::size_t m) {
                         self->w_.metrics.ws_bytes_out += m;
                         self->on_write(e);
                       });
   }
 
+  // The queue becomes the write in flight; new frames queue behind it.
+  void start_flight(std::vector<asio::const_buffer> rest) {
+    writing_ = true;
+    flight_ = std::make_unique<write_state>();
+    flight_->items.swap(queue_);
+    flight_->buffers = std::move(rest);
+  }
+
   void on_write(boost::system::error_code ec) {
     writing_ = false;
-    for (const auto& item : inflight_)
+    for (const auto& item : flight_->items)
       if (item.header_len) queued_bytes_ -= item.text->size();
-    inflight_.clear();
+    flight_.reset();
     if (ec) return drop();  // broken connection: no close frame can reach the peer
     if (!queue_.empty()) return do_write();
+    after_write();
+  }
+
+  void after_write() {
     if (hang_up_after_write_) return linger();
-    if (closing_) return;  // our close frame is out; waiting for the peer's
-    if (inflight_.capacity() > 16) {
-      inflight_.shrink_to_fit();  // a burst is over: idle sockets keep no large arrays
-      buffers_.shrink_to_fit();
-    }
   }
 
   // After the last frame (a close, or a refusal): the socket is done here;
@@ -443,12 +452,16 @@ class session final : public hub::connection,
   net::stream_socket socket_;
   frame_reader reader_;
   std::string user_;
-  std::string accept_, early_, extensions_;  // kept only until open()
-  std::int64_t expires_at_ = INT64_MAX;      // the token's exp, until open() hands it to the shard
-  bool announced_ = false;                   // socket_opening was called: socket_closed is owed
-  std::array<char, 128> small_;              // target of the pending read (see do_wait)
-  std::vector<out_item> queue_, inflight_;   // queue_ bounded by cfg.max_queued_bytes
-  std::vector<asio::const_buffer> buffers_;
+  std::unique_ptr<upgrade> opening_;  // the handshake's leftovers, until open()
+  bool announced_ = false;            // socket_opening was called: socket_closed is owed
+  std::array<char, 128> small_;       // target of the pending read (see do_wait)
+  std::vector<out_item> queue_;       // bounded by cfg.max_queued_bytes and cfg.max_queued_messages
+  // A write the kernel did not take at once: its frames and what is left of them.
+  struct write_state {
+    std::vector<out_item> items;
+    std::vector<asio::const_buffer> buffers;
+  };
+  std::unique_ptr<write_state> flight_;
   std::size_t queued_bytes_ = 0;
   std::size_t pong_at_ = SIZE_MAX;             // index in queue_ of an unsent pong
   std::unique_ptr<asio::steady_timer> timer_;  // only while closing
