@@ -109,7 +109,7 @@ describe('reconnecting', () => {
     t.client.close();
   });
 
-  it('4001 (token expired) and a refused upgrade get a fresh token before the next try; other closes reuse it', async () => {
+  it('4001 (token expired) and a 401 on the upgrade get a fresh token before the next try; a server that is down does not make it ask on every retry', async () => {
     const t = setup();
     await flush();
     assert.equal(t.tokens(), 1);
@@ -123,11 +123,22 @@ describe('reconnecting', () => {
     assert.ok(t.clock.pending()[0] < DEFAULTS.backoffInitialMs, 'an expired token is replaced at once (jittered)');
     await t.clock.advance(t.clock.pending()[0]);
     assert.equal(t.tokens(), 2);
-    // Never opened (a browser sees a 401 as 1006 before open): fresh token next time.
+    // A 401 on the upgrade (npm ws reports it): fresh token next time.
     t.last().onerror?.({ message: 'Unexpected server response: 401' });
     t.last().serverClose(1006);
     await t.clock.advance(t.clock.pending()[0]);
     assert.equal(t.tokens(), 3);
+    // Never opened without a 401 (a server that is down, or a browser that
+    // cannot say): a fresh token after every third such failure in a row.
+    for (const expected of [3, 3, 4, 4, 4, 5]) {
+      t.last().serverClose(1006);
+      await t.clock.advance(t.clock.pending()[0]);
+      assert.equal(t.tokens(), expected);
+    }
+    t.last().open();
+    t.last().serverClose(1006);
+    await t.clock.advance(t.clock.pending()[0]);
+    assert.equal(t.tokens(), 5, 'an open socket resets the count');
     t.client.close();
   });
 

@@ -119,6 +119,8 @@ describe('SDK: a node killed and restarted under the client', () => {
     client.on('state', (s) => states.push(s));
     const failed = [];
     client.on('recoveryFailed', (x) => failed.push(x));
+    let neverOpened = 0;
+    client.on('close', (c) => { if (!c.wasOpen) neverOpened++; });
     client.subscribe({ type: 'chat_message' }, (env) => { got.push(env.payload.n); return `read ${env.payload.n}`; });
     await until(() => client.position !== null, 'the first recovered frame');
     const backend = await token('backend');
@@ -134,7 +136,9 @@ describe('SDK: a node killed and restarted under the client', () => {
     assert.deepEqual(got, [1, 2, 3, 4, 5, 6, 7], 'everything once, in order');
     assert.deepEqual(failed, []);
     assert.ok(states.includes('reconnecting') && states.at(-1) === 'open', states.join(','));
-    assert.equal(tokens, 1, 'the token was still good: no new one was asked for');
+    // The token stayed good: a fresh one is asked for only after every third
+    // connection in a row that never opened (the node was down meanwhile).
+    assert.ok(tokens <= 1 + Math.floor(neverOpened / 3), `${tokens} tokens for ${neverOpened} failed tries`);
     client.close();
   });
 

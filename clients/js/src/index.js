@@ -158,6 +158,7 @@ export class RealtimeClient {
   #needFreshToken = true;
   #attempt = 0;
   #floorMs = 0;
+  #failedOpens = 0;  // consecutive connections that never opened
   #retryTimer = null;
   #stableTimer = null;
   #heartbeatTimer = null;
@@ -293,6 +294,7 @@ export class RealtimeClient {
     ws.onopen = () => {
       if (this.#ws !== ws) return;
       opened = true;
+      this.#failedOpens = 0;
       this.#recoverSent = false;
       this.#resubscribe();
       this.#setState('open');
@@ -320,9 +322,11 @@ export class RealtimeClient {
       const reason = ev?.reason ?? '';
       this.#emit('close', { code, reason, wasOpen: opened });
       let policy = closePolicy(code);
-      // A socket that never opened may have been refused (401 on the upgrade);
-      // browsers cannot tell, so the next try starts from a fresh token.
-      if (!opened || rejected) this.#needFreshToken = true;
+      // A socket refused with 401 needs a fresh token. Browsers cannot tell a
+      // 401 from a server that is down, so after every third connection in a
+      // row that never opened the next try starts from a fresh token too
+      // (a token endpoint is not asked once per retry during an outage).
+      if (!opened && (rejected || ++this.#failedOpens % 3 === 0)) this.#needFreshToken = true;
       if (policy === 'fresh-token') this.#needFreshToken = true;
       if (policy === 'protocol-error') {
         this.#emit('error', new ProtocolError(`the server closed the socket with ${code} ${reason}`.trim(), { code, reason }));
