@@ -23,35 +23,6 @@
 #include "net/worker.hpp"
 
 namespace hf::app {
-
-namespace {
-
-namespace asio = boost::asio;
-
-// A worker's event loop. With BUSY_POLL_US set, a worker that runs out of
-// work keeps polling (non-blocking epoll_wait) for that long before it
-// sleeps: the next message is picked up without a wake-up, for the price of
-// a core that spins while traffic lasts.
-void run_worker(asio::io_context& ctx, std::chrono::microseconds spin) {
-  if (spin.count() <= 0) {
-    ctx.run();
-    return;
-  }
-  using clock = std::chrono::steady_clock;
-  while (!ctx.stopped()) {
-    if (ctx.poll() > 0) continue;
-    auto until = clock::now() + spin;
-    bool worked = false;
-    while (!ctx.stopped() && clock::now() < until)
-      if (ctx.poll() > 0) {
-        worked = true;
-        break;
-      }
-    if (!worked && !ctx.stopped()) ctx.run_one();  // sleep until the next event
-  }
-}
-
-}  // namespace
 namespace asio = boost::asio;
 
 struct server::impl {
@@ -216,10 +187,10 @@ void server::start() {
   for (std::size_t i = 0; i < m.workers.size(); ++i) {
     m.guards.push_back(asio::make_work_guard(*m.contexts[i]));
     asio::post(*m.contexts[i], [l = m.listeners[i]] { l->start(); });
-    m.threads.emplace_back([ctx = m.contexts[i].get(), spin = m.cfg.busy_poll] {
+    m.threads.emplace_back([ctx = m.contexts[i].get()] {
       for (;;) {
         try {
-          run_worker(*ctx, spin);
+          ctx->run();
           return;
         } catch (const std::exception& e) {
           // Last resort: a handler threw. Log and keep the worker alive.

@@ -37,8 +37,6 @@ struct config {
   // than compression_min_bytes go uncompressed (measured: below it the
   // bytes saved do not pay for the CPU; docs/performance.md).
   bool compression = true;
-  // A worker out of work polls this long before it sleeps (0: sleep at once).
-  std::chrono::microseconds busy_poll{0};
   std::size_t compression_min_bytes = 256;
   std::size_t max_filters_per_socket = 10000;        // bounds memory and matching per socket
   std::size_t max_queued_bytes = 4 << 20;            // per socket outbound: then "slow consumer"

@@ -73,19 +73,6 @@ codec milliseconds(std::chrono::milliseconds config::*member, std::int64_t min, 
           {}};
 }
 
-codec microseconds(std::chrono::microseconds config::*member, std::int64_t min, std::int64_t max) {
-  return {[=](const std::string& v, config& c) -> reason {
-            auto n = integer_in<std::int64_t>(v, min, max);
-            if (!n)
-              return "must be an integer " + std::to_string(min) + "-" + std::to_string(max) +
-                     " (µs), got '" + v + "'";
-            c.*member = std::chrono::microseconds(*n);
-            return std::nullopt;
-          },
-          [=](const config& c) { return std::to_string((c.*member).count()); },
-          {}};
-}
-
 std::string comma_list(const std::vector<std::string>& values) {
   std::string out;
   for (const auto& v : values) out += (out.empty() ? "" : ", ") + v;
@@ -238,9 +225,6 @@ std::vector<setting> table() {
       row("COMPRESSION_MIN_BYTES", "--compression-min-bytes", from_config,
           "envelopes shorter than this are sent uncompressed",
           integer<size_t>(&config::compression_min_bytes, 0, size_t{1} << 30)),
-      row("BUSY_POLL_US", "--busy-poll-us", from_config,
-          "a worker out of work keeps polling this long before it sleeps (latency for idle CPU)",
-          microseconds(&config::busy_poll, 0, 100'000)),
       row("MAX_FILTERS_PER_SOCKET", "--max-filters-per-socket", from_config,
           "filters one socket may hold; further subscribes are ignored",
           integer<size_t>(&config::max_filters_per_socket, 1, 1'000'000)),

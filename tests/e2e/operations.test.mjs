@@ -145,16 +145,3 @@ describe('one server per port', () => {
     }
   });
 });
-
-describe('BUSY_POLL_US', () => {
-  it('a spinning worker serves publishes and acks, and still drains and exits 0 on SIGTERM', async () => {
-    const server = await startServer({ single: true, env: { BUSY_POLL_US: '500' } });
-    const c = await connect(server, 'spinner');
-    await c.subscribe([{ type: 't' }]);
-    c.autoAck(() => 'spun');
-    for (let i = 0; i < 20; i++) assert.deepEqual((await publish(server, { userId: 'spinner', type: 't' })).json, { clientCount: 1, results: ['spun'] });
-    const closed = c.closed;
-    assert.equal(await server.stop(), 0);
-    assert.equal((await closed).code, 1001);
-  });
-});
