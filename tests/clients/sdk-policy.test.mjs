@@ -119,6 +119,7 @@ describe('reconnecting', () => {
     assert.equal(t.tokens(), 1, '1001 reuses the token');
     assert.match(t.last().url, /token=/);
     t.last().open();
+    await t.clock.advance(DEFAULTS.stableAfterMs);  // a long-lived socket whose token expires
     t.last().serverClose(4001, 'token expired');
     assert.ok(t.clock.pending()[0] < DEFAULTS.backoffInitialMs, 'an expired token is replaced at once (jittered)');
     await t.clock.advance(t.clock.pending()[0]);
@@ -157,6 +158,67 @@ describe('reconnecting', () => {
     assert.ok(t.events.some(([e, a]) => e === 'close' && a.reason === 'heartbeat timeout'));
     assert.equal(t.client.state, 'reconnecting');
     t.client.close();
+  });
+});
+
+describe('closing and misuse', () => {
+  it('close() from a listener stops everything: no timer left, no token asked for afterwards', async () => {
+    const t = setup();
+    await flush();
+    t.client.on('reconnecting', () => t.client.close());
+    t.last().open();
+    t.last().serverClose(1006);
+    await flush();
+    assert.equal(t.client.state, 'closed');
+    assert.deepEqual(t.clock.pending(), []);
+    const t2 = setup();
+    t2.client.on('open', () => t2.client.close());
+    await flush();
+    t2.last().open();
+    assert.deepEqual(t2.clock.pending(), [], 'no heartbeat, refresh or stable timer after a close() in the open listener');
+    await t2.clock.advance(10 * 60_000);
+    assert.equal(t2.tokens(), 1);
+  });
+
+  it('close() clears the ack timers of handlers still running; a result JSON cannot carry is acked null and reported', async () => {
+    const t = setup({ recover: false });
+    t.client.subscribe({ type: 'slow' }, () => new Promise(() => {}));
+    t.client.subscribe({ type: 'big' }, () => 10n);
+    await flush();
+    t.last().open();
+    t.last().message({ envelopeId: 'b1', type: 'big', userId: 'u', timestamp: 'x' });
+    await flush();
+    assert.deepEqual(t.last().json().filter((m) => m.type === 'ack'), [{ type: 'ack', envelopeId: 'b1', result: null }]);
+    assert.ok(t.events.some(([e, err]) => e === 'error' && /not serialisable/.test(err.message)));
+    t.last().message({ envelopeId: 's1', type: 'slow', userId: 'u', timestamp: 'x' });
+    await flush();
+    assert.ok(t.clock.pending().length > 0);
+    t.client.close();
+    assert.deepEqual(t.clock.pending(), []);
+  });
+
+  it('repeated 4001 closes of short-lived sockets back off instead of reconnecting every few hundred ms', async () => {
+    const t = setup();
+    await flush();
+    const delays = [];
+    for (let i = 0; i < 6; i++) {
+      t.last().open();
+      t.last().serverClose(4001, 'token expired');
+      delays.push(t.clock.pending()[0]);
+      await t.clock.advance(delays.at(-1));
+    }
+    assert.deepEqual(delays, [250, 500, 1000, 2000, 4000, 8000]);
+    t.client.close();
+  });
+
+  it('refuses a URL it cannot connect to at once, and keeps a filter member named __proto__', () => {
+    const { FakeWebSocket } = fakeWebSocketClass();
+    for (const url of ['/relative', 'ftp://host', 'not a url']) {
+      assert.throws(() => connect({ url, token: 't', WebSocket: FakeWebSocket }), TypeError, url);
+    }
+    const f = normalizeFilter(JSON.parse('{"type":"t","__proto__":"x"}'));
+    assert.equal(JSON.stringify(f), '{"type":"t","__proto__":"x"}');
+    assert.ok(!matches(f, { type: 't', payload: {} }), 'the member is matched, not dropped');
   });
 });
 
@@ -254,6 +316,21 @@ describe('recovery and refresh bookkeeping', () => {
     t.last().message({ type: 'recovered', epoch: 'E2', offset: 0, recovered: false });
     assert.deepEqual(t.events.filter(([e]) => e === 'recoveryFailed').map(([, i]) => i), [{ epoch: 'E2', offset: 0, recovered: false }]);
     assert.deepEqual(t.client.position, { epoch: 'E2', offset: 0 });
+    t.client.close();
+  });
+
+  it('a socket that went before its first recovered frame leaves a gap no position covers: recoveryFailed', async () => {
+    const t = setup();
+    t.client.subscribe({ type: 'chat' }, () => 'ok');
+    await flush();
+    t.last().open();
+    t.last().serverClose(1006);  // gone before `recovered`
+    await t.clock.advance(t.clock.pending()[0]);
+    t.last().open();
+    await flush();
+    assert.deepEqual(t.last().json().at(-1), { type: 'recover' }, 'no position to give');
+    t.last().message({ type: 'recovered', epoch: 'E1', offset: 3, recovered: false });
+    assert.equal(t.events.filter(([e]) => e === 'recoveryFailed').length, 1);
     t.client.close();
   });
 

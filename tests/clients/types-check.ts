@@ -4,12 +4,11 @@ import {
   connect, publish, ForbiddenError, PublishError, type Envelope, type RealtimeClient,
 } from '../../clients/js/src/index.js';
 
-declare const WebSocketImpl: new (url: string) => import('../../clients/js/src/index.js').WebSocketLike;
-
+// The browser's own constructor (lib dom) must fit the option as it is.
 const client: RealtimeClient = connect({
   url: 'ws://127.0.0.1:8787',
   token: async () => 'a.b.c',
-  WebSocket: WebSocketImpl,
+  WebSocket,
   backoffMaxMs: 10_000,
 });
 const off: () => void = client.subscribe<{ text: string }>({ type: 'chat_message', room: 'r1' }, (env: Envelope<{ text: string }>) => {

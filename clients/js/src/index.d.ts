@@ -29,8 +29,11 @@ export interface ConnectOptions {
   url: string;
   /** A token, or a function called whenever a fresh one is needed. */
   token: string | (() => string | Promise<string>);
-  /** A WebSocket constructor where there is no global one (Node 20: `import { WebSocket } from 'ws'`). */
-  WebSocket?: new (url: string) => WebSocketLike;
+  /**
+   * A WebSocket constructor where there is no global one (Node 20:
+   * `import { WebSocket } from 'ws'`); the browser's and npm ws's both fit.
+   */
+  WebSocket?: new (url: string) => any;
   /** Opt in to offsets and recovery of missed envelopes (default true). */
   recover?: boolean;
   backoffInitialMs?: number;
@@ -51,6 +54,7 @@ export interface ConnectOptions {
   random?: () => number;
 }
 
+/** What the client uses of a WebSocket (for fakes in tests). */
 export interface WebSocketLike {
   readonly readyState: number;
   send(data: string): void;
@@ -119,7 +123,10 @@ export interface PublishAnswer<R = unknown> {
 
 export declare function publish<R = unknown, P = unknown>(options: PublishOptions<P>): Promise<PublishAnswer<R>>;
 
-export declare class HopeflowError extends Error {}
+export declare class HopeflowError extends Error {
+  constructor(message: string, props?: Record<string, unknown>);
+  cause?: unknown;
+}
 export declare class PublishError extends HopeflowError {
   status: number;
   body: unknown;

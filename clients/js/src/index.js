@@ -62,7 +62,8 @@ export function normalizeFilter(filter) {
   for (const k of Object.keys(filter).sort()) {
     if (k === 'type') continue;
     if (typeof filter[k] !== 'string') throw new TypeError(`filter member "${k}" must be a string`);
-    out[k] = filter[k];
+    // defineProperty: a member named __proto__ is kept as data, like any other.
+    Object.defineProperty(out, k, { value: filter[k], enumerable: true, writable: true, configurable: true });
   }
   return out;
 }
@@ -120,6 +121,7 @@ function toWsUrl(url) {
   const u = new URL(url);
   if (u.protocol === 'http:') u.protocol = 'ws:';
   else if (u.protocol === 'https:') u.protocol = 'wss:';
+  else if (u.protocol !== 'ws:' && u.protocol !== 'wss:') throw new TypeError(`not a WebSocket URL: ${url}`);
   return u;
 }
 
@@ -176,13 +178,19 @@ export class RealtimeClient {
   // Recovery: the last position seen, and ids already handled.
   #epoch = null;
   #offset = null;
-  #recoverSent = false;
+  #unknownGap = false;  // a socket went before any position was known
   #seen = new Set();
+  #ackTimers = new Set();  // handlers not finished yet (cleared by close())
 
   constructor(options) {
     if (!options || typeof options.url !== 'string') throw new TypeError('connect({ url, token }) needs a url');
     if (typeof options.token !== 'string' && typeof options.token !== 'function') {
       throw new TypeError('token must be a string or a function that returns one');
+    }
+    try {
+      toWsUrl(options.url);
+    } catch {
+      throw new TypeError(`url must be an absolute ws://, wss://, http:// or https:// URL, not '${options.url}'`);
     }
     this.#o = { ...DEFAULTS, ...options };
     this.#clock = options.clock ?? realClock;
@@ -245,6 +253,8 @@ export class RealtimeClient {
   close() {
     this.#closedByUser = true;
     this.#clearTimers();
+    for (const t of this.#ackTimers) this.#clock.clearTimeout(t);
+    this.#ackTimers.clear();
     const ws = this.#ws;
     this.#ws = null;
     if (ws && ws.readyState <= 1) ws.close(1000, 'client closed');
@@ -268,6 +278,7 @@ export class RealtimeClient {
   // --- connecting ---
 
   async #open() {
+    if (this.#closedByUser) return;
     const gen = ++this.#generation;
     let token;
     try {
@@ -279,7 +290,7 @@ export class RealtimeClient {
       return this.#retry('retry');
     }
     if (gen !== this.#generation || this.#closedByUser) return;
-    const url = toWsUrl(this.#o.url);
+    const url = toWsUrl(this.#o.url);  // checked in the constructor
     url.searchParams.set('token', token);
     let ws;
     try {
@@ -295,10 +306,10 @@ export class RealtimeClient {
       if (this.#ws !== ws) return;
       opened = true;
       this.#failedOpens = 0;
-      this.#recoverSent = false;
       this.#resubscribe();
       this.#setState('open');
       this.#emit('open');
+      if (this.#ws !== ws) return;  // a listener closed the client
       this.#armHeartbeat();
       this.#scheduleRefresh();
       this.#stableTimer = this.#clock.setTimeout(() => { this.#attempt = 0; this.#floorMs = 0; }, this.#o.stableAfterMs);
@@ -327,6 +338,10 @@ export class RealtimeClient {
       // row that never opened the next try starts from a fresh token too
       // (a token endpoint is not asked once per retry during an outage).
       if (!opened && (rejected || ++this.#failedOpens % 3 === 0)) this.#needFreshToken = true;
+      // Opened and gone before the first `recovered` frame: there is no
+      // position to recover from, so what was published meanwhile cannot be
+      // vouched for; the next `recovered` frame reports it.
+      if (opened && this.#o.recover && this.#epoch === null) this.#unknownGap = true;
       if (policy === 'fresh-token') this.#needFreshToken = true;
       if (policy === 'protocol-error') {
         this.#emit('error', new ProtocolError(`the server closed the socket with ${code} ${reason}`.trim(), { code, reason }));
@@ -353,12 +368,15 @@ export class RealtimeClient {
     if (this.#closedByUser) return;
     this.#setState('reconnecting');
     if (policy === 'slow' || policy === 'protocol-error') this.#floorMs = this.#o.slowBackoffMs;
-    // A token that just expired is replaced at once (jittered, in case every tab does it).
-    const attempt = policy === 'fresh-token' ? 0 : this.#attempt++;
+    // A token that expired on a long-lived socket is replaced at once
+    // (attempt 0 after stableAfterMs; jittered, in case every tab does it);
+    // sockets closed again and again still back off.
+    const attempt = this.#attempt++;
     const delay = backoffDelay(attempt, {
       initialMs: this.#o.backoffInitialMs, maxMs: this.#o.backoffMaxMs, floorMs: this.#floorMs, random: this.#random,
     });
     this.#emit('reconnecting', { attempt, delayMs: delay });
+    if (this.#closedByUser || this.#retryTimer !== null) return;  // a listener closed (or reopened) it
     this.#retryTimer = this.#clock.setTimeout(() => { this.#retryTimer = null; this.#open(); }, delay);
   }
 
@@ -421,7 +439,6 @@ export class RealtimeClient {
     if (this.#o.recover) {
       // After the subscribes: the server replays against the filters it has then.
       this.#send(this.#epoch === null ? { type: 'recover' } : { type: 'recover', epoch: this.#epoch, offset: this.#offset });
-      this.#recoverSent = true;
     }
   }
 
@@ -438,7 +455,7 @@ export class RealtimeClient {
       case 'refreshed':
         if (this.#refreshWait !== null) { this.#clock.clearTimeout(this.#refreshWait); this.#refreshWait = null; }
         this.#emit('tokenRefreshed', { exp: msg.exp });
-        this.#scheduleRefresh();
+        if (!this.#closedByUser) this.#scheduleRefresh();
         return;
       case 'refresh_failed':
         this.#emit('error', new HopeflowError(`token refresh failed: ${msg.reason}`, { reason: msg.reason }));
@@ -456,9 +473,12 @@ export class RealtimeClient {
       this.#offset = msg.offset;
     }
     this.#epoch = msg.epoch;
+    const gap = this.#unknownGap;
+    this.#unknownGap = false;
     this.#emit('recovered', info);
-    // Without a position (the first connection) there was nothing to recover.
-    if (!info.recovered && hadPosition) this.#emit('recoveryFailed', info);
+    // Without a position (the first connection) there was nothing to
+    // recover, unless an earlier socket went before it had one.
+    if (!info.recovered && (hadPosition || gap)) this.#emit('recoveryFailed', info);
   }
 
   #onEnvelope(env) {
@@ -487,10 +507,21 @@ export class RealtimeClient {
       if (acked) return;
       acked = true;
       this.#clock.clearTimeout(timer);
+      this.#ackTimers.delete(timer);
       // Only on the socket that delivered it: the server ignores acks from others.
-      if (this.#ws === ws) this.#send({ type: 'ack', envelopeId: env.envelopeId, result: result === undefined ? null : result });
+      if (this.#ws !== ws) return;
+      let text;
+      try {
+        text = JSON.stringify({ type: 'ack', envelopeId: env.envelopeId, result: result === undefined ? null : result });
+      } catch (err) {
+        // A result JSON cannot carry (a BigInt, a cycle): acked with null, and said.
+        this.#emit('error', new HopeflowError(`ack result not serialisable: ${err?.message ?? err}`, { cause: err }));
+        text = JSON.stringify({ type: 'ack', envelopeId: env.envelopeId, result: null });
+      }
+      this.#send(text);
     };
     const timer = this.#clock.setTimeout(() => ack(null), this.#o.ackTimeoutMs);
+    this.#ackTimers.add(timer);
     // The first handler (in subscription order) that returns something other
     // than undefined gives the result; none, or a throw: null.
     Promise.all(results).then((values) => ack(values.find((v) => v !== undefined)));
@@ -530,9 +561,13 @@ export class RealtimeClient {
       fresh = await this.#currentToken();
     } catch (err) {
       this.#emit('error', new HopeflowError(`token source failed: ${err?.message ?? err}`, { cause: err }));
+      // Tried again while the old token lasts; past it, the 4001 close gets a fresh one.
+      if (this.#ws === ws && ws && !this.#closedByUser) {
+        this.#refreshTimer = this.#clock.setTimeout(() => this.#refresh(), this.#o.refreshTimeoutMs);
+      }
       return;
     }
-    if (this.#ws !== ws || !ws) return;
+    if (this.#ws !== ws || !ws || this.#closedByUser) return;
     this.#send({ type: 'refresh', token: fresh });
     // A server without section 8 never answers: reconnect with the fresh token instead.
     this.#refreshWait = this.#clock.setTimeout(() => { this.#refreshWait = null; this.#abandon('token refresh unanswered', false); },
@@ -577,5 +612,6 @@ export async function publish({ url, token, userId, type, payload, ackTimeoutMs,
   if (res.status === 401) throw new UnauthorizedError(message, props);
   if (res.status === 403) throw new ForbiddenError(message, props);
   if (res.status >= 400 && res.status < 500) throw new BadRequestError(message, props);
-  throw new ServerError(message, props);
+  if (res.status >= 500) throw new ServerError(message, props);
+  throw new PublishError(message, props);  // a redirect, or a 200 that is not an answer
 }
