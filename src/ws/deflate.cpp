@@ -102,10 +102,11 @@ struct deflater::impl {
   z_stream* stream(std::uint8_t bits) {
     auto& s = streams[bits];
     if (!s) {
-      s = std::make_unique<z_stream>();
-      if (deflateInit2(s.get(), level, Z_DEFLATED, -int(bits), mem_level, Z_DEFAULT_STRATEGY) !=
+      auto made = std::make_unique<z_stream>();
+      if (deflateInit2(made.get(), level, Z_DEFLATED, -int(bits), mem_level, Z_DEFAULT_STRATEGY) !=
           Z_OK)
-        throw std::bad_alloc();  // start-up of a worker's first compressed message only
+        return nullptr;  // out of memory: the caller sends the message uncompressed
+      s = std::move(made);
     }
     return s.get();
   }
@@ -114,21 +115,22 @@ struct deflater::impl {
 deflater::deflater() : impl_(std::make_unique<impl>()) {}
 deflater::~deflater() = default;
 
-void deflater::compress(std::string_view message, std::uint8_t window_bits, std::string& out) {
+bool deflater::compress(std::string_view message, std::uint8_t window_bits, std::string& out) {
   z_stream* z = impl_->stream(window_bits < 9 || window_bits > 15 ? 15 : window_bits);
-  deflateReset(z);
+  if (!z || deflateReset(z) != Z_OK) return false;
   // deflateBound covers a finished stream; a sync flush adds at most a few bytes.
   out.resize(deflateBound(z, static_cast<uLong>(message.size())) + 16);
   z->next_in = reinterpret_cast<Bytef*>(const_cast<char*>(message.data()));
   z->avail_in = static_cast<uInt>(message.size());
   z->next_out = reinterpret_cast<Bytef*>(out.data());
   z->avail_out = static_cast<uInt>(out.size());
-  deflate(z, Z_SYNC_FLUSH);
+  if (deflate(z, Z_SYNC_FLUSH) != Z_OK || z->avail_in != 0) return false;
   std::size_t n = out.size() - z->avail_out;
   if (n >= 4 && std::string_view(out.data() + n - 4, 4) ==
                     std::string_view(reinterpret_cast<const char*>(sync_tail), 4))
     n -= 4;
   out.resize(n);
+  return true;
 }
 
 // --- inflating ---

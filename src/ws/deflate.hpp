@@ -32,11 +32,11 @@ struct negotiation {
   std::string response;                  // the Sec-WebSocket-Extensions value to answer with
 };
 
-// `offer` is the request's Sec-WebSocket-Extensions (all its header lines
-// joined with ", "). The first permessage-deflate offer whose parameters are
-// all understood and valid is accepted; offers with unknown, repeated or
-// invalid parameters are skipped (RFC 7692 section 5.1); other extensions
-// are ignored.
+// `offer` is the request's Sec-WebSocket-Extensions (the server reads the
+// first such header line; an offer in a later line goes unanswered, which
+// RFC 7692 allows: the socket opens without compression). The first permessage-deflate offer whose
+// parameters are all understood and valid is accepted; offers with unknown, repeated or invalid
+// parameters are skipped (RFC 7692 section 5.1); other extensions are ignored.
 negotiation negotiate_deflate(std::string_view offer);
 
 // A reusable raw-deflate compressor (one per thread).
@@ -49,8 +49,9 @@ class deflater {
 
   // The compressed payload of one message (RFC 7692 7.2.1: the trailing
   // 00 00 ff ff of the sync flush removed), compressed with `window_bits`.
-  // Replaces `out`.
-  void compress(std::string_view message, std::uint8_t window_bits, std::string& out);
+  // Replaces `out`. False when zlib could not (out of memory): the message
+  // is then sent uncompressed.
+  bool compress(std::string_view message, std::uint8_t window_bits, std::string& out);
 
  private:
   struct impl;

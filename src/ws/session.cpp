@@ -54,11 +54,12 @@ struct compressed_envelope {
 };
 thread_local compressed_envelope last_compressed;
 
+// Null when zlib could not compress it (out of memory): sent uncompressed.
 hub::shared_text compressed_of(const hub::shared_text& text, std::uint8_t bits) {
   auto& c = last_compressed;
   if (c.source != text || c.bits != bits) {
     std::string out;
-    c.compressor.compress(*text, bits, out);
+    if (!c.compressor.compress(*text, bits, out)) return nullptr;
     c.result = std::make_shared<const std::string>(std::move(out));
     c.source = text;
     c.bits = bits;
@@ -160,8 +161,11 @@ class session final : public hub::connection,
       return hub::send_status::dropped;
     }
     bool behind = writing_;
+    hub::shared_text compressed;
     if (deflate_bits_ && text->size() >= w_.svc.cfg.compression_min_bytes)
-      enqueue(op_text, compressed_of(text, deflate_bits_), true);
+      compressed = compressed_of(text, deflate_bits_);
+    if (compressed)
+      enqueue(op_text, std::move(compressed), true);
     else
       enqueue(op_text, std::move(text));
     return behind ? hub::send_status::queued : hub::send_status::sent;
