@@ -52,6 +52,8 @@ class subscription_table {
   std::unordered_map<std::string, std::size_t> sockets_;  // user -> sockets on this node
   std::unordered_set<std::string> subscribed_;            // confirmed by Redis
   std::unordered_map<std::string, std::vector<ready_fn>> waiting_;
+  // SUBSCRIBE replies still to come that must not count (see closed()).
+  std::unordered_map<std::string, std::size_t> stale_;
 };
 
 }  // namespace hf::broker

@@ -51,3 +51,23 @@ TEST(SubscriptionTable, StaleConfirmationAfterTheLastCloseIsNotKept) {
   EXPECT_FALSE(t.subscribed("u"));
   EXPECT_EQ(t.opening("u", true, g), action::subscribe);  // a new socket subscribes again
 }
+
+// Closed before its SUBSCRIBE was confirmed, then a new socket of the user:
+// Redis sees SUBSCRIBE, UNSUBSCRIBE, SUBSCRIBE and replies in that order.
+// The new socket opens on the second SUBSCRIBE's reply, never on the first
+// (after which the UNSUBSCRIBE would leave it unsubscribed).
+TEST(SubscriptionTable, ASocketOpeningAfterAnUnsubscribeWaitsForItsOwnSubscribe) {
+  subscription_table t;
+  int a_opened = 0, b_opened = 0;
+  subscription_table::ready_fn a = [&] { ++a_opened; }, b = [&] { ++b_opened; };
+  EXPECT_EQ(t.opening("u", true, a), action::subscribe);  // SUBSCRIBE #1
+  EXPECT_TRUE(t.closed("u"));                             // UNSUBSCRIBE
+  EXPECT_EQ(t.opening("u", true, b), action::subscribe);  // SUBSCRIBE #2, not a silent wait
+  for (auto& f : t.confirmed("u")) f();                   // reply to #1
+  EXPECT_EQ(b_opened, 0);
+  EXPECT_FALSE(t.subscribed("u"));
+  for (auto& f : t.confirmed("u")) f();  // reply to #2
+  EXPECT_EQ(b_opened, 1);
+  EXPECT_EQ(a_opened, 0);
+  EXPECT_TRUE(t.subscribed("u"));
+}
