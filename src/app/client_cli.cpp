@@ -187,6 +187,42 @@ bool open_transport(Stream& s, tcp::resolver& resolver, const endpoint& e,
   return !ec;
 }
 
+// Connects to p.where (TLS for https and wss) and runs `use` on the stream:
+// a beast::tcp_stream or a beast::ssl_stream over one.
+template <class Use>
+int with_transport(const char* cmd, const prepared& p, Use&& use) {
+  asio::io_context ioc;
+  tcp::resolver resolver(ioc);
+  boost::system::error_code ec;
+  auto failed = [&] {
+    std::cerr << "hopeflow-realtime " << cmd << ": " << ec.message() << "\n";
+    return 1;
+  };
+  if (p.where.secure) {
+    auto tls = client_tls();
+    beast::ssl_stream<beast::tcp_stream> s(ioc, tls);
+    return open_transport(s, resolver, p.where, ec) ? use(s) : failed();
+  }
+  beast::tcp_stream s(ioc);
+  return open_transport(s, resolver, p.where, ec) ? use(s) : failed();
+}
+
+// A JSON command-line value; nullopt when it is not JSON.
+std::optional<json::value> json_arg(const std::string& text) {
+  boost::system::error_code ec;
+  auto v = json::parse(text, ec);
+  if (ec) return std::nullopt;
+  return v;
+}
+
+// A whole integer >= min; nullopt otherwise.
+std::optional<long long> integer_arg(const std::string& text, long long min) {
+  char* end = nullptr;
+  long long n = std::strtoll(text.c_str(), &end, 10);
+  if (text.empty() || *end != '\0' || n < min) return std::nullopt;
+  return n;
+}
+
 // --- listen ---
 
 struct listen_options {
@@ -353,18 +389,17 @@ int listen_command(const std::string& program, const std::vector<std::string>& a
         if (name == "--ack") {
           auto v = value();
           if (!v) return true;
-          boost::system::error_code ec;
-          auto parsed = json::parse(*v, ec);
-          if (ec) return std::nullopt;
-          o.ack = json::serialize(parsed);
+          auto parsed = json_arg(*v);
+          if (!parsed) return std::nullopt;
+          o.ack = json::serialize(*parsed);
           return true;
         }
         if (name == "--count") {
           auto v = value();
           if (!v) return true;
-          char* end = nullptr;
-          o.count = std::strtoll(v->c_str(), &end, 10);
-          if (*end != '\0' || o.count <= 0) return std::nullopt;
+          auto n = integer_arg(*v, 1);
+          if (!n) return std::nullopt;
+          o.count = *n;
           return true;
         }
         return false;
@@ -391,24 +426,10 @@ int listen_command(const std::string& program, const std::vector<std::string>& a
   }
   auto p = prepare("listen", c, load, false);
   if (!p) return 2;
-  asio::io_context ioc;
-  tcp::resolver resolver(ioc);
-  boost::system::error_code ec;
-  if (p->where.secure) {
-    auto tls = client_tls();
-    websocket::stream<beast::ssl_stream<beast::tcp_stream>> ws(ioc, tls);
-    if (!open_transport(ws.next_layer(), resolver, p->where, ec)) {
-      std::cerr << "hopeflow-realtime listen: " << ec.message() << "\n";
-      return 1;
-    }
+  return with_transport("listen", *p, [&](auto& transport) {
+    websocket::stream<std::remove_reference_t<decltype(transport)>&> ws(transport);
     return run_listen(ws, *p, o);
-  }
-  websocket::stream<beast::tcp_stream> ws(ioc);
-  if (!open_transport(ws.next_layer(), resolver, p->where, ec)) {
-    std::cerr << "hopeflow-realtime listen: " << ec.message() << "\n";
-    return 1;
-  }
-  return run_listen(ws, *p, o);
+  });
 }
 
 int publish_command(const std::string& program, const std::vector<std::string>& args,
@@ -427,19 +448,17 @@ int publish_command(const std::string& program, const std::vector<std::string>& 
         if (name == "--payload") {
           auto v = value();
           if (!v) return true;
-          boost::system::error_code ec;
-          auto parsed = json::parse(*v, ec);
-          if (ec) return std::nullopt;
-          body["payload"] = std::move(parsed);
+          auto parsed = json_arg(*v);
+          if (!parsed) return std::nullopt;
+          body["payload"] = std::move(*parsed);
           return true;
         }
         if (name == "--ack-timeout") {
           auto v = value();
           if (!v) return true;
-          char* end = nullptr;
-          long long ms = std::strtoll(v->c_str(), &end, 10);
-          if (*end != '\0' || ms < 0) return std::nullopt;
-          body["ackTimeoutMs"] = ms;
+          auto ms = integer_arg(*v, 0);
+          if (!ms) return std::nullopt;
+          body["ackTimeoutMs"] = *ms;
           return true;
         }
         return false;
@@ -460,27 +479,11 @@ int publish_command(const std::string& program, const std::vector<std::string>& 
   body["userId"] = c.user;
   auto p = prepare("publish", c, load, true);
   if (!p) return 2;
-  asio::io_context ioc;
-  tcp::resolver resolver(ioc);
-  boost::system::error_code ec;
   std::string text = json::serialize(body);
   std::signal(SIGALRM, publish_timed_out);
   ::alarm(publish_timeout_s);
-  if (p->where.secure) {
-    auto tls = client_tls();
-    beast::ssl_stream<beast::tcp_stream> s(ioc, tls);
-    if (!open_transport(s, resolver, p->where, ec)) {
-      std::cerr << "hopeflow-realtime publish: " << ec.message() << "\n";
-      return 1;
-    }
-    return run_publish(s, *p, text);
-  }
-  beast::tcp_stream s(ioc);
-  if (!open_transport(s, resolver, p->where, ec)) {
-    std::cerr << "hopeflow-realtime publish: " << ec.message() << "\n";
-    return 1;
-  }
-  return run_publish(s, *p, text);
+  return with_transport("publish", *p,
+                        [&](auto& transport) { return run_publish(transport, *p, text); });
 }
 
 }  // namespace hf::app

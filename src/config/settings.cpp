@@ -2,6 +2,7 @@
 // describe() and the tests that compare it with the README.
 #include <boost/url/parse.hpp>
 #include <charconv>
+#include <functional>
 #include <string_view>
 
 #include "config/config.hpp"
@@ -105,19 +106,29 @@ codec zero_or_one(bool config::*member) {
           {"0", "1"}};
 }
 
+// A text setting whose value `check` must accept: it returns why not, or
+// nullopt.
+codec checked_text(std::string config::*member, std::function<reason(const std::string&)> check) {
+  codec k = text(member);
+  k.parse = [member, check = std::move(check)](const std::string& v, config& c) -> reason {
+    if (auto why = check(v)) return why;
+    c.*member = v;
+    return std::nullopt;
+  };
+  return k;
+}
+
 // Empty (no Redis) or a redis:// URL that parse_redis_url accepts; whether
 // Redis answers there is found out on connect. Shown (and echoed in errors)
 // with its password masked.
 codec redis_url(std::string config::*member) {
-  codec k = text(member);
-  k.parse = [member](const std::string& v, config& c) -> reason {
+  codec k = checked_text(member, [](const std::string& v) -> reason {
     redis_endpoint ignored;
     if (!v.empty() && !parse_redis_url(v, ignored))
       return "must look like redis://[[user]:password@]host[:port][/db], got '" +
              redact_redis_url(v) + "'";
-    c.*member = v;
     return std::nullopt;
-  };
+  });
   k.show = [member](const config& c) { return redact_redis_url(c.*member); };
   return k;
 }
@@ -125,39 +136,30 @@ codec redis_url(std::string config::*member) {
 // Empty (a random id) or 1-64 printable ASCII characters without spaces: the
 // id appears in Redis channel names and inter-node message headers.
 codec node_id(std::string config::*member) {
-  codec k = text(member);
-  k.parse = [member](const std::string& v, config& c) -> reason {
+  return checked_text(member, [](const std::string& v) -> reason {
     if (!v.empty() && !core::printable_token(v, 64))
       return "must be 1-64 printable ASCII characters without spaces, got '" + v + "'";
-    c.*member = v;
     return std::nullopt;
-  };
-  return k;
+  });
 }
 
 // A value that must not be empty.
 codec non_empty(std::string config::*member) {
-  codec k = text(member);
-  k.parse = [member](const std::string& v, config& c) -> reason {
+  return checked_text(member, [](const std::string& v) -> reason {
     if (v.empty()) return "must not be empty";
-    c.*member = v;
     return std::nullopt;
-  };
-  return k;
+  });
 }
 
 // Empty, or an http:// or https:// URL with a host.
 codec http_url(std::string config::*member) {
-  codec k = text(member);
-  k.parse = [member](const std::string& v, config& c) -> reason {
+  return checked_text(member, [](const std::string& v) -> reason {
     auto u = boost::urls::parse_uri(v);
     if (!v.empty() &&
         (!u || (u->scheme() != "http" && u->scheme() != "https") || u->host().empty()))
       return "must be an http:// or https:// URL, got '" + v + "'";
-    c.*member = v;
     return std::nullopt;
-  };
-  return k;
+  });
 }
 
 // The default --help shows: what show() prints for config{}, so the two

@@ -12,7 +12,8 @@ import { createServer } from 'node:http';
 import { after, before, describe, it } from 'node:test';
 import { chromium } from 'playwright-core';
 import { publish } from '../../clients/js/src/index.js';
-import { freePort, sleep, startRedis, startServer, token, waitReady } from '../e2e/helpers.mjs';
+import { startServer, token } from '../e2e/helpers.mjs';
+import { restartablePair, until } from './helpers.mjs';
 
 const CHROMIUM = process.env.CHROMIUM ?? '/usr/bin/chromium';
 const sdkSource = readFileSync(new URL('../../clients/js/src/index.js', import.meta.url), 'utf8');
@@ -32,16 +33,6 @@ const appPage = `<!doctype html><meta charset="utf-8"><title>app</title>
   });
 </script>`;
 
-async function until(check, what, ms = 15_000) {
-  const end = Date.now() + ms;
-  for (;;) {
-    const v = await check();
-    if (v) return v;
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await sleep(50);
-  }
-}
-
 let browser;
 before(async () => {
   browser = await chromium.launch({ executablePath: CHROMIUM, args: ['--no-sandbox', '--disable-gpu'] });
@@ -49,15 +40,9 @@ before(async () => {
 after(() => browser?.close());
 
 describe('browser: two tabs through a node restart', () => {
-  let redis; let a; let b; let portA; let env; let web; let webUrl;
+  let pair; let web; let webUrl;
   before(async () => {
-    const redisPort = await freePort();
-    redis = await startRedis(redisPort);
-    portA = await freePort();
-    env = (id) => ({ REDIS_URL: `redis://127.0.0.1:${redisPort}`, NODE_ID: id });
-    a = await startServer({ single: true, env: { ...env('a'), PORT: String(portA) } });
-    b = await startServer({ single: true, env: env('b') });
-    await waitReady([a, b]);
+    pair = await restartablePair();
     web = createServer((req, res) => {
       if (req.url.startsWith('/sdk.js')) {
         res.writeHead(200, { 'content-type': 'text/javascript' });
@@ -69,7 +54,7 @@ describe('browser: two tabs through a node restart', () => {
     await new Promise((r) => web.once('listening', r));
     webUrl = `http://127.0.0.1:${web.address().port}`;
   });
-  after(async () => { web?.close(); await a.stop(); await b.stop(); await redis.stop(); });
+  after(async () => { web?.close(); await pair.stop(); });
 
   it('each tab gets what was published while the node was down once, in order, and its acks reach the publisher', async () => {
     const context = await browser.newContext();
@@ -77,19 +62,19 @@ describe('browser: two tabs through a node restart', () => {
     const tabs = [];
     for (const tab of ['1', '2']) {
       const page = await context.newPage();
-      await page.goto(`${webUrl}/?tab=${tab}&ws=${encodeURIComponent(`ws://127.0.0.1:${portA}`)}&token=${tok}`);
+      await page.goto(`${webUrl}/?tab=${tab}&ws=${encodeURIComponent(`ws://127.0.0.1:${pair.portA}`)}&token=${tok}`);
       tabs.push(page);
     }
     const backend = await token('backend');
-    const pub = (n) => publish({ url: b.http, token: backend, userId: 'tabs-user', type: 'chat_message', payload: { n } });
+    const pub = (n) => publish({ url: pair.b.http, token: backend, userId: 'tabs-user', type: 'chat_message', payload: { n } });
     await until(async () => (await pub(0)).clientCount === 2, 'both tabs subscribed');
     const first = await pub(1);
     assert.equal(first.clientCount, 2);
     assert.deepEqual(first.results.map((r) => r.tab).sort(), ['1', '2'], 'an ack from each tab');
-    await a.stop('SIGKILL');
+    await pair.a.stop('SIGKILL');
     for (const page of tabs) await until(() => page.evaluate(() => window.states.at(-1) === 'reconnecting'), 'the tab noticing');
     for (let n = 2; n <= 4; n++) assert.deepEqual(await pub(n), { clientCount: 0, results: [] });
-    a = await startServer({ single: true, env: { ...env('a'), PORT: String(portA) } });
+    await pair.restartA();
     for (const page of tabs) await until(() => page.evaluate(() => window.got.includes(4)), 'the recovered envelopes');
     const live = await pub(5);
     assert.equal(live.clientCount, 2);

@@ -9,19 +9,9 @@ import {
   BadRequestError, connect, ForbiddenError, publish, UnauthorizedError,
 } from '../../clients/js/src/index.js';
 import {
-  freePort, sleep, startRedis, startServer, token, waitReady, WebSocket,
+  freePort, sleep, startServer, token, WebSocket,
 } from '../e2e/helpers.mjs';
-
-// Waits until `check()` is truthy (polling), or fails with `what`.
-async function until(check, what, ms = 10_000) {
-  const end = Date.now() + ms;
-  for (;;) {
-    const v = await check();
-    if (v) return v;
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await sleep(20);
-  }
-}
+import { restartablePair, until } from './helpers.mjs';
 
 // A WebSocket class that records what the SDK sends.
 function recordingWebSocket(log) {
@@ -99,21 +89,13 @@ describe('SDK: acks and publish', () => {
 });
 
 describe('SDK: a node killed and restarted under the client', () => {
-  let redis; let a; let b; let portA; let env;
-  before(async () => {
-    const redisPort = await freePort();
-    redis = await startRedis(redisPort);
-    portA = await freePort();
-    env = (id) => ({ REDIS_URL: `redis://127.0.0.1:${redisPort}`, NODE_ID: id });
-    a = await startServer({ single: true, env: { ...env('a'), PORT: String(portA) } });
-    b = await startServer({ single: true, env: env('b') });
-    await waitReady([a, b]);
-  });
-  after(async () => { await a.stop(); await b.stop(); await redis.stop(); });
+  let pair;
+  before(async () => { pair = await restartablePair(); });
+  after(() => pair.stop());
 
   it('reconnects with jitter, restores subscriptions and recovers what was published meanwhile, once each, in order', async () => {
     let tokens = 0;
-    const client = connect({ url: `ws://127.0.0.1:${portA}`, token: async () => { tokens++; return token('cara'); }, ...quick });
+    const client = connect({ url: `ws://127.0.0.1:${pair.portA}`, token: async () => { tokens++; return token('cara'); }, ...quick });
     const got = [];
     const states = [];
     client.on('state', (s) => states.push(s));
@@ -124,13 +106,12 @@ describe('SDK: a node killed and restarted under the client', () => {
     client.subscribe({ type: 'chat_message' }, (env) => { got.push(env.payload.n); return `read ${env.payload.n}`; });
     await until(() => client.position !== null, 'the first recovered frame');
     const backend = await token('backend');
-    const pub = (n) => publish({ url: b.http, token: backend, userId: 'cara', type: 'chat_message', payload: { n } });
+    const pub = (n) => publish({ url: pair.b.http, token: backend, userId: 'cara', type: 'chat_message', payload: { n } });
     for (let n = 1; n <= 3; n++) assert.deepEqual(await pub(n), { clientCount: 1, results: [`read ${n}`] });
-    await a.stop('SIGKILL');
+    await pair.a.stop('SIGKILL');
     await until(() => client.state === 'reconnecting', 'noticing the kill');
     for (let n = 4; n <= 6; n++) assert.deepEqual(await pub(n), { clientCount: 0, results: [] });
-    a = await startServer({ single: true, env: { ...env('a'), PORT: String(portA) } });
-    await waitReady([a]);
+    await pair.restartA();
     await until(() => got.length >= 6, 'the recovered envelopes', 15_000);
     assert.deepEqual(await pub(7), { clientCount: 1, results: ['read 7'] }, 'live again, acks reaching the publisher');
     assert.deepEqual(got, [1, 2, 3, 4, 5, 6, 7], 'everything once, in order');

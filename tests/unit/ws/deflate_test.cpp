@@ -5,41 +5,13 @@
 #include <random>
 #include <vector>
 
+#include "frame_helpers.hpp"
 #include "ws/frame.hpp"
 
 using namespace hf::ws;
+using namespace hf::ws::testing;
 
 namespace {
-
-struct recorder : frame_handler {
-  std::vector<std::string> events;
-  void on_text(std::string_view m) override { events.push_back("text:" + std::string(m)); }
-  void on_binary() override { events.push_back("binary"); }
-  void on_ping(std::string_view p) override { events.push_back("ping:" + std::string(p)); }
-  void on_close(std::uint16_t code, std::string_view) override {
-    events.push_back("close:" + std::to_string(code));
-  }
-  void on_error(std::uint16_t code, std::string_view) override {
-    events.push_back("error:" + std::to_string(code));
-  }
-};
-
-// A masked client frame (lengths below 65536).
-std::string frame(unsigned first_byte, std::string_view payload) {
-  const std::string mask = "\x11\x22\x33\x44";
-  std::string f(1, static_cast<char>(first_byte));
-  std::size_t n = payload.size();
-  if (n < 126) {
-    f.push_back(static_cast<char>(0x80 | n));
-  } else {
-    f.push_back(static_cast<char>(0x80 | 126));
-    f.push_back(static_cast<char>(n >> 8));
-    f.push_back(static_cast<char>(n & 0xFF));
-  }
-  f.append(mask);
-  for (std::size_t i = 0; i < n; ++i) f.push_back(static_cast<char>(payload[i] ^ mask[i % 4]));
-  return f;
-}
 
 std::string deflated(std::string_view text, std::uint8_t bits = 15) {
   deflater d;
