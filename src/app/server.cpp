@@ -40,14 +40,17 @@ struct server::impl {
     the_hub = std::make_unique<hub::hub>(std::move(raw));
     broker::broker* b;
     broker::presence* p;
-    if (cfg.redis_url.empty()) {
+    if (cfg.redis_url.empty() && cfg.redis_cluster_nodes.empty()) {
       local = std::make_unique<broker::local_broker>(*the_hub);
       b = local.get();
       p = local.get();
     } else {
       broker::redis_options ro;
-      if (!config::parse_redis_url(cfg.redis_url, ro.where))
+      if (!cfg.redis_url.empty() && !config::parse_redis_url(cfg.redis_url, ro.where))
         throw std::runtime_error("REDIS_URL: cannot parse '" + cfg.redis_url + "'");
+      if (!cfg.redis_cluster_nodes.empty() &&
+          !config::parse_cluster_nodes(cfg.redis_cluster_nodes, ro.cluster_nodes))
+        throw std::runtime_error("REDIS_CLUSTER_NODES: cannot parse the list");
       ro.node_id = cfg.node_id;
       ro.required = cfg.redis_required;
       ro.results = shard_limits().results;

@@ -87,6 +87,36 @@ std::string stream_key(std::string_view user_id) {
   return k;
 }
 
+namespace {
+constexpr std::string_view sharded_prefix = "hf:{u:";
+std::string sharded_name(std::string_view user_id, std::string_view suffix) {
+  std::string k;
+  k.reserve(sharded_prefix.size() + user_id.size() + suffix.size());
+  k.append(sharded_prefix).append(user_id).append(suffix);
+  return k;
+}
+}  // namespace
+
+std::string names::user_channel(std::string_view user_id) const {
+  return sharded ? sharded_name(user_id, "}:c") : wire::user_channel(user_id);
+}
+
+std::optional<std::string_view> names::user_of_channel(std::string_view channel) const noexcept {
+  if (!sharded) return wire::user_of_channel(channel);
+  if (!channel.starts_with(sharded_prefix) || !channel.ends_with("}:c") ||
+      channel.size() < sharded_prefix.size() + 3)
+    return std::nullopt;
+  return channel.substr(sharded_prefix.size(), channel.size() - sharded_prefix.size() - 3);
+}
+
+std::string names::meta_key(std::string_view user_id) const {
+  return sharded ? sharded_name(user_id, "}:m") : wire::meta_key(user_id);
+}
+
+std::string names::stream_key(std::string_view user_id) const {
+  return sharded ? sharded_name(user_id, "}:s") : wire::stream_key(user_id);
+}
+
 std::optional<std::uint64_t> offset_of_entry(std::string_view id) noexcept {
   if (!id.starts_with("0-")) return std::nullopt;
   id.remove_prefix(2);

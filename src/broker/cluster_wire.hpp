@@ -47,6 +47,21 @@ std::string reply_channel(std::string_view node_id, std::string_view incarnation
 // in one Redis Cluster slot.
 std::string meta_key(std::string_view user_id);
 std::string stream_key(std::string_view user_id);
+// The names of one user's channel and keys in each mode. On one Redis
+// (REDIS_URL) they are the functions above. On a Redis Cluster
+// (REDIS_CLUSTER_NODES) all three carry the hash tag "{u:<user>}":
+// "hf:{u:<user>}:c", ":m" and ":s", so that they share one slot whatever the
+// user id holds (a tag is never empty, and a '}' in the id ends it at the
+// same place in all three), and the publish script, which touches all
+// three, runs on one shard.
+struct names {
+  bool sharded = false;
+  std::string user_channel(std::string_view user_id) const;
+  std::optional<std::string_view> user_of_channel(std::string_view channel) const noexcept;
+  std::string meta_key(std::string_view user_id) const;
+  std::string stream_key(std::string_view user_id) const;
+};
+
 // The offset of a stream entry id "0-<offset>"; nullopt for any other id.
 std::optional<std::uint64_t> offset_of_entry(std::string_view id) noexcept;
 

@@ -16,7 +16,8 @@
 
 #include "broker/answer_collector.hpp"
 #include "broker/cluster_wire.hpp"
-#include "broker/redis_connection.hpp"
+#include "broker/redis_cluster.hpp"
+#include "broker/redis_single.hpp"
 #include "broker/subscription_table.hpp"
 #include "core/hex.hpp"
 #include "core/log.hpp"
@@ -51,40 +52,58 @@ constexpr const char* claim_script =
 // user forgets it (its next publish starts a new epoch).
 constexpr auto meta_ttl = std::chrono::hours(24);
 
+// The first lines of the scripts that touch a user's stream: `e` is the
+// user's epoch, or a new one (argument `arg`, with the offset at 0 and the
+// stream emptied) when Redis knows nothing of the user. On a Redis Cluster
+// the meta key also names the master that wrote it (`n`, CLUSTER MYID): a
+// master that finds another's name took the slot over, by a failover (and
+// may lack the last envelopes its old master acknowledged but had not yet
+// replicated) or a migration, so it starts a new epoch too: a position of
+// the old one is never answered recovered:true by a shard that cannot vouch
+// for it. The `if` is left open for the script to add to.
+std::string epoch_prologue(bool sharded, int arg) {
+  std::string a = "ARGV[" + std::to_string(arg) + "]";
+  if (!sharded)
+    return "local e = redis.call('HGET', KEYS[1], 'e')\n"
+           "if not e then\n"
+           "  e = " + a + "\n"
+           "  redis.call('HSET', KEYS[1], 'e', e, 'o', 0)\n"
+           "  redis.call('DEL', KEYS[2])\n";
+  return "local me = redis.call('CLUSTER', 'MYID')\n"
+         "local m = redis.call('HMGET', KEYS[1], 'e', 'n')\n"
+         "local e = m[1]\n"
+         "if (not e) or m[2] ~= me then\n"
+         "  e = " + a + "\n"
+         "  redis.call('HSET', KEYS[1], 'e', e, 'o', 0, 'n', me)\n"
+         "  redis.call('DEL', KEYS[2])\n";
+}
+
 // Numbers, records and fans out one publish, atomically: the user's epoch
-// (a new one, and an emptied stream, when Redis knows nothing of the user),
-// the next offset, the kept envelope (trimmed to HISTORY_SIZE, expiring
-// after HISTORY_TTL_MS), and the PUBLISH of the message completed with the
-// epoch and offset. Returns PUBLISH's count of receiving nodes.
+// (epoch_prologue), the next offset, the kept envelope (trimmed to
+// HISTORY_SIZE, expiring after HISTORY_TTL_MS), and the PUBLISH (SPUBLISH on
+// a Redis Cluster, where the channel shares the keys' slot) of the message
+// completed with the epoch and offset. Returns the count of receiving nodes.
 // KEYS: meta, stream. ARGV: channel, message prefix, envelope, epoch if new,
 // history size, history ttl ms, meta ttl ms.
-constexpr const char* publish_script = R"lua(
-local e = redis.call('HGET', KEYS[1], 'e')
-if not e then
-  e = ARGV[4]
-  redis.call('HSET', KEYS[1], 'e', e, 'o', 0)
-  redis.call('DEL', KEYS[2])
-end
+std::string publish_script(bool sharded) {
+  return epoch_prologue(sharded, 4) + R"lua(end
 local o = redis.call('HINCRBY', KEYS[1], 'o', 1)
 redis.call('PEXPIRE', KEYS[1], ARGV[7])
 if tonumber(ARGV[5]) > 0 then
   redis.call('XADD', KEYS[2], 'MAXLEN', ARGV[5], '0-' .. o, 'e', ARGV[3])
   redis.call('PEXPIRE', KEYS[2], ARGV[6])
 end
-return redis.call('PUBLISH', ARGV[1], ARGV[2] .. e .. ' ' .. o .. '\n' .. ARGV[3])
+return redis.call(')lua" + std::string(sharded ? "SPUBLISH" : "PUBLISH") +
+         R"lua(', ARGV[1], ARGV[2] .. e .. ' ' .. o .. '\n' .. ARGV[3])
 )lua";
+}
 
 // A user's stream for a socket that recovers: {epoch, latest, id, envelope,
 // id, envelope, ...}, the kept envelopes above ARGV[3] when ARGV[4] is the
 // current epoch. KEYS: meta, stream. ARGV: epoch if new, meta ttl ms, after
 // ('' for none), the epoch asked about.
-constexpr const char* read_script = R"lua(
-local e = redis.call('HGET', KEYS[1], 'e')
-if not e then
-  e = ARGV[1]
-  redis.call('HSET', KEYS[1], 'e', e, 'o', 0)
-  redis.call('DEL', KEYS[2])
-  redis.call('PEXPIRE', KEYS[1], ARGV[2])
+std::string read_script(bool sharded) {
+  return epoch_prologue(sharded, 1) + R"lua(  redis.call('PEXPIRE', KEYS[1], ARGV[2])
 end
 local o = tonumber(redis.call('HGET', KEYS[1], 'o'))
 local out = {e, o}
@@ -96,15 +115,19 @@ if ARGV[3] ~= '' and ARGV[4] == e and tonumber(ARGV[3]) < o then
 end
 return out
 )lua";
+}
 
 // A new epoch for a user this node delivered to alone while Redis was
 // unreachable. KEYS: meta, stream. ARGV: the new epoch, meta ttl ms.
-constexpr const char* renew_script = R"lua(
-redis.call('DEL', KEYS[2])
-redis.call('HSET', KEYS[1], 'e', ARGV[1], 'o', 0)
-redis.call('PEXPIRE', KEYS[1], ARGV[2])
-return 1
-)lua";
+std::string renew_script(bool sharded) {
+  return std::string(sharded ? "local me = redis.call('CLUSTER', 'MYID')\n" : "") +
+         "redis.call('DEL', KEYS[2])\n"
+         "redis.call('HSET', KEYS[1], 'e', ARGV[1], 'o', 0" +
+         (sharded ? ", 'n', me" : "") +
+         ")\n"
+         "redis.call('PEXPIRE', KEYS[1], ARGV[2])\n"
+         "return 1\n";
+}
 
 // Users whose epochs a node renews after an outage: beyond this many it
 // says so in the log (those users' old positions can no longer be told
@@ -150,14 +173,26 @@ struct redis_broker::impl {
         guard(asio::make_work_guard(ioc)),
         requests(opt.results),
         deadline_timer(ioc),
-        claim_timer(ioc),
-        redis(
-            ioc, opt.where, [this] { on_up(); },
-            [this](const std::string& why, bool was_up) { on_down(why, was_up); }) {
+        claim_timer(ioc) {
     if (opt.node_id.empty()) opt.node_id = random_hex_id();
     reply_channel = wire::reply_channel(opt.node_id, incarnation);
-    on_user_message = [this](redisReply* r) { user_message(r); };
-    on_reply_message = [this](redisReply* r) { reply_message(r); };
+    redis_backend::handlers on{
+        [this] { on_up(); },
+        [this](const std::string& why, bool was_up) { on_down(why, was_up); },
+        [this](std::string_view channel) { subscribed(channel); },
+        [this](std::string_view channel, std::string_view payload) { message(channel, payload); }};
+    if (opt.cluster_nodes.empty()) {
+      redis = std::make_unique<redis_single>(ioc, opt.where, std::move(on));
+    } else {
+      std::vector<slots::endpoint> seeds;
+      for (const auto& n : opt.cluster_nodes) seeds.push_back({n.host, n.port});
+      redis_credentials login{opt.cluster_nodes.front().user, opt.cluster_nodes.front().password};
+      redis = std::make_unique<redis_cluster>(ioc, std::move(seeds), std::move(login), std::move(on));
+    }
+    names.sharded = redis->sharded();
+    publish_src = publish_script(names.sharded);
+    read_src = read_script(names.sharded);
+    renew_src = renew_script(names.sharded);
   }
 
   const hub::hub& hub;
@@ -187,8 +222,9 @@ struct redis_broker::impl {
   std::optional<clock::time_point> armed_for;
   asio::steady_timer claim_timer;
   subscription_table subscriptions;
-  redis_connection redis;
-  redis_link::reply_fn on_user_message, on_reply_message;
+  std::unique_ptr<redis_backend> redis;
+  wire::names names;  // the user's channel and keys in this mode
+  std::string publish_src, read_src, renew_src;
 
   void set_first_connect(bool ok) {
     if (first_connect_set) return;
@@ -204,11 +240,11 @@ struct redis_broker::impl {
     st = state::syncing;
     resyncing.clear();
     resyncing.insert(reply_channel);
-    redis.subscriber()->command_with({"SUBSCRIBE", reply_channel}, &on_reply_message);
+    redis->subscribe(reply_channel);
     for (const auto& user : subscriptions.users()) {
-      std::string channel = wire::user_channel(user);
+      std::string channel = names.user_channel(user);
       resyncing.insert(channel);
-      redis.subscriber()->command_with({"SUBSCRIBE", channel}, &on_user_message);
+      redis->subscribe(channel);
     }
     claim_node_id();
   }
@@ -235,22 +271,22 @@ struct redis_broker::impl {
     }
     st = state::up;
     ready = true;
-    spdlog::info("cluster: connected to Redis {}:{} as node {} ({} users subscribed)",
-                 opt.where.host, opt.where.port, opt.node_id, subscriptions.size());
+    spdlog::info("cluster: connected to {} as node {} ({} users subscribed)", redis->describe(),
+                 opt.node_id, subscriptions.size());
     set_first_connect(true);
   }
 
   void renew_tainted() {
-    redis_link* cmd = redis.commands();
-    if (!cmd) return;
+    if (!redis->up()) return;
     auto users = std::move(tainted);
     tainted.clear();
     for (const auto& user : users) {
       ++renewing;
-      bool sent =
-          cmd->command({"EVAL", renew_script, "2", wire::meta_key(user), wire::stream_key(user),
-                        new_epoch(), std::to_string(std::chrono::milliseconds(meta_ttl).count())},
-                       [this, user](redisReply* r) {
+      std::string meta = names.meta_key(user);
+      bool sent = redis->command(
+          {"EVAL", renew_src, "2", meta, names.stream_key(user), new_epoch(),
+           std::to_string(std::chrono::milliseconds(meta_ttl).count())},
+          meta, [this, user](redisReply* r) {
                          --renewing;
                          if (!r || r->type == REDIS_REPLY_ERROR) taint(user);  // again next time
                          maybe_up();
@@ -277,8 +313,7 @@ struct redis_broker::impl {
           "cluster: lost Redis ({}); publishes reach this node's sockets only until it is back",
           why);
     else
-      spdlog::warn("cluster: cannot reach Redis {}:{} ({}); retrying", opt.where.host,
-                   opt.where.port, why);
+      spdlog::warn("cluster: cannot reach {} ({}); retrying", redis->describe(), why);
     set_first_connect(false);
     // Sockets waiting for a subscription open anyway (degraded: local only).
     for (auto& f : subscriptions.lost()) f();
@@ -286,11 +321,11 @@ struct redis_broker::impl {
 
   // Claims NODE_ID for this process, now and every claim_every while up.
   void claim_node_id() {
-    redis_link* cmd = redis.commands();
-    if (!cmd) return;
-    cmd->command({"EVAL", claim_script, "1", "hf:node:" + opt.node_id, incarnation,
-                  std::to_string(std::chrono::milliseconds(claim_ttl).count())},
-                 [this](redisReply* r) {
+    if (!redis->up()) return;
+    std::string key = "hf:node:" + opt.node_id;
+    redis->command({"EVAL", claim_script, "1", key, incarnation,
+                    std::to_string(std::chrono::milliseconds(claim_ttl).count())},
+                   key, [this](redisReply* r) {
                    if (!r || r->type != REDIS_REPLY_INTEGER) return;
                    bool dup = r->integer == 0;
                    if (dup && !duplicate)
@@ -311,8 +346,7 @@ struct redis_broker::impl {
   // --- origin side ---
   void publish(std::shared_ptr<const protocol::envelope> env, hub::deadline until,
                hub::delivery_callback done) {
-    redis_link* cmd = st == state::up ? redis.commands() : nullptr;
-    if (!cmd) return degraded(std::move(env), until, std::move(done));
+    if (st != state::up || !redis->up()) return degraded(std::move(env), until, std::move(done));
     // Nodes answer at `until` minus a margin at the latest; with a very short
     // wait (ackTimeoutMs 0) they answer at once with their counts, which
     // still take a Redis round trip to arrive.
@@ -329,12 +363,14 @@ struct redis_broker::impl {
         0,
         {}};
     auto sent_at = clock::now();
-    bool sent = cmd->command(
-        {"EVAL", publish_script, "2", wire::meta_key(env->user_id), wire::stream_key(env->user_id),
-         wire::user_channel(env->user_id), wire::publish_prefix(msg), env->text, new_epoch(),
+    std::string meta = names.meta_key(env->user_id);
+    std::string_view key = meta;  // the argv below takes a copy
+    bool sent = redis->command(
+        {"EVAL", publish_src, "2", meta, names.stream_key(env->user_id),
+         names.user_channel(env->user_id), wire::publish_prefix(msg), env->text, new_epoch(),
          std::to_string(opt.history_size), std::to_string(opt.history_ttl.count()),
          std::to_string(std::chrono::milliseconds(meta_ttl).count())},
-        [this, id, sent_at](redisReply* r) {
+        key, [this, id, sent_at](redisReply* r) {
           if (!r || r->type != REDIS_REPLY_INTEGER) {
             // Lost with the connection after it was sent: it may
             // have reached any node, this one included. Never
@@ -386,18 +422,22 @@ struct redis_broker::impl {
     rtt_count.store(rtt_count.load(std::memory_order_relaxed) + 1, std::memory_order_relaxed);
   }
 
-  // --- every node: a publish for one of our users ---
-  void user_message(redisReply* r) {
-    if (!r || r->type != REDIS_REPLY_ARRAY || r->elements < 3) return;
-    std::string_view kind = reply_str(r->element[0]);
-    if (kind == "subscribe") {
-      std::string_view channel = reply_str(r->element[1]);
-      if (auto user = wire::user_of_channel(channel))
+  // --- subscriptions: confirmations and messages ---
+  void subscribed(std::string_view channel) {
+    if (channel != reply_channel)
+      if (auto user = names.user_of_channel(channel))
         for (auto& ready_fn : subscriptions.confirmed(*user)) ready_fn();
-      return confirmed(channel);
-    }
-    if (kind != "message") return;
-    auto msg = wire::decode_publish(reply_str(r->element[2]));
+    confirmed(channel);
+  }
+
+  void message(std::string_view channel, std::string_view payload) {
+    if (channel == reply_channel) return reply_message(payload);
+    if (names.user_of_channel(channel)) user_message(payload);
+  }
+
+  // --- every node: a publish for one of our users ---
+  void user_message(std::string_view payload) {
+    auto msg = wire::decode_publish(payload);
     auto env = msg ? protocol::parse_envelope(msg->envelope) : std::nullopt;
     if (!env) {
       core::log_refusal(spdlog::level::warn, "cluster: ignored a malformed publish message");
@@ -423,21 +463,18 @@ struct redis_broker::impl {
     if (m.incarnation == incarnation)  // this process took it: no Redis round trip
       return complete(requests.answer(m.request, envelope_id, res.client_count, res.dropped,
                                       std::move(res.results)));
-    redis_link* cmd = redis.commands();
-    if (!cmd) return;  // the origin answers at its deadline without this node
+    if (!redis->up()) return;  // the origin answers at its deadline without this node
     wire::node_answer a{m.incarnation,    m.request,   envelope_id,
                         res.client_count, res.dropped, std::move(res.results)};
-    cmd->command({"PUBLISH", wire::reply_channel(m.node, m.incarnation), wire::encode(a)},
-                 [](redisReply*) {});
+    std::string channel = wire::reply_channel(m.node, m.incarnation);
+    std::string_view key = channel;  // the argv below takes a copy
+    redis->command({names.sharded ? "SPUBLISH" : "PUBLISH", channel, wire::encode(a)}, key,
+                   [](redisReply*) {});
   }
 
   // --- origin: another node's answer ---
-  void reply_message(redisReply* r) {
-    if (!r || r->type != REDIS_REPLY_ARRAY || r->elements < 3) return;
-    std::string_view kind = reply_str(r->element[0]);
-    if (kind == "subscribe") return confirmed(reply_str(r->element[1]));
-    if (kind != "message") return;
-    auto a = wire::decode_answer(reply_str(r->element[2]));
+  void reply_message(std::string_view payload) {
+    auto a = wire::decode_answer(payload);
     if (!a || a->incarnation != incarnation) {
       core::log_refusal(spdlog::level::warn, "cluster: ignored a malformed node answer");
       return;
@@ -449,15 +486,17 @@ struct redis_broker::impl {
   // --- streams, for sockets that recover ---
   void read(const std::string& user, std::optional<hub::stream_position> after,
             std::function<void(hub::stream_view)> done) {
-    redis_link* cmd = st == state::up ? redis.commands() : nullptr;
-    if (!cmd) return done({});  // not ok: the socket is told recovered:false
+    if (st != state::up || !redis->up())
+      return done({});  // not ok: the socket is told recovered:false
     auto shared_done = std::make_shared<std::function<void(hub::stream_view)>>(std::move(done));
-    bool sent = cmd->command(
-        {"EVAL", read_script, "2", wire::meta_key(user), wire::stream_key(user), new_epoch(),
+    std::string meta = names.meta_key(user);
+    std::string_view key = meta;  // the argv below takes a copy
+    bool sent = redis->command(
+        {"EVAL", read_src, "2", meta, names.stream_key(user), new_epoch(),
          std::to_string(std::chrono::milliseconds(meta_ttl).count()),
          after ? std::to_string(after->offset) : std::string(),
          after ? after->epoch : std::string()},
-        [shared_done, after](redisReply* r) { (*shared_done)(stream_view_of(r, after)); });
+        key, [shared_done, after](redisReply* r) { (*shared_done)(stream_view_of(r, after)); });
     if (!sent) (*shared_done)({});
   }
 
@@ -501,16 +540,14 @@ struct redis_broker::impl {
       case subscription_table::action::wait:
         return;
       case subscription_table::action::subscribe:
-        if (redis_link* sub = redis.subscriber())
-          sub->command_with({"SUBSCRIBE", wire::user_channel(user)}, &on_user_message);
+        if (redis->up()) redis->subscribe(names.user_channel(user));
         return;
     }
   }
 
   void closed(const std::string& user) {
     if (!subscriptions.closed(user)) return;
-    if (redis_link* sub = redis.subscriber())
-      sub->command({"UNSUBSCRIBE", wire::user_channel(user)}, nullptr);
+    if (redis->up()) redis->unsubscribe(names.user_channel(user));
   }
 };
 
@@ -525,12 +562,12 @@ const std::string& redis_broker::incarnation() const noexcept { return impl_->in
 void redis_broker::start() {
   auto& m = *impl_;
   auto first = m.first_connect.get_future();
-  asio::post(m.ioc, [&m] { m.redis.start(); });
+  asio::post(m.ioc, [&m] { m.redis->start(); });
   m.thread = std::thread([&m] { m.ioc.run(); });
   if (m.opt.required) {
     if (first.wait_for(required_connect) != std::future_status::ready || !first.get())
-      throw std::runtime_error("cannot connect to Redis at " + m.opt.where.host + ":" +
-                               std::to_string(m.opt.where.port) + " (REDIS_REQUIRED is set)");
+      throw std::runtime_error("cannot connect to " + m.redis->describe() +
+                               " (REDIS_REQUIRED is set)");
   }
 }
 
@@ -561,16 +598,15 @@ void redis_broker::stop() {
     // Hand the NODE_ID back (a node restarted right away is no duplicate),
     // waiting for Redis at most release_wait.
     auto finish = std::make_shared<std::function<void()>>([&m] {
-      m.redis.stop();
+      m.redis->stop();
       m.guard.reset();
     });
     auto once = [finish] {
       if (auto f = std::exchange(*finish, nullptr)) f();
     };
-    redis_link* cmd = m.redis.commands();
-    if (!cmd ||
-        !cmd->command({"EVAL", release_script, "1", "hf:node:" + m.opt.node_id, m.incarnation},
-                      [once](redisReply*) { once(); }))
+    std::string key = "hf:node:" + m.opt.node_id;
+    if (!m.redis->up() || !m.redis->command({"EVAL", release_script, "1", key, m.incarnation}, key,
+                                            [once](redisReply*) { once(); }))
       return once();
     m.claim_timer.expires_after(release_wait);
     m.claim_timer.async_wait([once](boost::system::error_code) { once(); });

@@ -44,7 +44,10 @@
 namespace hf::broker {
 
 struct redis_options {
-  config::redis_endpoint where;
+  config::redis_endpoint where;  // one Redis (REDIS_URL)
+  // Or the seed nodes of a Redis Cluster (REDIS_CLUSTER_NODES): when not
+  // empty, `where` is not used and channels are sharded.
+  std::vector<config::redis_endpoint> cluster_nodes;
   std::string node_id;         // unique per node; random when empty
   bool required = false;       // true: start() throws when Redis cannot be reached
   ack::result_limits results;  // bound the merged results of every publish taken here

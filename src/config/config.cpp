@@ -92,6 +92,12 @@ void check_together(load_result& r) {
               ": TLS needs both TLS_CERT_FILE and TLS_KEY_FILE";
     return;
   }
+  if (!c.redis_url.empty() && !c.redis_cluster_nodes.empty()) {
+    r.error =
+        "REDIS_CLUSTER_NODES: set either REDIS_URL (one Redis) or REDIS_CLUSTER_NODES (a Redis "
+        "Cluster), not both";
+    return;
+  }
   bool public_keys = !c.jwt_public_key_file.empty() || !c.jwks_file.empty() || !c.jwks_url.empty();
   if (c.jwt_secret.empty() && !public_keys) {
     r.error = "JWT_SECRET is not set: export JWT_SECRET=<at least 32 random bytes> (or put it in " +

@@ -59,6 +59,7 @@ struct config {
   std::chrono::milliseconds heartbeat_interval{30000};
   std::string tls_cert_file, tls_key_file;  // both set: https/wss on PORT
   std::string redis_url;                    // empty: embedded single-node broker
+  std::string redis_cluster_nodes;          // or seeds of a Redis Cluster (sharded pub/sub)
   bool redis_required = false;              // true: refuse to start without Redis
   std::string node_id;                      // cluster node name; random when empty
   std::string log_level = "info";           // one of log_levels()

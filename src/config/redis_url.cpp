@@ -82,6 +82,54 @@ bool parse_redis_url(const std::string& url, redis_endpoint& out) {
   return true;
 }
 
+namespace {
+// The entries of a comma-separated list, surrounding spaces dropped.
+std::vector<std::string> entries(const std::string& list) {
+  std::vector<std::string> out;
+  std::size_t from = 0;
+  for (;;) {
+    std::size_t comma = list.find(',', from);
+    std::string_view e = std::string_view(list).substr(from, comma - from);
+    while (!e.empty() && e.front() == ' ') e.remove_prefix(1);
+    while (!e.empty() && e.back() == ' ') e.remove_suffix(1);
+    out.emplace_back(e);
+    if (comma == std::string::npos) return out;
+    from = comma + 1;
+  }
+}
+}  // namespace
+
+bool parse_cluster_nodes(const std::string& list, std::vector<redis_endpoint>& out) {
+  std::vector<redis_endpoint> nodes;
+  const redis_endpoint* login = nullptr;
+  for (const auto& e : entries(list)) {
+    redis_endpoint r;
+    bool url = e.starts_with("redis://");
+    if (!parse_redis_url(url ? e : "redis://" + e, r) || r.db != 0) return false;
+    // A bare entry names its port: cluster nodes seldom listen on 6379 alone.
+    if (!url && (e.find('/') != std::string::npos || e.find(':') == std::string::npos))
+      return false;
+    nodes.push_back(std::move(r));
+  }
+  for (const auto& n : nodes)
+    if (!login && !n.password.empty()) login = &n;
+  if (login) {
+    auto user = login->user, password = login->password;
+    for (auto& n : nodes) n.user = user, n.password = password;
+  }
+  out = std::move(nodes);
+  return true;
+}
+
+std::string redact_cluster_nodes(const std::string& list) {
+  std::string out;
+  for (const auto& e : entries(list)) {
+    if (!out.empty()) out += ",";
+    out += redact_redis_url(e);
+  }
+  return out;
+}
+
 std::string redact_redis_url(const std::string& url) {
   std::string_view u = url;
   std::size_t start = u.find("://");

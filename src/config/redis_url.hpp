@@ -3,6 +3,7 @@
 #pragma once
 
 #include <string>
+#include <vector>
 
 namespace hf::config {
 
@@ -21,5 +22,13 @@ bool parse_redis_url(const std::string& url, redis_endpoint& out);
 
 // The URL with its password replaced by "***", for logs and --check-config.
 std::string redact_redis_url(const std::string& url);
+
+// REDIS_CLUSTER_NODES: the seed nodes of a Redis Cluster, comma-separated,
+// each "host:port" (the port is required) or a redis://[[user]:password@]host[:port] URL (no db: a
+// cluster has only db 0). The first entry that carries credentials gives
+// them to every node. False for an empty list or any bad entry.
+bool parse_cluster_nodes(const std::string& list, std::vector<redis_endpoint>& out);
+// The list with every password masked.
+std::string redact_cluster_nodes(const std::string& list);
 
 }  // namespace hf::config

@@ -133,6 +133,21 @@ codec redis_url(std::string config::*member) {
   return k;
 }
 
+// Empty (no Redis Cluster) or a list that parse_cluster_nodes accepts; shown
+// with passwords masked.
+codec cluster_nodes(std::string config::*member) {
+  codec k = checked_text(member, [](const std::string& v) -> reason {
+    std::vector<redis_endpoint> ignored;
+    if (!v.empty() && !parse_cluster_nodes(v, ignored))
+      return "must be host:port (or redis://[[user]:password@]host[:port]) entries separated by "
+             "commas, got '" +
+             redact_cluster_nodes(v) + "'";
+    return std::nullopt;
+  });
+  k.show = [member](const config& c) { return redact_cluster_nodes(c.*member); };
+  return k;
+}
+
 // Empty (a random id) or 1-64 printable ASCII characters without spaces: the
 // id appears in Redis channel names and inter-node message headers.
 codec node_id(std::string config::*member) {
@@ -292,6 +307,10 @@ std::vector<setting> table() {
           "node "
           "is self-contained",
           redis_url(&config::redis_url)),
+      row("REDIS_CLUSTER_NODES", "--redis-cluster-nodes", "(none)",
+          "host:port,host:port...: seed nodes of a Redis Cluster (7+); switches on cluster mode "
+          "with sharded pub/sub instead of one Redis",
+          cluster_nodes(&config::redis_cluster_nodes)),
       row("REDIS_REQUIRED", "--redis-required", from_config,
           "1 refuses to start when Redis cannot be reached; 0 starts and serves locally, retrying",
           zero_or_one(&config::redis_required)),

@@ -40,3 +40,22 @@ TEST(RedisUrl, RedactsThePassword) {
   EXPECT_EQ(redact_redis_url("redis://app:pw@h"), "redis://app:***@h");
   EXPECT_EQ(redact_redis_url("redis://pw@h"), "redis://***@h");
 }
+
+TEST(RedisUrl, ClusterNodes) {
+  std::vector<redis_endpoint> n;
+  ASSERT_TRUE(parse_cluster_nodes("127.0.0.1:7000, 127.0.0.1:7001,redis-2:7002", n));
+  ASSERT_EQ(n.size(), 3u);
+  EXPECT_EQ(n[1].host, "127.0.0.1");
+  EXPECT_EQ(n[1].port, 7001);
+  EXPECT_EQ(n[2].host, "redis-2");
+  EXPECT_TRUE(n[0].password.empty());
+  // The first entry with credentials gives them to every node.
+  ASSERT_TRUE(parse_cluster_nodes("h1:7000,redis://app:pw@h2:7001", n));
+  EXPECT_EQ(n[0].user, "app");
+  EXPECT_EQ(n[0].password, "pw");
+  EXPECT_EQ(n[1].password, "pw");
+  EXPECT_EQ(redact_cluster_nodes("h1:7000,redis://app:pw@h2:7001"), "h1:7000,redis://app:***@h2:7001");
+  for (auto bad : {"", "x", "h:0", "h:7000,", ",h:7000", "h:7000/1", "redis://h:7000/2", "h:7000,,h:7001",
+                   "rediss://h:7000"})
+    EXPECT_FALSE(parse_cluster_nodes(bad, n)) << bad;
+}

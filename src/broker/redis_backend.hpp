@@ -1,0 +1,51 @@
+// What the cluster broker needs from Redis, whichever Redis it is: commands
+// routed by the slot of their key, channel subscriptions whose confirmations
+// and messages come back to one handler, and one up/down state. Two
+// implementations: one Redis (broker/redis_single.hpp: REDIS_URL, PUBLISH and
+// SUBSCRIBE) and a Redis Cluster (broker/redis_cluster.hpp:
+// REDIS_CLUSTER_NODES, SPUBLISH and SSUBSCRIBE on the shard that owns the
+// channel's slot). Everything runs on the broker's thread.
+#pragma once
+
+#include <functional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+struct redisReply;
+
+namespace hf::broker {
+
+class redis_backend {
+ public:
+  using reply_fn = std::function<void(redisReply*)>;
+  struct handlers {
+    // Connected: every link is logged in (after start, and after every
+    // reconnect). Subscriptions made before are gone: make them again.
+    std::function<void()> up;
+    // The connection failed or was lost; a reconnect is already scheduled.
+    std::function<void(const std::string& why, bool was_up)> down;
+    // Redis confirmed a subscription (also after a cluster moved it).
+    std::function<void(std::string_view channel)> subscribed;
+    std::function<void(std::string_view channel, std::string_view payload)> message;
+  };
+
+  virtual ~redis_backend() = default;
+  virtual void start() = 0;
+  // Closes every link and stops reconnecting; replies still waiting get nullptr.
+  virtual void stop() = 0;
+  virtual bool up() const noexcept = 0;
+  // True on a Redis Cluster: channels are sharded (SPUBLISH, SSUBSCRIBE).
+  virtual bool sharded() const noexcept = 0;
+  // Sends a command whose key (or channel) is `key`; `done` gets its reply
+  // once, or nullptr when the connection is lost first. False (and `done`
+  // not called) when not up.
+  virtual bool command(std::vector<std::string> argv, std::string_view key,
+                       reply_fn done) = 0;
+  virtual void subscribe(const std::string& channel) = 0;
+  virtual void unsubscribe(const std::string& channel) = 0;
+  // For logs: where Redis is.
+  virtual std::string describe() const = 0;
+};
+
+}  // namespace hf::broker

@@ -1,0 +1,302 @@
+#include "broker/redis_cluster.hpp"
+
+#include <hiredis/hiredis.h>
+#include <spdlog/spdlog.h>
+
+#include <boost/asio/post.hpp>
+
+namespace hf::broker {
+namespace {
+// Reconnects after a fault: from 100 ms, doubling, at most 1 s (a failover
+// completes in about cluster-node-timeout plus an election; waiting longer
+// than a second past it only delays the return), each drawn from [d/2, 3d/2].
+constexpr auto reconnect_min = std::chrono::milliseconds(100);
+constexpr auto reconnect_max = std::chrono::milliseconds(1000);
+// Redirects and retries one command may take before its error is its reply.
+constexpr int max_hops = 16;
+// The pause before retrying TRYAGAIN (a slot half migrated), CLUSTERDOWN,
+// MASTERDOWN or LOADING: 16 of them cover about 1.6 s.
+constexpr auto retry_pause = std::chrono::milliseconds(100);
+// The map is read again this often while up, and soon after a redirect.
+constexpr auto refresh_every = std::chrono::seconds(5);
+constexpr auto refresh_soon = std::chrono::milliseconds(20);
+
+std::string_view error_text(const redisReply* r) {
+  return r && r->type == REDIS_REPLY_ERROR ? std::string_view(r->str, r->len) : std::string_view{};
+}
+bool transient(std::string_view err) {
+  return err.starts_with("TRYAGAIN") || err.starts_with("CLUSTERDOWN") ||
+         err.starts_with("MASTERDOWN") || err.starts_with("LOADING");
+}
+}  // namespace
+
+redis_cluster::redis_cluster(boost::asio::io_context& ioc, std::vector<slots::endpoint> seeds,
+                             redis_credentials login, handlers h)
+    : ioc_(ioc),
+      seeds_(std::move(seeds)),
+      login_(std::move(login)),
+      h_(std::move(h)),
+      retry_(ioc),
+      refresh_timer_(ioc),
+      backoff_(reconnect_min) {}
+
+redis_cluster::~redis_cluster() { stop(); }
+
+void redis_cluster::start() { bootstrap(0); }
+
+void redis_cluster::stop() {
+  if (stopped_) return;
+  stopped_ = true;
+  ++generation_;
+  up_ = false;
+  retry_.cancel();
+  refresh_timer_.cancel();
+  if (probe_) probe_->close();
+  for (auto& [key, n] : nodes_) n.cmd->close(), n.sub->close();
+  nodes_.clear();
+}
+
+std::string redis_cluster::describe() const {
+  std::string s = "Redis Cluster (";
+  std::size_t masters = map_ ? map_->masters().size() : 0;
+  s += std::to_string(masters) + " masters";
+  if (!seeds_.empty()) s += ", seed " + slots::to_string(seeds_.front());
+  return s + ")";
+}
+
+// Asks the candidates in turn (the seeds, then the masters of the last map)
+// for CLUSTER SLOTS; the first complete map is adopted.
+void redis_cluster::bootstrap(std::size_t candidate) {
+  if (stopped_) return;
+  std::vector<slots::endpoint> all = seeds_;
+  for (const auto& k : known_)
+    if (std::find(all.begin(), all.end(), k) == all.end()) all.push_back(k);
+  if (candidate >= all.size()) return lost("no seed node answered with a complete slot map");
+  auto at = all[candidate];
+  auto gen = generation_;
+  // Settled once: by the map, or by moving on to the next candidate.
+  auto settled = std::make_shared<bool>(false);
+  probe_ = resp_link::make(ioc_, at, login_);
+  auto next = [this, gen, candidate, settled] {
+    if (gen != generation_ || std::exchange(*settled, true)) return;
+    boost::asio::post(ioc_, [this, gen, candidate] {
+      if (gen == generation_) bootstrap(candidate + 1);
+    });
+  };
+  probe_->connect([] {}, [next](const std::string&) { next(); });
+  probe_->command({"CLUSTER", "SLOTS"}, [this, gen, at, next, settled](redisReply* r) {
+    if (gen != generation_ || !r) return;  // a lost link calls next() itself
+    auto p = std::exchange(probe_, nullptr);
+    boost::asio::post(ioc_, [p] { p->close(); });
+    auto m = slots::slot_map::from_cluster_slots(r, at.host);
+    if (!m || !m->complete()) {
+      spdlog::warn("cluster: {} has no complete slot map{}", slots::to_string(at),
+                   error_text(r).empty() ? "" : " (" + std::string(error_text(r)) + ")");
+      return next();
+    }
+    *settled = true;
+    adopt(std::move(*m));
+  });
+}
+
+void redis_cluster::adopt(slots::slot_map m) {
+  map_ = std::move(m);
+  known_ = map_->masters();
+  for (const auto& master : map_->masters()) link(master);
+  maybe_up();
+}
+
+redis_cluster::node& redis_cluster::link(const slots::endpoint& at) {
+  std::string key = slots::to_string(at);
+  if (auto it = nodes_.find(key); it != nodes_.end()) return it->second;
+  auto gen = generation_;
+  node n;
+  n.cmd = resp_link::make(ioc_, at, login_);
+  n.sub = resp_link::make(ioc_, at, login_,
+                          [this, key, gen](std::string_view kind, std::string_view channel,
+                                           std::string_view payload, bool requested) {
+                            if (gen == generation_) on_push(key, kind, channel, payload, requested);
+                          });
+  auto up = [this, gen] {
+    if (gen == generation_) maybe_up();
+  };
+  auto down = [this, gen, key](const std::string& why) {
+    if (gen != generation_) return;
+    boost::asio::post(ioc_, [this, gen, why = key + ": " + why] {
+      if (gen == generation_) lost(why);
+    });
+  };
+  n.cmd->connect(up, down);
+  n.sub->connect(up, down);
+  return nodes_.emplace(std::move(key), std::move(n)).first->second;
+}
+
+void redis_cluster::maybe_up() {
+  if (up_ || stopped_ || !map_) return;
+  for (const auto& master : map_->masters()) {
+    auto it = nodes_.find(slots::to_string(master));
+    if (it == nodes_.end() || !it->second.cmd->up() || !it->second.sub->up()) return;
+  }
+  up_ = true;
+  backoff_ = reconnect_min;
+  wanted_.clear();
+  schedule_refresh(refresh_every);
+  h_.up();
+}
+
+void redis_cluster::lost(const std::string& why) {
+  if (stopped_) return;
+  bool was_up = up_;
+  up_ = false;
+  ++generation_;
+  map_.reset();
+  wanted_.clear();
+  refresh_timer_.cancel();
+  refresh_armed_ = refreshing_ = false;
+  auto nodes = std::move(nodes_);
+  nodes_.clear();
+  auto probe = std::exchange(probe_, nullptr);
+  // Closed on the next turn: this may run inside one of their callbacks.
+  boost::asio::post(ioc_, [nodes = std::move(nodes), probe]() mutable {
+    for (auto& [key, n] : nodes) n.cmd->close(), n.sub->close();
+    if (probe) probe->close();
+  });
+  auto delay = std::chrono::milliseconds(backoff_.count() / 2 + jitter_() % (backoff_.count() + 1));
+  backoff_ = std::min(backoff_ * 2, reconnect_max);
+  retry_.expires_after(delay);
+  retry_.async_wait([this](boost::system::error_code ec) {
+    if (!ec) bootstrap(0);
+  });
+  h_.down(why, was_up);
+}
+
+bool redis_cluster::command(std::vector<std::string> argv, std::string_view key, reply_fn done) {
+  if (!up_) return false;
+  send(std::make_shared<const std::vector<std::string>>(std::move(argv)), slots::key_slot(key),
+       std::move(done), 0, std::nullopt);
+  return true;
+}
+
+void redis_cluster::send(argv_ptr argv, std::uint16_t slot, reply_fn done, int hops,
+                         std::optional<slots::endpoint> ask) {
+  const slots::endpoint* to = ask ? &*ask : (map_ ? map_->master_of(slot) : nullptr);
+  if (!to) return done(nullptr);
+  node& n = link(*to);
+  if (ask) n.cmd->command({"ASKING"}, {});
+  auto gen = generation_;
+  n.cmd->command(*argv, [this, argv, slot, done = std::move(done), hops, gen](
+                            redisReply* r) mutable {
+    std::string_view err = error_text(r);
+    if (err.empty() || gen != generation_ || hops >= max_hops) return done(r);
+    if (auto rd = slots::parse_redirect(err)) {
+      if (!rd->ask) {
+        map_->moved(rd->slot, rd->to);
+        schedule_refresh(refresh_soon);
+      }
+      return send(std::move(argv), slot, std::move(done), hops + 1,
+                  rd->ask ? std::optional(rd->to) : std::nullopt);
+    }
+    if (!transient(err)) return done(r);
+    auto timer = std::make_shared<boost::asio::steady_timer>(ioc_, retry_pause);
+    timer->async_wait([this, timer, argv = std::move(argv), slot, done = std::move(done), hops,
+                       gen](boost::system::error_code ec) mutable {
+      if (ec || gen != generation_) return done(nullptr);
+      send(std::move(argv), slot, std::move(done), hops + 1, std::nullopt);
+    });
+  });
+}
+
+void redis_cluster::subscribe(const std::string& channel) {
+  if (!up_) return;
+  const slots::endpoint* owner = map_->master_of(slots::key_slot(channel));
+  if (!owner) return;
+  node& n = link(*owner);
+  wanted_[channel] = slots::to_string(*owner);
+  n.sub->subscription("SSUBSCRIBE", channel);
+}
+
+void redis_cluster::unsubscribe(const std::string& channel) {
+  auto it = wanted_.find(channel);
+  if (it == wanted_.end()) return;
+  if (auto n = nodes_.find(it->second); n != nodes_.end())
+    n->second.sub->subscription("SUNSUBSCRIBE", channel);
+  wanted_.erase(it);
+}
+
+void redis_cluster::on_push(const std::string& node_key, std::string_view kind,
+                            std::string_view channel, std::string_view payload, bool requested) {
+  if (kind == "smessage") return h_.message(channel, payload);
+  auto it = wanted_.find(std::string(channel));
+  if (kind == "ssubscribe") {
+    if (it != wanted_.end() && it->second == node_key) h_.subscribed(channel);
+    return;
+  }
+  if (it == wanted_.end() || it->second != node_key) return;
+  if (kind == "sunsubscribe" && !requested) {
+    // The slot moved away from this node: subscribe where it lives now.
+    it->second.clear();
+    return schedule_refresh(std::chrono::milliseconds(0));
+  }
+  if (kind == "error") {
+    if (auto rd = slots::parse_redirect(payload); rd && !rd->ask) map_->moved(rd->slot, rd->to);
+    spdlog::info("cluster: subscription to {} refused by {} ({}); following the slot map",
+                 channel, node_key, payload);
+    it->second.clear();
+    schedule_refresh(refresh_soon);
+  }
+}
+
+void redis_cluster::schedule_refresh(std::chrono::milliseconds after) {
+  if (!up_) return;
+  if (refresh_armed_ && after >= refresh_soon) {
+    if (refresh_timer_.expiry() <= std::chrono::steady_clock::now() + after) return;
+  }
+  refresh_armed_ = true;
+  auto gen = generation_;
+  refresh_timer_.expires_after(after);
+  refresh_timer_.async_wait([this, gen](boost::system::error_code ec) {
+    if (ec || gen != generation_) return;
+    refresh_armed_ = false;
+    refresh();
+  });
+}
+
+// Reads the map again from a master and moves every subscription whose slot
+// now lives elsewhere; then again in refresh_every.
+void redis_cluster::refresh() {
+  if (!up_ || refreshing_ || !map_) return;
+  refreshing_ = true;
+  // Ask the master of slot 0 (any master that is up would do).
+  const slots::endpoint* any = map_->master_of(0);
+  if (!any) any = &map_->masters().front();
+  auto gen = generation_;
+  auto at = *any;
+  link(at).cmd->command({"CLUSTER", "SLOTS"}, [this, gen, at](redisReply* r) {
+    if (gen != generation_) return;
+    refreshing_ = false;
+    if (r) {
+      auto m = slots::slot_map::from_cluster_slots(r, at.host);
+      if (m && m->complete()) {
+        map_ = std::move(*m);
+        known_ = map_->masters();
+      }
+    }
+    follow_map();
+    schedule_refresh(refresh_every);
+  });
+}
+
+void redis_cluster::follow_map() {
+  for (auto& [channel, on] : wanted_) {
+    const slots::endpoint* owner = map_->master_of(slots::key_slot(channel));
+    if (!owner) continue;
+    std::string key = slots::to_string(*owner);
+    if (on == key) continue;
+    if (auto old = nodes_.find(on); !on.empty() && old != nodes_.end())
+      old->second.sub->subscription("SUNSUBSCRIBE", channel);
+    link(*owner).sub->subscription("SSUBSCRIBE", channel);
+    on = key;
+  }
+}
+
+}  // namespace hf::broker

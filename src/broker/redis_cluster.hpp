@@ -1,0 +1,93 @@
+// A Redis Cluster (REDIS_CLUSTER_NODES) as the cluster broker's backend.
+//
+// Topology: CLUSTER SLOTS from the first seed (or known node) that answers
+// with every slot covered; then two links per master (broker/resp_link.hpp):
+// one for commands, one for sharded subscriptions. Up once every master's
+// two links are logged in.
+//
+// Routing: a command goes to the master of its key's slot. MOVED updates
+// that slot and resends (and schedules a refresh of the whole map); ASK
+// resends once to the named node after ASKING; TRYAGAIN, CLUSTERDOWN,
+// MASTERDOWN and LOADING are retried after a short pause; at most
+// `max_hops` of these per command, then the error is the reply.
+//
+// Subscriptions: SSUBSCRIBE on the master that owns the channel's slot.
+// When Redis unsubscribes a channel by itself (its slot moved) or refuses a
+// subscription with MOVED, the map is refreshed and that channel alone is
+// subscribed again where it lives now. The map is also refreshed every
+// `refresh_every` while up, and subscriptions follow it.
+//
+// Faults: any link that fails takes the whole backend down (every link is
+// closed, replies still waiting get nullptr, `down` runs), and it starts
+// again from the seeds after a backoff: a failed master is replaced by its
+// promoted replica once the cluster says so. Everything runs on the
+// io_context's thread.
+#pragma once
+
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <chrono>
+#include <map>
+#include <memory>
+#include <optional>
+#include <random>
+#include <unordered_map>
+
+#include "broker/cluster_slots.hpp"
+#include "broker/redis_backend.hpp"
+#include "broker/resp_link.hpp"
+
+namespace hf::broker {
+
+class redis_cluster final : public redis_backend {
+ public:
+  redis_cluster(boost::asio::io_context& ioc, std::vector<slots::endpoint> seeds,
+                redis_credentials login, handlers h);
+  ~redis_cluster() override;
+
+  void start() override;
+  void stop() override;
+  bool up() const noexcept override { return up_; }
+  bool sharded() const noexcept override { return true; }
+  bool command(std::vector<std::string> argv, std::string_view key,
+               reply_fn done) override;
+  void subscribe(const std::string& channel) override;
+  void unsubscribe(const std::string& channel) override;
+  std::string describe() const override;
+
+ private:
+  struct node {
+    std::shared_ptr<resp_link> cmd, sub;
+  };
+  using argv_ptr = std::shared_ptr<const std::vector<std::string>>;
+
+  void bootstrap(std::size_t candidate);
+  void adopt(slots::slot_map m);
+  node& link(const slots::endpoint& at);
+  void maybe_up();
+  void lost(const std::string& why);
+  void send(argv_ptr argv, std::uint16_t slot, reply_fn done, int hops,
+            std::optional<slots::endpoint> ask);
+  void on_push(const std::string& node_key, std::string_view kind, std::string_view channel,
+               std::string_view payload, bool requested);
+  void schedule_refresh(std::chrono::milliseconds after);
+  void refresh();
+  void follow_map();
+
+  boost::asio::io_context& ioc_;
+  std::vector<slots::endpoint> seeds_;
+  std::vector<slots::endpoint> known_;  // the masters of the last map: also tried as seeds
+  redis_credentials login_;
+  handlers h_;
+  std::optional<slots::slot_map> map_;
+  std::map<std::string, node> nodes_;                    // by "host:port"
+  std::unordered_map<std::string, std::string> wanted_;  // channel -> node it is subscribed on
+  std::shared_ptr<resp_link> probe_;                     // asks a seed for the map
+  boost::asio::steady_timer retry_, refresh_timer_;
+  std::minstd_rand jitter_{std::random_device{}()};
+  std::chrono::milliseconds backoff_;
+  std::uint64_t generation_ = 0;  // bumped when going down: older links' callbacks are ignored
+  bool up_ = false, stopped_ = false, refresh_armed_ = false, refreshing_ = false;
+};
+
+}  // namespace hf::broker

@@ -1,0 +1,211 @@
+#include "broker/resp_link.hpp"
+
+#include <hiredis/hiredis.h>
+
+#include <boost/asio/connect.hpp>
+#include <boost/asio/write.hpp>
+
+namespace hf::broker {
+namespace asio = boost::asio;
+
+namespace {
+// A node that neither answers nor refuses (a dead host, a full backlog) is
+// given up on after this long; the owner reconnects elsewhere.
+constexpr auto connect_timeout = std::chrono::seconds(2);
+
+std::string_view text(const redisReply* r) {
+  return r && (r->type == REDIS_REPLY_STRING || r->type == REDIS_REPLY_STATUS ||
+               r->type == REDIS_REPLY_ERROR)
+             ? std::string_view(r->str, r->len)
+             : std::string_view{};
+}
+
+// The kind of a pub/sub reply (["smessage", channel, payload], ["ssubscribe",
+// channel, count], ...), or empty for any other reply.
+std::string_view pubsub_kind(const redisReply* r) {
+  if (!r || r->type != REDIS_REPLY_ARRAY || r->elements != 3 ||
+      r->element[0]->type != REDIS_REPLY_STRING || r->element[1]->type != REDIS_REPLY_STRING)
+    return {};
+  std::string_view k = text(r->element[0]);
+  if (k == "smessage" || k == "ssubscribe" || k == "sunsubscribe") return k;
+  return {};
+}
+}  // namespace
+
+std::shared_ptr<resp_link> resp_link::make(asio::io_context& ioc, slots::endpoint at,
+                                           redis_credentials login, push_fn push) {
+  return std::shared_ptr<resp_link>(
+      new resp_link(ioc, std::move(at), std::move(login), std::move(push)));
+}
+
+resp_link::resp_link(asio::io_context& ioc, slots::endpoint at, redis_credentials login,
+                     push_fn push)
+    : socket_(ioc),
+      resolver_(ioc),
+      connect_timer_(ioc),
+      at_(std::move(at)),
+      login_(std::move(login)),
+      push_(std::move(push)),
+      reader_(redisReaderCreate()) {}
+
+resp_link::~resp_link() {
+  if (reader_) redisReaderFree(reader_);
+}
+
+void resp_link::connect(std::function<void()> up, std::function<void(std::string)> down) {
+  up_fn_ = std::move(up);
+  down_fn_ = std::move(down);
+  if (!reader_) return fail("out of memory");
+  connect_timer_.expires_after(connect_timeout);
+  connect_timer_.async_wait([self = shared_from_this()](boost::system::error_code ec) {
+    if (!ec && !self->connected_) self->fail("connect timed out");
+  });
+  resolver_.async_resolve(
+      at_.host, std::to_string(at_.port),
+      [self = shared_from_this()](boost::system::error_code ec,
+                                  asio::ip::tcp::resolver::results_type results) {
+        if (self->dead_) return;
+        if (ec) return self->fail("cannot resolve " + self->at_.host + ": " + ec.message());
+        asio::async_connect(self->socket_, results,
+                            [self](boost::system::error_code ec, const asio::ip::tcp::endpoint&) {
+                              if (self->dead_) return;
+                              if (ec) return self->fail(ec.message());
+                              self->connected_ = true;
+                              self->connect_timer_.cancel();
+                              self->socket_.set_option(asio::ip::tcp::no_delay(true));
+                              if (self->login_.password.empty()) {
+                                self->up_ = true;
+                                if (self->up_fn_) self->up_fn_();
+                              } else {
+                                // AUTH goes first, ahead of what was queued.
+                                std::vector<std::string> auth = {"AUTH"};
+                                if (!self->login_.user.empty()) auth.push_back(self->login_.user);
+                                auth.push_back(self->login_.password);
+                                std::string queued = std::move(self->unsent_);
+                                auto before = std::move(self->waiting_);
+                                self->unsent_.clear();
+                                self->waiting_.clear();
+                                self->command(auth, [self](redisReply* r) {
+                                  if (!r) return;
+                                  if (r->type == REDIS_REPLY_ERROR)
+                                    return self->fail("AUTH refused: " + std::string(text(r)));
+                                  self->up_ = true;
+                                  if (self->up_fn_) self->up_fn_();
+                                });
+                                self->unsent_ += queued;
+                                for (auto& p : before) self->waiting_.push_back(std::move(p));
+                              }
+                              self->read();
+                              self->flush();
+                            });
+      });
+}
+
+void resp_link::close() { fail("closed"); }
+
+void resp_link::queue(const std::vector<std::string>& argv, pending p) {
+  if (dead_) {
+    if (p.fn) p.fn(nullptr);
+    return;
+  }
+  std::vector<const char*> args;
+  std::vector<std::size_t> lens;
+  args.reserve(argv.size());
+  lens.reserve(argv.size());
+  for (const auto& a : argv) args.push_back(a.data()), lens.push_back(a.size());
+  char* cmd = nullptr;
+  int n = redisFormatCommandArgv(&cmd, static_cast<int>(argv.size()), args.data(), lens.data());
+  if (n < 0) {
+    if (p.fn) p.fn(nullptr);
+    return;
+  }
+  unsent_.append(cmd, static_cast<std::size_t>(n));
+  free(cmd);  // allocated by hiredis with malloc
+  waiting_.push_back(std::move(p));
+  flush();
+}
+
+void resp_link::command(const std::vector<std::string>& argv, reply_fn done) {
+  queue(argv, {std::move(done), {}, {}});
+}
+
+void resp_link::subscription(std::string_view verb, const std::string& channel) {
+  std::string kind = verb == "SSUBSCRIBE" ? "ssubscribe" : "sunsubscribe";
+  queue({std::string(verb), channel}, {{}, std::move(kind), channel});
+}
+
+void resp_link::flush() {
+  if (!connected_ || dead_ || !writing_.empty() || unsent_.empty()) return;
+  writing_.swap(unsent_);
+  asio::async_write(socket_, asio::buffer(writing_),
+                    [self = shared_from_this()](boost::system::error_code ec, std::size_t) {
+                      if (self->dead_) return;
+                      if (ec) return self->fail(ec.message());
+                      self->writing_.clear();
+                      self->flush();
+                    });
+}
+
+void resp_link::read() {
+  socket_.async_read_some(
+      asio::buffer(buf_), [self = shared_from_this()](boost::system::error_code ec, std::size_t n) {
+        if (self->dead_) return;
+        if (ec) return self->fail(ec == asio::error::eof ? "closed by Redis" : ec.message());
+        if (redisReaderFeed(self->reader_, self->buf_, n) != REDIS_OK)
+          return self->fail("unreadable reply");
+        for (;;) {
+          void* out = nullptr;
+          if (redisReaderGetReply(self->reader_, &out) != REDIS_OK)
+            return self->fail("unreadable reply");
+          if (!out) break;
+          auto* r = static_cast<redisReply*>(out);
+          self->dispatch(r);
+          freeReplyObject(r);
+          if (self->dead_) return;  // a callback closed the link
+        }
+        self->read();
+      });
+}
+
+void resp_link::dispatch(redisReply* r) {
+  std::string_view kind = pubsub_kind(r);
+  if (kind == "smessage") {
+    if (push_) push_(kind, text(r->element[1]), text(r->element[2]), true);
+    return;
+  }
+  if (!kind.empty()) {
+    // A confirmation answers the subscription waiting at the front; a
+    // "sunsubscribe" that answers none came from Redis (the slot moved).
+    std::string_view channel = text(r->element[1]);
+    bool requested = !waiting_.empty() && waiting_.front().sub_kind == kind &&
+                     waiting_.front().channel == channel;
+    if (requested) waiting_.pop_front();
+    if (push_) push_(kind, channel, {}, requested);
+    return;
+  }
+  if (waiting_.empty()) return fail("a reply nobody asked for");
+  pending p = std::move(waiting_.front());
+  waiting_.pop_front();
+  if (p.fn) return p.fn(r);
+  if (!p.sub_kind.empty() && r->type == REDIS_REPLY_ERROR && push_)
+    push_("error", p.channel, text(r), true);
+}
+
+void resp_link::fail(const std::string& why) {
+  if (dead_) return;
+  dead_ = true;
+  up_ = false;
+  connect_timer_.cancel();
+  resolver_.cancel();
+  boost::system::error_code ignored;
+  socket_.close(ignored);
+  auto waiting = std::move(waiting_);
+  waiting_.clear();
+  for (auto& p : waiting)
+    if (p.fn) p.fn(nullptr);
+  if (auto down = std::exchange(down_fn_, nullptr)) down(why);
+  up_fn_ = nullptr;
+  push_ = nullptr;
+}
+
+}  // namespace hf::broker
