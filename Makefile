@@ -5,7 +5,7 @@ FUZZ_SECONDS ?= 15
 # node's test runner, with a bound per test so that a hang fails that test.
 NODE_TEST = node --test --test-concurrency=2 --test-timeout=240000 --test-force-exit --test-reporter=spec
 
-.PHONY: all setup build run test unit e2e e2e-cluster clients fuzz asan tsan chaos clean
+.PHONY: all setup build run test unit e2e e2e-cluster e2e-rediscluster clients fuzz asan tsan chaos clean
 
 all: build
 
@@ -34,6 +34,13 @@ E2E_CLUSTER_FILES = auth publish socket subscriptions guarantees routing websock
 e2e-cluster: build
 	@scripts/setup.sh --with-test-clients
 	cd tests/e2e && HOPEFLOW_CLUSTER=1 HOPEFLOW_BIN=$(abspath $(BUILD_DIR))/hopeflow-realtime $(NODE_TEST) $(addsuffix .test.mjs,$(E2E_CLUSTER_FILES))
+
+# The same conformance tests on a real Redis Cluster (3 masters + 3 replicas,
+# sharded pub/sub), and the Redis Cluster's own faults: failover under
+# publishing, a slot migration with sockets connected, recovery across nodes.
+e2e-rediscluster: build
+	@scripts/setup.sh --with-test-clients
+	cd tests/e2e && HOPEFLOW_CLUSTER=1 HOPEFLOW_REDIS_CLUSTER=1 HOPEFLOW_BIN=$(abspath $(BUILD_DIR))/hopeflow-realtime $(NODE_TEST) $(addsuffix .test.mjs,$(E2E_CLUSTER_FILES)) redis_cluster.test.mjs
 
 # The JavaScript SDK (clients/js), the console and the CLI (tests/clients/):
 # policies with a fake clock, the SDK against the real binary (kill/restart,

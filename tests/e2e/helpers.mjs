@@ -44,11 +44,100 @@ export async function startRedis(port, extraArgs = []) {
   return { proc, stop: async () => { if (proc.exitCode === null) { proc.kill('SIGKILL'); await once(proc, 'exit'); } } };
 }
 
+// A port whose cluster bus port (port + 10000) is free too: a Redis Cluster
+// node needs both, so data ports stay below 55536.
+async function freeClusterPort(taken) {
+  const tryListen = (port) => new Promise((resolve) => {
+    const s = net.createServer();
+    s.once('error', () => resolve(false));
+    s.listen(port, '127.0.0.1', () => s.close(() => resolve(true)));
+  });
+  for (let i = 0; i < 200; i++) {
+    const port = 20000 + Math.floor(Math.random() * 35000);
+    if (taken.has(port) || taken.has(port + 10000)) continue;
+    if (await tryListen(port) && await tryListen(port + 10000)) { taken.add(port); taken.add(port + 10000); return port; }
+  }
+  throw new Error('no free port pair for a Redis Cluster node');
+}
+
+// A real Redis Cluster: `masters` masters with `replicas` replicas each, on
+// free loopback ports, made by redis-cli --cluster create, with a short
+// cluster-node-timeout so that a failover takes about a second. Each node
+// keeps its nodes.conf in its own temporary directory. Returns the nodes
+// ({port, proc, stop, start}), `seeds` for REDIS_CLUSTER_NODES, `cli(port,
+// ...args)` and stop().
+export async function startRedisCluster({ masters = 3, replicas = 1, nodeTimeoutMs = 1000, extraArgs = [] } = {}) {
+  const { mkdtempSync, rmSync } = await import('node:fs');
+  const { tmpdir } = await import('node:os');
+  const { join } = await import('node:path');
+  const { execFile } = await import('node:child_process');
+  const dir = mkdtempSync(join(tmpdir(), 'hf-redis-cluster-'));
+  const taken = new Set();
+  const cli = (port, ...args) => new Promise((resolve, reject) => {
+    execFile('redis-cli', ['-p', String(port), ...args], { timeout: 30000 }, (err, stdout, stderr) => err ? reject(new Error(`${err.message}\n${stdout}${stderr}`)) : resolve(stdout));
+  });
+  const start = async (port) => {
+    const nodeDir = join(dir, String(port));
+    await import('node:fs').then((fs) => fs.mkdirSync(nodeDir, { recursive: true }));
+    const r = await startRedis(port, ['--cluster-enabled', 'yes', '--cluster-config-file', 'nodes.conf', '--cluster-node-timeout', String(nodeTimeoutMs), '--dir', nodeDir, ...extraArgs]);
+    return r;
+  };
+  const nodes = [];
+  for (let i = 0; i < masters * (1 + replicas); i++) {
+    const port = await freeClusterPort(taken);
+    const node = { port, ...(await start(port)) };
+    node.restart = async () => { Object.assign(node, await start(port)); };
+    nodes.push(node);
+  }
+  await cli(nodes[0].port, '--cluster', 'create', ...nodes.map((n) => `127.0.0.1:${n.port}`), '--cluster-replicas', String(replicas), '--cluster-yes');
+  // Every node agrees that the cluster is ok and that every replica is attached.
+  for (let i = 0; ; i++) {
+    const infos = await Promise.all(nodes.map((n) => cli(n.port, 'cluster', 'info').catch(() => '')));
+    const okAll = infos.every((t) => /cluster_state:ok/.test(t) && new RegExp(`cluster_known_nodes:${nodes.length}`).test(t));
+    if (okAll) {
+      const repl = await Promise.all(nodes.map((n) => cli(n.port, 'info', 'replication')));
+      if (repl.filter((t) => /role:slave/.test(t) && /master_link_status:up/.test(t)).length === masters * replicas) break;
+    }
+    if (i > 200) throw new Error('the Redis Cluster did not come up');
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  return {
+    nodes,
+    seeds: nodes.slice(0, masters).map((n) => `127.0.0.1:${n.port}`).join(','),
+    cli,
+    // The node that serves `slot` now (its master), from CLUSTER SLOTS of any live node.
+    async masterOf(slot) {
+      for (const n of nodes) {
+        if (n.proc.exitCode !== null) continue;
+        const slots = await cli(n.port, '--json', 'cluster', 'slots').catch(() => null);
+        if (!slots) continue;
+        for (const [first, last, master] of JSON.parse(slots)) if (slot >= first && slot <= last) return nodes.find((x) => x.port === master[1]);
+      }
+      return null;
+    },
+    async stop() {
+      await Promise.all(nodes.map((n) => n.stop()));
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
+
+// With HOPEFLOW_REDIS_CLUSTER=1 (make e2e-rediscluster), CLUSTER mode runs on a
+// real Redis Cluster (3 masters, 3 replicas) instead of one redis-server.
+export const REDIS_CLUSTER = process.env.HOPEFLOW_REDIS_CLUSTER === '1';
+
 export async function startServer(opts = {}) {
   if (!CLUSTER || opts.single) return startNode(opts);
-  const redisPort = await freePort();
-  const redis = await startRedis(redisPort);
-  const env = { ...(opts.env ?? {}), REDIS_URL: `redis://127.0.0.1:${redisPort}` };
+  let redis, where;
+  if (REDIS_CLUSTER) {
+    redis = await startRedisCluster();
+    where = { REDIS_CLUSTER_NODES: redis.seeds };
+  } else {
+    const redisPort = await freePort();
+    redis = await startRedis(redisPort);
+    where = { REDIS_URL: `redis://127.0.0.1:${redisPort}` };
+  }
+  const env = { ...(opts.env ?? {}), ...where };
   const a = await startNode({ ...opts, env: { ...env, NODE_ID: 'a' } });
   const b = await startNode({ ...opts, env: { ...env, NODE_ID: 'b' } });
   for (let i = 0; i < 200 && !(/cluster: connected/.test(a.log()) && /cluster: connected/.test(b.log())); i++) await new Promise((r) => setTimeout(r, 25));
