@@ -28,6 +28,11 @@ class redis_backend {
     // Redis confirmed a subscription (also after a cluster moved it).
     std::function<void(std::string_view channel)> subscribed;
     std::function<void(std::string_view channel, std::string_view payload)> message;
+    // A subscription no longer holds, or cannot be made now: the part of
+    // Redis that serves the channel is unreachable while the rest is up (a
+    // Redis Cluster master that failed). It is made again, and confirmed
+    // through `subscribed`, once that part is back.
+    std::function<void(std::string_view channel)> unavailable;
   };
 
   virtual ~redis_backend() = default;
@@ -39,9 +44,9 @@ class redis_backend {
   virtual bool sharded() const noexcept = 0;
   // Sends a command whose key (or channel) is `key`; `done` gets its reply
   // once, or nullptr when the connection is lost first. False (and `done`
-  // not called) when not up.
-  virtual bool command(std::vector<std::string> argv, std::string_view key,
-                       reply_fn done) = 0;
+  // not called) when not up, or when the part of Redis that serves `key` is
+  // unreachable.
+  virtual bool command(std::vector<std::string> argv, std::string_view key, reply_fn done) = 0;
   virtual void subscribe(const std::string& channel) = 0;
   virtual void unsubscribe(const std::string& channel) = 0;
   // For logs: where Redis is.

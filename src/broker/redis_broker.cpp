@@ -66,14 +66,18 @@ std::string epoch_prologue(bool sharded, int arg) {
   if (!sharded)
     return "local e = redis.call('HGET', KEYS[1], 'e')\n"
            "if not e then\n"
-           "  e = " + a + "\n"
+           "  e = " +
+           a +
+           "\n"
            "  redis.call('HSET', KEYS[1], 'e', e, 'o', 0)\n"
            "  redis.call('DEL', KEYS[2])\n";
   return "local me = redis.call('CLUSTER', 'MYID')\n"
          "local m = redis.call('HMGET', KEYS[1], 'e', 'n')\n"
          "local e = m[1]\n"
          "if (not e) or m[2] ~= me then\n"
-         "  e = " + a + "\n"
+         "  e = " +
+         a +
+         "\n"
          "  redis.call('HSET', KEYS[1], 'e', e, 'o', 0, 'n', me)\n"
          "  redis.call('DEL', KEYS[2])\n";
 }
@@ -93,7 +97,8 @@ if tonumber(ARGV[5]) > 0 then
   redis.call('XADD', KEYS[2], 'MAXLEN', ARGV[5], '0-' .. o, 'e', ARGV[3])
   redis.call('PEXPIRE', KEYS[2], ARGV[6])
 end
-return redis.call(')lua" + std::string(sharded ? "SPUBLISH" : "PUBLISH") +
+return redis.call(')lua" +
+         std::string(sharded ? "SPUBLISH" : "PUBLISH") +
          R"lua(', ARGV[1], ARGV[2] .. e .. ' ' .. o .. '\n' .. ARGV[3])
 )lua";
 }
@@ -177,17 +182,18 @@ struct redis_broker::impl {
     if (opt.node_id.empty()) opt.node_id = random_hex_id();
     reply_channel = wire::reply_channel(opt.node_id, incarnation);
     redis_backend::handlers on{
-        [this] { on_up(); },
-        [this](const std::string& why, bool was_up) { on_down(why, was_up); },
+        [this] { on_up(); }, [this](const std::string& why, bool was_up) { on_down(why, was_up); },
         [this](std::string_view channel) { subscribed(channel); },
-        [this](std::string_view channel, std::string_view payload) { message(channel, payload); }};
+        [this](std::string_view channel, std::string_view payload) { message(channel, payload); },
+        [this](std::string_view channel) { unavailable(channel); }};
     if (opt.cluster_nodes.empty()) {
       redis = std::make_unique<redis_single>(ioc, opt.where, std::move(on));
     } else {
       std::vector<slots::endpoint> seeds;
       for (const auto& n : opt.cluster_nodes) seeds.push_back({n.host, n.port});
       redis_credentials login{opt.cluster_nodes.front().user, opt.cluster_nodes.front().password};
-      redis = std::make_unique<redis_cluster>(ioc, std::move(seeds), std::move(login), std::move(on));
+      redis =
+          std::make_unique<redis_cluster>(ioc, std::move(seeds), std::move(login), std::move(on));
     }
     names.sharded = redis->sharded();
     publish_src = publish_script(names.sharded);
@@ -280,18 +286,34 @@ struct redis_broker::impl {
     if (!redis->up()) return;
     auto users = std::move(tainted);
     tainted.clear();
-    for (const auto& user : users) {
-      ++renewing;
-      std::string meta = names.meta_key(user);
-      bool sent = redis->command(
-          {"EVAL", renew_src, "2", meta, names.stream_key(user), new_epoch(),
-           std::to_string(std::chrono::milliseconds(meta_ttl).count())},
-          meta, [this, user](redisReply* r) {
-                         --renewing;
-                         if (!r || r->type == REDIS_REPLY_ERROR) taint(user);  // again next time
-                         maybe_up();
-                       });
-      if (!sent) --renewing, taint(user);
+    for (const auto& user : users) renew(user);
+  }
+
+  // Gives `user` a new epoch in Redis (untainted meanwhile; tainted again if
+  // it fails). Commands for one user go to one link in order, so a publish
+  // or a read sent after this one sees the new epoch.
+  void renew(const std::string& user) {
+    ++renewing;
+    std::string meta = names.meta_key(user);
+    bool sent = redis->command({"EVAL", renew_src, "2", meta, names.stream_key(user), new_epoch(),
+                                std::to_string(std::chrono::milliseconds(meta_ttl).count())},
+                               meta, [this, user](redisReply* r) {
+                                 --renewing;
+                                 if (!r || r->type == REDIS_REPLY_ERROR)
+                                   taint(user);  // again later
+                                 maybe_up();
+                               });
+    if (!sent) --renewing, taint(user);
+  }
+
+  // On a Redis Cluster part of Redis can fail while the node stays up: a
+  // user delivered to alone meanwhile gets its new epoch before this node
+  // next publishes or reads for it through Redis.
+  void renew_if_tainted(const std::string& user) {
+    if (st != state::up) return;
+    if (auto t = tainted.find(user); t != tainted.end()) {
+      tainted.erase(t);
+      renew(user);
     }
   }
 
@@ -326,17 +348,20 @@ struct redis_broker::impl {
     redis->command({"EVAL", claim_script, "1", key, incarnation,
                     std::to_string(std::chrono::milliseconds(claim_ttl).count())},
                    key, [this](redisReply* r) {
-                   if (!r || r->type != REDIS_REPLY_INTEGER) return;
-                   bool dup = r->integer == 0;
-                   if (dup && !duplicate)
-                     spdlog::warn(
-                         "cluster: another live node also uses NODE_ID {} (or an earlier run of "
-                         "this node ended without stopping, less than 15 s ago); answers stay "
-                         "apart (each process has its own reply channel) but logs and metrics "
-                         "are ambiguous: give every node its own NODE_ID",
-                         opt.node_id);
-                   duplicate = dup;
-                 });
+                     if (!r || r->type != REDIS_REPLY_INTEGER) return;
+                     bool dup = r->integer == 0;
+                     if (dup && !duplicate)
+                       spdlog::warn(
+                           "cluster: another live node also uses NODE_ID {} (or an earlier run of "
+                           "this node ended without stopping, less than 15 s ago); answers stay "
+                           "apart (each process has its own reply channel) but logs and metrics "
+                           "are ambiguous: give every node its own NODE_ID",
+                           opt.node_id);
+                     duplicate = dup;
+                   });
+    // Users delivered to alone while their part of a Redis Cluster was down
+    // and not published to since: renewed here, at most claim_every later.
+    if (st == state::up && !tainted.empty()) renew_tainted();
     claim_timer.expires_after(claim_every);
     claim_timer.async_wait([this](boost::system::error_code ec) {
       if (!ec) claim_node_id();
@@ -347,6 +372,7 @@ struct redis_broker::impl {
   void publish(std::shared_ptr<const protocol::envelope> env, hub::deadline until,
                hub::delivery_callback done) {
     if (st != state::up || !redis->up()) return degraded(std::move(env), until, std::move(done));
+    renew_if_tainted(env->user_id);
     // Nodes answer at `until` minus a margin at the latest; with a very short
     // wait (ackTimeoutMs 0) they answer at once with their counts, which
     // still take a Redis round trip to arrive.
@@ -430,6 +456,16 @@ struct redis_broker::impl {
     confirmed(channel);
   }
 
+  // The Redis Cluster master of this channel failed (the rest is up): its
+  // user's sockets here that wait for the subscription open now (delivered
+  // to locally until the channel is subscribed again, which the backend does
+  // by itself).
+  void unavailable(std::string_view channel) {
+    if (channel == reply_channel) return;  // resubscribed by the backend; answers wait until then
+    if (auto user = names.user_of_channel(channel))
+      for (auto& ready_fn : subscriptions.lost(*user)) ready_fn();
+  }
+
   void message(std::string_view channel, std::string_view payload) {
     if (channel == reply_channel) return reply_message(payload);
     if (names.user_of_channel(channel)) user_message(payload);
@@ -488,6 +524,7 @@ struct redis_broker::impl {
             std::function<void(hub::stream_view)> done) {
     if (st != state::up || !redis->up())
       return done({});  // not ok: the socket is told recovered:false
+    renew_if_tainted(user);
     auto shared_done = std::make_shared<std::function<void(hub::stream_view)>>(std::move(done));
     std::string meta = names.meta_key(user);
     std::string_view key = meta;  // the argv below takes a copy

@@ -20,6 +20,9 @@ constexpr auto retry_pause = std::chrono::milliseconds(100);
 // The map is read again this often while up, and soon after a redirect.
 constexpr auto refresh_every = std::chrono::seconds(5);
 constexpr auto refresh_soon = std::chrono::milliseconds(20);
+// While a master is missing (slots without a usable master, channels
+// waiting for one), the map is read this often.
+constexpr auto retry_refresh = std::chrono::milliseconds(200);
 
 std::string_view error_text(const redisReply* r) {
   return r && r->type == REDIS_REPLY_ERROR ? std::string_view(r->str, r->len) : std::string_view{};
@@ -117,18 +120,53 @@ redis_cluster::node& redis_cluster::link(const slots::endpoint& at) {
                                            std::string_view payload, bool requested) {
                             if (gen == generation_) on_push(key, kind, channel, payload, requested);
                           });
-  auto up = [this, gen] {
-    if (gen == generation_) maybe_up();
+  auto up = [this, gen, key] {
+    if (gen != generation_) return;
+    if (auto it = nodes_.find(key);
+        it != nodes_.end() && it->second.cmd->up() && it->second.sub->up())
+      cooling_.erase(key);  // reachable again: the next failure starts a fresh backoff
+    maybe_up();
   };
   auto down = [this, gen, key](const std::string& why) {
     if (gen != generation_) return;
-    boost::asio::post(ioc_, [this, gen, why = key + ": " + why] {
-      if (gen == generation_) lost(why);
+    boost::asio::post(ioc_, [this, gen, key, why] {
+      if (gen == generation_) node_lost(key, why);
     });
   };
   n.cmd->connect(up, down);
   n.sub->connect(up, down);
   return nodes_.emplace(std::move(key), std::move(n)).first->second;
+}
+
+redis_cluster::node* redis_cluster::usable(const slots::endpoint& at) {
+  std::string key = slots::to_string(at);
+  if (auto c = cooling_.find(key); c != cooling_.end()) {
+    if (std::chrono::steady_clock::now() < c->second.until) return nullptr;
+  }
+  return &link(at);
+}
+
+// One master's link failed while the backend is up: drop that master alone.
+void redis_cluster::node_lost(const std::string& key, const std::string& why) {
+  auto it = nodes_.find(key);
+  if (it == nodes_.end()) return;  // already dropped (its other link)
+  if (!up_) return lost(key + ": " + why);
+  node n = std::move(it->second);
+  nodes_.erase(it);
+  boost::asio::post(ioc_, [n = std::move(n)] { n.cmd->close(), n.sub->close(); });
+  auto& c = cooling_[key];
+  c.backoff = c.backoff.count() ? std::min(c.backoff * 2, reconnect_max) : reconnect_min;
+  c.until = std::chrono::steady_clock::now() + c.backoff;
+  if (nodes_.empty()) return lost("every master is unreachable (last: " + key + ": " + why + ")");
+  spdlog::warn(
+      "cluster: lost Redis Cluster node {} ({}); its slots are served locally until the "
+      "cluster names a master for them",
+      key, why);
+  std::vector<std::string> orphans;
+  for (auto& [channel, on] : wanted_)
+    if (on == key) on.clear(), orphans.push_back(channel);
+  for (const auto& channel : orphans) h_.unavailable(channel);
+  schedule_refresh(retry_refresh);
 }
 
 void redis_cluster::maybe_up() {
@@ -151,6 +189,7 @@ void redis_cluster::lost(const std::string& why) {
   ++generation_;
   map_.reset();
   wanted_.clear();
+  cooling_.clear();
   refresh_timer_.cancel();
   refresh_armed_ = refreshing_ = false;
   auto nodes = std::move(nodes_);
@@ -172,6 +211,8 @@ void redis_cluster::lost(const std::string& why) {
 
 bool redis_cluster::command(std::vector<std::string> argv, std::string_view key, reply_fn done) {
   if (!up_) return false;
+  const slots::endpoint* owner = map_->master_of(slots::key_slot(key));
+  if (!owner || !usable(*owner)) return false;
   send(std::make_shared<const std::vector<std::string>>(std::move(argv)), slots::key_slot(key),
        std::move(done), 0, std::nullopt);
   return true;
@@ -180,39 +221,49 @@ bool redis_cluster::command(std::vector<std::string> argv, std::string_view key,
 void redis_cluster::send(argv_ptr argv, std::uint16_t slot, reply_fn done, int hops,
                          std::optional<slots::endpoint> ask) {
   const slots::endpoint* to = ask ? &*ask : (map_ ? map_->master_of(slot) : nullptr);
-  if (!to) return done(nullptr);
-  node& n = link(*to);
+  node* target = to ? usable(*to) : nullptr;
+  if (!target) return done(nullptr);
+  node& n = *target;
   if (ask) n.cmd->command({"ASKING"}, {});
   auto gen = generation_;
-  n.cmd->command(*argv, [this, argv, slot, done = std::move(done), hops, gen](
-                            redisReply* r) mutable {
-    std::string_view err = error_text(r);
-    if (err.empty() || gen != generation_ || hops >= max_hops) return done(r);
-    if (auto rd = slots::parse_redirect(err)) {
-      if (!rd->ask) {
-        map_->moved(rd->slot, rd->to);
-        schedule_refresh(refresh_soon);
-      }
-      return send(std::move(argv), slot, std::move(done), hops + 1,
-                  rd->ask ? std::optional(rd->to) : std::nullopt);
-    }
-    if (!transient(err)) return done(r);
-    auto timer = std::make_shared<boost::asio::steady_timer>(ioc_, retry_pause);
-    timer->async_wait([this, timer, argv = std::move(argv), slot, done = std::move(done), hops,
-                       gen](boost::system::error_code ec) mutable {
-      if (ec || gen != generation_) return done(nullptr);
-      send(std::move(argv), slot, std::move(done), hops + 1, std::nullopt);
-    });
-  });
+  n.cmd->command(
+      *argv, [this, argv, slot, done = std::move(done), hops, gen](redisReply* r) mutable {
+        std::string_view err = error_text(r);
+        if (err.empty() || gen != generation_ || hops >= max_hops) return done(r);
+        if (auto rd = slots::parse_redirect(err)) {
+          if (!rd->ask) {
+            map_->moved(rd->slot, rd->to);
+            schedule_refresh(refresh_soon);
+          }
+          return send(std::move(argv), slot, std::move(done), hops + 1,
+                      rd->ask ? std::optional(rd->to) : std::nullopt);
+        }
+        if (!transient(err)) return done(r);
+        auto timer = std::make_shared<boost::asio::steady_timer>(ioc_, retry_pause);
+        timer->async_wait([this, timer, argv = std::move(argv), slot, done = std::move(done), hops,
+                           gen](boost::system::error_code ec) mutable {
+          if (ec || gen != generation_) return done(nullptr);
+          send(std::move(argv), slot, std::move(done), hops + 1, std::nullopt);
+        });
+      });
 }
 
 void redis_cluster::subscribe(const std::string& channel) {
   if (!up_) return;
   const slots::endpoint* owner = map_->master_of(slots::key_slot(channel));
-  if (!owner) return;
-  node& n = link(*owner);
+  node* n = owner ? usable(*owner) : nullptr;
+  if (!n) {
+    // Subscribed once a master for the slot is back (follow_map); until
+    // then the channel is unavailable.
+    wanted_[channel].clear();
+    auto gen = generation_;
+    boost::asio::post(ioc_, [this, gen, channel] {
+      if (gen == generation_ && wanted_.count(channel)) h_.unavailable(channel);
+    });
+    return schedule_refresh(retry_refresh);
+  }
   wanted_[channel] = slots::to_string(*owner);
-  n.sub->subscription("SSUBSCRIBE", channel);
+  n->sub->subscription("SSUBSCRIBE", channel);
 }
 
 void redis_cluster::unsubscribe(const std::string& channel) {
@@ -239,8 +290,8 @@ void redis_cluster::on_push(const std::string& node_key, std::string_view kind,
   }
   if (kind == "error") {
     if (auto rd = slots::parse_redirect(payload); rd && !rd->ask) map_->moved(rd->slot, rd->to);
-    spdlog::info("cluster: subscription to {} refused by {} ({}); following the slot map",
-                 channel, node_key, payload);
+    spdlog::info("cluster: subscription to {} refused by {} ({}); following the slot map", channel,
+                 node_key, payload);
     it->second.clear();
     schedule_refresh(refresh_soon);
   }
@@ -265,12 +316,17 @@ void redis_cluster::schedule_refresh(std::chrono::milliseconds after) {
 // now lives elsewhere; then again in refresh_every.
 void redis_cluster::refresh() {
   if (!up_ || refreshing_ || !map_) return;
+  // Ask a master that is linked and up (any would do).
+  const resp_link* asked = nullptr;
+  for (auto& [key, n] : nodes_)
+    if (n.cmd->up()) {
+      asked = n.cmd.get();
+      break;
+    }
+  if (!asked) return schedule_refresh(retry_refresh);
   refreshing_ = true;
-  // Ask the master of slot 0 (any master that is up would do).
-  const slots::endpoint* any = map_->master_of(0);
-  if (!any) any = &map_->masters().front();
   auto gen = generation_;
-  auto at = *any;
+  auto at = asked->where();
   link(at).cmd->command({"CLUSTER", "SLOTS"}, [this, gen, at](redisReply* r) {
     if (gen != generation_) return;
     refreshing_ = false;
@@ -281,22 +337,31 @@ void redis_cluster::refresh() {
         known_ = map_->masters();
       }
     }
-    follow_map();
-    schedule_refresh(refresh_every);
+    bool waiting = follow_map();
+    schedule_refresh(waiting ? retry_refresh : refresh_every);
   });
 }
 
-void redis_cluster::follow_map() {
+bool redis_cluster::follow_map() {
+  bool waiting = false;
+  // Masters of the map not linked yet (a promoted replica, a new master):
+  // linked now, unless cooling down.
+  for (const auto& m : map_->masters()) waiting = !usable(m) || waiting;
   for (auto& [channel, on] : wanted_) {
     const slots::endpoint* owner = map_->master_of(slots::key_slot(channel));
-    if (!owner) continue;
+    node* n = owner ? usable(*owner) : nullptr;
+    if (!n) {
+      waiting = true;
+      continue;
+    }
     std::string key = slots::to_string(*owner);
     if (on == key) continue;
     if (auto old = nodes_.find(on); !on.empty() && old != nodes_.end())
       old->second.sub->subscription("SUNSUBSCRIBE", channel);
-    link(*owner).sub->subscription("SSUBSCRIBE", channel);
+    n->sub->subscription("SSUBSCRIBE", channel);
     on = key;
   }
+  return waiting;
 }
 
 }  // namespace hf::broker

@@ -17,11 +17,17 @@
 // subscribed again where it lives now. The map is also refreshed every
 // `refresh_every` while up, and subscriptions follow it.
 //
-// Faults: any link that fails takes the whole backend down (every link is
-// closed, replies still waiting get nullptr, `down` runs), and it starts
-// again from the seeds after a backoff: a failed master is replaced by its
-// promoted replica once the cluster says so. Everything runs on the
-// io_context's thread.
+// Faults, one master at a time: when a master's link fails, only that
+// master is dropped. Its replies still waiting get nullptr; commands for its
+// slots are refused (command() returns false: the broker delivers locally)
+// and its channels are reported `unavailable`; the rest of the cluster goes
+// on. The map is read again from another master every `retry_refresh` until
+// it names a reachable master for those slots (the promoted replica, after
+// a failover; or the same master, after a blip), and the channels are
+// subscribed there. A dropped master is not dialled again for a cooldown
+// (backoff from 100 ms to 1 s). When no master is left, or before the first
+// map, the whole backend is down (`down` runs) and starts again from the
+// seeds after a backoff. Everything runs on the io_context's thread.
 #pragma once
 
 #include <boost/asio/io_context.hpp>
@@ -49,8 +55,7 @@ class redis_cluster final : public redis_backend {
   void stop() override;
   bool up() const noexcept override { return up_; }
   bool sharded() const noexcept override { return true; }
-  bool command(std::vector<std::string> argv, std::string_view key,
-               reply_fn done) override;
+  bool command(std::vector<std::string> argv, std::string_view key, reply_fn done) override;
   void subscribe(const std::string& channel) override;
   void unsubscribe(const std::string& channel) override;
   std::string describe() const override;
@@ -66,13 +71,18 @@ class redis_cluster final : public redis_backend {
   node& link(const slots::endpoint& at);
   void maybe_up();
   void lost(const std::string& why);
+  void node_lost(const std::string& key, const std::string& why);
+  // The links of a master, or nullptr while it cools down after a failure.
+  node* usable(const slots::endpoint& at);
   void send(argv_ptr argv, std::uint16_t slot, reply_fn done, int hops,
             std::optional<slots::endpoint> ask);
   void on_push(const std::string& node_key, std::string_view kind, std::string_view channel,
                std::string_view payload, bool requested);
   void schedule_refresh(std::chrono::milliseconds after);
   void refresh();
-  void follow_map();
+  // Moves subscriptions to the masters the map names now. True while some
+  // slot's master or some channel waits for a usable master.
+  bool follow_map();
 
   boost::asio::io_context& ioc_;
   std::vector<slots::endpoint> seeds_;
@@ -80,9 +90,15 @@ class redis_cluster final : public redis_backend {
   redis_credentials login_;
   handlers h_;
   std::optional<slots::slot_map> map_;
-  std::map<std::string, node> nodes_;                    // by "host:port"
-  std::unordered_map<std::string, std::string> wanted_;  // channel -> node it is subscribed on
-  std::shared_ptr<resp_link> probe_;                     // asks a seed for the map
+  std::map<std::string, node> nodes_;  // by "host:port"
+  std::unordered_map<std::string, std::string>
+      wanted_;  // channel -> node it is subscribed on ("": none now)
+  struct cooldown {
+    std::chrono::steady_clock::time_point until;
+    std::chrono::milliseconds backoff;
+  };
+  std::unordered_map<std::string, cooldown> cooling_;  // masters dropped after a failure
+  std::shared_ptr<resp_link> probe_;                   // asks a seed for the map
   boost::asio::steady_timer retry_, refresh_timer_;
   std::minstd_rand jitter_{std::random_device{}()};
   std::chrono::milliseconds backoff_;

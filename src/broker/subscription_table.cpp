@@ -54,6 +54,17 @@ std::vector<subscription_table::ready_fn> subscription_table::lost() {
   return out;
 }
 
+std::vector<subscription_table::ready_fn> subscription_table::lost(std::string_view user) {
+  std::string key(user);
+  subscribed_.erase(key);
+  stale_.erase(key);
+  auto w = waiting_.find(key);
+  if (w == waiting_.end()) return {};
+  auto list = std::move(w->second);
+  waiting_.erase(w);
+  return list;
+}
+
 std::vector<std::string> subscription_table::users() const {
   std::vector<std::string> out;
   out.reserve(sockets_.size());

@@ -42,6 +42,9 @@ class subscription_table {
   // sockets that waited for one are returned so they can open (degraded:
   // local delivery only until Redis is back).
   std::vector<ready_fn> lost();
+  // The same for one user's subscription (the Redis Cluster master that
+  // served its channel failed; the rest is up).
+  std::vector<ready_fn> lost(std::string_view user);
 
   // Users with at least one socket here (to resubscribe after a reconnect).
   std::vector<std::string> users() const;

@@ -18,7 +18,7 @@ const RESUME_BOUND_MS = 8000;
 
 describe('Redis Cluster (sharded pub/sub)', () => {
   let cluster, a, b, c;
-  const node = (id, env = {}) => startServer({ single: true, env: { REDIS_CLUSTER_NODES: cluster.seeds, NODE_ID: id, HISTORY_SIZE: '100', ACK_TIMEOUT_MS: '5000', ...env } });
+  const node = (id, env = {}) => startServer({ single: true, env: { REDIS_CLUSTER_NODES: cluster.seeds, NODE_ID: id, HISTORY_SIZE: '5000', ACK_TIMEOUT_MS: '5000', ...env } });
   // The slot of a user's channel, as Redis computes it (CRC16/XMODEM of the
   // hash tag), asked of a live node.
   const channelSlot = async (user) => {

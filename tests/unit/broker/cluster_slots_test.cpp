@@ -1,11 +1,11 @@
 #include "broker/cluster_slots.hpp"
 
-#include "broker/cluster_wire.hpp"
-
 #include <gtest/gtest.h>
 #include <hiredis/hiredis.h>
 
 #include <memory>
+
+#include "broker/cluster_wire.hpp"
 
 using namespace hf::broker::slots;
 
@@ -43,10 +43,10 @@ TEST(ClusterSlots, KeySlotsAgreeWithRedis) {
   EXPECT_EQ(key_slot("hf:{alice}:m"), 749);
   // Hash tags, with the specification's own examples.
   EXPECT_EQ(key_slot("{user1000}.following"), key_slot("{user1000}.followers"));
-  EXPECT_EQ(key_slot("foo{}{bar}"), 8363);      // an empty tag: the whole key
-  EXPECT_EQ(key_slot("foo{{bar}}zap"), 4015);   // the tag is "{bar"
+  EXPECT_EQ(key_slot("foo{}{bar}"), 8363);     // an empty tag: the whole key
+  EXPECT_EQ(key_slot("foo{{bar}}zap"), 4015);  // the tag is "{bar"
   EXPECT_EQ(key_slot("foo{{bar}}zap"), key_slot("{bar"));
-  EXPECT_EQ(key_slot("foo{bar}{zap}"), 5061);   // only the first tag counts
+  EXPECT_EQ(key_slot("foo{bar}{zap}"), 5061);  // only the first tag counts
   EXPECT_EQ(key_slot("foo{bar}{zap}"), key_slot("bar"));
   EXPECT_EQ(key_slot("{"), crc16("{") % slot_count);  // no closing brace: the whole key
 }
@@ -92,8 +92,8 @@ TEST(ClusterSlots, Redirects) {
 }
 
 TEST(ClusterSlots, MapFromClusterSlots) {
-  std::string reply = "*3\r\n" + range(0, 5460, "127.0.0.1", 7001) +
-                      range(5461, 10922, "", 7002) + range(10923, 16383, "127.0.0.1", 7003);
+  std::string reply = "*3\r\n" + range(0, 5460, "127.0.0.1", 7001) + range(5461, 10922, "", 7002) +
+                      range(10923, 16383, "127.0.0.1", 7003);
   auto r = resp(reply);
   auto m = slot_map::from_cluster_slots(r.get(), "10.0.0.9");
   ASSERT_TRUE(m);
@@ -116,11 +116,11 @@ TEST(ClusterSlots, IncompleteAndMalformedMaps) {
   ASSERT_TRUE(m);
   EXPECT_FALSE(m->complete());
   EXPECT_EQ(m->master_of(101), nullptr);
-  for (std::string bad : {std::string("+OK\r\n"), "*1\r\n" + range(5, 4, "h", 1),
-                          "*1\r\n" + range(0, 16384, "h", 1), "*1\r\n" + range(0, 1, "h", 0),
-                          "*1\r\n" + range(0, 1, "h", 70000), std::string("*1\r\n*2\r\n:0\r\n:1\r\n"),
-                          std::string("*1\r\n*3\r\n:0\r\n:1\r\n$1\r\nh\r\n"),
-                          std::string("*1\r\n*3\r\n$1\r\n0\r\n:1\r\n*2\r\n$1\r\nh\r\n:1\r\n")}) {
+  for (std::string bad :
+       {std::string("+OK\r\n"), "*1\r\n" + range(5, 4, "h", 1), "*1\r\n" + range(0, 16384, "h", 1),
+        "*1\r\n" + range(0, 1, "h", 0), "*1\r\n" + range(0, 1, "h", 70000),
+        std::string("*1\r\n*2\r\n:0\r\n:1\r\n"), std::string("*1\r\n*3\r\n:0\r\n:1\r\n$1\r\nh\r\n"),
+        std::string("*1\r\n*3\r\n$1\r\n0\r\n:1\r\n*2\r\n$1\r\nh\r\n:1\r\n")}) {
     auto r = resp(bad);
     EXPECT_FALSE(slot_map::from_cluster_slots(r.get(), "h")) << bad;
   }

@@ -71,3 +71,23 @@ TEST(SubscriptionTable, ASocketOpeningAfterAnUnsubscribeWaitsForItsOwnSubscribe)
   EXPECT_EQ(a_opened, 0);
   EXPECT_TRUE(t.subscribed("u"));
 }
+
+// One user's subscription lost (its Redis Cluster master failed) while the
+// rest stays: that user's waiting sockets open, the others keep waiting.
+TEST(SubscriptionTable, OneUsersLossReleasesOnlyThatUser) {
+  subscription_table t;
+  int opened = 0;
+  subscription_table::ready_fn a = [&] { ++opened; }, b = a, c = a;
+  EXPECT_EQ(t.opening("u", true, a), action::subscribe);
+  EXPECT_EQ(t.opening("v", true, b), action::subscribe);
+  for (auto& f : t.confirmed("v")) f();
+  EXPECT_EQ(opened, 1);
+  for (auto& f : t.lost("u")) f();
+  EXPECT_EQ(opened, 2);
+  EXPECT_TRUE(t.lost("v").empty());  // nothing waited for v
+  EXPECT_FALSE(t.subscribed("v"));
+  EXPECT_EQ(t.opening("v", true, c), action::subscribe);  // v subscribes again for the next socket
+  for (auto& f : t.confirmed("u")) f();                   // u's channel subscribed again later
+  EXPECT_TRUE(t.subscribed("u"));
+  EXPECT_EQ(t.size(), 2u);
+}

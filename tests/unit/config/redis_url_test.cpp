@@ -54,8 +54,9 @@ TEST(RedisUrl, ClusterNodes) {
   EXPECT_EQ(n[0].user, "app");
   EXPECT_EQ(n[0].password, "pw");
   EXPECT_EQ(n[1].password, "pw");
-  EXPECT_EQ(redact_cluster_nodes("h1:7000,redis://app:pw@h2:7001"), "h1:7000,redis://app:***@h2:7001");
-  for (auto bad : {"", "x", "h:0", "h:7000,", ",h:7000", "h:7000/1", "redis://h:7000/2", "h:7000,,h:7001",
-                   "rediss://h:7000"})
+  EXPECT_EQ(redact_cluster_nodes("h1:7000,redis://app:pw@h2:7001"),
+            "h1:7000,redis://app:***@h2:7001");
+  for (auto bad : {"", "x", "h:0", "h:7000,", ",h:7000", "h:7000/1", "redis://h:7000/2",
+                   "h:7000,,h:7001", "rediss://h:7000"})
     EXPECT_FALSE(parse_cluster_nodes(bad, n)) << bad;
 }
