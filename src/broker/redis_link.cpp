@@ -6,6 +6,8 @@
 #include <boost/asio/posix/stream_descriptor.hpp>
 #include <boost/asio/post.hpp>
 
+#include "broker/resp_reader.hpp"
+
 namespace hf::broker {
 namespace asio = boost::asio;
 
@@ -82,6 +84,7 @@ void redis_link::connect(std::function<void()> on_up, std::function<void(std::st
     return;
   }
   ac_->data = this;
+  bound_reader(ac_->c.reader);
   auto e = std::make_shared<events>(ioc_, ac_);
   e->self = e;
   ac_->ev.data = e.get();

@@ -5,6 +5,8 @@
 #include <boost/asio/connect.hpp>
 #include <boost/asio/write.hpp>
 
+#include "broker/resp_reader.hpp"
+
 namespace hf::broker {
 namespace asio = boost::asio;
 
@@ -46,7 +48,7 @@ resp_link::resp_link(asio::io_context& ioc, slots::endpoint at, redis_credential
       at_(std::move(at)),
       login_(std::move(login)),
       push_(std::move(push)),
-      reader_(redisReaderCreate()) {}
+      reader_(make_bounded_reader()) {}
 
 resp_link::~resp_link() {
   if (reader_) redisReaderFree(reader_);

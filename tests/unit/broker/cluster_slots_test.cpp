@@ -6,6 +6,7 @@
 #include <memory>
 
 #include "broker/cluster_wire.hpp"
+#include "broker/resp_reader.hpp"
 
 using namespace hf::broker::slots;
 
@@ -15,7 +16,7 @@ struct reply_deleter {
   void operator()(redisReply* r) const { freeReplyObject(r); }
 };
 std::unique_ptr<redisReply, reply_deleter> resp(std::string_view bytes) {
-  redisReader* rd = redisReaderCreate();
+  redisReader* rd = hf::broker::make_bounded_reader();
   redisReaderFeed(rd, bytes.data(), bytes.size());
   void* out = nullptr;
   EXPECT_EQ(redisReaderGetReply(rd, &out), REDIS_OK);
@@ -125,4 +126,22 @@ TEST(ClusterSlots, IncompleteAndMalformedMaps) {
     EXPECT_FALSE(slot_map::from_cluster_slots(r.get(), "h")) << bad;
   }
   EXPECT_FALSE(slot_map::from_cluster_slots(nullptr, "h"));
+}
+
+TEST(ClusterSlots, TheReaderBoundsArrays) {
+  // Replies read by the bounded reader are hiredis's own objects.
+  auto ok = resp("*2\r\n$3\r\nabc\r\n*2\r\n:7\r\n$-1\r\n");
+  ASSERT_TRUE(ok);
+  ASSERT_EQ(ok->elements, 2u);
+  EXPECT_EQ(std::string(ok->element[0]->str, ok->element[0]->len), "abc");
+  EXPECT_EQ(ok->element[1]->element[0]->integer, 7);
+  EXPECT_EQ(ok->element[1]->element[1]->type, REDIS_REPLY_NIL);
+  // An array header beyond the bound fails the reader instead of allocating.
+  redisReader* rd = hf::broker::make_bounded_reader();
+  std::string huge = "*2000000000\r\n";
+  redisReaderFeed(rd, huge.data(), huge.size());
+  void* out = nullptr;
+  EXPECT_EQ(redisReaderGetReply(rd, &out), REDIS_ERR);
+  EXPECT_EQ(out, nullptr);
+  redisReaderFree(rd);
 }
