@@ -62,8 +62,8 @@ asan: setup
 	ASAN_OPTIONS=detect_leaks=1 ctest --test-dir build-asan --output-on-failure -j2 --timeout 300
 	cd tests/e2e && HOPEFLOW_BIN=$(abspath build-asan)/hopeflow-realtime HOPEFLOW_SANITIZED=1 ASAN_OPTIONS=detect_leaks=1 $(NODE_TEST)
 
-# The unit tests and the end-to-end tests (THREADS=2, the cluster ones
-# included) again, against a ThreadSanitizer build: the first data race
+# The unit tests and the end-to-end tests (THREADS=2, the cluster ones and
+# the Redis Cluster ones included) again, against a ThreadSanitizer build: the first data race
 # stops the server (halt_on_error), which fails the test that caused it.
 TSAN_OPTIONS_ALL = halt_on_error=1 second_deadlock_stack=1
 tsan: setup
@@ -73,9 +73,11 @@ tsan: setup
 	TSAN_OPTIONS="$(TSAN_OPTIONS_ALL)" ctest --test-dir build-tsan --output-on-failure -j2 --timeout 300 -E bench_smoke
 	cd tests/e2e && HOPEFLOW_BIN=$(abspath build-tsan)/hopeflow-realtime HOPEFLOW_SANITIZED=1 TSAN_OPTIONS="$(TSAN_OPTIONS_ALL)" $(NODE_TEST)
 	cd tests/e2e && HOPEFLOW_CLUSTER=1 HOPEFLOW_BIN=$(abspath build-tsan)/hopeflow-realtime HOPEFLOW_SANITIZED=1 TSAN_OPTIONS="$(TSAN_OPTIONS_ALL)" $(NODE_TEST) $(addsuffix .test.mjs,$(E2E_CLUSTER_FILES))
+	cd tests/e2e && HOPEFLOW_BIN=$(abspath build-tsan)/hopeflow-realtime HOPEFLOW_SANITIZED=1 TSAN_OPTIONS="$(TSAN_OPTIONS_ALL)" $(NODE_TEST) redis_cluster.test.mjs
 
 # Faults injected into a 3-node cluster under steady publishing (tests/chaos/):
-# node kills and restarts, Redis kill and restart, a drain, bad clients.
+# node kills and restarts, Redis kill and restart, a drain, bad clients; and
+# on a Redis Cluster, two masters killed in turn (failover to their replicas).
 # CHAOS_SECONDS sets the publishing phase (default 40).
 chaos: build
 	@scripts/setup.sh --with-test-clients

@@ -6,7 +6,7 @@
 # catch hangs, they are not performance checks.
 set -uo pipefail
 cd "$(dirname "$0")/.."
-passes=(unit:600 e2e:600 e2e-cluster:600 clients:600 chaos:900 fuzz:900 asan:1500 tsan:1500)
+passes=(unit:600 e2e:600 e2e-cluster:600 e2e-rediscluster:600 clients:600 chaos:900 fuzz:900 asan:1500 tsan:1500)
 [ -n "${TEST_PASSES:-}" ] && read -r -a passes <<<"$TEST_PASSES"
 summary=()
 failed=0

@@ -66,7 +66,9 @@ async function freeClusterPort(taken) {
 // keeps its nodes.conf in its own temporary directory. Returns the nodes
 // ({port, proc, stop, start}), `seeds` for REDIS_CLUSTER_NODES, `cli(port,
 // ...args)` and stop().
-export async function startRedisCluster({ masters = 3, replicas = 1, nodeTimeoutMs = 1000, extraArgs = [] } = {}) {
+export async function startRedisCluster({ masters = 3, replicas = 1, nodeTimeoutMs = 1000, password = null } = {}) {
+  const auth = password ? ['--requirepass', password, '--masterauth', password] : [];
+  const cliAuth = password ? ['-a', password, '--no-auth-warning'] : [];
   const { mkdtempSync, rmSync } = await import('node:fs');
   const { tmpdir } = await import('node:os');
   const { join } = await import('node:path');
@@ -74,12 +76,12 @@ export async function startRedisCluster({ masters = 3, replicas = 1, nodeTimeout
   const dir = mkdtempSync(join(tmpdir(), 'hf-redis-cluster-'));
   const taken = new Set();
   const cli = (port, ...args) => new Promise((resolve, reject) => {
-    execFile('redis-cli', ['-p', String(port), ...args], { timeout: 30000 }, (err, stdout, stderr) => err ? reject(new Error(`${err.message}\n${stdout}${stderr}`)) : resolve(stdout));
+    execFile('redis-cli', ['-p', String(port), ...cliAuth, ...args], { timeout: 30000 }, (err, stdout, stderr) => err ? reject(new Error(`${err.message}\n${stdout}${stderr}`)) : resolve(stdout));
   });
   const start = async (port) => {
     const nodeDir = join(dir, String(port));
     await import('node:fs').then((fs) => fs.mkdirSync(nodeDir, { recursive: true }));
-    const r = await startRedis(port, ['--cluster-enabled', 'yes', '--cluster-config-file', 'nodes.conf', '--cluster-node-timeout', String(nodeTimeoutMs), '--dir', nodeDir, ...extraArgs]);
+    const r = await startRedis(port, ['--cluster-enabled', 'yes', '--cluster-config-file', 'nodes.conf', '--cluster-node-timeout', String(nodeTimeoutMs), '--dir', nodeDir, ...auth]);
     return r;
   };
   const nodes = [];
@@ -103,7 +105,7 @@ export async function startRedisCluster({ masters = 3, replicas = 1, nodeTimeout
   }
   return {
     nodes,
-    seeds: nodes.slice(0, masters).map((n) => `127.0.0.1:${n.port}`).join(','),
+    seeds: nodes.slice(0, masters).map((n, i) => (password && i === 0 ? `redis://:${password}@127.0.0.1:${n.port}` : `127.0.0.1:${n.port}`)).join(','),
     cli,
     // The node that serves `slot` now (its master), from CLUSTER SLOTS of any live node.
     async masterOf(slot) {

@@ -1,24 +1,18 @@
 // Our nodes on a real Redis Cluster (REDIS_CLUSTER_NODES): 3 masters and 3
 // replicas started by the test (redis-server --cluster-enabled, redis-cli
 // --cluster create), three of our nodes on it. Sharded pub/sub only, users
-// in every shard, recovery across nodes, a master killed under continuous
-// publishing (failover to its replica), and a user's slot migrated while its
-// sockets are connected.
+// in every shard, recovery across nodes, and a user's slot migrated while
+// its sockets are connected. (Masters killed under publishing:
+// tests/chaos/redis_cluster.test.mjs.)
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { connect, envelopesIn, publish, recover, recoveredIn, sleep, startRedisCluster, startServer, waitReady } from './helpers.mjs';
 
 const ACK_MS = 1500;
-// A publish is answered by its deadline plus the cluster's collection floor,
-// the session backstop and scheduling slack on a loaded 2-core machine.
-const ANSWER_BOUND_MS = ACK_MS + 250 + 500 + 1000;
-// After a master is killed: cluster-node-timeout (1 s), the replica's
-// election (0.5-1.5 s), then our nodes' reconnect (backoff at most 1 s).
-const RESUME_BOUND_MS = 8000;
 
 describe('Redis Cluster (sharded pub/sub)', () => {
   let cluster, a, b, c;
-  const node = (id, env = {}) => startServer({ single: true, env: { REDIS_CLUSTER_NODES: cluster.seeds, NODE_ID: id, HISTORY_SIZE: '5000', ACK_TIMEOUT_MS: '5000', ...env } });
+  const node = (id, env = {}) => startServer({ single: true, env: { REDIS_CLUSTER_NODES: cluster.seeds, NODE_ID: id, HISTORY_SIZE: '100', ACK_TIMEOUT_MS: '5000', ...env } });
   // The slot of a user's channel, as Redis computes it (CRC16/XMODEM of the
   // hash tag), asked of a live node.
   const channelSlot = async (user) => {
@@ -121,104 +115,5 @@ describe('Redis Cluster (sharded pub/sub)', () => {
     const stats = await cluster.cli(target.port, 'pubsub', 'shardnumsub', `hf:{u:${user}}:c`);
     assert.match(stats, /\n2\n?$/, 'both nodes subscribed on the new master');
     await onA.close(); await onB.close();
-  });
-
-  it('a master killed under continuous publishing: every publish answered once by its bound, delivery resumes after the failover, no duplicates, recovery honest', { timeout: 90000 }, async () => {
-    // Users on the master that will be killed, and users elsewhere.
-    const victim = cluster.nodes.find((n) => n.port === Number(cluster.seeds.split(',')[0].split(':')[1]));
-    const users = [];
-    for (let i = 0; users.length < 6; i++) {
-      const u = `fo-${i}`;
-      const onVictim = (await cluster.masterOf(await channelSlot(u))).port === victim.port;
-      if (onVictim ? users.filter((x) => x.onVictim).length < 3 : users.filter((x) => !x.onVictim).length < 3) users.push({ name: u, onVictim });
-    }
-    const stats = { publishes: 0, answered: 0, late: 0, worstMs: 0, duplicates: 0, wrongUser: 0, non200: 0 };
-    for (const u of users) {
-      u.socket = await connect(c, u.name);
-      await u.socket.subscribe([{ type: 'm' }]);
-      u.epoch = recoveredIn(await recover(u.socket)).epoch;
-      u.epochChanges = 0;
-      u.seen = new Set();
-      u.socket.auto = (m) => {
-        if (m === 'pong') return;
-        const e = JSON.parse(m);
-        // A new epoch is announced before its first envelope (section 7).
-        if (e.type === 'recovered') { assert.equal(e.recovered, false); u.epoch = e.epoch; u.epochChanges++; return; }
-        if (e.userId !== u.name) stats.wrongUser++;
-        if (u.seen.has(e.envelopeId)) stats.duplicates++;
-        u.seen.add(e.envelopeId);
-        u.last = { epoch: u.epoch, offset: e.offset };
-        u.socket.ack(e.envelopeId, u.name);
-      };
-    }
-    const log = [];  // [t, user, clientCount]
-    let stopping = false, killedAt = null;
-    const t0 = performance.now();
-    const loop = async (via) => {
-      for (let i = 0; !stopping; i++) {
-        const u = users[i % users.length];
-        stats.publishes++;
-        const started = performance.now();
-        const r = await publish(via, { userId: u.name, type: 'm', payload: i, ackTimeoutMs: ACK_MS });
-        const ms = performance.now() - started;
-        stats.answered++;
-        stats.worstMs = Math.max(stats.worstMs, ms);
-        if (ms > ANSWER_BOUND_MS) stats.late++;
-        if (r.status !== 200) stats.non200++;
-        else log.push([started - t0, u, r.json.clientCount, r.headers.get('hopeflow-degraded')]);
-        await sleep(10);
-      }
-    };
-    const positions = {};  // each user's last position before the kill
-    const loops = [loop(a), loop(b)];
-    try {
-    await sleep(1500);
-    Object.assign(positions, Object.fromEntries(users.map((u) => [u.name, u.last])));
-    killedAt = performance.now() - t0;
-    await victim.stop();  // SIGKILL
-    // Wait for the replica's promotion, then keep publishing a while.
-    for (let i = 0; i < 200 && (await cluster.masterOf(await channelSlot(users.find((u) => u.onVictim).name)))?.port === victim.port; i++) await sleep(50);
-    await sleep(RESUME_BOUND_MS);
-    } finally {
-      stopping = true;
-      await Promise.all(loops);
-    }
-    // Every publish answered once, in time.
-    assert.equal(stats.answered, stats.publishes);
-    assert.equal(stats.non200, 0);
-    assert.equal(stats.late, 0, `worst ${stats.worstMs} ms`);
-    assert.equal(stats.duplicates, 0);
-    assert.equal(stats.wrongUser, 0);
-    // Delivery resumed for every user: the last publishes reach its socket.
-    const after = log.filter(([t]) => t > killedAt);
-    let resumedAt = 0;
-    for (const u of users) {
-      const mine = after.filter(([, x]) => x === u);
-      const lastMiss = mine.findLast(([, , n]) => n !== 1);
-      if (lastMiss) resumedAt = Math.max(resumedAt, lastMiss[0] - killedAt);
-      assert.equal(mine.at(-1)[2], 1, `${u.name}: delivered again at the end`);
-    }
-    assert.ok(resumedAt < RESUME_BOUND_MS, `delivery resumed ${resumedAt} ms after the kill`);
-    // Recovery is honest: a position from before the kill is either answered
-    // in full (the same envelopes the live socket saw since) or recovered:false.
-    assert.equal(Object.values(positions).filter(Boolean).length, users.length, 'every socket had a position before the kill');
-    for (const u of users) {
-      const probe = await connect(a, u.name);
-      await probe.subscribe([{ type: 'm' }]);
-      const frames = await recover(probe, positions[u.name]);
-      const r = recoveredIn(frames);
-      if (process.env.DEBUG_FAILOVER) console.log(u.name, u.onVictim, JSON.stringify(positions[u.name]), JSON.stringify(r), envelopesIn(frames).length);
-      if (r.recovered) {
-        const got = envelopesIn(frames).map((e) => e.envelopeId);
-        assert.ok(got.every((id) => u.seen.has(id)), `${u.name}: recovered only what was published`);
-        assert.equal(got.length, r.offset - positions[u.name].offset, `${u.name}: recovered:true means nothing missing`);
-      } else {
-        assert.ok(u.onVictim, `${u.name}: a user whose shard never failed keeps its epoch`);
-      }
-      await probe.close();
-    }
-    console.log(`failover: ${stats.publishes} publishes, worst answer ${Math.round(stats.worstMs)} ms, delivery resumed ${Math.round(resumedAt)} ms after the kill`);
-    for (const u of users) await u.socket.close();
-    await victim.restart();  // back as a replica
   });
 });
