@@ -82,6 +82,9 @@ target target_from(const args_map& a) {
   if (a.count("ports"))
     for (const auto& p : split(a.at("ports")))
       t.ports.push_back(static_cast<std::uint16_t>(std::stoi(p)));
+  if (a.count("redis-pids"))
+    for (const auto& p : split(a.at("redis-pids")))
+      t.redis_pids.push_back(static_cast<pid_t>(std::stoi(p)));
   if (a.count("server-pids"))
     for (const auto& p : split(a.at("server-pids")))
       t.pids.push_back(static_cast<pid_t>(std::stoi(p)));
@@ -302,6 +305,7 @@ against a running server: --host 127.0.0.1 --port 8787 --secret S (or JWT_SECRET
   --server-pid PID (server CPU and RSS) --threads 2 (load tool threads)
   --sources 127.0.0.2,127.0.0.3 (client source addresses)
   --publish-port P (rtt/rate: publish through another cluster node than the sockets')
+  --redis-pids A,B,... (rtt/rate: Redis CPU per publish, summed over a Redis Cluster's nodes)
   --ports P1,P2 --server-pids A,B (idle: spread over cluster nodes, RSS summed)
 )";
   return 2;

@@ -27,6 +27,15 @@
 #include "proc_stats.hpp"
 
 namespace hfb {
+
+namespace {
+// CPU seconds used so far by the Redis processes of the target (0 without).
+double redis_cpu_seconds(const target& t) {
+  double sum = 0;
+  for (pid_t p : t.redis_pids) sum += sample_process(p).cpu_seconds;
+  return sum;
+}
+}  // namespace
 namespace {
 
 using clock = std::chrono::steady_clock;
@@ -376,6 +385,7 @@ boost::json::object run_rtt(const target& t, const rtt_options& o, const std::st
   double alloc_a = scrape_allocations(t);
   double alloc0 = scrape_allocations(t);
   auto srv0 = sample_process(t.server_pid);
+  double redis0 = redis_cpu_seconds(t);
   double self0 = self_cpu_seconds();
   auto t0 = clock::now();
   measuring = true;
@@ -383,6 +393,7 @@ boost::json::object run_rtt(const target& t, const rtt_options& o, const std::st
   measuring = false;
   double elapsed = std::chrono::duration<double>(clock::now() - t0).count();
   auto srv1 = sample_process(t.server_pid);
+  double redis1 = redis_cpu_seconds(t);
   double self1 = self_cpu_seconds();
   double alloc1 = scrape_allocations(t);
   stopping = true;
@@ -445,6 +456,10 @@ boost::json::object run_rtt(const target& t, const rtt_options& o, const std::st
   r["server_cpu_ms_per_1k_deliveries"] = deliveries ? server_cpu * 1e6 / deliveries : 0.0;
   r["server_peak_rss_kib"] = srv1.hwm_kib;
   r["server_rss_kib"] = srv1.rss_kib;
+  if (!t.redis_pids.empty() && completed) {
+    r["redis_cpu_us_per_publish"] = (redis1 - redis0) * 1e6 / double(completed);
+    r["redis_cpu_share"] = (redis1 - redis0) / elapsed;
+  }
   r["client_cpu_s"] = self1 - self0;
   r["client_cpu_share"] = (self1 - self0) / elapsed;
   r["server_cpu_share"] = server_cpu / elapsed;

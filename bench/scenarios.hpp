@@ -23,6 +23,9 @@ struct target {
   // summed over pids. Empty: `port` and `server_pid` only.
   std::vector<std::uint16_t> ports;
   std::vector<pid_t> pids;
+  // rtt/rate: Redis processes (one redis-server, or a Redis Cluster's
+  // masters and replicas) whose CPU per publish is reported.
+  std::vector<pid_t> redis_pids;
 };
 
 struct rtt_options {

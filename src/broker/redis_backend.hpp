@@ -8,6 +8,7 @@
 #pragma once
 
 #include <functional>
+#include <memory>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -46,7 +47,12 @@ class redis_backend {
   // once, or nullptr when the connection is lost first. False (and `done`
   // not called) when not up, or when the part of Redis that serves `key` is
   // unreachable.
-  virtual bool command(std::vector<std::string> argv, std::string_view key, reply_fn done) = 0;
+  using argv_ptr = std::shared_ptr<const std::vector<std::string>>;
+  virtual bool command(argv_ptr argv, std::string_view key, reply_fn done) = 0;
+  bool command(std::vector<std::string> argv, std::string_view key, reply_fn done) {
+    return command(std::make_shared<const std::vector<std::string>>(std::move(argv)), key,
+                   std::move(done));
+  }
   virtual void subscribe(const std::string& channel) = 0;
   virtual void unsubscribe(const std::string& channel) = 0;
   // For logs: where Redis is.

@@ -2,6 +2,7 @@
 
 #include <hiredis/hiredis.h>
 #include <openssl/rand.h>
+#include <openssl/sha.h>
 #include <spdlog/spdlog.h>
 
 #include <boost/asio/executor_work_guard.hpp>
@@ -154,6 +155,20 @@ std::string random_hex_id() {
   return s;
 }
 
+// A script run by EVALSHA: Redis keeps scripts by the SHA-1 of their text,
+// so each call sends 40 hex digits instead of the text (and Redis does not
+// hash the text again). A Redis that does not have it (restarted, a promoted
+// replica, SCRIPT FLUSH) answers NOSCRIPT; the call is then made once with
+// EVAL, which also stores the script there.
+struct script {
+  std::string src, sha;
+  explicit script(std::string text) : src(std::move(text)) {
+    unsigned char md[SHA_DIGEST_LENGTH];
+    SHA1(reinterpret_cast<const unsigned char*>(src.data()), src.size(), md);
+    for (unsigned char c : md) core::append_hex(sha, c);
+  }
+};
+
 std::string_view reply_str(const redisReply* r) {
   return r && r->type == REDIS_REPLY_STRING ? std::string_view(r->str, r->len) : std::string_view{};
 }
@@ -196,9 +211,9 @@ struct redis_broker::impl {
           std::make_unique<redis_cluster>(ioc, std::move(seeds), std::move(login), std::move(on));
     }
     names.sharded = redis->sharded();
-    publish_src = publish_script(names.sharded);
-    read_src = read_script(names.sharded);
-    renew_src = renew_script(names.sharded);
+    publish_src = script(publish_script(names.sharded));
+    read_src = script(read_script(names.sharded));
+    renew_src = script(renew_script(names.sharded));
   }
 
   const hub::hub& hub;
@@ -229,8 +244,34 @@ struct redis_broker::impl {
   asio::steady_timer claim_timer;
   subscription_table subscriptions;
   std::unique_ptr<redis_backend> redis;
-  wire::names names;  // the user's channel and keys in this mode
-  std::string publish_src, read_src, renew_src;
+  wire::names names;                                    // the user's channel and keys in this mode
+  script publish_src{""}, read_src{""}, renew_src{""};  // set in the constructor, for the mode
+
+  // Runs `s` with `args` (numkeys, keys, arguments; the first key routes it)
+  // by EVALSHA, and by EVAL once more where Redis does not have the script.
+  // Returns false (and `done` is not called) when Redis cannot take it.
+  bool eval(const script& s, std::vector<std::string> args, redis_backend::reply_fn done) {
+    std::vector<std::string> v;
+    v.reserve(args.size() + 2);
+    v.push_back("EVALSHA");
+    v.push_back(s.sha);
+    for (auto& a : args) v.push_back(std::move(a));
+    auto argv = std::make_shared<const std::vector<std::string>>(std::move(v));
+    std::string_view key = (*argv)[3];
+    return redis->command(argv, key,
+                          [this, &s, argv, done = std::move(done)](redisReply* r) mutable {
+                            if (r && r->type == REDIS_REPLY_ERROR &&
+                                std::string_view(r->str, r->len).starts_with("NOSCRIPT")) {
+                              auto full = std::make_shared<std::vector<std::string>>(*argv);
+                              (*full)[0] = "EVAL";
+                              (*full)[1] = s.src;
+                              std::string_view key = (*full)[3];
+                              if (!redis->command(std::move(full), key, done)) done(nullptr);
+                              return;
+                            }
+                            done(r);
+                          });
+  }
 
   void set_first_connect(bool ok) {
     if (first_connect_set) return;
@@ -294,15 +335,14 @@ struct redis_broker::impl {
   // or a read sent after this one sees the new epoch.
   void renew(const std::string& user) {
     ++renewing;
-    std::string meta = names.meta_key(user);
-    bool sent = redis->command({"EVAL", renew_src, "2", meta, names.stream_key(user), new_epoch(),
-                                std::to_string(std::chrono::milliseconds(meta_ttl).count())},
-                               meta, [this, user](redisReply* r) {
-                                 --renewing;
-                                 if (!r || r->type == REDIS_REPLY_ERROR)
-                                   taint(user);  // again later
-                                 maybe_up();
-                               });
+    bool sent = eval(renew_src,
+                     {"2", names.meta_key(user), names.stream_key(user), new_epoch(),
+                      std::to_string(std::chrono::milliseconds(meta_ttl).count())},
+                     [this, user](redisReply* r) {
+                       --renewing;
+                       if (!r || r->type == REDIS_REPLY_ERROR) taint(user);  // again later
+                       maybe_up();
+                     });
     if (!sent) --renewing, taint(user);
   }
 
@@ -389,23 +429,22 @@ struct redis_broker::impl {
         0,
         {}};
     auto sent_at = clock::now();
-    std::string meta = names.meta_key(env->user_id);
-    std::string_view key = meta;  // the argv below takes a copy
-    bool sent = redis->command(
-        {"EVAL", publish_src, "2", meta, names.stream_key(env->user_id),
-         names.user_channel(env->user_id), wire::publish_prefix(msg), env->text, new_epoch(),
-         std::to_string(opt.history_size), std::to_string(opt.history_ttl.count()),
-         std::to_string(std::chrono::milliseconds(meta_ttl).count())},
-        key, [this, id, sent_at](redisReply* r) {
-          if (!r || r->type != REDIS_REPLY_INTEGER) {
-            // Lost with the connection after it was sent: it may
-            // have reached any node, this one included. Never
-            // delivered again; answered at the deadline.
-            return requests.lost(id);
-          }
-          record_rtt(clock::now() - sent_at);
-          complete(requests.expect(id, static_cast<std::size_t>(r->integer)));
-        });
+    bool sent =
+        eval(publish_src,
+             {"2", names.meta_key(env->user_id), names.stream_key(env->user_id),
+              names.user_channel(env->user_id), wire::publish_prefix(msg), env->text, new_epoch(),
+              std::to_string(opt.history_size), std::to_string(opt.history_ttl.count()),
+              std::to_string(std::chrono::milliseconds(meta_ttl).count())},
+             [this, id, sent_at](redisReply* r) {
+               if (!r || r->type != REDIS_REPLY_INTEGER) {
+                 // Lost with the connection after it was sent: it may
+                 // have reached any node, this one included. Never
+                 // delivered again; answered at the deadline.
+                 return requests.lost(id);
+               }
+               record_rtt(clock::now() - sent_at);
+               complete(requests.expect(id, static_cast<std::size_t>(r->integer)));
+             });
     if (!sent)  // never left this node: deliver here instead
       if (auto d = requests.withdraw(id)) degraded(std::move(env), until, std::move(*d));
   }
@@ -526,14 +565,13 @@ struct redis_broker::impl {
       return done({});  // not ok: the socket is told recovered:false
     renew_if_tainted(user);
     auto shared_done = std::make_shared<std::function<void(hub::stream_view)>>(std::move(done));
-    std::string meta = names.meta_key(user);
-    std::string_view key = meta;  // the argv below takes a copy
-    bool sent = redis->command(
-        {"EVAL", read_src, "2", meta, names.stream_key(user), new_epoch(),
-         std::to_string(std::chrono::milliseconds(meta_ttl).count()),
-         after ? std::to_string(after->offset) : std::string(),
-         after ? after->epoch : std::string()},
-        key, [shared_done, after](redisReply* r) { (*shared_done)(stream_view_of(r, after)); });
+    bool sent =
+        eval(read_src,
+             {"2", names.meta_key(user), names.stream_key(user), new_epoch(),
+              std::to_string(std::chrono::milliseconds(meta_ttl).count()),
+              after ? std::to_string(after->offset) : std::string(),
+              after ? after->epoch : std::string()},
+             [shared_done, after](redisReply* r) { (*shared_done)(stream_view_of(r, after)); });
     if (!sent) (*shared_done)({});
   }
 

@@ -209,12 +209,11 @@ void redis_cluster::lost(const std::string& why) {
   h_.down(why, was_up);
 }
 
-bool redis_cluster::command(std::vector<std::string> argv, std::string_view key, reply_fn done) {
+bool redis_cluster::command(argv_ptr argv, std::string_view key, reply_fn done) {
   if (!up_) return false;
   const slots::endpoint* owner = map_->master_of(slots::key_slot(key));
   if (!owner || !usable(*owner)) return false;
-  send(std::make_shared<const std::vector<std::string>>(std::move(argv)), slots::key_slot(key),
-       std::move(done), 0, std::nullopt);
+  send(std::move(argv), slots::key_slot(key), std::move(done), 0, std::nullopt);
   return true;
 }
 

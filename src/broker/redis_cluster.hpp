@@ -55,7 +55,8 @@ class redis_cluster final : public redis_backend {
   void stop() override;
   bool up() const noexcept override { return up_; }
   bool sharded() const noexcept override { return true; }
-  bool command(std::vector<std::string> argv, std::string_view key, reply_fn done) override;
+  using redis_backend::command;
+  bool command(argv_ptr argv, std::string_view key, reply_fn done) override;
   void subscribe(const std::string& channel) override;
   void unsubscribe(const std::string& channel) override;
   std::string describe() const override;
@@ -64,7 +65,6 @@ class redis_cluster final : public redis_backend {
   struct node {
     std::shared_ptr<resp_link> cmd, sub;
   };
-  using argv_ptr = std::shared_ptr<const std::vector<std::string>>;
 
   void bootstrap(std::size_t candidate);
   void adopt(slots::slot_map m);

@@ -14,9 +14,9 @@ redis_single::redis_single(boost::asio::io_context& ioc, config::redis_endpoint 
   on_sub_ = [this](redisReply* r) { on_subscription(r); };
 }
 
-bool redis_single::command(std::vector<std::string> argv, std::string_view, reply_fn done) {
+bool redis_single::command(argv_ptr argv, std::string_view, reply_fn done) {
   redis_link* cmd = conn_.commands();
-  return cmd && cmd->command(argv, std::move(done));
+  return cmd && cmd->command(*argv, std::move(done));
 }
 
 void redis_single::subscribe(const std::string& channel) {

@@ -15,7 +15,8 @@ class redis_single final : public redis_backend {
   void stop() override { conn_.stop(); }
   bool up() const noexcept override { return conn_.is_up(); }
   bool sharded() const noexcept override { return false; }
-  bool command(std::vector<std::string> argv, std::string_view key, reply_fn done) override;
+  using redis_backend::command;
+  bool command(argv_ptr argv, std::string_view key, reply_fn done) override;
   void subscribe(const std::string& channel) override;
   void unsubscribe(const std::string& channel) override;
   std::string describe() const override;

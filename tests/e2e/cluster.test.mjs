@@ -44,6 +44,26 @@ describe('cluster over Redis', () => {
     await Promise.all(clients.map((c) => c.close()));
   });
 
+  it('publishes by EVALSHA, and once by EVAL again after Redis lost its scripts (SCRIPT FLUSH)', async () => {
+    const { execFileSync } = await import('node:child_process');
+    const cli = (...args) => execFileSync('redis-cli', ['-p', String(redisPort), ...args]).toString();
+    const c = await connect(nodes[0], 'scripted');
+    await c.subscribe([{ type: 't' }]);
+    c.autoAck(() => 'ok');
+    const stat = (name) => Number(new RegExp(`cmdstat_${name}:calls=(\\d+)`).exec(cli('info', 'commandstats'))?.[1] ?? 0);
+    await publish(nodes[1], { userId: 'scripted', type: 't' });
+    const [sha0, eval0] = [stat('evalsha'), stat('eval')];
+    for (let i = 0; i < 5; i++) assert.deepEqual((await publish(nodes[1], { userId: 'scripted', type: 't' })).json, { clientCount: 1, results: ['ok'] });
+    assert.equal(stat('evalsha') - sha0, 5, 'each publish is one EVALSHA');
+    assert.equal(stat('eval'), eval0, 'no script text sent');
+    cli('script', 'flush');
+    assert.deepEqual((await publish(nodes[1], { userId: 'scripted', type: 't' })).json, { clientCount: 1, results: ['ok'] });
+    assert.equal(stat('eval') - eval0, 1, 'NOSCRIPT answered by one EVAL');
+    assert.deepEqual((await publish(nodes[1], { userId: 'scripted', type: 't' })).json, { clientCount: 1, results: ['ok'] });
+    assert.equal(stat('eval') - eval0, 1, 'and EVALSHA again after it');
+    await c.close();
+  });
+
   it('delivers the same envelope bytes everywhere, matches filters per node, and counts no target as 0', async () => {
     const a = await connect(nodes[0], 'bytes');
     const b = await connect(nodes[1], 'bytes');

@@ -33,9 +33,9 @@ function publishCutter(redisPort) {
     links.add(client);
     client.on('data', (d) => {
       upstream.write(d);
-      // The publish goes out as PUBLISH, or as the EVAL of the script that
-      // numbers, records and publishes it: either names the user's channel.
-      if (armedFor && (d.includes('PUBLISH\r\n') || d.includes('EVAL\r\n')) && d.includes(`hf:u:${armedFor}`)) {
+      // The publish goes out as PUBLISH, or as the EVALSHA (or EVAL) of the
+      // script that numbers, records and publishes it: each names the user's channel.
+      if (armedFor && /PUBLISH\r\n|EVAL(SHA)?\r\n/.test(d) && d.includes(`hf:u:${armedFor}`)) {
         armedFor = null;
         cut = true;  // Redis has it; its reply never comes back through here
         setTimeout(() => { client.destroy(); upstream.destroy(); }, 100);
