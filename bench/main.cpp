@@ -154,10 +154,13 @@ double get(const boost::json::object& o, const char* k) {
 std::string markdown(const std::vector<boost::json::object>& rows, const floor_result& fl) {
   std::ostringstream md;
   md << "Syscall floor on this machine: one small loopback `send` " << fmt(fl.send_us, 2)
-     << " µs, one `recv` " << fmt(fl.recv_us, 2) << " µs of CPU.\n\n";
+     << " µs, one `recv` " << fmt(fl.recv_us, 2) << " µs of CPU; a send+recv pair that wakes "
+     << "a sleeping peer " << fmt(fl.send_recv_wakeup_us, 2) << " µs; a connection's "
+     << "server-side kernel work (accept, 3 reads, 3 writes, close) " << fmt(fl.connect_us, 1)
+     << " µs.\n\n";
   md << "| scenario | size | throughput | p50 | p99 | p99.9 | max | server CPU / op | × floor | "
-        "server peak RSS | load-tool CPU | errors |\n";
-  md << "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n";
+        "× floor with wake-ups | server peak RSS | load-tool CPU | errors |\n";
+  md << "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n";
   for (const auto& r : rows) {
     std::string s = r.at("scenario").as_string().c_str();
     if (s == "floor") continue;
@@ -165,12 +168,13 @@ std::string markdown(const std::vector<boost::json::object>& rows, const floor_r
     if (s == "connect") {
       md << get(r, "connections") << " conns, " << get(r, "concurrency") << " at once | "
          << fmt(get(r, "connections_per_s"), 0) << " conn/s | | | | | "
-         << fmt(get(r, "server_cpu_us_per_connection")) << " µs/conn | | | "
+         << fmt(get(r, "server_cpu_us_per_connection")) << " µs/conn | | "
+         << fmt(get(r, "server_cpu_us_per_connection") / fl.connect_us, 2) << "× | "
          << fmt(get(r, "server_peak_rss_kib") / 1024) << " MiB | "
          << fmt(get(r, "client_cpu_share") * 100, 0) << "% | " << get(r, "errors") << " |\n";
     } else if (s == "idle") {
       md << get(r, "sockets") << " sockets, " << get(r, "processes") << " client procs | | | | | | "
-         << fmt(get(r, "server_bytes_per_socket"), 0) << " B RSS/socket | | | "
+         << fmt(get(r, "server_bytes_per_socket"), 0) << " B RSS/socket | | | | "
          << fmt(get(r, "server_peak_rss_kib") / 1024) << " MiB | | " << get(r, "errors") << " |\n";
     } else {
       double k = get(r, "sockets_per_user");

@@ -672,9 +672,51 @@ floor_result measure_floor(unsigned iterations) {
   peer.join();
   ::close(tx);
   ::close(rx);
+  // Connections: a client thread connects and talks like the connect
+  // scenario's clients; this thread serves them and counts its own CPU.
+  const unsigned conns = std::max(200u, iterations / 25);
+  std::thread client([&] {
+    char request[300], small[8], reply[160];
+    std::memset(request, 'r', sizeof request);
+    std::memset(small, 's', sizeof small);
+    for (unsigned i = 0; i < conns; ++i) {
+      int c = ::socket(AF_INET, SOCK_STREAM, 0);
+      ::setsockopt(c, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+      if (::connect(c, reinterpret_cast<sockaddr*>(&a), sizeof a) != 0) {
+        ::close(c);
+        break;
+      }
+      ::send(c, request, sizeof request, 0);
+      ::recv(c, reply, 130, MSG_WAITALL);
+      ::send(c, small, sizeof small, 0);
+      ::recv(c, reply, 6, MSG_WAITALL);
+      ::send(c, small, 6, 0);
+      ::recv(c, reply, 4, MSG_WAITALL);
+      ::close(c);
+    }
+  });
+  ::listen(lst, 64);
+  double c0 = thread_cpu();
+  for (unsigned i = 0; i < conns; ++i) {
+    int s = ::accept(lst, nullptr, nullptr);
+    if (s < 0) break;
+    ::setsockopt(s, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+    char buf[512], reply[160];
+    std::memset(reply, 'h', sizeof reply);
+    ::recv(s, buf, 300, MSG_WAITALL);
+    ::send(s, reply, 130, 0);
+    ::recv(s, buf, 8, MSG_WAITALL);
+    ::send(s, reply, 6, 0);
+    ::recv(s, buf, 6, MSG_WAITALL);
+    ::send(s, reply, 4, 0);
+    ::recv(s, buf, sizeof buf, 0);  // the client's FIN
+    ::close(s);
+  }
+  double connect_cpu = thread_cpu() - c0;
+  client.join();
   ::close(lst);
   return {send_cpu * 1e6 / iterations, recv_cpu * 1e6 / iterations,
-          (mine + peer_cpu.load()) * 1e6 / (2.0 * rounds)};
+          (mine + peer_cpu.load()) * 1e6 / (2.0 * rounds), connect_cpu * 1e6 / conns};
 }
 
 boost::json::object floor_json(const floor_result& f) {
@@ -683,6 +725,7 @@ boost::json::object floor_json(const floor_result& f) {
   r["send_us"] = f.send_us;
   r["recv_us"] = f.recv_us;
   r["send_recv_wakeup_us"] = f.send_recv_wakeup_us;
+  r["connect_us"] = f.connect_us;
   return r;
 }
 

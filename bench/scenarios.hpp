@@ -64,6 +64,11 @@ struct floor_result {
   // One send + one recv when the receiver is asleep and must be woken (two
   // threads ping-ponging on loopback): what a real exchange costs.
   double send_recv_wakeup_us = 0;
+  // The server side of one connection's kernel work, as in `connect`: accept,
+  // the upgrade request read and the 101 written, subscribe read and pong
+  // written, a close frame read and written, close; blocking sockets, so
+  // each read sleeps and is woken like a server's.
+  double connect_us = 0;
 };
 // Measures the CPU cost of one small send and one recv over loopback TCP.
 floor_result measure_floor(unsigned iterations = 20000);

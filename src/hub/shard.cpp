@@ -4,6 +4,7 @@
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/post.hpp>
 #include <boost/asio/steady_timer.hpp>
+#include <boost/container/small_vector.hpp>
 #include <cstdio>
 #include <type_traits>
 #include <variant>
@@ -37,11 +38,42 @@ struct id_hash {
   }
 };
 
+// The publishes waiting for one user's acks, by envelope id. The map exists
+// only while one does: most users wait for nothing most of the time, and an
+// idle socket's user then costs a pointer here instead of a 56-byte map.
+class pending_table {
+ public:
+  using map =
+      std::unordered_map<std::string, std::unique_ptr<pending_publish>, id_hash, std::equal_to<>>;
+  map::iterator begin() { return m_ ? m_->begin() : none().begin(); }
+  map::iterator end() { return m_ ? m_->end() : none().end(); }
+  map::iterator find(std::string_view id) { return m_ ? m_->find(id) : none().end(); }
+  bool contains(std::string_view id) const { return m_ && m_->find(id) != m_->end(); }
+  bool empty() const noexcept { return !m_ || m_->empty(); }
+  void emplace(const std::string& id, std::unique_ptr<pending_publish> p) {
+    if (!m_) m_ = std::make_unique<map>();
+    m_->emplace(id, std::move(p));
+  }
+  // `it` from find() on this table, not end().
+  void erase(map::iterator it) {
+    m_->erase(it);
+    if (m_->empty()) m_.reset();
+  }
+
+ private:
+  // Iterators for a table without a map: those of one map that stays empty.
+  static map& none() {
+    static map empty;
+    return empty;
+  }
+  std::unique_ptr<map> m_;
+};
+
 struct user_state {
   std::string id;
-  std::vector<connection*> connections;
-  std::unordered_map<std::string, std::unique_ptr<pending_publish>, id_hash, std::equal_to<>>
-      pending;
+  // Most users have one socket here: it is kept inline, not in a heap block.
+  boost::container::small_vector<connection*, 1> connections;
+  pending_table pending;
 };
 
 namespace {
@@ -49,7 +81,13 @@ const shared_text pong_text = std::make_shared<const std::string>("pong");
 }
 
 shard::shard(boost::asio::io_context& ioc, shard_limits limits, metrics::counters* counters)
-    : ioc_(ioc), limits_(limits), counters_(counters), history_(limits.history, epoch_names()) {}
+    : ioc_(ioc),
+      limits_(limits),
+      counters_(counters),
+      history_(limits.history, epoch_names(), [this](const std::string& user) -> std::size_t {
+        auto it = users_.find(user);
+        return it == users_.end() ? 0 : it->second->connections.size();
+      }) {}
 
 // Epoch names for this shard's users: a random prefix (no two processes
 // share one) and a counter, 15 characters for the first 16 million, short
@@ -67,7 +105,7 @@ shard::~shard() = default;
 void shard::attach(connection& c, std::string_view user_id, std::int64_t expires_at) {
   c.expires_at_ = expires_at;
   if (limits_.close_expired && expires_at != INT64_MAX) expiries_.emplace(expires_at, &c);
-  auto it = users_.find(std::string(user_id));
+  auto it = users_.find(user_id);
   if (it == users_.end()) {
     auto u = std::make_unique<user_state>();
     u->id.assign(user_id);
@@ -338,7 +376,7 @@ void shard::deliver(std::shared_ptr<const protocol::envelope> env, deadline unti
   // cluster while Redis is unreachable: a local epoch then).
   numbered place{env, env->epoch, env->offset};
   if (place.offset == 0 && !stopping_ &&
-      (it == users_.end() || !it->second->pending.count(env->id))) {
+      (it == users_.end() || !it->second->pending.contains(env->id))) {
     auto now = std::chrono::steady_clock::now();
     place.offset = history_.append(env, now).offset;
     place.epoch = history_.at(env->user_id, now).epoch;
@@ -349,7 +387,7 @@ void shard::deliver(std::shared_ptr<const protocol::envelope> env, deadline unti
     return;
   }
   user_state& u = *it->second;
-  if (u.pending.count(env->id)) {
+  if (u.pending.contains(env->id)) {
     // The same envelope again (a broker must never do this): no socket gets
     // it twice, and this delivery reports no targets.
     done({});
@@ -466,7 +504,7 @@ std::size_t shard::sweep_heartbeats() {
 }
 
 std::size_t shard::sockets_of(std::string_view user_id) const {
-  auto it = users_.find(std::string(user_id));
+  auto it = users_.find(user_id);
   return it == users_.end() ? 0 : it->second->connections.size();
 }
 

@@ -151,7 +151,8 @@ class shard {
   boost::asio::io_context& ioc_;
   shard_limits limits_;
   metrics::counters* counters_;
-  std::unordered_map<std::string, std::unique_ptr<user_state>> users_;
+  // Keyed by a view of the user_state's own id (one copy of each user id).
+  std::unordered_map<std::string_view, std::unique_ptr<user_state>> users_;
   recovery::history history_;        // offsets and recent envelopes of this shard's users
   stream_source* source_ = nullptr;  // cluster mode: the shared streams
   token_check check_token_;

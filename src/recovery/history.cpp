@@ -2,8 +2,9 @@
 
 namespace hf::recovery {
 
-history::history(history_limits limits, std::function<std::string()> new_epoch)
-    : limits_(limits), new_epoch_(std::move(new_epoch)) {}
+history::history(history_limits limits, std::function<std::string()> new_epoch,
+                 socket_count sockets_of)
+    : limits_(limits), new_epoch_(std::move(new_epoch)), sockets_of_(std::move(sockets_of)) {}
 
 std::size_t history::cost(const record& r) noexcept {
   const auto& e = *r.env;
@@ -21,8 +22,9 @@ history::stream& history::get(const std::string& user, time_point now) {
   s.user = user;
   s.epoch = new_epoch_();
   s.touched = now;
+  s.sockets = sockets_of_ ? sockets_of_(user) : 0;
   bytes_ += cost(s);
-  idle_.emplace(now, &s);
+  if (idle(s)) idle_.emplace(now, &s);
   return s;
 }
 
@@ -83,7 +85,9 @@ history::since_result history::since(const std::string& user, std::string_view e
 }
 
 void history::pin(const std::string& user, time_point now) {
-  stream& s = get(user, now);
+  auto it = streams_.find(user);
+  if (it == streams_.end()) return;  // counted by sockets_of when a stream is made
+  stream& s = it->second;
   bool was_idle = idle(s);
   ++s.sockets;
   update_idle(s, was_idle);

@@ -47,7 +47,13 @@ struct record {
 
 class history {
  public:
-  history(history_limits limits, std::function<std::string()> new_epoch);
+  // `sockets_of(user)`: how many sockets the user has open here now. A
+  // stream is made only when a user is published to or asked about (a
+  // connected user nobody publishes to costs nothing here); a stream made
+  // for a user with open sockets counts them from the start, as if pinned.
+  using socket_count = std::function<std::size_t(const std::string& user)>;
+  history(history_limits limits, std::function<std::string()> new_epoch,
+          socket_count sockets_of = {});
   history(const history&) = delete;
   history& operator=(const history&) = delete;
 
@@ -77,7 +83,10 @@ class history {
   since_result since(const std::string& user, std::string_view epoch, std::uint64_t offset) const;
 
   // A socket of `user` opened / closed on this shard: a user with a socket
-  // keeps its epoch however old its last publish is.
+  // keeps its epoch however old its last publish is. Counted on the user's
+  // stream if it has one (else sockets_of counts them when one is made):
+  // call pin after the socket is counted by sockets_of, unpin before it is
+  // no longer.
   void pin(const std::string& user, time_point now);
   void unpin(const std::string& user, time_point now);
 
@@ -118,6 +127,7 @@ class history {
 
   history_limits limits_;
   std::function<std::string()> new_epoch_;
+  socket_count sockets_of_;
   stream_map streams_;  // node-based: pointers to values stay valid
   // Every stream with records, by the time of its oldest one: the budget and
   // the ttl take records oldest first across users.

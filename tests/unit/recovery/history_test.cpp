@@ -90,8 +90,35 @@ TEST_F(history_fixture, RecordsAgeOutAndUnusedStreamsAreForgotten) {
   EXPECT_NE(h.at("u", t0 + 91s).epoch, e);  // a new epoch: the old position cannot be vouched for
 }
 
+// A stream is made only when a user is published to or asked about; one
+// made for a user with open sockets counts them (sockets_of), as if pinned.
+TEST_F(history_fixture, StreamsAreMadeLazilyAndCountTheSocketsAlreadyOpen) {
+  std::size_t open = 0;
+  history h({10, 60s, 1 << 20}, next_epoch,
+            [&](const std::string& u) { return u == "u" ? open : 0; });
+  open = 1;
+  h.pin("u", t0);  // a connected user costs nothing until used
+  EXPECT_EQ(h.streams(), 0u);
+  auto e = h.at("u", t0).epoch;
+  EXPECT_EQ(h.streams(), 1u);
+  h.expire(t0 + 10min);
+  EXPECT_EQ(h.at("u", t0 + 10min).epoch, e);  // kept: its socket was counted when made
+  open = 2;
+  h.pin("u", t0 + 10min);  // a second socket, counted on the stream
+  h.unpin("u", t0 + 10min);
+  h.expire(t0 + 20min);
+  EXPECT_EQ(h.at("u", t0 + 20min).epoch, e);  // one socket still open
+  h.unpin("u", t0 + 20min);
+  h.expire(t0 + 30min);
+  EXPECT_EQ(h.streams(), 0u);  // the last socket gone and nothing kept: forgotten after the ttl
+  // Published to with nobody connected: no socket to count.
+  h.append(env("v"), t0 + 30min);
+  h.expire(t0 + 40min);
+  EXPECT_EQ(h.streams(), 0u);
+}
+
 TEST_F(history_fixture, APinnedUserKeepsItsEpoch) {
-  history h({10, 60s, 1 << 20}, next_epoch);
+  history h({10, 60s, 1 << 20}, next_epoch, [](const std::string&) { return std::size_t{1}; });
   h.pin("u", t0);
   auto e = h.at("u", t0).epoch;
   h.append(env("u"), t0);
