@@ -112,6 +112,7 @@ describe('Redis Cluster (sharded pub/sub)', () => {
       await sleep(25);
     }
     assert.ok(firstFull !== null && firstFull < 2000, `full delivery again after ${firstFull} ms`);
+    console.log(`slot migration: every publish reached both sockets again ${Math.round(firstFull)} ms after the move`);
     const stats = await cluster.cli(target.port, 'pubsub', 'shardnumsub', `hf:{u:${user}}:c`);
     assert.match(stats, /\n2\n?$/, 'both nodes subscribed on the new master');
     await onA.close(); await onB.close();
