@@ -1,10 +1,19 @@
 #include "auth/token_cache.hpp"
 
+#include <openssl/sha.h>
+
 namespace hf::auth {
+
+token_cache::digest token_cache::digest_of(std::string_view token) noexcept {
+  digest d;
+  SHA256(reinterpret_cast<const unsigned char*>(token.data()), token.size(), d.data());
+  return d;
+}
 
 result<principal> token_cache::verify(std::string_view token, std::int64_t now) {
   std::uint64_t generation = verifier_.generation();
-  if (auto it = entries_.find(std::string(token)); it != entries_.end()) {
+  digest key = digest_of(token);
+  if (auto it = entries_.find(key); it != entries_.end()) {
     if (it->second.generation == generation) {
       if (it->second.who.expires_at > now) {
         ++hits_;
@@ -18,7 +27,7 @@ result<principal> token_cache::verify(std::string_view token, std::int64_t now) 
   auto r = verifier_.verify(token, now);
   if (r) {
     if (entries_.size() >= capacity_) entries_.clear();
-    entries_.emplace(std::string(token), entry{*r, generation});
+    entries_.emplace(key, entry{*r, generation});
   }
   return r;
 }

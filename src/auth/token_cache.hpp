@@ -1,14 +1,19 @@
 // A cache of verified tokens, so that a backend publishing many times with one
 // token pays for the signature check and two JSON parses once. Only
-// successful verifications are cached, keyed by the whole token text (so
-// nothing can match that was not verified byte for byte), each with the key
+// successful verifications are cached, keyed by the SHA-256 digest of the
+// whole token text (so nothing can match that was not verified byte for
+// byte, short of a SHA-256 collision; 32 bytes per entry instead of a copy of
+// a token of a few hundred, which at 4,096 entries per worker is most of the
+// cache's memory), each with the key
 // set's generation it was verified under: after a key rotation (a JWKS
 // refresh) every entry is verified again, so a token cannot outlive its key.
 // An entry is used only while the token's `exp` is in the future. Not
 // thread-safe: one per worker thread.
 #pragma once
 
+#include <array>
 #include <cstdint>
+#include <cstring>
 #include <string>
 #include <string_view>
 #include <unordered_map>
@@ -35,9 +40,18 @@ class token_cache {
     principal who;
     std::uint64_t generation;
   };
+  using digest = std::array<unsigned char, 32>;
+  struct digest_hash {
+    std::size_t operator()(const digest& d) const noexcept {
+      std::size_t h;
+      std::memcpy(&h, d.data(), sizeof h);  // a SHA-256 digest's bytes are already uniform
+      return h;
+    }
+  };
+  static digest digest_of(std::string_view token) noexcept;
   const jwt_verifier& verifier_;
   std::size_t capacity_;
-  std::unordered_map<std::string, entry> entries_;
+  std::unordered_map<digest, entry, digest_hash> entries_;
   std::uint64_t hits_ = 0;
 };
 
