@@ -10,6 +10,23 @@ import { connect, envelopesIn, publish, recover, recoveredIn, sleep, startRedisC
 
 const ACK_MS = 1500;
 
+// CRC16/XMODEM mod 16384 of a key's hash tag: Redis's slot, computed here so
+// that many candidate user ids can be tried cheaply (the test checks it
+// against CLUSTER KEYSLOT).
+function keySlot(key) {
+  const open = key.indexOf('{');
+  if (open >= 0) {
+    const close = key.indexOf('}', open + 1);
+    if (close > open + 1) key = key.slice(open + 1, close);
+  }
+  let crc = 0;
+  for (const byte of Buffer.from(key)) {
+    crc ^= byte << 8;
+    for (let i = 0; i < 8; i++) crc = crc & 0x8000 ? ((crc << 1) ^ 0x1021) & 0xffff : (crc << 1) & 0xffff;
+  }
+  return crc % 16384;
+}
+
 describe('Redis Cluster (sharded pub/sub)', () => {
   let cluster, a, b, c;
   const node = (id, env = {}) => startServer({ single: true, env: { REDIS_CLUSTER_NODES: cluster.seeds, NODE_ID: id, HISTORY_SIZE: '100', ACK_TIMEOUT_MS: '5000', ...env } });
@@ -116,5 +133,51 @@ describe('Redis Cluster (sharded pub/sub)', () => {
     const stats = await cluster.cli(target.port, 'pubsub', 'shardnumsub', `hf:{u:${user}}:c`);
     assert.match(stats, /\n2\n?$/, 'both nodes subscribed on the new master');
     await onA.close(); await onB.close();
+  });
+
+  it('redis-cli --cluster reshard moves a few slots, the user\'s among them, under publishing: delivery goes on', async () => {
+    // A user whose slot is among the first 4 of a master's range: reshard
+    // moves a source's lowest slots first.
+    const ranges = JSON.parse(await cluster.cli(cluster.nodes[0].port, '--json', 'cluster', 'slots'));
+    let user, range;
+    for (let i = 0; !user && i < 200000; i++) {
+      const slot = keySlot(`hf:{u:reshard-${i}}:c`);
+      range = ranges.find(([first]) => slot >= first && slot < first + 4);
+      if (range) user = `reshard-${i}`;
+    }
+    assert.ok(user, 'a user id in the first slots of a range');
+    assert.equal(await channelSlot(user), keySlot(`hf:{u:${user}}:c`), 'the same slot as Redis computes');
+    const source = cluster.nodes.find((n) => n.port === range[2][1]);
+    const sourceId = range[2][2];
+    const targetRange = ranges.find((r) => r[2][1] !== source.port);
+    const targetId = targetRange[2][2];
+    const sockets = [await connect(a, user), await connect(b, user)];
+    for (const s of sockets) { await s.subscribe([{ type: 'm' }]); s.autoAck(() => 'ok'); }
+    let stopping = false;
+    const answers = [];
+    const loop = (async () => {
+      for (let i = 0; !stopping; i++) {
+        const r = await publish([a, b, c][i % 3], { userId: user, type: 'm', payload: i, ackTimeoutMs: ACK_MS });
+        answers.push({ status: r.status, count: r.json?.clientCount, t: performance.now() });
+        await sleep(10);
+      }
+    })();
+    let moved = Infinity;
+    try {
+      await sleep(300);
+      await cluster.cli(source.port, '--cluster', 'reshard', `127.0.0.1:${source.port}`, '--cluster-from', sourceId, '--cluster-to', targetId, '--cluster-slots', '4', '--cluster-yes');
+      moved = performance.now();
+      await sleep(1500);
+    } finally {
+      stopping = true;
+      await loop;
+    }
+    assert.equal((await cluster.masterOf(keySlot(`hf:{u:${user}}:c`))).port, targetRange[2][1], 'the slot moved');
+    assert.ok(answers.every((x) => x.status === 200), 'every publish answered');
+    const after = answers.filter((x) => x.t > moved + 500);
+    assert.ok(after.length > 10 && after.every((x) => x.count === 2), `after the move every publish reaches both sockets: ${after.map((x) => x.count).join(',')}`);
+    const missed = answers.filter((x) => x.count !== 2).length;
+    console.log(`reshard: ${answers.length} publishes during and after a 4-slot reshard, ${missed} reached fewer than both sockets`);
+    for (const s of sockets) await s.close();
   });
 });
