@@ -29,9 +29,11 @@ std::optional<T> number(std::string_view s) {
 }
 
 // "host:port", split at the last ':' (an IPv6 host keeps its own colons).
+// The host may be empty (Redis 7 with cluster-preferred-endpoint-type
+// unknown-endpoint): the caller puts in the node that answered.
 std::optional<endpoint> parse_endpoint(std::string_view s) {
   auto colon = s.rfind(':');
-  if (colon == std::string_view::npos || colon == 0) return std::nullopt;
+  if (colon == std::string_view::npos) return std::nullopt;
   auto port = number<int>(s.substr(colon + 1));
   if (!port || *port <= 0 || *port > 65535) return std::nullopt;
   return endpoint{std::string(s.substr(0, colon)), *port};

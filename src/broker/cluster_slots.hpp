@@ -35,7 +35,9 @@ struct endpoint {
 std::string to_string(const endpoint& e);
 
 // "MOVED <slot> <host>:<port>" or "ASK <slot> <host>:<port>" (an error
-// reply's text). nullopt for any other error.
+// reply's text). The host is empty for ":<port>" (a node that does not
+// announce its address): the caller puts in the node that answered.
+// nullopt for any other error.
 struct redirect {
   bool ask = false;  // ASK: this one command goes there (after ASKING); MOVED: the slot moved
   std::uint16_t slot = 0;

@@ -173,6 +173,19 @@ std::string_view reply_str(const redisReply* r) {
   return r && r->type == REDIS_REPLY_STRING ? std::string_view(r->str, r->len) : std::string_view{};
 }
 
+std::string_view error_of(const redisReply* r) {
+  return r && r->type == REDIS_REPLY_ERROR ? std::string_view(r->str, r->len) : std::string_view{};
+}
+
+// Errors Redis gives before it runs a script at all: the publish reached
+// nobody.
+bool not_run(std::string_view err) {
+  for (std::string_view prefix : {"MOVED ", "ASK ", "TRYAGAIN", "CLUSTERDOWN", "MASTERDOWN",
+                                  "LOADING", "NOSCRIPT", "CROSSSLOT", "READONLY"})
+    if (err.starts_with(prefix)) return true;
+  return false;
+}
+
 // A delivery this node made alone: the answer says so.
 hub::delivery_callback marked_local(hub::delivery_callback done) {
   return [done = std::move(done)](hub::delivery_result r) mutable {
@@ -211,6 +224,8 @@ struct redis_broker::impl {
           std::make_unique<redis_cluster>(ioc, std::move(seeds), std::move(login), std::move(on));
     }
     names.sharded = redis->sharded();
+    // The cluster backend reports only the last SSUBSCRIBE's confirmation.
+    subscriptions.every_reply_reported(!names.sharded);
     publish_src = script(publish_script(names.sharded));
     read_src = script(read_script(names.sharded));
     renew_src = script(renew_script(names.sharded));
@@ -237,7 +252,8 @@ struct redis_broker::impl {
   std::unordered_set<std::string> tainted;    // users delivered to alone while not up
   bool taint_overflow = false;                // more than max_tainted of them
   std::size_t renewing = 0;                   // epoch renewals sent, not yet answered
-  std::uint64_t epochs_made = 0;              // for new_epoch()
+  std::uint64_t downs = 0;        // times Redis was lost: older renewals' replies don't count
+  std::uint64_t epochs_made = 0;  // for new_epoch()
   answer_collector requests;
   asio::steady_timer deadline_timer;  // armed for requests.next_deadline()
   std::optional<clock::time_point> armed_for;
@@ -332,17 +348,22 @@ struct redis_broker::impl {
 
   // Gives `user` a new epoch in Redis (untainted meanwhile; tainted again if
   // it fails). Commands for one user go to one link in order, so a publish
-  // or a read sent after this one sees the new epoch.
+  // or a read sent after this one sees the new epoch. By EVAL, not EVALSHA:
+  // renewals are rare, and a NOSCRIPT answer would send the renewal again
+  // behind the commands that must come after it.
   void renew(const std::string& user) {
     ++renewing;
-    bool sent = eval(renew_src,
-                     {"2", names.meta_key(user), names.stream_key(user), new_epoch(),
-                      std::to_string(std::chrono::milliseconds(meta_ttl).count())},
-                     [this, user](redisReply* r) {
-                       --renewing;
-                       if (!r || r->type == REDIS_REPLY_ERROR) taint(user);  // again later
-                       maybe_up();
-                     });
+    std::string meta = names.meta_key(user);
+    std::string_view key = meta;  // the argv below takes a copy
+    bool sent =
+        redis->command({"EVAL", renew_src.src, "2", meta, names.stream_key(user), new_epoch(),
+                        std::to_string(std::chrono::milliseconds(meta_ttl).count())},
+                       key, [this, user, down = downs](redisReply* r) {
+                         if (down != downs) return taint(user);  // counted off when Redis was lost
+                         --renewing;
+                         if (!r || r->type == REDIS_REPLY_ERROR) taint(user);  // again later
+                         maybe_up();
+                       });
     if (!sent) --renewing, taint(user);
   }
 
@@ -368,6 +389,7 @@ struct redis_broker::impl {
     bool was_ready = st == state::up;
     st = state::down;
     renewing = 0;
+    ++downs;
     ready = false;
     claim_timer.cancel();
     if (was_ready)
@@ -435,7 +457,14 @@ struct redis_broker::impl {
               names.user_channel(env->user_id), wire::publish_prefix(msg), env->text, new_epoch(),
               std::to_string(opt.history_size), std::to_string(opt.history_ttl.count()),
               std::to_string(std::chrono::milliseconds(meta_ttl).count())},
-             [this, id, sent_at](redisReply* r) {
+             [this, id, sent_at, env, until](redisReply* r) {
+               if (r && r->type == REDIS_REPLY_ERROR && not_run(error_of(r))) {
+                 // Refused before the script ran (a cluster redirect or
+                 // retry that ran out, NOSCRIPT twice): it reached nobody,
+                 // so it is delivered here instead.
+                 if (auto d = requests.withdraw(id)) degraded(env, until, std::move(*d));
+                 return;
+               }
                if (!r || r->type != REDIS_REPLY_INTEGER) {
                  // Lost with the connection after it was sent: it may
                  // have reached any node, this one included. Never
@@ -451,9 +480,9 @@ struct redis_broker::impl {
 
   void degraded(std::shared_ptr<const protocol::envelope> env, hub::deadline until,
                 hub::delivery_callback done) {
-    core::log_refusal(
-        spdlog::level::warn,
-        "cluster: not connected to Redis; a publish reaches this node's sockets only");
+    core::log_refusal(spdlog::level::warn,
+                      "cluster: Redis (or the part of a Redis Cluster that serves this user) is "
+                      "unreachable; a publish reaches this node's sockets only");
     taint(env->user_id);
     hub.deliver(std::move(env), until, marked_local(std::move(done)));
   }
@@ -500,6 +529,9 @@ struct redis_broker::impl {
   // to locally until the channel is subscribed again, which the backend does
   // by itself).
   void unavailable(std::string_view channel) {
+    // Readiness does not wait for a channel whose master is down (its users
+    // are delivered to locally until the backend subscribes it again).
+    if (st == state::syncing && resyncing.erase(std::string(channel))) maybe_up();
     if (channel == reply_channel) return;  // resubscribed by the backend; answers wait until then
     if (auto user = names.user_of_channel(channel))
       for (auto& ready_fn : subscriptions.lost(*user)) ready_fn();

@@ -5,6 +5,8 @@
 
 #include <boost/asio/post.hpp>
 
+#include "core/log.hpp"
+
 namespace hf::broker {
 namespace {
 // Reconnects after a fault: from 100 ms, doubling, at most 1 s (a failover
@@ -23,6 +25,16 @@ constexpr auto refresh_soon = std::chrono::milliseconds(20);
 // While a master is missing (slots without a usable master, channels
 // waiting for one), the map is read this often.
 constexpr auto retry_refresh = std::chrono::milliseconds(200);
+// A subscription refused for another reason than a redirect is asked again
+// this much later.
+constexpr auto refused_retry = std::chrono::seconds(5);
+
+std::string in_flight_key(const std::string& node, std::string_view channel) {
+  std::string k = node;
+  k.push_back('\n');
+  k.append(channel);
+  return k;
+}
 
 std::string_view error_text(const redisReply* r) {
   return r && r->type == REDIS_REPLY_ERROR ? std::string_view(r->str, r->len) : std::string_view{};
@@ -114,6 +126,7 @@ redis_cluster::node& redis_cluster::link(const slots::endpoint& at) {
   if (auto it = nodes_.find(key); it != nodes_.end()) return it->second;
   auto gen = generation_;
   node n;
+  n.serial = ++serial_;
   n.cmd = resp_link::make(ioc_, at, login_);
   n.sub = resp_link::make(ioc_, at, login_,
                           [this, key, gen](std::string_view kind, std::string_view channel,
@@ -127,10 +140,10 @@ redis_cluster::node& redis_cluster::link(const slots::endpoint& at) {
       cooling_.erase(key);  // reachable again: the next failure starts a fresh backoff
     maybe_up();
   };
-  auto down = [this, gen, key](const std::string& why) {
+  auto down = [this, gen, key, serial = n.serial](const std::string& why) {
     if (gen != generation_) return;
-    boost::asio::post(ioc_, [this, gen, key, why] {
-      if (gen == generation_) node_lost(key, why);
+    boost::asio::post(ioc_, [this, gen, key, serial, why] {
+      if (gen == generation_) node_lost(key, serial, why);
     });
   };
   n.cmd->connect(up, down);
@@ -141,15 +154,21 @@ redis_cluster::node& redis_cluster::link(const slots::endpoint& at) {
 redis_cluster::node* redis_cluster::usable(const slots::endpoint& at) {
   std::string key = slots::to_string(at);
   if (auto c = cooling_.find(key); c != cooling_.end()) {
+    // A master that failed is dialled again after its cooldown, but used
+    // only once both links are up again: until then its slots stay local
+    // (nothing waits on a link that may never connect).
     if (std::chrono::steady_clock::now() < c->second.until) return nullptr;
+    node& n = link(at);
+    return n.cmd->up() && n.sub->up() ? &n : nullptr;
   }
   return &link(at);
 }
 
 // One master's link failed while the backend is up: drop that master alone.
-void redis_cluster::node_lost(const std::string& key, const std::string& why) {
+void redis_cluster::node_lost(const std::string& key, std::uint64_t serial,
+                              const std::string& why) {
   auto it = nodes_.find(key);
-  if (it == nodes_.end()) return;  // already dropped (its other link)
+  if (it == nodes_.end() || it->second.serial != serial) return;  // already dropped
   if (!up_) return lost(key + ": " + why);
   node n = std::move(it->second);
   nodes_.erase(it);
@@ -162,6 +181,10 @@ void redis_cluster::node_lost(const std::string& key, const std::string& why) {
       "cluster: lost Redis Cluster node {} ({}); its slots are served locally until the "
       "cluster names a master for them",
       key, why);
+  std::erase_if(in_flight_, [&](const auto& e) {
+    return e.first.size() > key.size() && e.first.compare(0, key.size(), key) == 0 &&
+           e.first[key.size()] == '\n';
+  });
   std::vector<std::string> orphans;
   for (auto& [channel, on] : wanted_)
     if (on == key) on.clear(), orphans.push_back(channel);
@@ -190,6 +213,8 @@ void redis_cluster::lost(const std::string& why) {
   map_.reset();
   wanted_.clear();
   cooling_.clear();
+  in_flight_.clear();
+  refused_.clear();
   refresh_timer_.cancel();
   refresh_armed_ = refreshing_ = false;
   auto nodes = std::move(nodes_);
@@ -225,26 +250,27 @@ void redis_cluster::send(argv_ptr argv, std::uint16_t slot, reply_fn done, int h
   node& n = *target;
   if (ask) n.cmd->command({"ASKING"}, {});
   auto gen = generation_;
-  n.cmd->command(
-      *argv, [this, argv, slot, done = std::move(done), hops, gen](redisReply* r) mutable {
-        std::string_view err = error_text(r);
-        if (err.empty() || gen != generation_ || hops >= max_hops) return done(r);
-        if (auto rd = slots::parse_redirect(err)) {
-          if (!rd->ask) {
-            map_->moved(rd->slot, rd->to);
-            schedule_refresh(refresh_soon);
-          }
-          return send(std::move(argv), slot, std::move(done), hops + 1,
-                      rd->ask ? std::optional(rd->to) : std::nullopt);
-        }
-        if (!transient(err)) return done(r);
-        auto timer = std::make_shared<boost::asio::steady_timer>(ioc_, retry_pause);
-        timer->async_wait([this, timer, argv = std::move(argv), slot, done = std::move(done), hops,
-                           gen](boost::system::error_code ec) mutable {
-          if (ec || gen != generation_) return done(nullptr);
-          send(std::move(argv), slot, std::move(done), hops + 1, std::nullopt);
-        });
-      });
+  n.cmd->command(*argv, [this, argv, slot, done = std::move(done), hops, gen,
+                         at_host = to->host](redisReply* r) mutable {
+    std::string_view err = error_text(r);
+    if (err.empty() || gen != generation_ || hops >= max_hops) return done(r);
+    if (auto rd = slots::parse_redirect(err)) {
+      if (rd->to.host.empty()) rd->to.host = at_host;  // "MOVED 1 :6380": the node that answered
+      if (!rd->ask) {
+        map_->moved(rd->slot, rd->to);
+        schedule_refresh(refresh_soon);
+      }
+      return send(std::move(argv), slot, std::move(done), hops + 1,
+                  rd->ask ? std::optional(rd->to) : std::nullopt);
+    }
+    if (!transient(err)) return done(r);
+    auto timer = std::make_shared<boost::asio::steady_timer>(ioc_, retry_pause);
+    timer->async_wait([this, timer, argv = std::move(argv), slot, done = std::move(done), hops,
+                       gen](boost::system::error_code ec) mutable {
+      if (ec || gen != generation_) return done(nullptr);
+      send(std::move(argv), slot, std::move(done), hops + 1, std::nullopt);
+    });
+  });
 }
 
 void redis_cluster::subscribe(const std::string& channel) {
@@ -257,12 +283,19 @@ void redis_cluster::subscribe(const std::string& channel) {
     wanted_[channel].clear();
     auto gen = generation_;
     boost::asio::post(ioc_, [this, gen, channel] {
-      if (gen == generation_ && wanted_.count(channel)) h_.unavailable(channel);
+      auto it = wanted_.find(channel);
+      if (gen == generation_ && it != wanted_.end() && it->second.empty()) h_.unavailable(channel);
     });
     return schedule_refresh(retry_refresh);
   }
-  wanted_[channel] = slots::to_string(*owner);
-  n->sub->subscription("SSUBSCRIBE", channel);
+  std::string key = slots::to_string(*owner);
+  wanted_[channel] = key;
+  send_subscribe(*n, key, channel);
+}
+
+void redis_cluster::send_subscribe(node& n, const std::string& key, const std::string& channel) {
+  ++in_flight_[in_flight_key(key, channel)];
+  n.sub->subscription("SSUBSCRIBE", channel);
 }
 
 void redis_cluster::unsubscribe(const std::string& channel) {
@@ -276,9 +309,15 @@ void redis_cluster::unsubscribe(const std::string& channel) {
 void redis_cluster::on_push(const std::string& node_key, std::string_view kind,
                             std::string_view channel, std::string_view payload, bool requested) {
   if (kind == "smessage") return h_.message(channel, payload);
+  bool last = true;  // the answer to the last SSUBSCRIBE sent there
+  if (kind == "ssubscribe" || kind == "error") {
+    auto f = in_flight_.find(in_flight_key(node_key, channel));
+    if (f != in_flight_.end() && --f->second > 0) last = false;
+    if (f != in_flight_.end() && f->second == 0) in_flight_.erase(f);
+  }
   auto it = wanted_.find(std::string(channel));
   if (kind == "ssubscribe") {
-    if (it != wanted_.end() && it->second == node_key) h_.subscribed(channel);
+    if (last && it != wanted_.end() && it->second == node_key) h_.subscribed(channel);
     return;
   }
   if (it == wanted_.end() || it->second != node_key) return;
@@ -287,12 +326,19 @@ void redis_cluster::on_push(const std::string& node_key, std::string_view kind,
     it->second.clear();
     return schedule_refresh(std::chrono::milliseconds(0));
   }
-  if (kind == "error") {
-    if (auto rd = slots::parse_redirect(payload); rd && !rd->ask) map_->moved(rd->slot, rd->to);
-    spdlog::info("cluster: subscription to {} refused by {} ({}); following the slot map", channel,
-                 node_key, payload);
+  if (kind == "error" && last) {
     it->second.clear();
-    schedule_refresh(refresh_soon);
+    if (auto rd = slots::parse_redirect(payload); rd && !rd->ask) {
+      // The slot lives elsewhere now: follow the map there.
+      if (rd->to.host.empty()) rd->to.host = node_key.substr(0, node_key.rfind(':'));
+      map_->moved(rd->slot, rd->to);
+      return schedule_refresh(refresh_soon);
+    }
+    // Refused for good (an ACL without the channel, say): asked again later,
+    // its sockets delivered to locally meanwhile.
+    core::log_refusal(spdlog::level::warn, "cluster: Redis refused a subscription: {}", payload);
+    refused_[it->first] = std::chrono::steady_clock::now() + refused_retry;
+    h_.unavailable(channel);
   }
 }
 
@@ -343,10 +389,13 @@ void redis_cluster::refresh() {
 
 bool redis_cluster::follow_map() {
   bool waiting = false;
+  auto now = std::chrono::steady_clock::now();
+  std::erase_if(refused_, [&](const auto& r) { return r.second <= now; });
   // Masters of the map not linked yet (a promoted replica, a new master):
   // linked now, unless cooling down.
   for (const auto& m : map_->masters()) waiting = !usable(m) || waiting;
   for (auto& [channel, on] : wanted_) {
+    if (refused_.count(channel)) continue;
     const slots::endpoint* owner = map_->master_of(slots::key_slot(channel));
     node* n = owner ? usable(*owner) : nullptr;
     if (!n) {
@@ -357,7 +406,7 @@ bool redis_cluster::follow_map() {
     if (on == key) continue;
     if (auto old = nodes_.find(on); !on.empty() && old != nodes_.end())
       old->second.sub->subscription("SUNSUBSCRIBE", channel);
-    n->sub->subscription("SSUBSCRIBE", channel);
+    send_subscribe(*n, key, channel);
     on = key;
   }
   return waiting;

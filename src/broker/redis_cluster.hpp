@@ -64,6 +64,8 @@ class redis_cluster final : public redis_backend {
  private:
   struct node {
     std::shared_ptr<resp_link> cmd, sub;
+    std::uint64_t serial =
+        0;  // which dialling of this address (a late failure of an older one is ignored)
   };
 
   void bootstrap(std::size_t candidate);
@@ -71,7 +73,9 @@ class redis_cluster final : public redis_backend {
   node& link(const slots::endpoint& at);
   void maybe_up();
   void lost(const std::string& why);
-  void node_lost(const std::string& key, const std::string& why);
+  void node_lost(const std::string& key, std::uint64_t serial, const std::string& why);
+  // Sends SSUBSCRIBE for `channel` on `n` (at `key`), counted in flight.
+  void send_subscribe(node& n, const std::string& key, const std::string& channel);
   // The links of a master, or nullptr while it cools down after a failure.
   node* usable(const slots::endpoint& at);
   void send(argv_ptr argv, std::uint16_t slot, reply_fn done, int hops,
@@ -98,7 +102,15 @@ class redis_cluster final : public redis_backend {
     std::chrono::milliseconds backoff;
   };
   std::unordered_map<std::string, cooldown> cooling_;  // masters dropped after a failure
-  std::shared_ptr<resp_link> probe_;                   // asks a seed for the map
+  // SSUBSCRIBEs sent and not yet answered, by node and channel ("node\nchannel"):
+  // only the answer to the last one is reported `subscribed`, so an earlier
+  // one's (an SUNSUBSCRIBE went after it) never opens a socket.
+  std::unordered_map<std::string, std::size_t> in_flight_;
+  // Channels a node refused for another reason than a redirect (an ACL, for
+  // one): not asked again before this time.
+  std::unordered_map<std::string, std::chrono::steady_clock::time_point> refused_;
+  std::uint64_t serial_ = 0;
+  std::shared_ptr<resp_link> probe_;  // asks a seed for the map
   boost::asio::steady_timer retry_, refresh_timer_;
   std::minstd_rand jitter_{std::random_device{}()};
   std::chrono::milliseconds backoff_;

@@ -14,6 +14,11 @@ namespace {
 // A node that neither answers nor refuses (a dead host, a full backlog) is
 // given up on after this long; the owner reconnects elsewhere.
 constexpr auto connect_timeout = std::chrono::seconds(2);
+// A link that has read nothing for `ping_after` sends PING; one with a reply
+// outstanding and nothing read for `reply_timeout` fails (its owner moves on
+// as for any lost connection).
+constexpr auto ping_after = std::chrono::seconds(1);
+constexpr auto reply_timeout = std::chrono::seconds(3);
 
 std::string_view text(const redisReply* r) {
   return r && (r->type == REDIS_REPLY_STRING || r->type == REDIS_REPLY_STATUS ||
@@ -45,6 +50,7 @@ resp_link::resp_link(asio::io_context& ioc, slots::endpoint at, redis_credential
     : socket_(ioc),
       resolver_(ioc),
       connect_timer_(ioc),
+      watchdog_(ioc),
       at_(std::move(at)),
       login_(std::move(login)),
       push_(std::move(push)),
@@ -74,33 +80,41 @@ void resp_link::connect(std::function<void()> up, std::function<void(std::string
                               if (ec) return self->fail(ec.message());
                               self->connected_ = true;
                               self->connect_timer_.cancel();
+                              self->last_read_ = std::chrono::steady_clock::now();
+                              self->watch();
                               self->socket_.set_option(asio::ip::tcp::no_delay(true));
-                              if (self->login_.password.empty()) {
-                                self->up_ = true;
-                                if (self->up_fn_) self->up_fn_();
-                              } else {
-                                // AUTH goes first, ahead of what was queued.
-                                std::vector<std::string> auth = {"AUTH"};
-                                if (!self->login_.user.empty()) auth.push_back(self->login_.user);
-                                auth.push_back(self->login_.password);
-                                std::string queued = std::move(self->unsent_);
-                                auto before = std::move(self->waiting_);
-                                self->unsent_.clear();
-                                self->waiting_.clear();
-                                self->command(auth, [self](redisReply* r) {
-                                  if (!r) return;
-                                  if (r->type == REDIS_REPLY_ERROR)
-                                    return self->fail("AUTH refused: " + std::string(text(r)));
-                                  self->up_ = true;
-                                  if (self->up_fn_) self->up_fn_();
-                                });
-                                self->unsent_ += queued;
-                                for (auto& p : before) self->waiting_.push_back(std::move(p));
-                              }
+                              self->handshake();
                               self->read();
                               self->flush();
                             });
       });
+}
+
+// AUTH (with a password) and PING go first, ahead of what was queued; the
+// link is up once Redis has answered the PING: a node that accepts
+// connections but does not answer (paused, overloaded) is not taken for a
+// working one.
+void resp_link::handshake() {
+  std::string queued = std::move(unsent_);
+  auto before = std::move(waiting_);
+  unsent_.clear();
+  waiting_.clear();
+  if (!login_.password.empty()) {
+    std::vector<std::string> auth = {"AUTH"};
+    if (!login_.user.empty()) auth.push_back(login_.user);
+    auth.push_back(login_.password);
+    command(auth, [self = shared_from_this()](redisReply* r) {
+      if (r && r->type == REDIS_REPLY_ERROR) self->fail("AUTH refused: " + std::string(text(r)));
+    });
+  }
+  command({"PING"}, [self = shared_from_this()](redisReply* r) {
+    if (!r || self->dead_) return;
+    if (r->type == REDIS_REPLY_ERROR) return self->fail("PING refused: " + std::string(text(r)));
+    self->up_ = true;
+    if (self->up_fn_) self->up_fn_();
+  });
+  unsent_ += queued;
+  for (auto& p : before) waiting_.push_back(std::move(p));
 }
 
 void resp_link::close() { fail("closed"); }
@@ -153,6 +167,7 @@ void resp_link::read() {
       asio::buffer(buf_), [self = shared_from_this()](boost::system::error_code ec, std::size_t n) {
         if (self->dead_) return;
         if (ec) return self->fail(ec == asio::error::eof ? "closed by Redis" : ec.message());
+        self->last_read_ = std::chrono::steady_clock::now();
         if (redisReaderFeed(self->reader_, self->buf_, n) != REDIS_OK)
           return self->fail("unreadable reply");
         for (;;) {
@@ -170,7 +185,9 @@ void resp_link::read() {
 }
 
 void resp_link::dispatch(redisReply* r) {
-  std::string_view kind = pubsub_kind(r);
+  // Only a subscriber link (one with a push handler) gets pushes; on a
+  // command link every reply answers the command at the front.
+  std::string_view kind = push_ ? pubsub_kind(r) : std::string_view{};
   if (kind == "smessage") {
     if (push_) push_(kind, text(r->element[1]), text(r->element[2]), true);
     return;
@@ -193,11 +210,24 @@ void resp_link::dispatch(redisReply* r) {
     push_("error", p.channel, text(r), true);
 }
 
+void resp_link::watch() {
+  watchdog_.expires_after(ping_after);
+  watchdog_.async_wait([self = shared_from_this()](boost::system::error_code ec) {
+    if (ec || self->dead_) return;
+    auto quiet = std::chrono::steady_clock::now() - self->last_read_;
+    if (!self->waiting_.empty() && quiet >= reply_timeout)
+      return self->fail("no reply from Redis within 3 s");
+    if (self->waiting_.empty() && quiet >= ping_after) self->command({"PING"}, {});
+    self->watch();
+  });
+}
+
 void resp_link::fail(const std::string& why) {
   if (dead_) return;
   dead_ = true;
   up_ = false;
   connect_timer_.cancel();
+  watchdog_.cancel();
   resolver_.cancel();
   boost::system::error_code ignored;
   socket_.close(ignored);

@@ -8,9 +8,11 @@
 //   "smessage", and the "sunsubscribe" Redis sends by itself when a slot
 //   moves go to the link's push handler.
 // Commands given before the link is up are queued and sent once it is
-// connected and logged in (AUTH). When the link fails (or close() is
-// called), every callback still waiting gets nullptr, once, and the link is
-// dead: make a new one. Everything runs on the io_context's thread.
+// connected, logged in (AUTH) and has answered a PING. A node that stops answering without
+// closing (frozen, or cut off without a reset) is noticed: a link idle for a
+// second sends PING, and a link with a reply outstanding for 3 s fails. When the link fails (or
+// close() is called), every callback still waiting gets nullptr, once, and the link is dead: make a
+// new one. Everything runs on the io_context's thread.
 #pragma once
 
 #include <boost/asio/io_context.hpp>
@@ -77,10 +79,14 @@ class resp_link : public std::enable_shared_from_this<resp_link> {
   void read();
   void dispatch(redisReply* r);
   void fail(const std::string& why);
+  void watch();
+  void handshake();
 
   boost::asio::ip::tcp::socket socket_;
   boost::asio::ip::tcp::resolver resolver_;
   boost::asio::steady_timer connect_timer_;
+  boost::asio::steady_timer watchdog_;
+  std::chrono::steady_clock::time_point last_read_;
   slots::endpoint at_;
   redis_credentials login_;
   push_fn push_;

@@ -39,7 +39,7 @@ bool subscription_table::closed(const std::string& user) {
   // still unanswered: its reply is stale when it comes.
   if (auto w = waiting_.find(user); w != waiting_.end()) {
     waiting_.erase(w);
-    ++stale_[user];
+    if (every_reply_) ++stale_[user];
   }
   return true;
 }

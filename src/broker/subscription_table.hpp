@@ -46,6 +46,13 @@ class subscription_table {
   // served its channel failed; the rest is up).
   std::vector<ready_fn> lost(std::string_view user);
 
+  // Whether the caller reports the reply to every SUBSCRIBE it sent (one
+  // Redis: true, the default), so that the reply to a SUBSCRIBE whose
+  // sockets all closed is recognised as stale; or only the reply to the last
+  // one per channel (a Redis Cluster backend, which counts them itself):
+  // then no reply is stale.
+  void every_reply_reported(bool yes) noexcept { every_reply_ = yes; }
+
   // Users with at least one socket here (to resubscribe after a reconnect).
   std::vector<std::string> users() const;
   std::size_t size() const noexcept { return sockets_.size(); }
@@ -57,6 +64,7 @@ class subscription_table {
   std::unordered_map<std::string, std::vector<ready_fn>> waiting_;
   // SUBSCRIBE replies still to come that must not count (see closed()).
   std::unordered_map<std::string, std::size_t> stale_;
+  bool every_reply_ = true;
 };
 
 }  // namespace hf::broker

@@ -110,7 +110,7 @@ export async function startRedisCluster({ masters = 3, replicas = 1, nodeTimeout
     // The node that serves `slot` now (its master), from CLUSTER SLOTS of any live node.
     async masterOf(slot) {
       for (const n of nodes) {
-        if (n.proc.exitCode !== null || n.proc.signalCode !== null) continue;
+        if (n.proc.exitCode !== null || n.proc.signalCode !== null || n.frozen) continue;
         const slots = await cli(n.port, '--json', 'cluster', 'slots').catch(() => null);
         if (!slots) continue;
         for (const [first, last, master] of JSON.parse(slots)) if (slot >= first && slot <= last) return nodes.find((x) => x.port === master[1]);

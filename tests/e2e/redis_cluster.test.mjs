@@ -180,4 +180,40 @@ describe('Redis Cluster (sharded pub/sub)', () => {
     console.log(`reshard: ${answers.length} publishes during and after a 4-slot reshard, ${missed} reached fewer than both sockets`);
     for (const s of sockets) await s.close();
   });
+
+  it('a master that stops answering (CLIENT PAUSE) is dropped within 5 s and taken back when it answers again', { timeout: 60000 }, async () => {
+    const user = 'paused';
+    const master = await cluster.masterOf(await channelSlot(user));
+    const first = await connect(a, user);
+    await first.subscribe([{ type: 'm' }]);
+    first.autoAck(() => 'first');
+    // Every command held for 9 s, connections open: like a hung host.
+    await cluster.cli(master.port, 'client', 'pause', '9000', 'all');
+    const pausedAt = performance.now();
+    // Past the links' reply timeout: 3 s without an answer, checked every
+    // second, counted from the last answer (a PING at most a second before).
+    await sleep(5000);
+    // Its users' sockets open at once (delivered to locally) instead of
+    // waiting for a subscription, and a publish is answered, marked.
+    const t0 = performance.now();
+    const second = await connect(a, user);
+    assert.ok(performance.now() - t0 < 1000, 'the socket opened without waiting for the paused master');
+    await second.subscribe([{ type: 'm' }]);
+    second.autoAck(() => 'second');
+    const during = await publish(a, { userId: user, type: 'm', ackTimeoutMs: ACK_MS });
+    assert.equal(during.status, 200);
+    assert.equal(during.headers.get('hopeflow-degraded'), 'local-only');
+    assert.deepEqual([...during.json.results].sort(), ['first', 'second']);
+    // Answering again: dialled after its cooldown, subscribed again, and
+    // publishes through another node reach both sockets.
+    let back = null;
+    for (let i = 0; i < 100 && !back; i++) {
+      const r = await publish(b, { userId: user, type: 'm', ackTimeoutMs: ACK_MS });
+      if (r.json.clientCount === 2 && !r.headers.get('hopeflow-degraded')) back = performance.now() - pausedAt;
+      else await sleep(100);
+    }
+    assert.ok(back !== null && back < 9000 + 4000, `delivered through another node again ${back} ms after the pause began`);
+    console.log(`paused master: local delivery 5 s into a 9 s pause, full delivery again ${Math.round(back)} ms after it began`);
+    await first.close(); await second.close();
+  });
 });

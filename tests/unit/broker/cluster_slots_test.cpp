@@ -86,9 +86,12 @@ TEST(ClusterSlots, Redirects) {
   ASSERT_TRUE(a);
   EXPECT_TRUE(a->ask);
   EXPECT_EQ(a->to, (endpoint{"::1", 7000}));
-  for (auto bad : {"MOVED", "MOVED 1", "MOVED 16384 h:1", "MOVED x h:1", "MOVED 1 h", "MOVED 1 h:0",
-                   "MOVED 1 h:65536", "MOVED 1 :5", "ASK -1 h:1", "ERR wrong", "TRYAGAIN",
-                   "moved 1 h:1", "MOVED 1 h:1x"})
+  auto unnamed = parse_redirect("MOVED 7 :6380");  // the host is the node that answered
+  ASSERT_TRUE(unnamed);
+  EXPECT_EQ(unnamed->to, (endpoint{"", 6380}));
+  for (auto bad :
+       {"MOVED", "MOVED 1", "MOVED 16384 h:1", "MOVED x h:1", "MOVED 1 h", "MOVED 1 h:0",
+        "MOVED 1 h:65536", "ASK -1 h:1", "ERR wrong", "TRYAGAIN", "moved 1 h:1", "MOVED 1 h:1x"})
     EXPECT_FALSE(parse_redirect(bad)) << bad;
 }
 

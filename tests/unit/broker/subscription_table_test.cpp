@@ -91,3 +91,19 @@ TEST(SubscriptionTable, OneUsersLossReleasesOnlyThatUser) {
   EXPECT_TRUE(t.subscribed("u"));
   EXPECT_EQ(t.size(), 2u);
 }
+
+// A Redis Cluster backend reports only the confirmation of the last
+// SSUBSCRIBE per channel: a socket that closed before its confirmation
+// leaves nothing stale behind, and the next socket opens on the next report.
+TEST(SubscriptionTable, WithOnlyTheLastReplyReportedNothingIsStale) {
+  subscription_table t;
+  t.every_reply_reported(false);
+  int opened = 0;
+  subscription_table::ready_fn f = [&] { ++opened; }, g = f;
+  EXPECT_EQ(t.opening("u", true, f), action::subscribe);
+  EXPECT_TRUE(t.closed("u"));  // closed before the confirmation: its report never comes
+  EXPECT_EQ(t.opening("u", true, g), action::subscribe);
+  for (auto& r : t.confirmed("u")) r();  // the report for the second SSUBSCRIBE
+  EXPECT_EQ(opened, 1);
+  EXPECT_TRUE(t.subscribed("u"));
+}
