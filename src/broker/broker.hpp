@@ -22,6 +22,9 @@ struct broker_status {
   double publish_rtt_seconds = 0;  // PUBLISH round trips to Redis so far: total
   std::uint64_t publish_rtt_count = 0;
   bool duplicate_node_id = false;  // another live process claims this NODE_ID
+  // Redis Cluster: masters of the slot map this node cannot use now (their
+  // slots are delivered to locally).
+  std::uint64_t unreachable_masters = 0;
 };
 
 class broker {

@@ -57,6 +57,9 @@ class redis_backend {
   virtual void unsubscribe(const std::string& channel) = 0;
   // For logs: where Redis is.
   virtual std::string describe() const = 0;
+  // Masters of a Redis Cluster that cannot be used now (0 for one Redis).
+  // Safe to call from any thread.
+  virtual std::size_t unreachable() const noexcept { return 0; }
 };
 
 }  // namespace hf::broker

@@ -725,7 +725,8 @@ void redis_broker::stop() {
 broker_status redis_broker::status() const {
   return {impl_->ready ? metrics::cluster_state::connected : metrics::cluster_state::disconnected,
           double(impl_->rtt_ns.load(std::memory_order_relaxed)) / 1e9,
-          impl_->rtt_count.load(std::memory_order_relaxed), impl_->duplicate.load()};
+          impl_->rtt_count.load(std::memory_order_relaxed), impl_->duplicate.load(),
+          impl_->redis->unreachable()};
 }
 
 void redis_broker::publish(std::shared_ptr<const protocol::envelope> env, hub::deadline until,

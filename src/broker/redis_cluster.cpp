@@ -71,6 +71,16 @@ void redis_cluster::stop() {
   nodes_.clear();
 }
 
+void redis_cluster::recount() {
+  std::size_t n = 0;
+  if (up_ && map_)
+    for (const auto& m : map_->masters()) {
+      auto it = nodes_.find(slots::to_string(m));
+      n += it == nodes_.end() || !it->second.cmd->up() || !it->second.sub->up();
+    }
+  unreachable_.store(n, std::memory_order_relaxed);
+}
+
 std::string redis_cluster::describe() const {
   std::string s = "Redis Cluster (";
   std::size_t masters = map_ ? map_->masters().size() : 0;
@@ -139,6 +149,7 @@ redis_cluster::node& redis_cluster::link(const slots::endpoint& at) {
         it != nodes_.end() && it->second.cmd->up() && it->second.sub->up())
       cooling_.erase(key);  // reachable again: the next failure starts a fresh backoff
     maybe_up();
+    recount();
   };
   auto down = [this, gen, key, serial = n.serial](const std::string& why) {
     if (gen != generation_) return;
@@ -177,6 +188,7 @@ void redis_cluster::node_lost(const std::string& key, std::uint64_t serial,
   c.backoff = c.backoff.count() ? std::min(c.backoff * 2, reconnect_max) : reconnect_min;
   c.until = std::chrono::steady_clock::now() + c.backoff;
   if (nodes_.empty()) return lost("every master is unreachable (last: " + key + ": " + why + ")");
+  recount();
   spdlog::warn(
       "cluster: lost Redis Cluster node {} ({}); its slots are served locally until the "
       "cluster names a master for them",
@@ -217,6 +229,7 @@ void redis_cluster::lost(const std::string& why) {
   refused_.clear();
   refresh_timer_.cancel();
   refresh_armed_ = refreshing_ = false;
+  recount();
   auto nodes = std::move(nodes_);
   nodes_.clear();
   auto probe = std::exchange(probe_, nullptr);
@@ -383,6 +396,7 @@ void redis_cluster::refresh() {
       }
     }
     bool waiting = follow_map();
+    recount();
     schedule_refresh(waiting ? retry_refresh : refresh_every);
   });
 }

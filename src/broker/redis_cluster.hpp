@@ -30,6 +30,7 @@
 // seeds after a backoff. Everything runs on the io_context's thread.
 #pragma once
 
+#include <atomic>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <chrono>
@@ -60,6 +61,9 @@ class redis_cluster final : public redis_backend {
   void subscribe(const std::string& channel) override;
   void unsubscribe(const std::string& channel) override;
   std::string describe() const override;
+  std::size_t unreachable() const noexcept override {
+    return unreachable_.load(std::memory_order_relaxed);
+  }
 
  private:
   struct node {
@@ -110,6 +114,10 @@ class redis_cluster final : public redis_backend {
   // one): not asked again before this time.
   std::unordered_map<std::string, std::chrono::steady_clock::time_point> refused_;
   std::uint64_t serial_ = 0;
+  // Masters of the map without both links up, recounted on every change
+  // (recount()); read by any thread for the metrics.
+  std::atomic<std::size_t> unreachable_{0};
+  void recount();
   std::shared_ptr<resp_link> probe_;  // asks a seed for the map
   boost::asio::steady_timer retry_, refresh_timer_;
   std::minstd_rand jitter_{std::random_device{}()};

@@ -58,6 +58,7 @@ void handle_metrics(net::worker& w, const request&, exchange_ptr x) {
   acc->g.cluster_rtt_seconds = status.publish_rtt_seconds;
   acc->g.cluster_rtt_count = status.publish_rtt_count;
   acc->g.duplicate_node_id = status.duplicate_node_id;
+  acc->g.unreachable_masters = status.unreachable_masters;
   if (w.svc.jwks) acc->c.jwks_fetches = w.svc.jwks->counts();
   for (net::worker* k : w.svc.workers) {
     boost::asio::post(k->ioc, [k, &w, acc] {

@@ -140,6 +140,10 @@ std::string render_prometheus(const counters& c, const gauges& g) {
     sample(o, "hopeflow_cluster_publish_rtt_seconds_count", "", double(g.cluster_rtt_count));
     single(o, "hopeflow_cluster_duplicate_node_id", "gauge",
            "1 while another live node claims this node's NODE_ID.", g.duplicate_node_id ? 1 : 0);
+    single(o, "hopeflow_cluster_redis_masters_unreachable", "gauge",
+           "Redis Cluster masters this node cannot use now (their users are delivered to "
+           "locally); 0 with one Redis.",
+           double(g.unreachable_masters));
   }
   single(o, "hopeflow_websocket_connects_total", "counter", "WebSocket connections opened.",
          double(c.ws_connects));

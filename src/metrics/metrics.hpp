@@ -185,7 +185,8 @@ struct gauges {
   cluster_state cluster = cluster_state::standalone;
   double cluster_rtt_seconds = 0;  // PUBLISH round trips to Redis: sum
   std::uint64_t cluster_rtt_count = 0;
-  bool duplicate_node_id = false;  // another live node claims this NODE_ID
+  bool duplicate_node_id = false;         // another live node claims this NODE_ID
+  std::uint64_t unreachable_masters = 0;  // Redis Cluster masters this node cannot use now
 };
 
 std::string render_prometheus(const counters& c, const gauges& g);

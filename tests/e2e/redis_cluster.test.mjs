@@ -203,6 +203,9 @@ describe('Redis Cluster (sharded pub/sub)', () => {
     const during = await publish(a, { userId: user, type: 'm', ackTimeoutMs: ACK_MS });
     assert.equal(during.status, 200);
     assert.equal(during.headers.get('hopeflow-degraded'), 'local-only');
+    const gauge = async (n) => Number(/hopeflow_cluster_redis_masters_unreachable (\d+)/.exec(await (await fetch(`${n.http}/metrics`)).text())[1]);
+    assert.equal(await gauge(a), 1, 'the metric names one unusable master');
+    assert.equal((await fetch(`${a.http}/readyz`)).status, 200, 'the node stays ready for the other shards');
     assert.deepEqual([...during.json.results].sort(), ['first', 'second']);
     // Answering again: dialled after its cooldown, subscribed again, and
     // publishes through another node reach both sockets.
@@ -213,6 +216,7 @@ describe('Redis Cluster (sharded pub/sub)', () => {
       else await sleep(100);
     }
     assert.ok(back !== null && back < 9000 + 4000, `delivered through another node again ${back} ms after the pause began`);
+    assert.equal(await gauge(b), 0);
     console.log(`paused master: local delivery 5 s into a 9 s pause, full delivery again ${Math.round(back)} ms after it began`);
     await first.close(); await second.close();
   });
