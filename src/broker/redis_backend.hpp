@@ -34,6 +34,8 @@ class redis_backend {
     // Redis Cluster master that failed). It is made again, and confirmed
     // through `subscribed`, once that part is back.
     std::function<void(std::string_view channel)> unavailable;
+    // A Redis Cluster's slot map was read again (it may have changed).
+    std::function<void()> remapped;
   };
 
   virtual ~redis_backend() = default;
@@ -57,6 +59,11 @@ class redis_backend {
   virtual void unsubscribe(const std::string& channel) = 0;
   // For logs: where Redis is.
   virtual std::string describe() const = 0;
+  // Which master of a Redis Cluster serves `key` now (an index below
+  // shards()), or -1 (one Redis; or no master known). Indexes change when
+  // the map does (`remapped`).
+  virtual int shard_of(std::string_view key) const noexcept { return -1; }
+  virtual std::size_t shards() const noexcept { return 0; }
   // Masters of a Redis Cluster that cannot be used now (0 for one Redis).
   // Safe to call from any thread.
   virtual std::size_t unreachable() const noexcept { return 0; }

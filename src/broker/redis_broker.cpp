@@ -135,6 +135,10 @@ std::string renew_script(bool sharded) {
          "return 1\n";
 }
 
+// Reply channels one process listens on: the base one and one per Redis
+// Cluster master, a few more after map changes.
+constexpr std::size_t max_reply_channels = 256;
+
 // Users whose epochs a node renews after an outage: beyond this many it
 // says so in the log (those users' old positions can no longer be told
 // apart from good ones).
@@ -210,10 +214,12 @@ struct redis_broker::impl {
     if (opt.node_id.empty()) opt.node_id = random_hex_id();
     reply_channel = wire::reply_channel(opt.node_id, incarnation);
     redis_backend::handlers on{
-        [this] { on_up(); }, [this](const std::string& why, bool was_up) { on_down(why, was_up); },
+        [this] { on_up(); },
+        [this](const std::string& why, bool was_up) { on_down(why, was_up); },
         [this](std::string_view channel) { subscribed(channel); },
         [this](std::string_view channel, std::string_view payload) { message(channel, payload); },
-        [this](std::string_view channel) { unavailable(channel); }};
+        [this](std::string_view channel) { unavailable(channel); },
+        [this] { remapped(); }};
     if (opt.cluster_nodes.empty()) {
       redis = std::make_unique<redis_single>(ioc, opt.where, std::move(on));
     } else {
@@ -235,6 +241,17 @@ struct redis_broker::impl {
   redis_options opt;
   const std::string incarnation;
   std::string reply_channel;
+  // On a Redis Cluster, answers travel through the shard of the user they
+  // are about (its master is alive: the publish went through it), so a
+  // failed master never cuts a node off from its answers: this process also
+  // listens on one reply channel per master, "hf:r:<node>:<incarnation>.<k>"
+  // with the smallest k whose slot that master serves, and a publish names
+  // the one on its user's master (its incarnation field is
+  // "<incarnation>.<k>"; answerers of any version send to the channel that
+  // field names).
+  std::vector<std::string> shard_incarnations;      // by shard index: "<incarnation>.<k>"
+  std::unordered_set<std::string> reply_channels;   // every one subscribed, the base one included
+  std::unordered_set<std::string> reply_confirmed;  // those Redis confirmed (and not lost since)
   asio::io_context ioc{1};
   asio::executor_work_guard<asio::io_context::executor_type> guard;
   std::thread thread;
@@ -302,14 +319,68 @@ struct redis_broker::impl {
   void on_up() {
     st = state::syncing;
     resyncing.clear();
-    resyncing.insert(reply_channel);
-    redis->subscribe(reply_channel);
+    reply_channels.clear();
+    reply_confirmed.clear();
+    listen_for_answers(reply_channel);
+    remapped();
     for (const auto& user : subscriptions.users()) {
       std::string channel = names.user_channel(user);
       resyncing.insert(channel);
       redis->subscribe(channel);
     }
     claim_node_id();
+  }
+
+  // Subscribes one more reply channel of this process (counted for
+  // readiness while syncing).
+  void listen_for_answers(const std::string& channel) {
+    if (!reply_channels.insert(channel).second) return;
+    if (st == state::syncing) resyncing.insert(channel);
+    redis->subscribe(channel);
+  }
+
+  // The map of a Redis Cluster was read: a reply channel on every master.
+  void remapped() {
+    shard_incarnations.assign(redis->shards(), {});
+    std::size_t found = 0;
+    // Bounded: with n masters the k's needed are a few times n; a slot range
+    // too small to be hit by 64 * 16384 tries gets no channel (answers for
+    // its users use the base one).
+    for (std::size_t k = 0; found < shard_incarnations.size() && k < 64 * 16384; ++k) {
+      std::string inc = incarnation + "." + std::to_string(k);
+      int shard = redis->shard_of(wire::reply_channel(opt.node_id, inc));
+      if (shard < 0 || std::size_t(shard) >= shard_incarnations.size() ||
+          !shard_incarnations[shard].empty())
+        continue;
+      shard_incarnations[shard] = inc;
+      ++found;
+    }
+    // Channels are added, never dropped while up: a node has few masters,
+    // and an answer may still be on its way to an older one. Bounded.
+    for (const auto& inc : shard_incarnations)
+      if (!inc.empty() && reply_channels.size() < max_reply_channels)
+        listen_for_answers(wire::reply_channel(opt.node_id, inc));
+  }
+
+  // The incarnation a publish for `user` names: the one whose reply channel
+  // lives on the user's master, or the base one.
+  const std::string& incarnation_for(std::string_view meta_key) const {
+    int shard = redis->shard_of(meta_key);
+    if (shard >= 0 && std::size_t(shard) < shard_incarnations.size() &&
+        !shard_incarnations[shard].empty() &&
+        reply_confirmed.count(wire::reply_channel(opt.node_id, shard_incarnations[shard])))
+      return shard_incarnations[shard];
+    return incarnation;
+  }
+
+  // An incarnation field of this process: the base one, or "<base>.<k>".
+  bool mine(std::string_view inc) const noexcept {
+    return inc == incarnation || (inc.size() > incarnation.size() + 1 &&
+                                  inc.starts_with(incarnation) && inc[incarnation.size()] == '.');
+  }
+
+  bool is_reply_channel(std::string_view channel) const {
+    return reply_channels.count(std::string(channel)) > 0;
   }
 
   // An epoch name no process of the cluster makes twice.
@@ -442,9 +513,10 @@ struct redis_broker::impl {
         requests.open(std::max(until, clock::now() + min_collect), env->id, std::move(done));
     arm_deadline();
     auto remaining = std::chrono::duration_cast<std::chrono::milliseconds>(until - clock::now());
+    std::string meta = names.meta_key(env->user_id);
     wire::publish_message msg{
         opt.node_id,
-        incarnation,
+        incarnation_for(meta),
         id,
         static_cast<std::uint64_t>(std::clamp<long long>(remaining.count(), 0, wire::max_wait_ms)),
         {},
@@ -453,7 +525,7 @@ struct redis_broker::impl {
     auto sent_at = clock::now();
     bool sent =
         eval(publish_src,
-             {"2", names.meta_key(env->user_id), names.stream_key(env->user_id),
+             {"2", std::move(meta), names.stream_key(env->user_id),
               names.user_channel(env->user_id), wire::publish_prefix(msg), env->text, new_epoch(),
               std::to_string(opt.history_size), std::to_string(opt.history_ttl.count()),
               std::to_string(std::chrono::milliseconds(meta_ttl).count())},
@@ -518,7 +590,8 @@ struct redis_broker::impl {
 
   // --- subscriptions: confirmations and messages ---
   void subscribed(std::string_view channel) {
-    if (channel != reply_channel)
+    if (is_reply_channel(channel)) reply_confirmed.insert(std::string(channel));
+    if (!is_reply_channel(channel))
       if (auto user = names.user_of_channel(channel))
         for (auto& ready_fn : subscriptions.confirmed(*user)) ready_fn();
     confirmed(channel);
@@ -532,13 +605,16 @@ struct redis_broker::impl {
     // Readiness does not wait for a channel whose master is down (its users
     // are delivered to locally until the backend subscribes it again).
     if (st == state::syncing && resyncing.erase(std::string(channel))) maybe_up();
-    if (channel == reply_channel) return;  // resubscribed by the backend; answers wait until then
+    if (is_reply_channel(channel)) {
+      reply_confirmed.erase(std::string(channel));  // publishes name another until it is back
+      return;
+    }
     if (auto user = names.user_of_channel(channel))
       for (auto& ready_fn : subscriptions.lost(*user)) ready_fn();
   }
 
   void message(std::string_view channel, std::string_view payload) {
-    if (channel == reply_channel) return reply_message(payload);
+    if (is_reply_channel(channel)) return reply_message(payload);
     if (names.user_of_channel(channel)) user_message(payload);
   }
 
@@ -567,7 +643,7 @@ struct redis_broker::impl {
 
   void answer(const wire::publish_message& m, const std::string& envelope_id,
               hub::delivery_result res) {
-    if (m.incarnation == incarnation)  // this process took it: no Redis round trip
+    if (mine(m.incarnation))  // this process took it: no Redis round trip
       return complete(requests.answer(m.request, envelope_id, res.client_count, res.dropped,
                                       std::move(res.results)));
     if (!redis->up()) return;  // the origin answers at its deadline without this node
@@ -582,7 +658,7 @@ struct redis_broker::impl {
   // --- origin: another node's answer ---
   void reply_message(std::string_view payload) {
     auto a = wire::decode_answer(payload);
-    if (!a || a->incarnation != incarnation) {
+    if (!a || !mine(a->incarnation)) {
       core::log_refusal(spdlog::level::warn, "cluster: ignored a malformed node answer");
       return;
     }

@@ -397,6 +397,7 @@ void redis_cluster::refresh() {
     }
     bool waiting = follow_map();
     recount();
+    if (h_.remapped) h_.remapped();
     schedule_refresh(waiting ? retry_refresh : refresh_every);
   });
 }

@@ -61,6 +61,12 @@ class redis_cluster final : public redis_backend {
   void subscribe(const std::string& channel) override;
   void unsubscribe(const std::string& channel) override;
   std::string describe() const override;
+  int shard_of(std::string_view key) const noexcept override {
+    if (!map_) return -1;
+    auto o = map_->owner(slots::key_slot(key));
+    return o == slots::slot_map::none ? -1 : int(o);
+  }
+  std::size_t shards() const noexcept override { return map_ ? map_->masters().size() : 0; }
   std::size_t unreachable() const noexcept override {
     return unreachable_.load(std::memory_order_relaxed);
   }

@@ -66,8 +66,8 @@ async function freeClusterPort(taken) {
 // keeps its nodes.conf in its own temporary directory. Returns the nodes
 // ({port, proc, stop, start}), `seeds` for REDIS_CLUSTER_NODES, `cli(port,
 // ...args)` and stop().
-export async function startRedisCluster({ masters = 3, replicas = 1, nodeTimeoutMs = 1000, password = null } = {}) {
-  const auth = password ? ['--requirepass', password, '--masterauth', password] : [];
+export async function startRedisCluster({ masters = 3, replicas = 1, nodeTimeoutMs = 1000, password = null, extraArgs = [] } = {}) {
+  const auth = [...(password ? ['--requirepass', password, '--masterauth', password] : []), ...extraArgs];
   const cliAuth = password ? ['-a', password, '--no-auth-warning'] : [];
   const { mkdtempSync, rmSync } = await import('node:fs');
   const { tmpdir } = await import('node:os');
