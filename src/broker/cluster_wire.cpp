@@ -8,7 +8,6 @@ namespace hf::broker::wire {
 namespace {
 
 constexpr std::string_view user_prefix = "hf:u:";
-constexpr std::string_view reply_prefix = "hf:r:";
 constexpr std::string_view publish_tag = "P1 ";
 constexpr std::string_view answer_tag = "A1 ";
 

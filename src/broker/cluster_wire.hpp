@@ -40,6 +40,8 @@ std::string user_channel(std::string_view user_id);
 // The user of a user channel; nullopt for any other channel.
 std::optional<std::string_view> user_of_channel(std::string_view channel) noexcept;
 std::string reply_channel(std::string_view node_id, std::string_view incarnation);
+// How every reply channel begins (no user channel does).
+inline constexpr std::string_view reply_prefix = "hf:r:";
 
 // A user's stream in Redis (PROTOCOL.md section 7): the hash "hf:{<user>}:m"
 // (field e: the epoch, o: the latest offset) and the stream "hf:{<user>}:s"

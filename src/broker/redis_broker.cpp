@@ -249,7 +249,11 @@ struct redis_broker::impl {
   // the one on its user's master (its incarnation field is
   // "<incarnation>.<k>"; answerers of any version send to the channel that
   // field names).
-  std::vector<std::string> shard_incarnations;      // by shard index: "<incarnation>.<k>"
+  struct shard_reply {
+    std::string incarnation;  // "<incarnation>.<k>", empty when none was found
+    std::string channel;      // its reply channel
+  };
+  std::vector<shard_reply> shard_replies;           // by shard index
   std::unordered_set<std::string> reply_channels;   // every one subscribed, the base one included
   std::unordered_set<std::string> reply_confirmed;  // those Redis confirmed (and not lost since)
   asio::io_context ioc{1};
@@ -341,36 +345,35 @@ struct redis_broker::impl {
 
   // The map of a Redis Cluster was read: a reply channel on every master.
   void remapped() {
-    shard_incarnations.assign(redis->shards(), {});
+    shard_replies.assign(redis->shards(), {});
     std::size_t found = 0;
     // Bounded: with n masters the k's needed are a few times n; a slot range
     // too small to be hit by 64 * 16384 tries gets no channel (answers for
     // its users use the base one).
-    for (std::size_t k = 0; found < shard_incarnations.size() && k < 64 * 16384; ++k) {
+    for (std::size_t k = 0; found < shard_replies.size() && k < 64 * 16384; ++k) {
       std::string inc = incarnation + "." + std::to_string(k);
-      int shard = redis->shard_of(wire::reply_channel(opt.node_id, inc));
-      if (shard < 0 || std::size_t(shard) >= shard_incarnations.size() ||
-          !shard_incarnations[shard].empty())
+      std::string channel = wire::reply_channel(opt.node_id, inc);
+      int shard = redis->shard_of(channel);
+      if (shard < 0 || std::size_t(shard) >= shard_replies.size() ||
+          !shard_replies[shard].incarnation.empty())
         continue;
-      shard_incarnations[shard] = inc;
+      shard_replies[shard] = {std::move(inc), std::move(channel)};
       ++found;
     }
     // Channels are added, never dropped while up: a node has few masters,
     // and an answer may still be on its way to an older one. Bounded.
-    for (const auto& inc : shard_incarnations)
-      if (!inc.empty() && reply_channels.size() < max_reply_channels)
-        listen_for_answers(wire::reply_channel(opt.node_id, inc));
+    for (const auto& r : shard_replies)
+      if (!r.incarnation.empty() && reply_channels.size() < max_reply_channels)
+        listen_for_answers(r.channel);
   }
 
   // The incarnation a publish for `user` names: the one whose reply channel
   // lives on the user's master, or the base one.
   const std::string& incarnation_for(std::string_view meta_key) const {
     int shard = redis->shard_of(meta_key);
-    if (shard >= 0 && std::size_t(shard) < shard_incarnations.size() &&
-        !shard_incarnations[shard].empty() &&
-        reply_confirmed.count(wire::reply_channel(opt.node_id, shard_incarnations[shard])))
-      return shard_incarnations[shard];
-    return incarnation;
+    if (shard < 0 || std::size_t(shard) >= shard_replies.size()) return incarnation;
+    const shard_reply& r = shard_replies[shard];
+    return !r.incarnation.empty() && reply_confirmed.count(r.channel) ? r.incarnation : incarnation;
   }
 
   // An incarnation field of this process: the base one, or "<base>.<k>".
@@ -379,8 +382,10 @@ struct redis_broker::impl {
                                   inc.starts_with(incarnation) && inc[incarnation.size()] == '.');
   }
 
+  // One of this process's reply channels. Every message of a user channel
+  // comes through here: the prefix check spares them building a key.
   bool is_reply_channel(std::string_view channel) const {
-    return reply_channels.count(std::string(channel)) > 0;
+    return channel.starts_with(wire::reply_prefix) && reply_channels.count(std::string(channel));
   }
 
   // An epoch name no process of the cluster makes twice.
@@ -590,10 +595,10 @@ struct redis_broker::impl {
 
   // --- subscriptions: confirmations and messages ---
   void subscribed(std::string_view channel) {
-    if (is_reply_channel(channel)) reply_confirmed.insert(std::string(channel));
-    if (!is_reply_channel(channel))
-      if (auto user = names.user_of_channel(channel))
-        for (auto& ready_fn : subscriptions.confirmed(*user)) ready_fn();
+    if (is_reply_channel(channel))
+      reply_confirmed.insert(std::string(channel));
+    else if (auto user = names.user_of_channel(channel))
+      for (auto& ready_fn : subscriptions.confirmed(*user)) ready_fn();
     confirmed(channel);
   }
 

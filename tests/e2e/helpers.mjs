@@ -327,6 +327,27 @@ export async function recover(c, from) {
   }
 }
 export const envelopesIn = (frames) => frames.filter((f) => f.envelopeId);
+
+// A socket of `user` on `first`, subscribed to chat and opted in to
+// recovery, sees one envelope (published through `seenVia`) and drops; chat
+// m1, typing x and chat m2 are published through `missedVia` (each answer
+// handed to `onMissed`); a new socket on `back` subscribes to chat and
+// recovers from the position it had. Returns that socket, the frames of its
+// recovery, the epoch and the envelope seen.
+export async function dropAndRecover(user, { first, seenVia = first, missedVia = first, back = first, onMissed = () => {} }) {
+  const s = await connect(first, user);
+  await s.subscribe([{ type: 'chat' }]);
+  const { epoch } = recoveredIn(await recover(s));
+  await publish(seenVia, { userId: user, type: 'chat', payload: 'seen', ackTimeoutMs: 0 });
+  const seen = await s.nextJson();
+  await s.close();
+  for (const [type, payload] of [['chat', 'm1'], ['typing', 'x'], ['chat', 'm2']])
+    onMissed(await publish(missedVia, { userId: user, type, payload }));
+  const again = await connect(back, user);
+  await again.subscribe([{ type: 'chat' }]);
+  const frames = await recover(again, { epoch, offset: seen.offset });
+  return { again, frames, epoch, seen };
+}
 export const recoveredIn = (frames) => frames.find((f) => f.type === 'recovered');
 
 // Readiness of a node (/readyz 200), and waiting for every node in a list.

@@ -1,7 +1,7 @@
 // PROTOCOL.md section 7 on one node: offsets, history and `recover`.
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { connect, envelopesIn, publish, recover, recoveredIn, startServer } from './helpers.mjs';
+import { connect, dropAndRecover, envelopesIn, publish, recover, recoveredIn, startServer } from './helpers.mjs';
 
 // Opts `c` in: recover (with a position when given), then a ping barrier;
 // returns every frame before the pong, parsed.
@@ -37,17 +37,7 @@ describe('7. recovery on one node', () => {
   });
 
   it('a reconnecting socket gets exactly the matching envelopes it missed, in order, then recovered:true', async () => {
-    const first = await connect(server, 'away');
-    await first.subscribe([{ type: 'chat' }]);
-    const { epoch } = recovered(await recover(first));
-    await publish(server, { userId: 'away', type: 'chat', payload: 'seen', ackTimeoutMs: 0 });
-    const seen = await first.nextJson();
-    await first.close();
-    for (const [type, payload] of [['chat', 'm1'], ['typing', 'x'], ['chat', 'm2']])
-      assert.equal((await publish(server, { userId: 'away', type, payload })).json.clientCount, 0);
-    const again = await connect(server, 'away');
-    await again.subscribe([{ type: 'chat' }]);
-    const frames = await recover(again, { epoch, offset: seen.offset });
+    const { again, frames, epoch } = await dropAndRecover('away', { first: server, onMissed: (r) => assert.equal(r.json.clientCount, 0) });
     assert.deepEqual(envelopes(frames).map((e) => [e.payload, e.offset]), [['m1', 2], ['m2', 4]]);
     assert.deepEqual(recovered(frames), { type: 'recovered', epoch, offset: 4, recovered: true });
     assert.equal(frames.at(-1).type, 'recovered', 'the frame comes after the replay');

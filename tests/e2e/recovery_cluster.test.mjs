@@ -2,7 +2,7 @@
 // Redis, and a socket that comes back on another node.
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { connect, envelopesIn, freePort, publish, recover, recoveredIn, sleep, startRedis, startServer, waitReady } from './helpers.mjs';
+import { connect, dropAndRecover, envelopesIn, freePort, publish, recover, recoveredIn, sleep, startRedis, startServer, waitReady } from './helpers.mjs';
 
 const envelopes = envelopesIn;
 const recovered = recoveredIn;
@@ -36,17 +36,7 @@ describe('7. recovery across a cluster', () => {
   });
 
   it('a socket that drops on one node and returns on another gets exactly what it missed', async () => {
-    const first = await connect(a, 'roamer');
-    await first.subscribe([{ type: 'chat' }]);
-    const { epoch } = recovered(await recover(first));
-    await publish(b, { userId: 'roamer', type: 'chat', payload: 'seen', ackTimeoutMs: 0 });
-    const seen = await first.nextJson();
-    await first.close();
-    for (const [type, payload] of [['chat', 'm1'], ['typing', 'x'], ['chat', 'm2']])
-      await publish(c, { userId: 'roamer', type, payload });
-    const again = await connect(b, 'roamer');
-    await again.subscribe([{ type: 'chat' }]);
-    const frames = await recover(again, { epoch, offset: seen.offset });
+    const { again, frames, epoch, seen } = await dropAndRecover('roamer', { first: a, seenVia: b, missedVia: c, back: b });
     assert.deepEqual(envelopes(frames).map((e) => [e.payload, e.offset - seen.offset]), [['m1', 1], ['m2', 3]]);
     assert.deepEqual(recovered(frames), { type: 'recovered', epoch, offset: seen.offset + 3, recovered: true });
     await publish(a, { userId: 'roamer', type: 'chat', payload: 'live', ackTimeoutMs: 0 });

@@ -6,7 +6,7 @@
 // tests/chaos/redis_cluster.test.mjs.)
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { connect, envelopesIn, publish, recover, recoveredIn, sleep, startRedisCluster, startServer, waitReady } from './helpers.mjs';
+import { connect, dropAndRecover, envelopesIn, publish, recover, recoveredIn, sleep, startRedisCluster, startServer, waitReady } from './helpers.mjs';
 
 const ACK_MS = 1500;
 
@@ -78,17 +78,7 @@ describe('Redis Cluster (sharded pub/sub)', () => {
   });
 
   it('recovers across nodes: offsets and history live in the user\'s shard', async () => {
-    const first = await connect(a, 'roamer');
-    await first.subscribe([{ type: 'chat' }]);
-    const { epoch } = recoveredIn(await recover(first));
-    await publish(b, { userId: 'roamer', type: 'chat', payload: 'seen', ackTimeoutMs: 0 });
-    const seen = await first.nextJson();
-    await first.close();
-    for (const [type, payload] of [['chat', 'm1'], ['typing', 'x'], ['chat', 'm2']])
-      await publish(c, { userId: 'roamer', type, payload, ackTimeoutMs: 0 });
-    const again = await connect(b, 'roamer');
-    await again.subscribe([{ type: 'chat' }]);
-    const frames = await recover(again, { epoch, offset: seen.offset });
+    const { again, frames, epoch, seen } = await dropAndRecover('roamer', { first: a, seenVia: b, missedVia: c, back: b });
     assert.deepEqual(envelopesIn(frames).map((e) => [e.payload, e.offset - seen.offset]), [['m1', 1], ['m2', 3]]);
     assert.deepEqual(recoveredIn(frames), { type: 'recovered', epoch, offset: seen.offset + 3, recovered: true });
     await again.close();
