@@ -51,7 +51,7 @@ response json_error(unsigned status, std::string_view message, bool keep_alive) 
   return json_response(status, protocol::serialize_error(message), keep_alive);
 }
 
-std::string serialize(const response& r, bool http10) {
+std::string serialize(const response& r, bool http10, int idle_seconds) {
   static constexpr std::string_view cors =
       "access-control-allow-origin: *\r\n"
       "access-control-allow-headers: authorization,content-type\r\n"
@@ -92,6 +92,11 @@ std::string serialize(const response& r, bool http10) {
     out.append("connection: close\r\n");
   else if (http10)
     out.append("connection: keep-alive\r\n");
+  if (r.keep_alive && idle_seconds >= 0) {
+    out.append("keep-alive: timeout=");
+    out.append(std::to_string(idle_seconds));
+    out.append("\r\n");
+  }
   if (r.kind != body_kind::cors_preflight) {
     out.append("content-length: ");
     out.append(std::to_string(body.size()));

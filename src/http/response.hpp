@@ -36,8 +36,12 @@ response json_response(unsigned status, std::string body, bool keep_alive = true
 response json_error(unsigned status, std::string_view message, bool keep_alive = true);
 
 // The complete HTTP/1.1 bytes of `r`. For an HTTP/1.0 request (`http10`) a
-// kept-alive answer says "connection: keep-alive".
-std::string serialize(const response& r, bool http10 = false);
+// kept-alive answer says "connection: keep-alive". With `idle_seconds` (how
+// long the server keeps an idle connection, whole seconds) a kept-alive answer
+// says "keep-alive: timeout=<idle_seconds>", so that pooling clients (Node's
+// fetch, Node's http agent) stop reusing it before the server closes it; a
+// POST sent on a connection the server is closing fails and is not retried.
+std::string serialize(const response& r, bool http10 = false, int idle_seconds = -1);
 
 std::string_view reason_phrase(unsigned status) noexcept;
 

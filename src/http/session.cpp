@@ -276,7 +276,8 @@ class session final : public std::enable_shared_from_this<session> {
     r.keep_alive = r.keep_alive && request_keep && !close_after_answer_;
     keep_ = r.keep_alive;
     w_.metrics.answered_http(r.status);
-    out_ = serialize(r, http10);
+    // The idle limit is the request timeout (do_read arms it while waiting).
+    out_ = serialize(r, http10, static_cast<int>(w_.svc.cfg.request_timeout.count() / 1000));
     arm_deadline();  // a peer that does not read its answer is cut off too
     asio::async_write(socket_, asio::buffer(out_),
                       [self = shared_from_this()](beast::error_code ec, std::size_t) {

@@ -176,6 +176,16 @@ describe('HTTP framing edges', () => {
     await healthy(server);
   });
 
+  it('a kept-alive answer names the idle limit, so pooling clients stop reusing the connection before the server closes it', async () => {
+    // Node's fetch keeps an idle connection 4 s unless told; a server that
+    // closes sooner races its next POST, which fails and is not retried.
+    const res = await fetch(`${server.http}/healthz`);
+    await res.text();
+    assert.equal(res.headers.get('keep-alive'), 'timeout=15', 'REQUEST_TIMEOUT_MS 15000, in whole seconds');
+    const closing = await raw(server, 'GET /healthz HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n');
+    assert.doesNotMatch(closing.text, /keep-alive:/, 'none on an answer that closes');
+  });
+
   it('escapes user ids in log lines (no forged lines, no terminal escapes)', async () => {
     const evil = 'evil\r\n2026-01-01T00:00:00.000+00:00 error forged \u001b[31mred';
     const c = await connect(server, await token(evil));

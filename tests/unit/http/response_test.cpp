@@ -33,3 +33,15 @@ TEST(HttpResponse, TextConnectionAndExtraHeaders) {
             std::string::npos);
   EXPECT_EQ(serialize(text_response(404, "Not Found")).find("connection:"), std::string::npos);
 }
+
+TEST(HttpResponse, KeptAliveAnswerNamesTheIdleLimit) {
+  EXPECT_NE(
+      serialize(text_response(404, "Not Found"), false, 15).find("keep-alive: timeout=15\r\n"),
+      std::string::npos);
+  EXPECT_NE(serialize(text_response(404, "Not Found"), true, 2).find("keep-alive: timeout=2\r\n"),
+            std::string::npos);
+  // A closing answer names no idle limit; nor does one without it.
+  EXPECT_EQ(serialize(text_response(400, "Bad Request", false), false, 15).find("keep-alive:"),
+            std::string::npos);
+  EXPECT_EQ(serialize(text_response(404, "Not Found")).find("keep-alive:"), std::string::npos);
+}
