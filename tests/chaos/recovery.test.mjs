@@ -25,6 +25,7 @@ describe('recovery chaos', () => {
 
     // --- the publisher: matching envelopes carry seq 1, 2, ...; others are noise ---
     let seq = 0, noise = 0, stopping = false, publishErrors = 0;
+    const published = new Map();  // seq -> the node it went through, and its degraded header
     const publisher = (async () => {
       for (let i = 0; !stopping; i++) {
         const n = nodes[i % 2];
@@ -34,7 +35,7 @@ describe('recovery chaos', () => {
           const r = await fetch(`${n.http}/publish`, { method: 'POST', headers: { authorization: `Bearer ${pubTok}`, 'content-type': 'application/json' }, body: JSON.stringify(body) });
           await r.text();
           if (r.status !== 200) publishErrors++;
-          else if (matching) seq++;
+          else if (matching) { seq++; published.set(seq, `${i % 2}${r.headers.get('hopeflow-degraded') ? `:${r.headers.get('hopeflow-degraded')}` : ''}`); }
         } catch { publishErrors++; }
         await sleep(15);
       }
@@ -50,9 +51,15 @@ describe('recovery chaos', () => {
     const gaps = [];           // [from, to): seqs the server said it could not vouch for
     const seen = new Set();
     const firstSeen = new Map();  // seq -> where it came first (printed with a duplicate)
+    const trace = [];             // per session: node, position asked, frames, envelopes (printed on failure)
     let sessions = 0;
     function onEnvelope(e, replay) {
-      position = { epoch: position?.epoch, offset: e.offset };
+      // An envelope that reached the socket between its subscribe and its
+      // recover carries no offset (PROTOCOL.md 7.1): it moves no position and
+      // stands outside the offset order (the replay may still bring older
+      // ones after it), but it counts for duplicates and gaps.
+      const numbered = typeof e.offset === 'number';
+      if (numbered) position = { epoch: position?.epoch, offset: e.offset };
       if (e.type !== 'r') return;
       const s = e.payload.seq;
       if (seen.has(s)) {
@@ -62,12 +69,16 @@ describe('recovery chaos', () => {
       }
       seen.add(s);
       firstSeen.set(s, { session: sessions, epoch: position?.epoch, offset: e.offset, replay });
+      trace.at(-1)?.events.push(`${replay ? 'r' : ''}${s}@${e.offset}`);
       // Order is promised within an epoch; a recovered:false frame (a new
       // epoch) says the stream was broken, and what follows may have been
       // delivered by another path (a node delivering alone while Redis was away).
       if (epochSeq.epoch !== position?.epoch) epochSeq = { epoch: position?.epoch, seq: 0 };
-      if (s < epochSeq.seq) figures.outOfOrder++;
-      epochSeq.seq = Math.max(epochSeq.seq, s);
+      if (numbered && s < epochSeq.seq) {
+        figures.outOfOrder++;
+        console.log(`out of order: seq ${s} after ${epochSeq.seq} ${JSON.stringify({ session: sessions, epoch: position?.epoch, offset: e.offset, replay, before: firstSeen.get(epochSeq.seq) })}`);
+      }
+      if (numbered) epochSeq.seq = Math.max(epochSeq.seq, s);
       if (afterTrue && s !== lastSeq + 1) figures.falseTrue++;  // something went missing after a "recovered"
       afterTrue = false;
       if (gapFrom !== null) { gaps.push([gapFrom, s]); gapFrom = null; }
@@ -78,6 +89,7 @@ describe('recovery chaos', () => {
     async function session(nodeIndex, cutAfterMs) {
       const n = nodes[nodeIndex];
       sessions++;
+      trace.push({ session: sessions, node: nodeIndex, asked: position ? `${position.epoch}/${position.offset}` : null, at: Math.round(performance.now() - t0), events: [] });
       const ws = new WebSocket(`${n.ws}/`, { headers: { Authorization: `Bearer ${tok}` } });
       ws.on('error', () => {});
       try { await new Promise((resolve, reject) => { ws.once('open', resolve); ws.once('close', reject); ws.once('unexpected-response', reject); }); } catch { return false; }
@@ -87,6 +99,7 @@ describe('recovery chaos', () => {
         if (text === 'pong') return;
         const m = JSON.parse(text);
         if (m.type === 'recovered') {
+          trace.at(-1)?.events.push(`[${m.recovered} ${m.epoch}/${m.offset}]`);
           figures.epochs.add(m.epoch);
           if (m.recovered) { figures.recoveredTrue++; } else {
             figures.recoveredFalse++;
@@ -110,10 +123,12 @@ describe('recovery chaos', () => {
     const t0 = performance.now();
     for (let i = 0; i < CYCLES; i++) {
       if (i === Math.floor(CYCLES / 2)) {
+        trace.push({ redisStopped: Math.round(performance.now() - t0) });
         await redis.stop();  // no persistence: its data is gone
         await sleep(500);
         redis = await startRedis(redisPort);
         await waitReady();
+        trace.push({ redisReady: Math.round(performance.now() - t0) });
       }
       if (await session(i % 2, 50 + Math.random() * 250)) figures.cycles++;
       await sleep(Math.random() * 100);  // offline for a moment: publishes continue
@@ -127,6 +142,11 @@ describe('recovery chaos', () => {
     for (let s = 1; s <= seq; s++) if (!seen.has(s)) missing.push(s);
     const unexplained = missing.filter((s) => !gaps.some(([from, to]) => s > from && s < to));
     figures.announcedGaps = gaps.length;
+    if (unexplained.length || figures.outOfOrder) {
+      const near = (t) => t.events?.some((ev) => { const q = Number(/(\d+)@/.exec(ev)?.[1]); return Math.abs(q - (unexplained[0] ?? q)) < 40; });
+      for (const t of trace) if (!unexplained.length || t.redisStopped || t.redisReady || near(t)) console.log(`trace: ${JSON.stringify(t)}`);
+      if (unexplained.length) console.log(`unexplained, published through: ${unexplained.map((q) => `${q}:${published.get(q)}`).join(' ')}`);
+    }
     console.log(`recovery chaos figures: ${JSON.stringify({ ...figures, epochs: figures.epochs.size, published: seq, noise, missing: missing.length, unexplained: unexplained.length, publishErrors, seconds: (ms / 1000).toFixed(1) })}`);
 
     assert.ok(figures.cycles >= CYCLES * 0.9, `${figures.cycles} of ${CYCLES} reconnects worked`);
