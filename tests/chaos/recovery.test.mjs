@@ -44,10 +44,11 @@ describe('recovery chaos', () => {
     // --- the client ---
     const figures = { cycles: 0, received: 0, replayed: 0, duplicates: 0, outOfOrder: 0, recoveredTrue: 0, recoveredFalse: 0, falseTrue: 0, announcedGaps: 0, epochs: new Set() };
     let lastSeq = 0;           // the highest seq held
+    let lastNumbered = 0;      // the highest seq held that came with an offset (the position's side)
     let position = null;       // { epoch, offset } of the last frame or envelope
     let afterTrue = false;     // the next seq must follow lastSeq (a recovered:true was given)
     let epochSeq = { epoch: null, seq: 0 };  // the highest seq held in the current epoch
-    let gapFrom = null;        // lastSeq when a recovered:false came: seqs up to the next one may be missing
+    let gapFrom = null;        // lastNumbered when a recovered:false came: seqs up to the next one may be missing
     const gaps = [];           // [from, to): seqs the server said it could not vouch for
     const seen = new Set();
     const firstSeen = new Map();  // seq -> where it came first (printed with a duplicate)
@@ -83,6 +84,7 @@ describe('recovery chaos', () => {
       afterTrue = false;
       if (gapFrom !== null) { gaps.push([gapFrom, s]); gapFrom = null; }
       lastSeq = Math.max(lastSeq, s);
+      if (numbered) lastNumbered = Math.max(lastNumbered, s);
       figures.received++;
       if (replay) figures.replayed++;
     }
@@ -103,7 +105,9 @@ describe('recovery chaos', () => {
           figures.epochs.add(m.epoch);
           if (m.recovered) { figures.recoveredTrue++; } else {
             figures.recoveredFalse++;
-            if (gapFrom === null) gapFrom = lastSeq;
+            // Not vouched for: everything after the position asked for (an
+            // envelope that came without an offset may be later than it).
+            if (gapFrom === null) gapFrom = lastNumbered;
           }
           afterTrue = m.recovered;
           position = { epoch: m.epoch, offset: m.offset };
