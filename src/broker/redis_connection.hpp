@@ -1,9 +1,12 @@
 // The two connections a node keeps to Redis (commands, and subscriptions,
 // which hiredis cannot mix on one link), as one thing that is up or down:
 // it connects both and logs them in (AUTH with the URL's user and password,
-// SELECT of its db on the command link), reports up once both are ready,
-// reports down once either fails (a refused AUTH included, with Redis's
-// reason), and then reconnects with exponential backoff and jitter until
+// SELECT of its db on the command link, then a PING), reports up once both
+// have answered, reports down once either fails (a refused AUTH included,
+// with Redis's reason) or Redis stops answering (a PING on the command link
+// every second while up; no answer within 3 s, or no answer to the log-in
+// within 3 s, is a failure: a hung or frozen Redis keeps its TCP connections
+// open), and then reconnects with exponential backoff and jitter until
 // stopped. Runs on one io_context's thread; every function and callback is
 // on that thread.
 #pragma once
@@ -13,6 +16,7 @@
 #include <chrono>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <random>
 #include <string>
 
@@ -47,12 +51,17 @@ class redis_connection {
   void handshake(redis_link& link, bool commands, std::uint64_t attempt);
   void link_ready(std::uint64_t attempt);
   void on_lost(const std::string& why);
+  // While up: a PING when none is waiting, and a failure when one has waited
+  // longer than the reply timeout. Before up: the log-in's deadline.
+  void watch(std::uint64_t attempt);
 
   boost::asio::io_context& ioc_;
   config::redis_endpoint where_;
   std::function<void()> up_fn_;
   std::function<void(const std::string&, bool)> down_fn_;
   boost::asio::steady_timer retry_;
+  boost::asio::steady_timer watchdog_;
+  std::optional<std::chrono::steady_clock::time_point> ping_sent_;  // the PING waiting, if any
   std::minstd_rand jitter_{std::random_device{}()};
   std::chrono::milliseconds backoff_;
   std::unique_ptr<redis_link> cmd_, sub_;

@@ -124,6 +124,42 @@ describe('cluster over Redis', () => {
     await Promise.all(clients.map((c) => c.close()));
   });
 
+  it('takes a frozen Redis (SIGSTOP: connections open, no answers) as lost within 4 s, and comes back when it answers', async (ctx) => {
+    const ready = async (n) => (await fetch(`${n.http}/readyz`).catch(() => ({ status: 0 }))).status === 200;
+    const a = await connect(nodes[0], 'frozen');
+    const b = await connect(nodes[1], 'frozen');
+    await a.subscribe([{ type: 't' }]);
+    await b.subscribe([{ type: 't' }]);
+    a.autoAck(() => 'a');
+    b.autoAck(() => 'b');
+    const lostBefore = nodes.map((n) => (n.log().match(/no answer from Redis for 3 s/g) || []).length);
+    redis.proc.kill('SIGSTOP');
+    const t0 = performance.now();
+    try {
+      // A publish taken as the freeze begins is still answered by its deadline.
+      const pending = await publish(nodes[2], { userId: 'frozen', type: 't', ackTimeoutMs: 1000 });
+      assert.equal(pending.status, 200);
+      assert.ok(performance.now() - t0 < 2500, `answered after ${Math.round(performance.now() - t0)} ms`);
+      await waitFor(async () => !(await ready(nodes[0])) && nodes.every((n, i) => (n.log().match(/no answer from Redis for 3 s/g) || []).length > lostBefore[i]), 6000);
+      const lostMs = performance.now() - t0;
+      const local = await publish(nodes[0], { userId: 'frozen', type: 't' });
+      assert.deepEqual(local.json, { clientCount: 1, results: ['a'] }, 'the local part still works');
+      assert.equal(local.headers.get('hopeflow-degraded'), 'local-only');
+      ctx.diagnostic(`measure: frozen Redis taken as lost ${Math.round(lostMs)} ms after SIGSTOP`);
+      assert.ok(lostMs < 4500, `lost after ${Math.round(lostMs)} ms`);
+    } finally {
+      redis.proc.kill('SIGCONT');
+    }
+    const t1 = performance.now();
+    await waitFor(async () => (await Promise.all(nodes.map(ready))).every(Boolean), 15000);
+    ctx.diagnostic(`measure: every node ready again ${Math.round(performance.now() - t1)} ms after SIGCONT`);
+    const r = await publish(nodes[2], { userId: 'frozen', type: 't' });
+    assert.equal(r.json.clientCount, 2);
+    assert.deepEqual([...r.json.results].sort(), ['a', 'b']);
+    await a.close();
+    await b.close();
+  });
+
   it('keeps delivering locally while Redis is down, and recovers with every user resubscribed', async () => {
     const a = await connect(nodes[0], 'outage');
     const b = await connect(nodes[1], 'outage');
@@ -131,12 +167,16 @@ describe('cluster over Redis', () => {
     await b.subscribe([{ type: 't' }]);
     a.autoAck(() => 'a');
     b.autoAck(() => 'b');
+    // Counted from here: an earlier test may have lost Redis already.
+    const count = (n, re) => (n.log().match(re) || []).length;
+    const lost = nodes.map((n) => count(n, /lost Redis/g));
+    const connected = nodes.map((n) => count(n, /cluster: connected/g));
     await redis.stop();
-    await waitFor(async () => nodes.every((n) => /lost Redis/.test(n.log())));
+    await waitFor(async () => nodes.every((n, i) => count(n, /lost Redis/g) > lost[i]));
     const local = await publish(nodes[0], { userId: 'outage', type: 't' });
     assert.deepEqual(local.json, { clientCount: 1, results: ['a'] }, 'local part still works');
     redis = await startRedis(redisPort);
-    await waitFor(async () => nodes.every((n) => (n.log().match(/cluster: connected/g) || []).length >= 2), 15000);
+    await waitFor(async () => nodes.every((n, i) => count(n, /cluster: connected/g) > connected[i]), 15000);
     const r = await publish(nodes[2], { userId: 'outage', type: 't' });
     assert.equal(r.json.clientCount, 2);
     assert.deepEqual([...r.json.results].sort(), ['a', 'b']);
