@@ -171,7 +171,7 @@ describe('SDK: token lifetime (TOKEN_EXPIRY=close)', () => {
 
   it('without refresh, a 4001 close makes it fetch a fresh token and reconnect with its subscriptions', async () => {
     let minted = 0;
-    const client = connect({ url: server.ws, token: async () => { minted++; return token('fay', { expiresIn: '2s' }); }, ...quick, refresh: false });
+    const client = connect({ url: server.ws, token: async () => { minted++; return token('fay', { expiresIn: '3s' }); }, ...quick, refresh: false });
     const closes = [];
     client.on('close', (c) => closes.push(c.code));
     client.subscribe({ type: 't' }, () => 'back');
