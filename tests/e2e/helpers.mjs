@@ -206,6 +206,10 @@ async function startNode({ env = {}, args = [], shell = null } = {}) {
   return server;
 }
 
+// An exp claim at least `seconds` ahead: rounded up to a whole second, since
+// jose's expiresIn ('2s' = floor(now) + 2) can be almost a second shorter.
+export const expAhead = (seconds) => Math.ceil(Date.now() / 1000) + seconds;
+
 // An HS256 token signed by jose (independent of the server's own minting).
 export async function token(userId, { claims = {}, header = { alg: 'HS256', typ: 'JWT' }, expiresIn = '1h', secret = SECRET } = {}) {
   let jwt = new SignJWT({ ...(userId === undefined ? {} : { userId }), ...claims }).setProtectedHeader(header).setIssuedAt();

@@ -8,7 +8,7 @@ import { once } from 'node:events';
 import http from 'node:http';
 import { exportJWK, exportSPKI, generateKeyPair, SignJWT } from 'jose';
 import { mkdtempSync, writeFileSync } from 'node:fs';
-import { Client, connect, publish, refusedUpgrade, SANITIZED, SECRET, sleep, startServer, token, WebSocket } from './helpers.mjs';
+import { Client, connect, expAhead, publish, refusedUpgrade, SANITIZED, SECRET, sleep, startServer, token, WebSocket } from './helpers.mjs';
 
 // A JWKS endpoint under the test's control: `keys` is what it serves,
 // `mode` how (ok, hang, garbage, huge, redirect); it counts requests.
@@ -161,10 +161,7 @@ describe('8. token lifetime on open sockets', () => {
   after(async () => { await server.stop(); });
 
   it('closes a socket with 4001 when its token expires; refresh extends it; bad refreshes change nothing', async () => {
-    // exp is in whole seconds: take it 2-3 s ahead, not "2s" from jose
-    // (floor(now) + 2, as little as 1 s ahead), so slow builds (TSan) still
-    // open both sockets before it.
-    const exp = Math.ceil(Date.now() / 1000) + 2;
+    const exp = expAhead(2);  // 2-3 s, so slow builds (TSan) open both sockets before it
     const short = await connect(server, await token('carol', { expiresIn: null, claims: { exp } }));
     const refreshed = await connect(server, await token('carol', { expiresIn: null, claims: { exp } }));
     refreshed.send({ type: 'refresh', token: await token('carol', { expiresIn: '1h' }) });
@@ -190,7 +187,7 @@ describe('8. token lifetime on open sockets', () => {
 
   it('with TOKEN_EXPIRY left at ignore, an expired token keeps its socket (the original behaviour)', async () => {
     const lax = await startServer();
-    const exp = Math.ceil(Date.now() / 1000) + 2;  // 2-3 s ahead (see section 8's first test)
+    const exp = expAhead(2);
     const c = await connect(lax, await token('erin', { expiresIn: null, claims: { exp } }));
     await sleep(exp * 1000 - Date.now() + 1200);
     await c.barrier();
