@@ -45,7 +45,7 @@ class ws_client : public std::enable_shared_from_this<ws_client> {
   std::uint64_t compressed() const { return compressed_; }  // envelopes that came compressed
   bool open() const { return open_; }
 
-  // Recovery (PROTOCOL.md section 7): sends `recover_json` right after the
+  // Recovery (docs/protocol.md section 7): sends `recover_json` right after the
   // subscribe (before the ping); from then on the client keeps its position
   // (the epoch of the last `recovered` frame and the last offset seen).
   void set_recover(std::string recover_json) { recover_ = std::move(recover_json); }

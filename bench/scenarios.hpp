@@ -32,7 +32,7 @@ struct rtt_options {
   unsigned users = 1000, sockets = 2, publishers = 32;
   double seconds = 10, warmup = 1;
   double rate = 0;  // > 0: open loop at this many publishes per second
-  // Recovery (PROTOCOL.md section 7): every socket sends `recover` after its
+  // Recovery (docs/protocol.md section 7): every socket sends `recover` after its
   // subscribe; with churn > 0, that many sockets a second drop their TCP
   // connection and come back with `recover` from their last position while
   // the publishes go on (answers then may count fewer targets).

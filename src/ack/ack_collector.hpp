@@ -1,4 +1,4 @@
-// Bookkeeping for one publish waiting for its targets' acks (PROTOCOL.md
+// Bookkeeping for one publish waiting for its targets' acks (docs/protocol.md
 // section 5). Pure: no clock, no sockets; the owner (a hub shard) feeds it
 // events and asks whether it is complete. Not thread-safe: one owner thread.
 #pragma once

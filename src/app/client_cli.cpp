@@ -30,7 +30,7 @@ namespace websocket = beast::websocket;
 namespace json = boost::json;
 using tcp = asio::ip::tcp;
 
-// The server looks at 50 filters per subscribe message (PROTOCOL.md section 4).
+// The server looks at 50 filters per subscribe message (docs/protocol.md section 4).
 constexpr std::size_t filters_per_message = 50;
 // A publish answer holds at most the server's MAX_RESULTS_BYTES; this bounds
 // what the tool buffers if it is pointed at something else.

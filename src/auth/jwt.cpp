@@ -105,7 +105,7 @@ result<principal> jwt_verifier::verify(std::string_view token, std::int64_t now)
   if (header->contains("crit")) return errc::token_crit;
   const boost::json::value* typ = header->if_contains("typ");
   // RFC 9068 access tokens (at+jwt) come from identity providers: allowed
-  // for RS256/ES256 only, as PROTOCOL.md section 9 says.
+  // for RS256/ES256 only, as docs/protocol.md section 9 says.
   if (!typ || !typ->is_string() ||
       !(typ_is(typ->get_string(), "jwt") || (asymmetric && typ_is(typ->get_string(), "at+jwt"))))
     return errc::token_bad_typ;

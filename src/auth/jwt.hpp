@@ -1,5 +1,5 @@
 // JSON Web Token verification (RFC 7519 over RFC 7515 compact JWS), with the
-// acceptance rules of PROTOCOL.md sections 1, 9 and 10: HS256 with JWT_SECRET
+// acceptance rules of docs/protocol.md sections 1, 9 and 10: HS256 with JWT_SECRET
 // (end users) or PUBLISH_SECRET (publishers), and RS256 / ES256 against
 // public keys (a PEM file, JWKS). No I/O, no clock of its own (the caller
 // passes `now`). verify() may be called from any thread; set_keys() too (the

@@ -1,4 +1,4 @@
-// Public keys for RS256 and ES256 tokens (PROTOCOL.md section 9): read from a
+// Public keys for RS256 and ES256 tokens (docs/protocol.md section 9): read from a
 // PEM file or a JWKS document, and the signature checks themselves, all with
 // OpenSSL's EVP interface (no hand-written crypto). Pure: bytes in, keys out;
 // a key is immutable once made, and safe to use from any thread.

@@ -1,4 +1,4 @@
-// Where a request's token comes from (PROTOCOL.md section 1): the
+// Where a request's token comes from (docs/protocol.md section 1): the
 // Authorization header, else the `token` query parameter. Pure.
 #pragma once
 

@@ -43,7 +43,7 @@ std::string reply_channel(std::string_view node_id, std::string_view incarnation
 // How every reply channel begins (no user channel does).
 inline constexpr std::string_view reply_prefix = "hf:r:";
 
-// A user's stream in Redis (PROTOCOL.md section 7): the hash "hf:{<user>}:m"
+// A user's stream in Redis (docs/protocol.md section 7): the hash "hf:{<user>}:m"
 // (field e: the epoch, o: the latest offset) and the stream "hf:{<user>}:s"
 // of kept envelopes, whose entry ids are "0-<offset>". The braces keep both
 // in one Redis Cluster slot.
@@ -74,7 +74,7 @@ struct publish_message {
   std::uint64_t request = 0;  // the origin's id for this publish
   std::uint64_t wait_ms = 0;  // how long a node may wait for its sockets' acks (<= max_wait_ms)
   std::string epoch;          // the user's epoch and the envelope's offset in it, given by
-  std::uint64_t offset = 0;   // the publish script in Redis (PROTOCOL.md section 7)
+  std::uint64_t offset = 0;   // the publish script in Redis (docs/protocol.md section 7)
   std::string envelope;       // the envelope text, byte for byte as sockets receive it
   bool operator==(const publish_message&) const = default;
 };

@@ -51,7 +51,7 @@ struct redis_options {
   std::string node_id;         // unique per node; random when empty
   bool required = false;       // true: start() throws when Redis cannot be reached
   ack::result_limits results;  // bound the merged results of every publish taken here
-  // Users' streams in Redis (PROTOCOL.md section 7): envelopes kept per user
+  // Users' streams in Redis (docs/protocol.md section 7): envelopes kept per user
   // (0: none, offsets still given) and how long a stream lives after its
   // last publish.
   std::size_t history_size = 100;

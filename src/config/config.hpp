@@ -20,7 +20,7 @@ namespace hf::config {
 // defaults as show(config{}) prints them.
 struct config {
   std::string jwt_secret;
-  // Identity (PROTOCOL.md sections 8-10).
+  // Identity (docs/protocol.md sections 8-10).
   std::string publish_secret;                      // only tokens signed with it may publish
   std::string user_claim = "userId";               // the claim naming the user, every kind of token
   std::string token_expiry = "ignore";             // or "close": 4001 when a socket's exp passes

@@ -1,4 +1,4 @@
-// The one token check of every request that needs one (PROTOCOL.md sections
+// The one token check of every request that needs one (docs/protocol.md sections
 // 1 and 10): WebSocket upgrades and POST /publish.
 #pragma once
 

@@ -13,7 +13,7 @@ struct worker;
 
 namespace hf::http {
 
-// Routes one request (PROTOCOL.md section 2; route from protocol::classify):
+// Routes one request (docs/protocol.md section 2; route from protocol::classify):
 // a WebSocket upgrade is routed as soon as its header is read, everything
 // else once the body is in.
 void handle_request(net::worker& w, protocol::route route, const request& req, exchange_ptr x);

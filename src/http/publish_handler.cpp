@@ -1,4 +1,4 @@
-// POST /publish (PROTOCOL.md section 5): the checks in the contract's order,
+// POST /publish (docs/protocol.md section 5): the checks in the contract's order,
 // the envelope built once, and the answer when the broker calls back, or
 // from the session's backstop if it never does.
 #include <array>

@@ -11,6 +11,7 @@
 #include "hub/stream_source.hpp"
 #include "metrics/metrics.hpp"
 #include "protocol/filter.hpp"
+#include "recovery/merge.hpp"
 
 namespace hf::hub {
 
@@ -36,8 +37,7 @@ class shard;
 
 // A socket that sent `recover`: its envelopes carry offsets.
 struct recovering {
-  std::string epoch;           // the epoch it was last told (a change is announced first)
-  std::uint64_t last = 0;      // the highest offset of `epoch` it has, or was told is the latest
+  recovery::cursor at;         // the epoch it was last told and its highest offset there
   bool reading = false;        // its stream is being read (cluster mode): live envelopes wait
   std::vector<numbered> held;  // the live envelopes that arrived meanwhile
   // The socket's messages that arrived meanwhile: handled after the replay,
@@ -72,20 +72,19 @@ class connection {
  private:
   // Owned by the shard; read and written only on its thread.
   friend class shard;
-  std::uint64_t id_ = 0;          // unique within the shard, increasing
-  user_state* user_ = nullptr;    // set by shard::attach, cleared by shard::detach
-  std::size_t slot_ = 0;          // index in the user's socket list (O(1) removal)
-  bool close_requested_ = false;  // shard::close_some already asked it to close
-  // Token lifetime (PROTOCOL.md section 8): the token's exp (INT64_MAX:
+  std::uint64_t id_ = 0;        // unique within the shard, increasing
+  user_state* user_ = nullptr;  // set by shard::attach, cleared by shard::detach
+  std::size_t slot_ = 0;        // index in the user's socket list (O(1) removal)
+  // Token lifetime (docs/protocol.md section 8): the token's exp (INT64_MAX:
   // none), and the refreshes of the current minute (rate limit).
   std::int64_t expires_at_ = INT64_MAX;
   std::int64_t refresh_minute_ = 0;
+  // Recovery (docs/protocol.md section 7). Before the socket's `recover`: the
+  // offsets of the envelopes sent to it (so a replay does not repeat them).
+  // Its tail padding holds the two small members below.
+  [[no_unique_address]] recovery::sent_before_recover sent_;
   std::uint8_t refreshes_ = 0;
-  // Recovery (PROTOCOL.md section 7). Before the socket's `recover`: the
-  // offsets of the envelopes sent to it (so a replay does not repeat them),
-  // at most shard::max_tracked_before_recover of them.
-  bool sent_overflow_ = false;  // sent_ stopped: more envelopes than it keeps
-  std::vector<std::uint64_t> sent_;
+  bool close_requested_ = false;  // shard::close_some already asked it to close
   // From the socket's `recover` on (allocated then: sockets that never ask
   // pay one pointer).
   std::unique_ptr<recovering> rec_;

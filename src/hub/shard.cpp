@@ -183,7 +183,7 @@ void shard::filters_refused(connection& c, std::size_t refused) {
       protocol::serialize_filters_refused(limits_.max_filters_per_socket, refused)));
 }
 
-// `refresh` (PROTOCOL.md section 8): a token of the same user gives the
+// `refresh` (docs/protocol.md section 8): a token of the same user gives the
 // socket its expiry; anything else is refused with a reason and changes
 // nothing.
 void shard::on_refresh(connection& c, const protocol::refresh_message& m) {
@@ -286,49 +286,27 @@ void shard::finish_recover(connection& c, const std::optional<stream_position>& 
                            stream_view v) {
   if (!c.rec_) return;
   if (!v.ok) v = local_view(c.user_->id, {});  // the shared stream is unreachable: not vouched for
-  bool recovered = after && v.ok && after->epoch == v.epoch && v.complete && !c.sent_overflow_;
-  // The replay: kept envelopes after the position that match now and were
-  // not sent yet, and the live ones held meanwhile up to the latest, by offset.
-  std::vector<numbered> replay;
-  auto wanted = [&](const numbered& n) {
-    const auto& e = *n.env;
-    return std::find(c.sent_.begin(), c.sent_.end(), n.offset) == c.sent_.end() &&
-           c.filters_.matches(e.type, e.payload ? &*e.payload : nullptr);
-  };
-  if (after && after->epoch == v.epoch)
-    for (auto& n : v.records)
-      if (wanted(n)) replay.push_back(std::move(n));
-  std::vector<numbered> later;
-  for (auto& n : c.rec_->held) {
-    // The client has everything up to its position (another node's socket
-    // of it may have got this envelope just before the reconnect).
-    if (after && n.epoch == after->epoch && n.offset <= after->offset) continue;
-    if (n.epoch == v.epoch && n.offset <= v.latest) {
-      bool dup = std::any_of(replay.begin(), replay.end(),
-                             [&](const numbered& r) { return r.offset == n.offset; });
-      if (!dup) replay.push_back(std::move(n));
-    } else {
-      later.push_back(std::move(n));
-    }
-  }
-  std::sort(replay.begin(), replay.end(),
-            [](const numbered& a, const numbered& b) { return a.offset < b.offset; });
+  std::string epoch = v.epoch;
+  std::uint64_t latest = v.latest;
+  auto plan = recovery::plan_replay(
+      after, std::move(v), std::move(c.rec_->held), c.sent_,
+      [&c](const protocol::envelope& e) {
+        return c.filters_.matches(e.type, e.payload ? &*e.payload : nullptr);
+      });
   c.rec_->held.clear();
   c.rec_->held.shrink_to_fit();
   c.rec_->reading = false;
-  c.sent_.clear();
-  c.sent_.shrink_to_fit();
-  c.rec_->epoch = v.epoch;
-  c.rec_->last = v.latest;
-  for (const auto& n : replay)
+  c.sent_.release();
+  c.rec_->at = {epoch, latest};
+  for (const auto& n : plan.replay)
     // A replay that does not fit the socket's queue closes it (slow
     // consumer): the client reconnects and asks again.
     if (!accepted(c.send_text(
             std::make_shared<const std::string>(protocol::with_offset(n.env->text, n.offset)))))
       return;
   c.send_text(std::make_shared<const std::string>(
-      protocol::serialize_recovered(v.epoch, v.latest, recovered)));
-  for (const auto& n : later) send_numbered(c, n, nullptr);
+      protocol::serialize_recovered(epoch, latest, plan.recovered)));
+  for (const auto& n : plan.later) send_numbered(c, n, nullptr);
   auto waiting = std::move(c.rec_->waiting);
   c.rec_->waiting.clear();
   for (const auto& text : waiting) {
@@ -337,22 +315,21 @@ void shard::finish_recover(connection& c, const std::optional<stream_position>& 
   }
 }
 
-// Sends `n` to an opted-in socket: a change of epoch is announced first
-// (recovered:false, the new epoch, its offset before this envelope). `text`,
-// when given, is the envelope's numbered text already made.
+// Sends `n` to an opted-in socket, in the order recovery::advance decides: a
+// change of epoch is announced first (recovered:false, the new epoch, its
+// offset before this envelope). `text`, when given, is the envelope's
+// numbered text already made.
 send_status shard::send_numbered(connection& c, const numbered& n, const shared_text& text) {
-  if (c.rec_->epoch != n.epoch) {
-    c.rec_->epoch = n.epoch;
-    c.send_text(std::make_shared<const std::string>(
-        protocol::serialize_recovered(n.epoch, n.offset - 1, false)));
-  } else if (n.offset <= c.rec_->last) {
-    // Already sent (a replay read from Redis can overtake the same
-    // envelope's fan-out, which comes on another connection), or older than
-    // the latest the socket was told about: after a `recovered` frame only
-    // higher offsets follow.
-    return send_status::closed;
+  switch (recovery::advance(c.rec_->at, n.epoch, n.offset)) {
+    case recovery::step::skip:
+      return send_status::closed;
+    case recovery::step::announce_then_send:
+      c.send_text(std::make_shared<const std::string>(
+          protocol::serialize_recovered(n.epoch, n.offset - 1, false)));
+      break;
+    case recovery::step::send:
+      break;
   }
-  c.rec_->last = n.offset;
   return c.send_text(
       text ? text
            : std::make_shared<const std::string>(protocol::with_offset(n.env->text, n.offset)));
@@ -415,15 +392,7 @@ void shard::deliver(std::shared_ptr<const protocol::envelope> env, deadline unti
     // consumer) is not a target: nothing will come back from it.
     if (!accepted(c->rec_ ? send_numbered(*c, place, with_offset) : c->send_text(text))) continue;
     targets.push_back(c->id_);
-    if (!c->rec_ && !c->sent_overflow_) {
-      if (c->sent_.size() < max_tracked_before_recover) {
-        c->sent_.push_back(offset);
-      } else {  // stop tracking: this socket's recover will answer recovered:false
-        c->sent_overflow_ = true;
-        c->sent_.clear();
-        c->sent_.shrink_to_fit();
-      }
-    }
+    if (!c->rec_) c->sent_.record(offset);
   }
   if (counters_) counters_->deliveries += targets.size();
   if (targets.empty() || until <= std::chrono::steady_clock::now()) {

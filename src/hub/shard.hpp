@@ -121,11 +121,6 @@ class shard {
 
   shard_stats stats() const noexcept;
 
-  // Envelopes sent to a socket before its `recover` whose offsets are kept
-  // (so a replay does not repeat them): enough for the moments between a
-  // socket's upgrade and its `recover`; a socket that got more answers
-  // recovered:false (the server cannot vouch for what it has).
-  static constexpr std::size_t max_tracked_before_recover = 128;
   // Live envelopes held for a socket while its stream is read (one Redis
   // round trip): a socket that would need more is closed as a slow consumer.
   static constexpr std::size_t max_held_while_reading = 1024;

@@ -1,40 +1,20 @@
 // Where a shard reads a user's stream (epoch, latest offset, kept envelopes)
 // when it is kept outside the shard: in cluster mode, in Redis, shared by
-// every node (PROTOCOL.md section 7).
+// every node (docs/protocol.md section 7).
 #pragma once
 
-#include <cstdint>
 #include <functional>
-#include <memory>
 #include <optional>
 #include <string>
-#include <vector>
 
-#include "protocol/envelope.hpp"
+#include "recovery/stream.hpp"
 
 namespace hf::hub {
 
-// An envelope with its place in the user's stream.
-struct numbered {
-  std::shared_ptr<const protocol::envelope> env;
-  std::string epoch;
-  std::uint64_t offset = 0;
-};
-
-struct stream_view {
-  bool ok = false;  // false: the stream could not be read (Redis unreachable)
-  std::string epoch;
-  std::uint64_t latest = 0;
-  // The kept envelopes after the position asked about, oldest first;
-  // `complete` when they reach back to it.
-  std::vector<numbered> records;
-  bool complete = false;
-};
-
-struct stream_position {
-  std::string epoch;
-  std::uint64_t offset = 0;
-};
+// The stream's values (recovery/stream.hpp), under the names the hub uses.
+using numbered = recovery::numbered;
+using stream_view = recovery::stream_view;
+using stream_position = recovery::stream_position;
 
 class stream_source {
  public:

@@ -75,7 +75,7 @@ enum class degradation : std::uint8_t {
 inline constexpr auto degradation_labels =
     label_table<degradation>({"local-only", "partial", "unknown"});
 
-// Why a `refresh` message was refused (PROTOCOL.md section 8), as the
+// Why a `refresh` message was refused (docs/protocol.md section 8), as the
 // `reason` of its refresh_failed frame and hopeflow_token_refresh_failures_total.
 enum class refresh_failure : std::uint8_t {
   missing_token,  // no string `token`
@@ -151,7 +151,7 @@ struct counters {
   per<degradation> publishes_degraded{};
   std::uint64_t publish_backstops = 0;    // answered by the session's backstop timer
   std::uint64_t publishes_forbidden = 0;  // 403: valid tokens that are not publishers
-  // Identity on open sockets (PROTOCOL.md sections 8-9).
+  // Identity on open sockets (docs/protocol.md sections 8-9).
   std::uint64_t refreshes = 0;
   per<refresh_failure> refresh_failures{};
   per<jwks_outcome> jwks_fetches{};   // counted on the fetcher's side, summed at scrape

@@ -1,4 +1,4 @@
-// JWKS_URL (PROTOCOL.md section 9): the identity provider's keys, fetched at
+// JWKS_URL (docs/protocol.md section 9): the identity provider's keys, fetched at
 // start, then every JWKS_REFRESH_MS, and sooner when a token names a key we
 // do not have (at most once every 10 s). A fetch that fails keeps the keys
 // there are; every fetch is bounded (5 s in all, 1 MiB of body, no

@@ -1,4 +1,4 @@
-// What a client may send on its socket (PROTOCOL.md sections 3-5), parsed from
+// What a client may send on its socket (docs/protocol.md sections 3-5), parsed from
 // one text frame. Pure.
 #pragma once
 
@@ -32,7 +32,7 @@ struct ack_message {
   std::string_view envelope_id() const noexcept { return {id.data(), id_size}; }
 };
 // {"type":"recover"} or {"type":"recover","epoch":"E","offset":N}
-// (PROTOCOL.md section 7): opt into offsets, and resume after a position.
+// (docs/protocol.md section 7): opt into offsets, and resume after a position.
 struct recover_message {
   struct position {
     std::string epoch;
@@ -40,7 +40,7 @@ struct recover_message {
   };
   std::optional<position> from;  // absent: opt in only
 };
-// {"type":"refresh","token":"<JWT>"} (PROTOCOL.md section 8). A refresh
+// {"type":"refresh","token":"<JWT>"} (docs/protocol.md section 8). A refresh
 // without a string token is still a refresh: it is answered refresh_failed.
 struct refresh_message {
   std::optional<std::string> token;

@@ -1,4 +1,4 @@
-// The envelope delivered to sockets (PROTOCOL.md section 5). Pure, except
+// The envelope delivered to sockets (docs/protocol.md section 5). Pure, except
 // random_uuid_v4(), which reads OpenSSL's CSPRNG.
 #pragma once
 
@@ -30,7 +30,7 @@ struct envelope {
   std::string user_id;
   std::optional<boost::json::value> payload;
   std::string text;
-  // In cluster mode, set from Redis (PROTOCOL.md section 7): the user's epoch
+  // In cluster mode, set from Redis (docs/protocol.md section 7): the user's epoch
   // and this envelope's offset in it. Empty / 0 otherwise: the shard that
   // owns the user numbers it.
   std::string epoch;

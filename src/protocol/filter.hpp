@@ -1,4 +1,4 @@
-// Subscription filters (PROTOCOL.md section 4): normalisation of a
+// Subscription filters (docs/protocol.md section 4): normalisation of a
 // subscribe/unsubscribe list, a socket's filter set, and matching. Pure.
 #pragma once
 

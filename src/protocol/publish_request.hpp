@@ -1,4 +1,4 @@
-// The body of POST /publish (PROTOCOL.md section 5) and its answer. Pure.
+// The body of POST /publish (docs/protocol.md section 5) and its answer. Pure.
 #pragma once
 
 #include <boost/json/value.hpp>

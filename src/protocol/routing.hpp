@@ -1,4 +1,4 @@
-// The routing table (PROTOCOL.md section 2). Pure.
+// The routing table (docs/protocol.md section 2). Pure.
 #pragma once
 
 #include <optional>
@@ -10,7 +10,7 @@ enum class route {
   websocket,  // any path, Upgrade: websocket (any case): checked first
   preflight,  // OPTIONS /publish -> 204 with CORS headers
   publish,    // POST /publish
-  healthz,    // GET /healthz: the process is alive (operations, not in PROTOCOL.md)
+  healthz,    // GET /healthz: the process is alive (docs/protocol.md section A)
   readyz,     // GET /readyz: accepting work (not draining; Redis up in a cluster)
   metrics,    // GET /metrics: Prometheus text format
   console,    // GET /console, /console/{app,sdk}.js: the developer console (404 unless CONSOLE=1)

@@ -1,4 +1,4 @@
-// Per-user offsets and recent envelopes on one node (PROTOCOL.md section 7):
+// Per-user offsets and recent envelopes on one node (docs/protocol.md section 7):
 // every envelope published to a user gets the next offset in the user's
 // epoch, and the last ones are kept, bounded by a count per user, an age and
 // a memory budget, so that a socket that reconnects can be sent what it

@@ -1,4 +1,4 @@
-// Recovery under chaos (PROTOCOL.md section 7): one client whose TCP
+// Recovery under chaos (docs/protocol.md section 7): one client whose TCP
 // connection is cut at random moments while publishes flow at a steady rate,
 // reconnecting to the other node each time with `recover`; once in the
 // middle Redis is killed and restarted without its data. At the end the
@@ -56,7 +56,7 @@ describe('recovery chaos', () => {
     let sessions = 0;
     function onEnvelope(e, replay) {
       // An envelope that reached the socket between its subscribe and its
-      // recover carries no offset (PROTOCOL.md 7.1): it moves no position and
+      // recover carries no offset (docs/protocol.md section 7): it moves no position and
       // stands outside the offset order (the replay may still bring older
       // ones after it), but it counts for duplicates and gaps.
       const numbered = typeof e.offset === 'number';

@@ -1,4 +1,4 @@
-// PROTOCOL.md section 1: authentication of upgrades and publishes.
+// docs/protocol.md section 1: authentication of upgrades and publishes.
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { connect, publish, rawToken, refusedUpgrade, startServer, token, SECRET } from './helpers.mjs';

@@ -1,4 +1,4 @@
-// PROTOCOL.md section 6 and the server's life cycle: isolation, many sockets,
+// docs/protocol.md section 6 and the server's life cycle: isolation, many sockets,
 // slow clients, configuration errors, and shutdown.
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';

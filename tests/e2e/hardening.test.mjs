@@ -201,7 +201,7 @@ describe('HTTP framing edges', () => {
 
 describe('WebSocket protocol abuse', () => {
   let server;
-  // History keeps recent envelopes of users without sockets (PROTOCOL.md
+  // History keeps recent envelopes of users without sockets (docs/protocol.md
   // section 7); its memory bound is set low here so the leak check below
   // also checks that bound.
   before(async () => { server = await startServer({ env: { HISTORY_MAX_BYTES: String(4 << 20) } }); });

@@ -318,7 +318,7 @@ export async function publish(server, body, { tok, contentType = 'application/js
 export const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 export { WebSocket };
 
-// Recovery (PROTOCOL.md section 7): sends recover (with a position when
+// Recovery (docs/protocol.md section 7): sends recover (with a position when
 // given), then a ping barrier; returns every frame before the pong, parsed.
 export async function recover(c, from) {
   c.send(from ? { type: 'recover', epoch: from.epoch, offset: from.offset } : { type: 'recover' });

@@ -1,4 +1,4 @@
-// PROTOCOL.md sections 8-10: RS256/ES256 tokens from an identity provider's
+// docs/protocol.md sections 8-10: RS256/ES256 tokens from an identity provider's
 // JWKS (served here on loopback, keys and tokens made by npm `jose`),
 // refresh and expiry on open sockets, and restricting who may publish.
 import { after, before, describe, it } from 'node:test';

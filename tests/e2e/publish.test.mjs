@@ -1,4 +1,4 @@
-// PROTOCOL.md section 5: publish checks, the envelope, and ack collection.
+// docs/protocol.md section 5: publish checks, the envelope, and ack collection.
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { connect, publish, sleep, startServer, token } from './helpers.mjs';

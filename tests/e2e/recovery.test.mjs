@@ -1,4 +1,4 @@
-// PROTOCOL.md section 7 on one node: offsets, history and `recover`.
+// docs/protocol.md section 7 on one node: offsets, history and `recover`.
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { connect, dropAndRecover, envelopesIn, publish, recover, recoveredIn, startServer } from './helpers.mjs';

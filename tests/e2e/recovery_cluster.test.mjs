@@ -1,4 +1,4 @@
-// PROTOCOL.md section 7 across a cluster: offsets given by Redis, history in
+// docs/protocol.md section 7 across a cluster: offsets given by Redis, history in
 // Redis, and a socket that comes back on another node.
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';

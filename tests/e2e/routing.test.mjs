@@ -1,4 +1,4 @@
-// PROTOCOL.md section 2: routing and the CORS/content-type headers.
+// docs/protocol.md section 2: routing and the CORS/content-type headers.
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import net from 'node:net';

@@ -1,4 +1,4 @@
-// PROTOCOL.md section 3: the socket.
+// docs/protocol.md section 3: the socket.
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import WebSocket from 'ws';

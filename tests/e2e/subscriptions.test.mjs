@@ -1,4 +1,4 @@
-// PROTOCOL.md section 4: subscriptions, normalisation and matching.
+// docs/protocol.md section 4: subscriptions, normalisation and matching.
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { connect, publish, startServer } from './helpers.mjs';

@@ -17,7 +17,7 @@ export const DEFAULTS = Object.freeze({
   refreshLeadMs: 60_000,       // refresh a token this long before its exp
   refreshTimeoutMs: 10_000,    // no `refreshed` by then: reconnect with a fresh token
   refresh: true,               // refresh tokens from a token function on the open socket (section 8)
-  recover: true,               // opt in to offsets and recovery (PROTOCOL.md section 7)
+  recover: true,               // opt in to offsets and recovery (docs/protocol.md section 7)
   dedupeWindow: 1_000,         // envelope ids remembered to drop duplicates
 });
 
