@@ -11,6 +11,7 @@
 #include "http/handlers.hpp"
 #include "net/worker.hpp"
 #include "protocol/publish_request.hpp"
+#include "protocol/vocabulary.hpp"
 
 namespace hf::http {
 namespace {
@@ -22,10 +23,10 @@ constexpr auto backstop_grace = std::chrono::milliseconds(500);
 
 // The `hopeflow-degraded` header line of each degradation (static storage:
 // responses keep a view of it).
-const std::array<std::string, metrics::index(metrics::degradation::count_)> degraded_headers = [] {
-  std::array<std::string, metrics::index(metrics::degradation::count_)> h;
+const std::array<std::string, protocol::degraded_values.size()> degraded_headers = [] {
+  std::array<std::string, protocol::degraded_values.size()> h;
   for (std::size_t i = 0; i < h.size(); ++i)
-    h[i] = "hopeflow-degraded: " + std::string(metrics::degradation_labels[i]) + "\r\n";
+    h[i] = "hopeflow-degraded: " + std::string(protocol::degraded_values[i]) + "\r\n";
   return h;
 }();
 

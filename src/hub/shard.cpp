@@ -216,7 +216,8 @@ void shard::on_refresh(connection& c, const protocol::refresh_message& m) {
 void shard::refresh_failed(connection& c, metrics::refresh_failure why) {
   if (counters_) ++counters_->refresh_failures[metrics::index(why)];
   c.send_text(std::make_shared<const std::string>(
-      protocol::serialize_refresh_failed(metrics::refresh_failure_labels[metrics::index(why)])));
+      protocol::serialize_refresh_failed(
+      protocol::refresh_failure_reasons[protocol::word_index(why)])));
 }
 
 std::size_t shard::sweep_expired(std::int64_t now) {

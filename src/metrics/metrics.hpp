@@ -16,6 +16,7 @@
 #include <string_view>
 
 #include "core/errors.hpp"
+#include "protocol/vocabulary.hpp"
 
 namespace hf::metrics {
 
@@ -62,32 +63,13 @@ inline constexpr auto limit_kind_labels = label_table<limit_kind>(
     {"header_431", "uri_414", "body_413", "timeout_408", "connections_503", "sockets_per_user_429",
      "message_1009", "slow_consumer_1008", "filters_per_socket"});
 
-// Why a publish's answer may be missing part of the picture, as its
-// `hopeflow-degraded` response header and hopeflow_publishes_degraded_total
-// say (the JSON body keeps the contract's shape).
-enum class degradation : std::uint8_t {
-  local_only,  // Redis unreachable (or not yet resubscribed): this node's sockets only
-  partial,     // some nodes that received the publish did not answer by the deadline
-  unknown,     // the publish's fate below is unknown (Redis lost with it in flight, or
-               // the session's backstop answered because nothing else did)
-  count_
-};
-inline constexpr auto degradation_labels =
-    label_table<degradation>({"local-only", "partial", "unknown"});
-
-// Why a `refresh` message was refused (docs/protocol.md section 8), as the
-// `reason` of its refresh_failed frame and hopeflow_token_refresh_failures_total.
-enum class refresh_failure : std::uint8_t {
-  missing_token,  // no string `token`
-  invalid_token,  // does not verify (bad signature, malformed, unknown key, ...)
-  expired,        // exp already passed
-  wrong_user,     // a valid token of another user
-  publisher,      // a publisher token: sockets belong to users
-  rate_limited,   // more refreshes than the socket may send (see hub/shard)
-  count_
-};
-inline constexpr auto refresh_failure_labels = label_table<refresh_failure>(
-    {"missing_token", "invalid_token", "expired", "wrong_user", "publisher_token", "rate_limited"});
+// Degraded answers (hopeflow_publishes_degraded_total{reason}) and refused
+// refreshes (hopeflow_token_refresh_failures_total{reason}) are counted by
+// the words the protocol defines for them (protocol/vocabulary.hpp).
+using degradation = protocol::degradation;
+inline constexpr auto degradation_labels = protocol::degraded_values;
+using refresh_failure = protocol::refresh_failure;
+inline constexpr auto refresh_failure_labels = protocol::refresh_failure_reasons;
 
 // How a JWKS_URL fetch ended (hopeflow_jwks_fetches_total{outcome}).
 enum class jwks_outcome : std::uint8_t {

@@ -15,6 +15,7 @@
 #include "http/response.hpp"
 #include "hub/connection.hpp"
 #include "net/worker.hpp"
+#include "protocol/vocabulary.hpp"
 #include "ws/frame.hpp"
 #include "ws/handshake.hpp"
 
@@ -68,18 +69,14 @@ hub::shared_text compressed_of(const hub::shared_text& text, std::uint8_t bits) 
 }
 
 // The close frame of a server-initiated close, by reason.
-struct close_frame_of {
-  std::uint16_t code;
-  std::string_view text;
-};
-constexpr close_frame_of server_close(close_reason why) {
+constexpr protocol::close_frame server_close(close_reason why) {
   switch (why) {
     case close_reason::shutdown:
-      return {close_code::going_away, "server shutting down"};
+      return protocol::close_going_away;
     case close_reason::slow_consumer:
-      return {close_code::policy, "slow consumer"};
+      return protocol::close_slow_consumer;
     case close_reason::token_expired:
-      return {4001, "token expired"};
+      return protocol::close_token_expired;
     default:
       return {close_code::internal_error, ""};
   }
@@ -179,7 +176,7 @@ class session final : public hub::connection,
     closing_ = true;
     drop_queue();
     auto frame = server_close(why);
-    enqueue_raw(std::make_shared<const std::string>(make_close_frame(frame.code, frame.text)));
+    enqueue_raw(std::make_shared<const std::string>(make_close_frame(frame.code, frame.reason)));
     // Detach is posted: the hub may be iterating this user's sockets now.
     asio::post(socket_.get_executor(),
                [self = shared_from_this()] { self->w_.shard.detach(*self); });
