@@ -2,28 +2,129 @@
 
 #include <spdlog/spdlog.h>
 
+#include <atomic>
 #include <boost/asio/executor_work_guard.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/post.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <csignal>
 #include <fstream>
+#include <functional>
 #include <iterator>
+#include <memory>
 #include <random>
 #include <thread>
 
 #include "auth/jwt.hpp"
+#include "auth/token_cache.hpp"
 #include "broker/local_broker.hpp"
 #include "broker/redis_broker.hpp"
+#include "core/alloc_count.hpp"
+#include "http/context.hpp"
 #include "http/session.hpp"
 #include "hub/hub.hpp"
+#include "metrics/metrics.hpp"
+#include "net/accept_context.hpp"
 #include "net/jwks_fetcher.hpp"
 #include "net/listener.hpp"
+#include "net/socket.hpp"
 #include "net/tls_front.hpp"
-#include "net/worker.hpp"
+#include "ws/session.hpp"
 
 namespace hf::app {
 namespace asio = boost::asio;
+
+namespace {
+
+// Process-wide state the sessions share (atomics: any thread).
+struct process_state {
+  std::atomic<bool> stopping{false};   // set once by shutdown, read by sessions
+  std::atomic<bool> not_ready{false};  // SIGTERM seen: /readyz says 503 (drain notice)
+  std::atomic<long> live_sessions{0};  // connections still open (the drain waits for 0)
+};
+
+// One worker thread: one io_context running one hub shard; its sessions are
+// created, run and destroyed on that thread only. The worker owns what only
+// its thread touches (token cache, counters) and gives each layer a narrow
+// context instead of itself: the listener an accept_context, HTTP sessions
+// and handlers an http::context, WebSocket sessions a ws::session_context.
+struct worker {
+  worker(std::size_t i, asio::io_context& c, hub::shard& s, const config::config& cfg,
+         const auth::jwt_verifier& verifier, broker::broker& b, broker::presence& p,
+         process_state& ps, http::worker_sampler& all)
+      : index(i),
+        ioc(c),
+        shard(s),
+        tokens(verifier),
+        accept_ctx{.ioc = c,
+                   .max_connections = cfg.max_connections,
+                   .live_sessions = ps.live_sessions,
+                   .metrics = metrics,
+                   .serve = {}},
+        http_ctx{.ioc = c,
+                 .cfg = http::settings_of(cfg),
+                 .tokens = tokens,
+                 .metrics = metrics,
+                 .broker = b,
+                 .workers = all,
+                 .hand_off = {},
+                 .stopping = ps.stopping,
+                 .not_ready = ps.not_ready,
+                 .live_sessions = ps.live_sessions,
+                 .jwks = nullptr,
+                 .sessions = {}},
+        ws_ctx{.ioc = c,
+               .cfg = ws::limits_of(cfg),
+               .shard = s,
+               .metrics = metrics,
+               .presence = p,
+               .stopping = ps.stopping,
+               .live_sessions = ps.live_sessions} {
+    accept_ctx.serve = [this](net::stream_socket socket) {
+      http::start_session(http_ctx, std::move(socket));
+    };
+  }
+  worker(const worker&) = delete;
+  worker& operator=(const worker&) = delete;
+
+  std::size_t index;  // = its shard's index in the hub
+  asio::io_context& ioc;
+  hub::shard& shard;
+  auth::token_cache tokens;        // verified tokens, so repeat callers skip HMAC + JSON
+  metrics::counters metrics;       // this thread's share of /metrics
+  net::accept_context accept_ctx;  // for its listener and TLS fronts
+  http::context http_ctx;          // for its HTTP sessions and handlers
+  ws::session_context ws_ctx;      // for its WebSocket sessions
+};
+
+// /metrics: every worker's sample, taken on its own thread.
+class all_workers final : public http::worker_sampler {
+ public:
+  std::size_t size() const override { return list_.size(); }
+
+  void sample_all(asio::io_context& home,
+                  std::function<void(const http::worker_sample&)> each) override {
+    auto shared =
+        std::make_shared<std::function<void(const http::worker_sample&)>>(std::move(each));
+    for (worker* k : list_) {
+      asio::post(k->ioc, [k, &home, shared] {
+        http::worker_sample s;
+        s.counters = k->metrics;
+        s.counters.heap_allocations = core::thread_allocations();
+        auto st = k->shard.stats();
+        s.sockets = st.connections;
+        s.users = st.users;
+        s.pending_publishes = st.pending_publishes;
+        s.http_connections = k->http_ctx.sessions.size();
+        asio::post(home, [s = std::move(s), shared] { (*shared)(s); });
+      });
+    }
+  }
+
+  std::vector<worker*> list_;  // index = shard index
+};
+
+}  // namespace
 
 struct server::impl {
   explicit impl(config::config c)
@@ -61,16 +162,37 @@ struct server::impl {
       b = cluster.get();
       p = cluster.get();
     }
-    svc = std::make_unique<net::services>(cfg, verifier, *b, *p, *the_hub);
+    the_broker = b;
     for (unsigned i = 0; i < cfg.threads; ++i)
-      workers.push_back(std::make_unique<net::worker>(i, *contexts[i], *shards[i], *svc));
+      workers.push_back(std::make_unique<worker>(i, *contexts[i], *shards[i], cfg, verifier, *b, *p,
+                                                 state, sampler));
     for (auto& w : workers) {
-      svc->workers.push_back(w.get());
+      sampler.list_.push_back(w.get());
+      w->http_ctx.hand_off = [this, wk = w.get()](net::stream_socket s, ws::upgrade up) {
+        hand_off(*wk, std::move(s), std::move(up));
+      };
       w->shard.use_counters(&w->metrics);
       // A `refresh` is verified by the worker's own token cache, on its thread.
       w->shard.use_token_check(
           [wk = w.get()](std::string_view token) { return wk->tokens.verify(token, unix_now()); });
     }
+  }
+
+  // An upgrade read on `from`'s thread goes to the WebSocket layer of the
+  // worker whose shard owns the user: there at once when that is `from`,
+  // else the descriptor changes io_context (the user's state never changes
+  // thread).
+  void hand_off(worker& from, net::stream_socket socket, ws::upgrade up) {
+    std::size_t owner = the_hub->owner_index(up.user_id);
+    if (owner == from.index)
+      return ws::start_session(from.ws_ctx, std::move(socket), std::move(up));
+    net::detached_socket moving = net::detach(socket);
+    if (moving.fd < 0) return;
+    worker& target = *workers[owner];
+    asio::post(target.ioc, [&target, moving, up = std::move(up)]() mutable {
+      net::stream_socket s = net::adopt(target.ioc, moving);
+      if (s.is_open()) ws::start_session(target.ws_ctx, std::move(s), std::move(up));
+    });
   }
 
   static std::int64_t unix_now() {
@@ -112,7 +234,7 @@ struct server::impl {
                                                  verifier.set_keys(std::move(all));
                                                });
     verifier.on_unknown_kid([j = jwks.get()] { j->refetch_soon(); });
-    svc->jwks = jwks.get();
+    for (auto& w : workers) w->http_ctx.jwks = jwks.get();
     if (!jwks->start() && cfg.jwt_secret.empty() && file_keys.empty())
       throw std::runtime_error("JWKS_URL '" + cfg.jwks_url +
                                "' gave no keys at start, and no JWT_SECRET or key file is set");
@@ -125,8 +247,9 @@ struct server::impl {
             cfg.token_expiry == "close"};
   }
 
-  // Sessions live in handlers owned by the io_contexts and point at workers
-  // and services: destroy the contexts (and with them every session) first.
+  // Sessions live in handlers owned by the io_contexts and point at the
+  // workers' contexts and the process state: destroy the io_contexts (and
+  // with them every session) first.
   ~impl() {
     guards.clear();
     listeners.clear();
@@ -144,10 +267,12 @@ struct server::impl {
   std::unique_ptr<broker::local_broker> local;     // the broker of a single node, or
   std::unique_ptr<broker::redis_broker> cluster;   // the broker in cluster mode
   std::shared_ptr<boost::asio::ssl::context> tls;  // when TLS is configured
-  std::unique_ptr<net::services> svc;
+  broker::broker* the_broker = nullptr;            // local or cluster, whichever runs
+  process_state state;
+  all_workers sampler;
   std::vector<auth::public_key> file_keys;  // JWT_PUBLIC_KEY_FILE, JWKS_FILE
   std::unique_ptr<net::jwks_fetcher> jwks;  // JWKS_URL
-  std::vector<std::unique_ptr<net::worker>> workers;
+  std::vector<std::unique_ptr<worker>> workers;
   std::vector<std::shared_ptr<net::listener>> listeners;
   std::vector<asio::executor_work_guard<asio::io_context::executor_type>> guards;
   std::vector<std::unique_ptr<asio::steady_timer>> heartbeat_timers;  // one per worker
@@ -166,14 +291,15 @@ void server::start() {
   auto& m = *impl_;
   if (!m.cfg.tls_cert_file.empty()) {
     m.tls = net::make_tls_context(m.cfg.tls_cert_file, m.cfg.tls_key_file);  // throws with the file
-    m.svc->tls = m.tls.get();
+    for (auto& w : m.workers) w->accept_ctx.tls = m.tls.get();
   }
   m.load_keys();                      // throws when a key source is unusable
   if (m.cluster) m.cluster->start();  // throws when REDIS_REQUIRED and unreachable
   std::uint16_t port = m.cfg.port;
   for (auto& w : m.workers) {
     // The first listener may pick a free port; the others share it.
-    m.listeners.push_back(net::listener::open(*w, m.cfg.host, port, m.listeners.empty()));
+    m.listeners.push_back(
+        net::listener::open(w->accept_ctx, m.cfg.host, port, m.listeners.empty()));
     port = m.listeners.back()->port();
   }
   m.port = port;
@@ -213,7 +339,7 @@ void server::schedule_heartbeat(std::size_t i) {
   auto& t = *m.heartbeat_timers[i];
   t.expires_after(m.cfg.heartbeat_interval);
   t.async_wait([this, i](boost::system::error_code ec) {
-    if (ec || impl_->svc->stopping) return;
+    if (ec || impl_->state.stopping) return;
     std::size_t dead = impl_->workers[i]->shard.sweep_heartbeats();
     if (dead) spdlog::info("heartbeat: dropped {} silent sockets", dead);
     schedule_heartbeat(i);
@@ -226,7 +352,7 @@ void server::schedule_expiry(std::size_t i) {
   auto& t = *impl_->expiry_timers[i];
   t.expires_after(std::chrono::seconds(1));
   t.async_wait([this, i](boost::system::error_code ec) {
-    if (ec || impl_->svc->stopping) return;
+    if (ec || impl_->state.stopping) return;
     std::size_t closed = impl_->workers[i]->shard.sweep_expired(impl::unix_now());
     if (closed) spdlog::info("token expiry: closed {} sockets (4001)", closed);
     schedule_expiry(i);
@@ -237,7 +363,7 @@ std::uint16_t server::port() const { return impl_->port; }
 
 void server::stop() { stop(impl_->cfg.drain_timeout); }
 
-void server::announce_drain() { impl_->svc->not_ready = true; }
+void server::announce_drain() { impl_->state.not_ready = true; }
 
 // Closes w's sockets with 1001 a batch at a time, every ~10 ms (with jitter)
 // across DRAIN_SPREAD_MS, so that clients do not all reconnect in the same
@@ -257,8 +383,8 @@ void server::drain_batch(std::size_t i, std::size_t per_batch) {
 void server::stop(std::chrono::milliseconds grace) {
   auto& m = *impl_;
   if (m.threads.empty()) return;
-  m.svc->stopping = true;
-  m.svc->broker.drain();  // publishes taken here are answered with what they have
+  m.state.stopping = true;
+  m.the_broker->drain();  // publishes taken here are answered with what they have
   for (std::size_t i = 0; i < m.workers.size(); ++i)
     m.drain_timers.push_back(std::make_unique<asio::steady_timer>(*m.contexts[i]));
   for (std::size_t i = 0; i < m.workers.size(); ++i) {
@@ -268,7 +394,7 @@ void server::stop(std::chrono::milliseconds grace) {
       m.listeners[i]->stop();
       auto& shard = m.workers[i]->shard;
       shard.stop_publishes();  // every in-flight publish is answered now
-      http::stop_sessions(*m.workers[i]);
+      http::stop_sessions(m.workers[i]->http_ctx);
       std::size_t open = shard.stats().connections;
       std::size_t batches = std::max<std::int64_t>(1, m.cfg.drain_spread.count() / 10);
       drain_batch(i, std::max<std::size_t>(1, (open + batches - 1) / batches));
@@ -277,7 +403,7 @@ void server::stop(std::chrono::milliseconds grace) {
   // Let answers and close handshakes go out; peers that do not answer our
   // close frame are cut off at the drain deadline.
   auto until = std::chrono::steady_clock::now() + grace;
-  while (m.svc->live_sessions.load() > 0 && std::chrono::steady_clock::now() < until)
+  while (m.state.live_sessions.load() > 0 && std::chrono::steady_clock::now() < until)
     std::this_thread::sleep_for(std::chrono::milliseconds(5));
   m.guards.clear();
   for (auto& c : m.contexts) c->stop();

@@ -2,28 +2,27 @@
 
 #include <chrono>
 
+#include "auth/token_cache.hpp"
 #include "auth/token_source.hpp"
 #include "core/log.hpp"
-#include "net/worker.hpp"
 
 namespace hf::http {
 
-result<auth::principal> authenticate(net::worker& w, const request& req, caller who,
+result<auth::principal> authenticate(context& c, const request& req, caller who,
                                      std::string_view what) {
   std::int64_t now = std::chrono::duration_cast<std::chrono::seconds>(
                          std::chrono::system_clock::now().time_since_epoch())
                          .count();
   result<auth::principal> r =
-      w.tokens.verify(auth::extract_token(req.authorization, req.target), now);
+      c.tokens.verify(auth::extract_token(req.authorization, req.target), now);
   if (r && who == caller::end_user && r->publisher) r = errc::token_publisher;
-  if (r && who == caller::publisher && !r->publisher &&
-      !w.svc.verifier.options().publish_secret.empty()) {
-    ++w.metrics.publishes_forbidden;
+  if (r && who == caller::publisher && !r->publisher && c.cfg.publisher_tokens_only) {
+    ++c.metrics.publishes_forbidden;
     core::log_refusal(spdlog::level::info, "{} refused: 403 (not a publisher token)", what);
     return errc::publish_forbidden;
   }
   if (!r) {
-    w.metrics.auth_failed(r.error());
+    c.metrics.auth_failed(r.error());
     core::log_refusal(spdlog::level::info, "{} rejected: 401 ({})", what, r.error().message());
   }
   return r;

@@ -4,12 +4,11 @@
 // developer gives it. No endpoint here mints tokens.
 #include "http/console_assets.hpp"
 #include "http/handlers.hpp"
-#include "net/worker.hpp"
 
 namespace hf::http {
 
-void handle_console(net::worker& w, const request& req, exchange_ptr x) {
-  if (!w.svc.cfg.console) return x->respond(text_response(404, "Not Found"));
+void handle_console(context& c, const request& req, exchange_ptr x) {
+  if (!c.cfg.console) return x->respond(text_response(404, "Not Found"));
   // The page loads only its own scripts; it may connect to other servers
   // (a developer can point it at one), never embed or be embedded.
   static constexpr std::string_view headers =

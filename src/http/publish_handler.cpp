@@ -7,9 +7,9 @@
 #include <chrono>
 #include <memory>
 
+#include "broker/broker.hpp"
 #include "http/authenticate.hpp"
 #include "http/handlers.hpp"
-#include "net/worker.hpp"
 #include "protocol/publish_request.hpp"
 #include "protocol/vocabulary.hpp"
 
@@ -32,21 +32,21 @@ const std::array<std::string, protocol::degraded_values.size()> degraded_headers
 
 }  // namespace
 
-void handle_publish(net::worker& w, const request& req, exchange_ptr x) {
-  auto who = authenticate(w, req, caller::publisher, "publish");
+void handle_publish(context& c, const request& req, exchange_ptr x) {
+  auto who = authenticate(c, req, caller::publisher, "publish");
   if (!who) {
-    ++w.metrics.publish_errors;
+    ++c.metrics.publish_errors;
     if (who.error() == errc::publish_forbidden) return x->respond(json_error(403, "Forbidden"));
     return x->respond(json_error(401, "Unauthorized"));
   }
   auto parsed = protocol::parse_publish_request(req.content_type, req.body);
   if (!parsed) {
-    ++w.metrics.publish_errors;
+    ++c.metrics.publish_errors;
     unsigned status = parsed.error() == errc::unsupported_media_type ? 415 : 400;
     return x->respond(json_error(status, parsed.error().message()));
   }
   auto& p = *parsed;
-  auto wait = w.svc.cfg.ack_timeout;
+  auto wait = c.cfg.ack_timeout;
   if (p.ack_timeout_ms) wait = std::min(wait, std::chrono::milliseconds(*p.ack_timeout_ms));
   auto started = std::chrono::steady_clock::now();
   auto until = started + wait;
@@ -55,35 +55,34 @@ void handle_publish(net::worker& w, const request& req, exchange_ptr x) {
                               std::chrono::system_clock::now()));
 
   // Every accepted publish is answered by then, whatever happens below. The
-  // flag (touched on w's thread only) keeps a late broker answer from being
+  // flag (touched on c's thread only) keeps a late broker answer from being
   // counted a second time.
   auto backstopped = std::make_shared<bool>(false);
   response fallback = json_response(200, protocol::serialize_publish_answer(0, {}));
   fallback.extra_headers = degraded_headers[metrics::index(metrics::degradation::unknown)];
-  x->backstop(w.svc.broker.answer_by(until) + backstop_grace, std::move(fallback),
-              [&w, backstopped] {
-                *backstopped = true;
-                ++w.metrics.publish_backstops;
-                ++w.metrics.publishes_answered;
-                ++w.metrics.publishes_degraded[metrics::index(metrics::degradation::unknown)];
-              });
+  x->backstop(c.broker.answer_by(until) + backstop_grace, std::move(fallback), [&c, backstopped] {
+    *backstopped = true;
+    ++c.metrics.publish_backstops;
+    ++c.metrics.publishes_answered;
+    ++c.metrics.publishes_degraded[metrics::index(metrics::degradation::unknown)];
+  });
 
-  // `done` runs on a thread of the broker's choosing; the counters are w's,
-  // so the accounting is posted back to w's thread with the answer.
-  w.svc.broker.publish(
+  // `done` runs on a thread of the broker's choosing; the counters are c's,
+  // so the accounting is posted back to c's thread with the answer.
+  c.broker.publish(
       std::move(env), until,
-      [&w, x = std::move(x), started, backstopped](hub::delivery_result r) mutable {
-        boost::asio::post(w.ioc, [&w, x = std::move(x), started, backstopped, r = std::move(r)] {
+      [&c, x = std::move(x), started, backstopped](hub::delivery_result r) mutable {
+        boost::asio::post(c.ioc, [&c, x = std::move(x), started, backstopped, r = std::move(r)] {
           if (*backstopped) return;  // answered already; this one is ignored
-          ++w.metrics.publishes_answered;
-          if (r.client_count == 0) ++w.metrics.publishes_no_target;
-          w.metrics.results_dropped += r.dropped;
-          w.metrics.observe_latency(
+          ++c.metrics.publishes_answered;
+          if (r.client_count == 0) ++c.metrics.publishes_no_target;
+          c.metrics.results_dropped += r.dropped;
+          c.metrics.observe_latency(
               std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count());
           response answer = json_response(
               200, protocol::serialize_publish_answer(r.client_count, r.results, r.dropped));
           if (r.degraded) {
-            ++w.metrics.publishes_degraded[metrics::index(*r.degraded)];
+            ++c.metrics.publishes_degraded[metrics::index(*r.degraded)];
             answer.extra_headers = degraded_headers[metrics::index(*r.degraded)];
           }
           x->respond(std::move(answer));

@@ -1,23 +1,37 @@
+// The router (docs/protocol.md section 2), and the HTTP layer's settings as
+// read from the configuration. Runs on the thread of the context's worker.
+#include "config/config.hpp"
 #include "http/handlers.hpp"
 
 namespace hf::http {
 
-void handle_request(net::worker& w, protocol::route route, const request& req, exchange_ptr x) {
+settings settings_of(const config::config& cfg) {
+  return {.max_header_bytes = cfg.max_header_bytes,
+          .max_body_bytes = cfg.max_body_bytes,
+          .max_uri_bytes = cfg.max_uri_bytes,
+          .request_timeout = cfg.request_timeout,
+          .ack_timeout = cfg.ack_timeout,
+          .publisher_tokens_only = !cfg.publish_secret.empty(),
+          .compression = cfg.compression,
+          .console = cfg.console};
+}
+
+void handle_request(context& c, protocol::route route, const request& req, exchange_ptr x) {
   switch (route) {
     case protocol::route::websocket:
-      return handle_upgrade(w, req, std::move(x));
+      return handle_upgrade(c, req, std::move(x));
     case protocol::route::preflight:
       return x->respond({204, body_kind::cors_preflight, {}, true, {}});
     case protocol::route::publish:
-      return handle_publish(w, req, std::move(x));
+      return handle_publish(c, req, std::move(x));
     case protocol::route::healthz:
-      return handle_healthz(w, req, std::move(x));
+      return handle_healthz(c, req, std::move(x));
     case protocol::route::readyz:
-      return handle_readyz(w, req, std::move(x));
+      return handle_readyz(c, req, std::move(x));
     case protocol::route::metrics:
-      return handle_metrics(w, req, std::move(x));
+      return handle_metrics(c, req, std::move(x));
     case protocol::route::console:
-      return handle_console(w, req, std::move(x));
+      return handle_console(c, req, std::move(x));
     case protocol::route::not_found:
       break;
   }

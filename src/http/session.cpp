@@ -14,7 +14,6 @@
 #include "core/log.hpp"
 #include "core/text.hpp"
 #include "http/handlers.hpp"
-#include "net/worker.hpp"
 
 namespace hf::http {
 namespace asio = boost::asio;
@@ -59,13 +58,13 @@ request view_of(const bhttp::request<bhttp::string_body>& r, protocol::route rou
 
 class session final : public std::enable_shared_from_this<session> {
  public:
-  session(net::worker& w, net::stream_socket s) : w_(w), socket_(std::move(s)), deadline_(w.ioc) {
-    w_.http_sessions.insert(this);
-    ++w_.svc.live_sessions;
+  session(context& c, net::stream_socket s) : c_(c), socket_(std::move(s)), deadline_(c.ioc) {
+    c_.sessions.insert(this);
+    ++c_.live_sessions;
   }
   ~session() {
-    w_.http_sessions.erase(this);
-    --w_.svc.live_sessions;
+    c_.sessions.erase(this);
+    --c_.live_sessions;
   }
 
   void run() { do_read(); }
@@ -87,14 +86,14 @@ class session final : public std::enable_shared_from_this<session> {
     request_exchange(std::shared_ptr<session> s, std::uint64_t seq) : s_(std::move(s)), seq_(seq) {}
     ~request_exchange() override {
       // The session's last reference may be this one: let it go on the
-      // session's own thread (its destructor touches the worker's state).
+      // session's own thread (its destructor touches the context's state).
       if (!s_) return;
-      asio::io_context& ioc = s_->w_.ioc;  // before s_ is moved into the handler
+      asio::io_context& ioc = s_->c_.ioc;  // before s_ is moved into the handler
       if (!ioc.get_executor().running_in_this_thread()) asio::post(ioc, [s = std::move(s_)] {});
     }
     void respond(response r) override {
-      if (s_->w_.ioc.get_executor().running_in_this_thread()) return s_->answer(seq_, std::move(r));
-      asio::post(s_->w_.ioc, [s = s_, seq = seq_, r = std::move(r)]() mutable {
+      if (s_->c_.ioc.get_executor().running_in_this_thread()) return s_->answer(seq_, std::move(r));
+      asio::post(s_->c_.ioc, [s = s_, seq = seq_, r = std::move(r)]() mutable {
         s->answer(seq, std::move(r));
       });
     }
@@ -113,8 +112,8 @@ class session final : public std::enable_shared_from_this<session> {
 
   void do_read() {
     parser_.emplace();
-    parser_->header_limit(static_cast<std::uint32_t>(w_.svc.cfg.max_header_bytes));
-    parser_->body_limit(w_.svc.cfg.max_body_bytes);
+    parser_->header_limit(static_cast<std::uint32_t>(c_.cfg.max_header_bytes));
+    parser_->body_limit(c_.cfg.max_body_bytes);
     // One deadline for the whole request, from the moment we start waiting:
     // a slow sender (slowloris) gets 408 no later than this.
     arm_deadline();
@@ -126,7 +125,7 @@ class session final : public std::enable_shared_from_this<session> {
   // Cancels the pending read or write when the deadline passes.
   void arm_deadline() {
     timed_out_ = false;
-    deadline_.expires_after(w_.svc.cfg.request_timeout);
+    deadline_.expires_after(c_.cfg.request_timeout);
     deadline_.async_wait([weak = weak_from_this()](boost::system::error_code ec) {
       auto self = weak.lock();
       if (ec || !self) return;
@@ -141,10 +140,10 @@ class session final : public std::enable_shared_from_this<session> {
   void on_header(beast::error_code ec) {
     if (ec) return on_read_error(ec);
     auto& req = parser_->get();
-    if (req.target().size() > w_.svc.cfg.max_uri_bytes) {
+    if (req.target().size() > c_.cfg.max_uri_bytes) {
       core::log_refusal(spdlog::level::info, "request refused: 414 (target of {} bytes)",
                         req.target().size());
-      w_.metrics.refused(metrics::limit_kind::uri_414);
+      c_.metrics.refused(metrics::limit_kind::uri_414);
       return write(text_response(414, "URI Too Long", false));
     }
     // RFC 9112 3.2: an HTTP/1.1 request has exactly one Host header; an
@@ -201,14 +200,14 @@ class session final : public std::enable_shared_from_this<session> {
     deadline_.cancel();
     handling_ = true;
     ++seq_;
-    handle_request(w_, route_, req, std::make_shared<request_exchange>(shared_from_this(), seq_));
+    handle_request(c_, route_, req, std::make_shared<request_exchange>(shared_from_this(), seq_));
   }
 
   void on_read_error(beast::error_code ec) {
     if (timed_out_ && parser_->got_some() && !close_after_answer_) {
-      w_.metrics.refused(metrics::limit_kind::timeout_408);
+      c_.metrics.refused(metrics::limit_kind::timeout_408);
       core::log_refusal(spdlog::level::info, "request refused: 408 (not received within {} ms)",
-                        w_.svc.cfg.request_timeout.count());
+                        c_.cfg.request_timeout.count());
       return write(text_response(408, "Request Timeout", false));
     }
     if (ec == bhttp::error::end_of_stream || ec == asio::error::operation_aborted ||
@@ -217,14 +216,14 @@ class session final : public std::enable_shared_from_this<session> {
       return close();
     if (ec == bhttp::error::header_limit) {
       core::log_refusal(spdlog::level::info, "request refused: 431 (headers above {} bytes)",
-                        w_.svc.cfg.max_header_bytes);
-      w_.metrics.refused(metrics::limit_kind::header_431);
+                        c_.cfg.max_header_bytes);
+      c_.metrics.refused(metrics::limit_kind::header_431);
       return write(text_response(431, "Request Header Fields Too Large", false));
     }
     if (ec == bhttp::error::body_limit) {
       core::log_refusal(spdlog::level::info, "publish refused: 413 (body above {} bytes)",
-                        w_.svc.cfg.max_body_bytes);
-      w_.metrics.refused(metrics::limit_kind::body_413);
+                        c_.cfg.max_body_bytes);
+      c_.metrics.refused(metrics::limit_kind::body_413);
       return write(json_error(413, "Payload Too Large", false));
     }
     spdlog::debug("bad HTTP request: {}", ec.message());
@@ -242,7 +241,7 @@ class session final : public std::enable_shared_from_this<session> {
   }
 
   net::stream_socket take_connection(std::uint64_t seq, std::string& early_bytes) {
-    if (seq != seq_ || !handling_) return net::stream_socket(w_.ioc);
+    if (seq != seq_ || !handling_) return net::stream_socket(c_.ioc);
     handling_ = false;
     upgraded_ = true;
     deadline_.cancel();
@@ -258,7 +257,7 @@ class session final : public std::enable_shared_from_this<session> {
   void arm_backstop(std::uint64_t seq, std::chrono::steady_clock::time_point by, response fallback,
                     std::function<void()> fired) {
     if (seq != seq_ || !handling_) return;
-    if (!backstop_) backstop_ = std::make_unique<asio::steady_timer>(w_.ioc);
+    if (!backstop_) backstop_ = std::make_unique<asio::steady_timer>(c_.ioc);
     backstop_->expires_at(by);
     backstop_->async_wait([self = shared_from_this(), seq, fallback = std::move(fallback),
                            fired = std::move(fired)](boost::system::error_code ec) mutable {
@@ -275,9 +274,9 @@ class session final : public std::enable_shared_from_this<session> {
     bool request_keep = parser_ && parser_->is_header_done() && parser_->get().keep_alive();
     r.keep_alive = r.keep_alive && request_keep && !close_after_answer_;
     keep_ = r.keep_alive;
-    w_.metrics.answered_http(r.status);
+    c_.metrics.answered_http(r.status);
     // The idle limit is the request timeout (do_read arms it while waiting).
-    out_ = serialize(r, http10, static_cast<int>(w_.svc.cfg.request_timeout.count() / 1000));
+    out_ = serialize(r, http10, static_cast<int>(c_.cfg.request_timeout.count() / 1000));
     arm_deadline();  // a peer that does not read its answer is cut off too
     asio::async_write(socket_, asio::buffer(out_),
                       [self = shared_from_this()](beast::error_code ec, std::size_t) {
@@ -288,10 +287,10 @@ class session final : public std::enable_shared_from_this<session> {
 
   void close() {
     deadline_.cancel();
-    net::linger_close(std::move(socket_), &w_.svc.live_sessions);
+    net::linger_close(std::move(socket_), &c_.live_sessions);
   }
 
-  net::worker& w_;
+  context& c_;
   net::stream_socket socket_;
   beast::flat_buffer buffer_;
   std::optional<parser_type> parser_;
@@ -307,12 +306,12 @@ class session final : public std::enable_shared_from_this<session> {
   bool close_after_answer_ = false;  // shutdown asked us to stop
 };
 
-void start_session(net::worker& w, net::stream_socket socket) {
-  std::make_shared<session>(w, std::move(socket))->run();
+void start_session(context& c, net::stream_socket socket) {
+  std::make_shared<session>(c, std::move(socket))->run();
 }
 
-void stop_sessions(net::worker& w) {
-  std::vector<session*> all(w.http_sessions.begin(), w.http_sessions.end());
+void stop_sessions(context& c) {
+  std::vector<session*> all(c.sessions.begin(), c.sessions.end());
   for (auto* s : all) s->stop();
 }
 

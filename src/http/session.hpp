@@ -4,22 +4,18 @@
 // itself is in the handlers (http/handlers.hpp).
 #pragma once
 
+#include "http/context.hpp"
 #include "net/socket.hpp"
-
-namespace hf::net {
-struct worker;
-}
 
 namespace hf::http {
 
-class session;
+// Serves HTTP on `socket` on c's thread until the peer leaves, the
+// connection is upgraded, or the server stops. Call on c's thread; `socket`
+// must belong to c.ioc.
+void start_session(context& c, net::stream_socket socket);
 
-// Serves HTTP on `socket` on w's thread until the peer leaves, the
-// connection is upgraded, or the server stops. Call on w's thread.
-void start_session(net::worker& w, net::stream_socket socket);
-
-// Stops every HTTP session of `w`: idle ones close now, busy ones after their
-// answer. Call on w's thread.
-void stop_sessions(net::worker& w);
+// Stops every HTTP session of `c`: idle ones close now, busy ones after
+// their answer. Call on c's thread.
+void stop_sessions(context& c);
 
 }  // namespace hf::http

@@ -8,9 +8,8 @@
 #include <stdexcept>
 
 #include "core/log.hpp"
-#include "http/session.hpp"
+#include "metrics/metrics.hpp"
 #include "net/tls_front.hpp"
-#include "net/worker.hpp"
 
 namespace hf::net {
 namespace asio = boost::asio;
@@ -22,12 +21,12 @@ using reuse_port = asio::detail::socket_option::boolean<SOL_SOCKET, SO_REUSEPORT
 
 class tcp_listener final : public listener, public std::enable_shared_from_this<tcp_listener> {
  public:
-  tcp_listener(worker& w, const tcp::endpoint& ep, bool first)
-      : w_(w), acceptor_(w.ioc), retry_(w.ioc) {
+  tcp_listener(accept_context& c, const tcp::endpoint& ep, bool first)
+      : c_(c), acceptor_(c.ioc), retry_(c.ioc) {
     boost::system::error_code ec;
     if (first && ep.port() != 0) {
       // A bind without SO_REUSEPORT fails while any other socket listens here.
-      tcp::acceptor probe(w.ioc);
+      tcp::acceptor probe(c.ioc);
       probe.open(ep.protocol(), ec);
       if (!ec) probe.set_option(asio::socket_base::reuse_address(true), ec);
       if (!ec) probe.bind(ep, ec);
@@ -63,7 +62,7 @@ class tcp_listener final : public listener, public std::enable_shared_from_this<
  private:
   void do_accept() {
     acceptor_.async_accept(
-        w_.ioc, [self = shared_from_this()](boost::system::error_code ec, tcp::socket s) {
+        c_.ioc, [self = shared_from_this()](boost::system::error_code ec, tcp::socket s) {
           self->on_accept(ec, std::move(s));
         });
   }
@@ -80,8 +79,8 @@ class tcp_listener final : public listener, public std::enable_shared_from_this<
       });
       return;
     }
-    std::size_t cap = w_.svc.cfg.max_connections;
-    if (cap && static_cast<std::size_t>(w_.svc.live_sessions.load()) >= cap) {
+    std::size_t cap = c_.max_connections;
+    if (cap && static_cast<std::size_t>(c_.live_sessions.load()) >= cap) {
       // Over the configured cap: a short 503 written straight away (a new
       // socket has room for it), then close.
       static const std::string full =
@@ -90,41 +89,41 @@ class tcp_listener final : public listener, public std::enable_shared_from_this<
       s.non_blocking(true, ec);
       s.send(asio::buffer(full), 0, ec);
       s.close(ec);
-      w_.metrics.refused(metrics::limit_kind::connections_503);
+      c_.metrics.refused(metrics::limit_kind::connections_503);
       core::log_refusal(spdlog::level::warn, "connection refused: 503 (MAX_CONNECTIONS={} reached)",
                         cap);
       return do_accept();
     }
     s.set_option(tcp::no_delay(true), ec);
-    if (w_.svc.tls)
-      start_tls_front(w_, std::move(s));
+    if (c_.tls)
+      start_tls_front(c_, std::move(s));
     else
-      http::start_session(w_, stream_socket(std::move(s)));
+      c_.serve(stream_socket(std::move(s)));
     do_accept();
   }
 
-  worker& w_;
+  accept_context& c_;
   tcp::acceptor acceptor_;
   asio::steady_timer retry_;
 };
 
 }  // namespace
 
-std::shared_ptr<listener> listener::open(worker& w, const std::string& host, std::uint16_t port,
-                                         bool first) {
+std::shared_ptr<listener> listener::open(accept_context& c, const std::string& host,
+                                         std::uint16_t port, bool first) {
   boost::system::error_code ec;
   auto addr = asio::ip::make_address(host, ec);
   tcp::endpoint ep;
   if (!ec) {
     ep = tcp::endpoint(addr, port);
   } else {
-    tcp::resolver resolver(w.ioc);
+    tcp::resolver resolver(c.ioc);
     auto results = resolver.resolve(host, std::to_string(port), ec);
     if (ec || results.empty())
       throw std::runtime_error("cannot resolve HOST '" + host + "': " + ec.message());
     ep = results.begin()->endpoint();
   }
-  return std::make_shared<tcp_listener>(w, ep, first);
+  return std::make_shared<tcp_listener>(c, ep, first);
 }
 
 }  // namespace hf::net

@@ -1,15 +1,17 @@
 // Accepts TCP connections for one worker. Every worker has its own listening
 // socket on the same port (SO_REUSEPORT), so the kernel spreads new
-// connections over the threads without a hand-off.
+// connections over the threads without a hand-off. An accepted connection
+// goes to the worker's accept_context (TLS front first, when configured,
+// then `serve`).
 #pragma once
 
 #include <cstdint>
 #include <memory>
 #include <string>
 
-namespace hf::net {
+#include "net/accept_context.hpp"
 
-struct worker;
+namespace hf::net {
 
 class listener {
  public:
@@ -26,8 +28,9 @@ class listener {
   // SO_REUSEPORT (one per worker thread), which would also let a second
   // server process bind the port and silently take half its connections;
   // the first listener refuses to start when anything else listens there.
-  static std::shared_ptr<listener> open(worker& w, const std::string& host, std::uint16_t port,
-                                        bool first = false);
+  // `c` must outlive the listener.
+  static std::shared_ptr<listener> open(accept_context& c, const std::string& host,
+                                        std::uint16_t port, bool first = false);
 };
 
 }  // namespace hf::net

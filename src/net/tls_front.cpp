@@ -8,9 +8,7 @@
 #include <stdexcept>
 
 #include "core/log.hpp"
-#include "http/session.hpp"
 #include "net/socket.hpp"
-#include "net/worker.hpp"
 
 namespace hf::net {
 namespace asio = boost::asio;
@@ -38,12 +36,12 @@ constexpr std::size_t pump_chunk = 8192;
 // which counts from then on.
 class tls_front : public std::enable_shared_from_this<tls_front> {
  public:
-  tls_front(worker& w, tcp::socket s)
-      : w_(w), tls_(std::move(s), *w.svc.tls), plain_(w.ioc), timer_(w.ioc) {
-    ++w_.svc.live_sessions;
+  tls_front(accept_context& c, tcp::socket s)
+      : c_(c), tls_(std::move(s), *c.tls), plain_(c.ioc), timer_(c.ioc) {
+    ++c_.live_sessions;
   }
   ~tls_front() {
-    if (counted_) --w_.svc.live_sessions;
+    if (counted_) --c_.live_sessions;
   }
 
   void run() {
@@ -82,14 +80,14 @@ class tls_front : public std::enable_shared_from_this<tls_front> {
     int pair[2];
     if (::socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, pair) != 0) return close_all();
     asio::generic::stream_protocol unix_stream(AF_UNIX, 0);
-    plain_ = adopt(w_.ioc, {pair[0], unix_stream});
+    plain_ = adopt(c_.ioc, {pair[0], unix_stream});
     // The session's end is a stream socket like any accepted one to the HTTP
     // layer (and keeps its family if it moves to another worker).
-    stream_socket session = adopt(w_.ioc, {pair[1], unix_stream});
+    stream_socket session = adopt(c_.ioc, {pair[1], unix_stream});
     if (!plain_.is_open() || !session.is_open()) return close_all();
-    http::start_session(w_, std::move(session));
+    c_.serve(std::move(session));
     counted_ = false;  // the session counts this connection now
-    --w_.svc.live_sessions;
+    --c_.live_sessions;
     pump_in();
     pump_out();
   }
@@ -137,7 +135,7 @@ class tls_front : public std::enable_shared_from_this<tls_front> {
         [self = shared_from_this()](boost::system::error_code) { self->close_all(); });
   }
 
-  worker& w_;
+  accept_context& c_;
   ssl::stream<tcp::socket> tls_;
   stream_socket plain_;  // our end of the socketpair to the HTTP session
   asio::steady_timer timer_;
@@ -163,8 +161,8 @@ std::shared_ptr<ssl::context> make_tls_context(const std::string& cert_file,
   return ctx;
 }
 
-void start_tls_front(worker& w, tcp::socket socket) {
-  std::make_shared<tls_front>(w, std::move(socket))->run();
+void start_tls_front(accept_context& c, tcp::socket socket) {
+  std::make_shared<tls_front>(c, std::move(socket))->run();
 }
 
 }  // namespace hf::net

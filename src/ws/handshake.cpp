@@ -79,4 +79,16 @@ std::string switching_protocols_response(std::string_view accept, std::string_vi
   return out;
 }
 
+std::string refusal_response(unsigned status, std::string_view reason) {
+  std::string out = "HTTP/1.1 ";
+  out.append(std::to_string(status));
+  out.push_back(' ');
+  out.append(reason);
+  out.append("\r\ncontent-type: text/plain;charset=UTF-8\r\nconnection: close\r\ncontent-length: ");
+  out.append(std::to_string(reason.size()));
+  out.append("\r\n\r\n");
+  out.append(reason);
+  return out;
+}
+
 }  // namespace hf::ws

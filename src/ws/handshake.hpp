@@ -1,9 +1,15 @@
-// The server side of the RFC 6455 opening handshake (section 4.2). Pure.
+// The server side of the RFC 6455 opening handshake (section 4.2): checking
+// the request, the 101 answer, the plain HTTP answer that refuses an upgrade
+// after all, and the authenticated upgrade as it travels to the owning shard.
+// Pure.
 #pragma once
 
+#include <cstdint>
 #include <optional>
 #include <string>
 #include <string_view>
+
+#include "ws/deflate.hpp"
 
 namespace hf::ws {
 
@@ -32,5 +38,28 @@ std::string accept_key(std::string_view key);
 // The complete 101 answer for `accept`, with a Sec-WebSocket-Extensions
 // line when `extensions` is not empty.
 std::string switching_protocols_response(std::string_view accept, std::string_view extensions = {});
+
+// The complete answer refusing an upgrade that passed the handshake checks
+// (429 MAX_SOCKETS_PER_USER, 503 no cluster subscription): `status` with
+// `reason` as both reason phrase and text/plain body, and "connection:
+// close". The same bytes as http::serialize(http::text_response(status,
+// reason, false)) when `reason` is the status's reason phrase.
+std::string refusal_response(unsigned status, std::string_view reason);
+
+// An authenticated upgrade on its way to the owning shard (from the HTTP
+// upgrade handler to ws::start_session).
+struct upgrade {
+  std::string accept;  // Sec-WebSocket-Accept for the 101 answer
+  // Bytes that arrived after the request, before our 101: frames from a
+  // client that did not wait for the handshake answer (RFC 6455 says it
+  // should; some do not). Usually empty.
+  std::string early_bytes;
+  std::string user_id;
+  std::int64_t expires_at = INT64_MAX;  // the token's exp (seconds since the epoch), if any
+  // permessage-deflate, when negotiated: the parameters and the
+  // Sec-WebSocket-Extensions value of the 101 answer.
+  std::optional<deflate_params> deflate;
+  std::string extensions;
+};
 
 }  // namespace hf::ws

@@ -3,6 +3,7 @@
 #include <spdlog/spdlog.h>
 
 #include <array>
+#include <boost/asio/io_context.hpp>
 #include <boost/asio/post.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/write.hpp>
@@ -10,11 +11,13 @@
 #include <span>
 #include <vector>
 
+#include "broker/broker.hpp"
+#include "config/config.hpp"
 #include "core/log.hpp"
 #include "core/text.hpp"
-#include "http/response.hpp"
 #include "hub/connection.hpp"
-#include "net/worker.hpp"
+#include "hub/shard.hpp"
+#include "metrics/metrics.hpp"
 #include "protocol/vocabulary.hpp"
 #include "ws/frame.hpp"
 #include "ws/handshake.hpp"
@@ -89,13 +92,13 @@ class session final : public hub::connection,
                       public frame_handler,
                       public std::enable_shared_from_this<session> {
  public:
-  session(net::worker& w, net::stream_socket s, std::string user)
-      : w_(w), socket_(std::move(s)), reader_(w.svc.cfg.max_message_bytes), user_(std::move(user)) {
-    ++w_.svc.live_sessions;
+  session(session_context& c, net::stream_socket s, std::string user)
+      : c_(c), socket_(std::move(s)), reader_(c.cfg.max_message_bytes), user_(std::move(user)) {
+    ++c_.live_sessions;
   }
   ~session() override {
-    if (announced_) w_.svc.presence.socket_closed(user_);
-    --w_.svc.live_sessions;
+    if (announced_) c_.presence.socket_closed(user_);
+    --c_.live_sessions;
   }
 
   void run(upgrade up) {
@@ -112,10 +115,10 @@ class session final : public hub::connection,
     // this socket (the node's subscription to the user is confirmed), for at
     // most subscribe_timeout. `ready` may run on any thread: it only posts.
     auto ready = [self = shared_from_this()] {
-      asio::post(self->w_.ioc, [self] { self->open(); });
+      asio::post(self->c_.ioc, [self] { self->open(); });
     };
-    if (w_.svc.presence.socket_opening(user_, std::move(ready))) return open();
-    timer_ = std::make_unique<asio::steady_timer>(w_.ioc, subscribe_timeout);
+    if (c_.presence.socket_opening(user_, std::move(ready))) return open();
+    timer_ = std::make_unique<asio::steady_timer>(c_.ioc, subscribe_timeout);
     timer_->async_wait([self = shared_from_this()](boost::system::error_code e) {
       if (e || self->opened_ || self->closing_) return;
       core::log_refusal(spdlog::level::warn,
@@ -135,9 +138,9 @@ class session final : public hub::connection,
     std::unique_ptr<upgrade> up = std::move(opening_);
     enqueue_raw(std::make_shared<const std::string>(
         switching_protocols_response(up->accept, up->extensions)));
-    if (w_.svc.stopping) return close(close_reason::shutdown);
-    w_.shard.attach(*this, user_, up->expires_at);
-    ++w_.metrics.ws_connects;
+    if (c_.stopping) return close(close_reason::shutdown);
+    c_.shard.attach(*this, user_, up->expires_at);
+    ++c_.metrics.ws_connects;
     opened_ = true;
     if (!up->early_bytes.empty()) {
       if (!reader_.feed(up->early_bytes.data(), up->early_bytes.size(), *this)) return;
@@ -148,18 +151,18 @@ class session final : public hub::connection,
   // hub::connection
   hub::send_status send_text(hub::shared_text text) override {
     if (closing_ || !socket_.is_open()) return hub::send_status::closed;
-    if (queued_bytes_ + text->size() > w_.svc.cfg.max_queued_bytes ||
-        queue_.size() >= w_.svc.cfg.max_queued_messages) {
+    if (queued_bytes_ + text->size() > c_.cfg.max_queued_bytes ||
+        queue_.size() >= c_.cfg.max_queued_messages) {
       core::log_refusal(spdlog::level::warn,
                         "closing socket of user {}: slow consumer ({} bytes, {} frames queued)",
                         core::printable(user_), queued_bytes_, queue_.size());
-      w_.metrics.refused(limit_kind::slow_consumer_1008);
+      c_.metrics.refused(limit_kind::slow_consumer_1008);
       close(close_reason::slow_consumer);
       return hub::send_status::dropped;
     }
     bool behind = writing_;
     hub::shared_text compressed;
-    if (deflate_bits_ && text->size() >= w_.svc.cfg.compression_min_bytes)
+    if (deflate_bits_ && text->size() >= c_.cfg.compression_min_bytes)
       compressed = compressed_of(text, deflate_bits_);
     if (compressed)
       enqueue(op_text, std::move(compressed), true);
@@ -179,7 +182,7 @@ class session final : public hub::connection,
     enqueue_raw(std::make_shared<const std::string>(make_close_frame(frame.code, frame.reason)));
     // Detach is posted: the hub may be iterating this user's sockets now.
     asio::post(socket_.get_executor(),
-               [self = shared_from_this()] { self->w_.shard.detach(*self); });
+               [self = shared_from_this()] { self->c_.shard.detach(*self); });
     timer_ = std::make_unique<asio::steady_timer>(socket_.get_executor(), close_timeout);
     timer_->async_wait([self = shared_from_this()](boost::system::error_code ec) {
       if (!ec) self->drop();
@@ -209,7 +212,7 @@ class session final : public hub::connection,
   }
 
   // ws::frame_handler
-  void on_text(std::string_view message) override { w_.shard.on_text(*this, message); }
+  void on_text(std::string_view message) override { c_.shard.on_text(*this, message); }
   void on_ping(std::string_view payload) override {
     if (closing_) return;
     auto pong = std::make_shared<const std::string>(make_frame(op_pong, payload));
@@ -226,7 +229,7 @@ class session final : public hub::connection,
   void on_close(std::uint16_t code, std::string_view) override {
     if (!closing_) reason_ = close_reason::client_close;
     // The peer's close: answer it (unless ours crossed it) and hang up after.
-    w_.shard.detach(*this);
+    c_.shard.detach(*this);
     hang_up_after_write_ = true;
     if (!closing_) {
       // Frames already queued (answers to earlier messages) go out first.
@@ -239,10 +242,10 @@ class session final : public hub::connection,
   }
   void on_error(std::uint16_t code, std::string_view why) override {
     reason_ = code == close_code::too_big ? close_reason::too_big : close_reason::protocol_error;
-    if (code == close_code::too_big) w_.metrics.refused(limit_kind::message_1009);
+    if (code == close_code::too_big) c_.metrics.refused(limit_kind::message_1009);
     core::log_refusal(spdlog::level::info, "closing socket of user {}: {} ({})",
                       core::printable(user_), why, code);
-    w_.shard.detach(*this);
+    c_.shard.detach(*this);
     hang_up_after_write_ = true;
     closing_ = true;
     drop_queue();
@@ -254,10 +257,10 @@ class session final : public hub::connection,
   // is a plain HTTP answer a client can show, rather than an
   // opened-then-closed socket (which browsers would retry at once).
   bool over_user_limit() {
-    if (w_.shard.sockets_of(user_) < w_.svc.cfg.max_sockets_per_user) return false;
-    w_.metrics.refused(limit_kind::sockets_per_user_429);
+    if (c_.shard.sockets_of(user_) < c_.cfg.max_sockets_per_user) return false;
+    c_.metrics.refused(limit_kind::sockets_per_user_429);
     core::log_refusal(spdlog::level::warn, "upgrade refused: 429 (user {} holds {} sockets)",
-                      core::printable(user_), w_.svc.cfg.max_sockets_per_user);
+                      core::printable(user_), c_.cfg.max_sockets_per_user);
     refuse(429, "Too Many Requests");
     return true;
   }
@@ -265,8 +268,7 @@ class session final : public hub::connection,
   // Answers the upgrade with an HTTP error instead of 101, then hangs up.
   void refuse(unsigned status, std::string_view text) {
     closing_ = hang_up_after_write_ = true;
-    enqueue_raw(std::make_shared<const std::string>(
-        http::serialize(http::text_response(status, text, false))));
+    enqueue_raw(std::make_shared<const std::string>(refusal_response(status, text)));
   }
 
   struct out_item {
@@ -289,7 +291,7 @@ class session final : public hub::connection,
   void on_read(boost::system::error_code ec, std::size_t n) {
     if (ec) return drop();  // EOF, reset, or closed by us: the peer is gone
     heard_ = true;
-    w_.metrics.ws_bytes_in += n;
+    c_.metrics.ws_bytes_in += n;
     if (n == small_.size()) {
       // More is waiting: continue in the worker's buffer behind these bytes,
       // so that a frame cut at the end of small_ is not carried over in the
@@ -310,7 +312,7 @@ class session final : public hub::connection,
     for (;;) {
       if (budget == 0) {
         if (have && !reader_.feed(read_buffer.data(), have, *this)) return;
-        asio::post(w_.ioc, [self = shared_from_this()] { self->read_more(read_budget); });
+        asio::post(c_.ioc, [self = shared_from_this()] { self->read_more(read_budget); });
         return;
       }
       std::size_t want = std::min(budget, read_buffer.size() - have);
@@ -322,7 +324,7 @@ class session final : public hub::connection,
         if (have && !reader_.feed(read_buffer.data(), have, *this)) return;
         return drop();
       }
-      w_.metrics.ws_bytes_in += n;
+      c_.metrics.ws_bytes_in += n;
       if (!reader_.feed(read_buffer.data(), have + n, *this)) return;
       have = 0;
       budget -= n;
@@ -380,10 +382,10 @@ class session final : public hub::connection,
       // Handled later: this may run inside the hub's delivery loop, which a
       // detach must not change under it.
       start_flight({});
-      asio::post(w_.ioc, [self = shared_from_this(), ec] { self->on_write(ec); });
+      asio::post(c_.ioc, [self = shared_from_this(), ec] { self->on_write(ec); });
       return;
     }
-    w_.metrics.ws_bytes_out += n;
+    c_.metrics.ws_bytes_out += n;
     if (n == total) {
       for (const auto& item : queue_)
         if (item.header_len) queued_bytes_ -= item.text->size();
@@ -397,7 +399,7 @@ class session final : public hub::connection,
     start_flight({buffers.begin() + static_cast<std::ptrdiff_t>(first), buffers.end()});
     asio::async_write(socket_, std::span<const asio::const_buffer>(flight_->buffers),
                       [self = shared_from_this()](boost::system::error_code e, std::size_t m) {
-                        self->w_.metrics.ws_bytes_out += m;
+                        self->c_.metrics.ws_bytes_out += m;
                         self->on_write(e);
                       });
   }
@@ -428,15 +430,15 @@ class session final : public hub::connection,
   // the lingering close lets the peer read that frame before we close.
   void linger() {
     count_close();
-    w_.shard.detach(*this);
+    c_.shard.detach(*this);
     if (timer_) timer_->cancel();
-    net::linger_close(std::move(socket_), &w_.svc.live_sessions);
+    net::linger_close(std::move(socket_), &c_.live_sessions);
   }
 
   // Closes the TCP connection and releases everything the socket held.
   void drop() {
     count_close();
-    w_.shard.detach(*this);
+    c_.shard.detach(*this);
     boost::system::error_code ignored;
     socket_.close(ignored);  // sends FIN (or RST with unread data); no shutdown() needed
     if (timer_) timer_->cancel();
@@ -446,10 +448,10 @@ class session final : public hub::connection,
   void count_close() {
     if (!opened_) return;
     opened_ = false;
-    w_.metrics.closed(reason_);
+    c_.metrics.closed(reason_);
   }
 
-  net::worker& w_;
+  session_context& c_;
   net::stream_socket socket_;
   frame_reader reader_;
   std::string user_;
@@ -478,9 +480,17 @@ class session final : public hub::connection,
 
 }  // namespace
 
-void start_session(net::worker& w, net::stream_socket socket, upgrade up) {
+limits limits_of(const config::config& cfg) {
+  return {.max_message_bytes = cfg.max_message_bytes,
+          .max_queued_bytes = cfg.max_queued_bytes,
+          .max_queued_messages = cfg.max_queued_messages,
+          .compression_min_bytes = cfg.compression_min_bytes,
+          .max_sockets_per_user = cfg.max_sockets_per_user};
+}
+
+void start_session(session_context& c, net::stream_socket socket, upgrade up) {
   std::string user = up.user_id;
-  std::make_shared<session>(w, std::move(socket), std::move(user))->run(std::move(up));
+  std::make_shared<session>(c, std::move(socket), std::move(user))->run(std::move(up));
 }
 
 }  // namespace hf::ws

@@ -1,38 +1,60 @@
 // One WebSocket of an authenticated user, living on the thread of the shard
 // that owns the user: the read loop, the bounded write queue, pings, and the
 // close handshake. The protocol itself (frames, handshake) is in the pure
-// ws/frame and ws/handshake modules.
+// ws/frame and ws/handshake modules. A session gets its worker's
+// session_context, not the worker.
 #pragma once
 
-#include <cstdint>
-#include <string>
+#include <atomic>
+#include <cstddef>
 
 #include "net/socket.hpp"
-#include "ws/deflate.hpp"
+#include "ws/handshake.hpp"
 
-namespace hf::net {
-struct worker;
+namespace boost::asio {
+class io_context;
+}
+
+namespace hf::config {
+struct config;
+}
+namespace hf::hub {
+class shard;
+}
+namespace hf::broker {
+class presence;
+}
+namespace hf::metrics {
+struct counters;
 }
 
 namespace hf::ws {
 
-// An authenticated upgrade on its way to the owning shard.
-struct upgrade {
-  std::string accept;  // Sec-WebSocket-Accept for the 101 answer
-  // Bytes that arrived after the request, before our 101: frames from a
-  // client that did not wait for the handshake answer (RFC 6455 says it
-  // should; some do not). Usually empty.
-  std::string early_bytes;
-  std::string user_id;
-  std::int64_t expires_at = INT64_MAX;  // the token's exp (seconds since the epoch), if any
-  // permessage-deflate, when negotiated: the parameters and the
-  // Sec-WebSocket-Extensions value of the 101 answer.
-  std::optional<deflate_params> deflate;
-  std::string extensions;
+// The configuration a WebSocket session reads (see config::config).
+struct limits {
+  std::size_t max_message_bytes;      // one message: 1009 above
+  std::size_t max_queued_bytes;       // outbound per socket: then "slow consumer"
+  std::size_t max_queued_messages;    // outbound frames per socket: same
+  std::size_t compression_min_bytes;  // smaller envelopes go uncompressed
+  std::size_t max_sockets_per_user;   // 429 to further upgrades
+};
+limits limits_of(const config::config& cfg);
+
+// What the WebSocket sessions of one worker thread use. Built by app/, one
+// per worker; everything in it outlives the worker's sessions. Used on that
+// worker's thread only, except the process-wide atomics.
+struct session_context {
+  boost::asio::io_context& ioc;       // the worker's: its sessions run on it
+  limits cfg;                         // copied at start-up
+  hub::shard& shard;                  // the worker's shard: where its sockets attach
+  metrics::counters& metrics;         // the worker's counters
+  broker::presence& presence;         // where sockets announce themselves (cluster subscription)
+  const std::atomic<bool>& stopping;  // shutdown began: a socket opening now closes with 1001
+  std::atomic<long>& live_sessions;   // open connections of the process (the drain waits for 0)
 };
 
-// Completes the WebSocket handshake on `socket` and attaches it to w's shard
-// as up.user_id. Call on w's thread; `socket` must belong to w's io_context.
-void start_session(net::worker& w, net::stream_socket socket, upgrade up);
+// Completes the WebSocket handshake on `socket` and attaches it to c's shard
+// as up.user_id. Call on c's thread; `socket` must belong to c.ioc.
+void start_session(session_context& c, net::stream_socket socket, upgrade up);
 
 }  // namespace hf::ws

@@ -1,17 +1,25 @@
-// The request handlers without sockets: a worker with a real shard and the
-// local broker, a fake exchange that records the answer, and fake hub
-// connections standing in for WebSockets.
+// The request handlers without sockets: an HTTP context with a real shard
+// and the local broker, a fake exchange that records the answer, fake hub
+// connections standing in for WebSockets, and a hand-off that records the
+// upgrades it is given.
 #include "http/handlers.hpp"
 
 #include <gtest/gtest.h>
 
+#include <atomic>
 #include <boost/asio/io_context.hpp>
+#include <boost/asio/post.hpp>
 #include <optional>
+#include <vector>
 
 #include "auth/jwt.hpp"
+#include "auth/token_cache.hpp"
 #include "broker/local_broker.hpp"
+#include "config/config.hpp"
 #include "core/js_json.hpp"
-#include "net/worker.hpp"
+#include "hub/hub.hpp"
+#include "hub/shard.hpp"
+#include "ws/handshake.hpp"
 
 using namespace hf;
 
@@ -53,6 +61,23 @@ struct fake_socket final : hub::connection {
   void abort() override {}
 };
 
+// The one worker of the test, sampled for /metrics on the test's thread.
+struct one_worker final : http::worker_sampler {
+  one_worker(metrics::counters& c, hub::shard& s) : counters(c), shard(s) {}
+  metrics::counters& counters;
+  hub::shard& shard;
+  std::size_t size() const override { return 1; }
+  void sample_all(boost::asio::io_context& home,
+                  std::function<void(const http::worker_sample&)> each) override {
+    boost::asio::post(home, [this, each = std::move(each)] {
+      http::worker_sample s;
+      s.counters = counters;
+      s.sockets = shard.stats().connections;
+      each(s);
+    });
+  }
+};
+
 struct handlers_fixture : ::testing::Test {
   config::config cfg = [] {
     config::config c;
@@ -65,12 +90,29 @@ struct handlers_fixture : ::testing::Test {
   hub::shard shard{ioc, hub::shard_limits{}};
   hub::hub the_hub{{&shard}};
   broker::local_broker broker{the_hub};
-  net::services svc{cfg, verifier, broker, broker, the_hub};
-  net::worker w{0, ioc, shard, svc};
+  auth::token_cache tokens{verifier};
+  metrics::counters counters;
+  one_worker workers{counters, shard};
+  std::atomic<bool> stopping{false};
+  std::atomic<bool> not_ready{false};
+  std::atomic<long> live_sessions{0};
+  std::vector<ws::upgrade> handed;  // upgrades given to the hand-off
+  http::context ctx{.ioc = ioc,
+                    .cfg = http::settings_of(cfg),
+                    .tokens = tokens,
+                    .metrics = counters,
+                    .broker = broker,
+                    .workers = workers,
+                    .hand_off = {},
+                    .stopping = stopping,
+                    .not_ready = not_ready,
+                    .live_sessions = live_sessions,
+                    .jwks = nullptr,
+                    .sessions = {}};
 
   handlers_fixture() {
-    svc.workers = {&w};
-    shard.use_counters(&w.metrics);
+    shard.use_counters(&counters);
+    ctx.hand_off = [this](net::stream_socket, ws::upgrade up) { handed.push_back(std::move(up)); };
   }
 
   std::string token(const std::string& user) {
@@ -82,7 +124,7 @@ struct handlers_fixture : ::testing::Test {
   // Runs one request through the router and the io_context until idle.
   std::shared_ptr<fake_exchange> send(protocol::route route, http::request req) {
     auto x = std::make_shared<fake_exchange>(ioc);
-    http::handle_request(w, route, req, x);
+    http::handle_request(ctx, route, req, x);
     ioc.restart();
     ioc.poll();
     return x;
@@ -121,7 +163,7 @@ TEST_F(handlers_fixture, PublishChecksInTheContractsOrder) {
   auto x = send(protocol::route::publish, publish(R"({"userId":"u"})"));
   EXPECT_EQ(x->answer->status, 401u);
   EXPECT_EQ(x->answer->body, R"({"error":"Unauthorized"})");
-  EXPECT_EQ(w.metrics.auth_failures[metrics::index(metrics::auth_failure::missing)], 1u);
+  EXPECT_EQ(counters.auth_failures[metrics::index(metrics::auth_failure::missing)], 1u);
   auto req = publish("{", bearer);
   req.content_type = "text/plain";
   x = send(protocol::route::publish, req);
@@ -131,12 +173,12 @@ TEST_F(handlers_fixture, PublishChecksInTheContractsOrder) {
   EXPECT_EQ(x->answer->body, R"({"error":"Invalid JSON body"})");
   x = send(protocol::route::publish, publish("null", bearer));
   EXPECT_EQ(x->answer->body, R"({"error":"userId is required"})");
-  EXPECT_EQ(w.metrics.publish_errors, 4u);
+  EXPECT_EQ(counters.publish_errors, 4u);
   x = send(protocol::route::publish, publish(R"({"userId":"nobody"})", bearer));
   ASSERT_EQ(x->answers, 1);
   EXPECT_EQ(x->answer->status, 200u);
   EXPECT_EQ(x->answer->body, R"({"clientCount":0,"results":[]})");
-  EXPECT_EQ(w.metrics.publishes_no_target, 1u);
+  EXPECT_EQ(counters.publishes_no_target, 1u);
 }
 
 TEST_F(handlers_fixture, PublishAnswersWithTheAcksOfMatchingSockets) {
@@ -147,7 +189,7 @@ TEST_F(handlers_fixture, PublishAnswersWithTheAcksOfMatchingSockets) {
   }
   auto x = std::make_shared<fake_exchange>(ioc);
   http::handle_request(
-      w, protocol::route::publish,
+      ctx, protocol::route::publish,
       publish(R"({"userId":" u ","type":"chat","payload":{"n":1}})", "Bearer " + token("backend")),
       x);
   ioc.restart();
@@ -162,7 +204,7 @@ TEST_F(handlers_fixture, PublishAnswersWithTheAcksOfMatchingSockets) {
   ioc.poll();
   ASSERT_EQ(x->answers, 1);
   EXPECT_EQ(x->answer->body, R"({"clientCount":2,"results":[{"read":true},null]})");
-  EXPECT_EQ(w.metrics.publishes_answered, 1u);
+  EXPECT_EQ(counters.publishes_answered, 1u);
   shard.detach(a);
   shard.detach(b);
 }
@@ -173,13 +215,13 @@ TEST_F(handlers_fixture, ReadinessAndMetrics) {
   EXPECT_EQ(x->answer->body, "ready");
   x = send(protocol::route::healthz, {});
   EXPECT_EQ(x->answer->body, "ok");
-  w.metrics.ws_connects = 3;
+  counters.ws_connects = 3;
   x = send(protocol::route::metrics, {});
   ASSERT_EQ(x->answers, 1);
   EXPECT_EQ(x->answer->kind, http::body_kind::metrics);
   EXPECT_NE(x->answer->body.find("hopeflow_websocket_connects_total 3\n"), std::string::npos);
   EXPECT_NE(x->answer->body.find("hopeflow_ready 1\n"), std::string::npos);
-  svc.not_ready = true;
+  not_ready = true;
   x = send(protocol::route::readyz, {});
   EXPECT_EQ(x->answer->status, 503u);
   EXPECT_EQ(x->answer->body, "draining");
@@ -206,7 +248,30 @@ TEST_F(handlers_fixture, UpgradeRefusalsAreHttpAnswersThatClose) {
   x = send(protocol::route::websocket, up);
   EXPECT_EQ(x->answer->status, 426u);
   EXPECT_EQ(x->answer->extra_headers, "sec-websocket-version: 13\r\n");
-  svc.stopping = true;
+  stopping = true;
   x = send(protocol::route::websocket, up);
   EXPECT_EQ(x->answer->status, 503u);
+}
+
+TEST_F(handlers_fixture, AnUpgradeIsHandedOffWithItsUser) {
+  http::request up;
+  up.method = "GET";
+  std::string target = "/?token=" + token("u");
+  up.target = target;
+  up.upgrade = "websocket";
+  up.connection = "Upgrade";
+  up.sec_websocket_key = "dGhlIHNhbXBsZSBub25jZQ==";
+  up.sec_websocket_version = "13";
+  up.sec_websocket_extensions = "permessage-deflate";
+  auto x = send(protocol::route::websocket, up);
+  EXPECT_EQ(x->answers, 0);
+  EXPECT_TRUE(x->taken);
+  ASSERT_EQ(handed.size(), 1u);
+  EXPECT_EQ(handed[0].user_id, "u");
+  EXPECT_EQ(handed[0].accept, "s3pPLMBiTxaQ9kYGzzhZRbK+xOo=");
+  EXPECT_TRUE(handed[0].deflate.has_value());
+  stopping = true;
+  x = send(protocol::route::websocket, up);
+  EXPECT_EQ(x->answer->status, 503u);
+  EXPECT_EQ(handed.size(), 1u);
 }

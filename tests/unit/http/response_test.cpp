@@ -2,6 +2,8 @@
 
 #include <gtest/gtest.h>
 
+#include "ws/handshake.hpp"
+
 using namespace hf::http;
 
 TEST(HttpResponse, JsonAnswerCarriesCorsAndLength) {
@@ -44,4 +46,14 @@ TEST(HttpResponse, KeptAliveAnswerNamesTheIdleLimit) {
   EXPECT_EQ(serialize(text_response(400, "Bad Request", false), false, 15).find("keep-alive:"),
             std::string::npos);
   EXPECT_EQ(serialize(text_response(404, "Not Found")).find("keep-alive:"), std::string::npos);
+}
+
+// A WebSocket session refuses an upgrade with the bytes the HTTP layer would
+// write for the same plain answer (ws/ does not include http/).
+TEST(HttpResponse, WebSocketRefusalIsThePlainCloseAnswer) {
+  for (unsigned status : {429u, 503u}) {
+    std::string_view reason = reason_phrase(status);
+    EXPECT_EQ(hf::ws::refusal_response(status, reason),
+              serialize(text_response(status, reason, false)));
+  }
 }
