@@ -13,7 +13,12 @@
 #include <string_view>
 #include <vector>
 
+#include "config/redis_url.hpp"
+
 struct redisReply;
+namespace boost::asio {
+class io_context;
+}
 
 namespace hf::broker {
 
@@ -68,5 +73,11 @@ class redis_backend {
   // Safe to call from any thread.
   virtual std::size_t unreachable() const noexcept { return 0; }
 };
+
+// The backend for one Redis (`where`), or for a Redis Cluster when
+// `cluster_nodes` (its seeds) is not empty. Runs on `ioc`'s thread.
+std::unique_ptr<redis_backend> make_redis_backend(
+    boost::asio::io_context& ioc, const config::redis_endpoint& where,
+    const std::vector<config::redis_endpoint>& cluster_nodes, redis_backend::handlers on);
 
 }  // namespace hf::broker

@@ -2,21 +2,26 @@
 // Redis pub/sub, and every node's acks come back to the node that took the
 // publish, so the answer is the same whichever node a backend calls.
 //
-// A publish is PUBLISHed on the user's channel (broker/cluster_wire.hpp);
-// Redis's reply (the number of subscribers) says how many node answers to
-// expect. Each node delivers to its local sockets through the hub, waits for
-// their acks (bounded by the same deadline, minus a margin), and answers
-// once on the origin's reply channel, which is named after the origin's
-// NODE_ID and its process's random incarnation, with its count and results.
-// The origin answers its caller when every expected node has answered, or at
-// the deadline with what arrived (broker/answer_collector.hpp).
+// A publish is numbered, recorded and PUBLISHed on the user's channel by
+// one script (broker/store.hpp, broker/lua/publish.lua); Redis's reply (the
+// number of subscribers) says how many node answers to expect. Each node
+// delivers to its local sockets through the hub, waits for their acks
+// (bounded by the same deadline, minus a margin), and answers once on the
+// origin's reply channel (broker/node_delivery.hpp, reply_channels.hpp),
+// with its count and results. The origin answers its caller when every
+// expected node has answered, or at the deadline with what arrived
+// (broker/origin_waits.hpp).
 //
 // States: down (no Redis), syncing (connected, resubscribing every present
 // user), up (every subscription confirmed: a publish through any node finds
 // every socket here). Only up is ready. While not up, publishes are delivered
 // to this node's sockets only and answered marked local-only; sockets that
-// open while syncing wait for their own subscription. The connection is
-// retried with backoff and jitter (broker/redis_connection.hpp).
+// open while syncing wait for their own subscription (broker/channel_sync.hpp).
+// The connection is retried with backoff and jitter (broker/backoff.hpp), by
+// the backend: one Redis (redis_single.hpp) or a Redis Cluster
+// (redis_cluster.hpp), both over broker/resp_link.hpp. The other roles have
+// their own units: epoch renewals after an outage (epoch_renewals.hpp) and
+// the NODE_ID claim (node_claim.hpp).
 //
 // Exactly once: every publish's `done` runs once. A PUBLISH that was handed
 // to Redis is never delivered again locally (it may have reached the nodes,

@@ -53,7 +53,7 @@ redis_cluster::redis_cluster(boost::asio::io_context& ioc, std::vector<slots::en
       h_(std::move(h)),
       retry_(ioc),
       refresh_timer_(ioc),
-      backoff_(reconnect_min) {}
+      backoff_(reconnect_min, reconnect_max) {}
 
 redis_cluster::~redis_cluster() { stop(); }
 
@@ -184,9 +184,10 @@ void redis_cluster::node_lost(const std::string& key, std::uint64_t serial,
   node n = std::move(it->second);
   nodes_.erase(it);
   boost::asio::post(ioc_, [n = std::move(n)] { n.cmd->close(), n.sub->close(); });
-  auto& c = cooling_[key];
-  c.backoff = c.backoff.count() ? std::min(c.backoff * 2, reconnect_max) : reconnect_min;
-  c.until = std::chrono::steady_clock::now() + c.backoff;
+  // Until it is reachable again (then erased), each failure doubles it.
+  auto& c = cooling_.try_emplace(key, cooldown{{}, backoff(reconnect_min, reconnect_max, {})})
+                .first->second;
+  c.until = std::chrono::steady_clock::now() + c.wait.step();
   if (nodes_.empty()) return lost("every master is unreachable (last: " + key + ": " + why + ")");
   recount();
   spdlog::warn(
@@ -211,7 +212,7 @@ void redis_cluster::maybe_up() {
     if (it == nodes_.end() || !it->second.cmd->up() || !it->second.sub->up()) return;
   }
   up_ = true;
-  backoff_ = reconnect_min;
+  backoff_.reset();
   wanted_.clear();
   schedule_refresh(refresh_every);
   h_.up();
@@ -238,9 +239,7 @@ void redis_cluster::lost(const std::string& why) {
     for (auto& [key, n] : nodes) n.cmd->close(), n.sub->close();
     if (probe) probe->close();
   });
-  auto delay = std::chrono::milliseconds(backoff_.count() / 2 + jitter_() % (backoff_.count() + 1));
-  backoff_ = std::min(backoff_ * 2, reconnect_max);
-  retry_.expires_after(delay);
+  retry_.expires_after(backoff_.next());
   retry_.async_wait([this](boost::system::error_code ec) {
     if (!ec) bootstrap(0);
   });

@@ -25,9 +25,10 @@
 // it names a reachable master for those slots (the promoted replica, after
 // a failover; or the same master, after a blip), and the channels are
 // subscribed there. A dropped master is not dialled again for a cooldown
-// (backoff from 100 ms to 1 s). When no master is left, or before the first
-// map, the whole backend is down (`down` runs) and starts again from the
-// seeds after a backoff. Everything runs on the io_context's thread.
+// (from 100 ms doubling to 1 s, broker/backoff.hpp's steps). When no master
+// is left, or before the first map, the whole backend is down (`down` runs)
+// and starts again from the seeds after a backoff (the same range,
+// jittered). Everything runs on the io_context's thread.
 #pragma once
 
 #include <atomic>
@@ -37,9 +38,9 @@
 #include <map>
 #include <memory>
 #include <optional>
-#include <random>
 #include <unordered_map>
 
+#include "broker/backoff.hpp"
 #include "broker/cluster_slots.hpp"
 #include "broker/redis_backend.hpp"
 #include "broker/resp_link.hpp"
@@ -109,7 +110,7 @@ class redis_cluster final : public redis_backend {
       wanted_;  // channel -> node it is subscribed on ("": none now)
   struct cooldown {
     std::chrono::steady_clock::time_point until;
-    std::chrono::milliseconds backoff;
+    backoff wait;  // its steps, without jitter (one node's own timing)
   };
   std::unordered_map<std::string, cooldown> cooling_;  // masters dropped after a failure
   // SSUBSCRIBEs sent and not yet answered, by node and channel ("node\nchannel"):
@@ -126,8 +127,7 @@ class redis_cluster final : public redis_backend {
   void recount();
   std::shared_ptr<resp_link> probe_;  // asks a seed for the map
   boost::asio::steady_timer retry_, refresh_timer_;
-  std::minstd_rand jitter_{std::random_device{}()};
-  std::chrono::milliseconds backoff_;
+  backoff backoff_;               // the whole backend's reconnects (from the seeds)
   std::uint64_t generation_ = 0;  // bumped when going down: older links' callbacks are ignored
   bool up_ = false, stopped_ = false, refresh_armed_ = false, refreshing_ = false;
 };

@@ -74,8 +74,4 @@ redisReplyObjectFunctions bounded = {create_string, create_array, create_integer
 
 redisReader* make_bounded_reader() { return redisReaderCreateWithFunctions(&bounded); }
 
-void bound_reader(redisReader* r) {
-  if (r) r->fn = &bounded;
-}
-
 }  // namespace hf::broker

@@ -19,7 +19,5 @@ inline constexpr std::size_t max_array_elements = 2'000'016;
 
 // A new reader (redisReaderFree frees it), or nullptr when out of memory.
 redisReader* make_bounded_reader();
-// Makes an existing reader (an async context's) bounded the same way.
-void bound_reader(redisReader* r);
 
 }  // namespace hf::broker

@@ -40,8 +40,8 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   reader in{data, size};
   std::uint8_t flags = in.next();
   std::optional<stream_position> after;
-  if (flags & 1) after = stream_position{epochs[in.next() % 3], in.next() % 32};
-  stream_view v{true, epochs[in.next() % 3], in.next() % 40, {}, (flags & 2) != 0};
+  if (flags & 1) after = stream_position{epochs[in.next() % 3], std::uint64_t(in.next() % 32)};
+  stream_view v{true, epochs[in.next() % 3], std::uint64_t(in.next() % 40), {}, (flags & 2) != 0};
   std::size_t records = in.next() % 16, held_n = in.next() % 16, sent_n = in.next() % 160;
   std::uint64_t o = in.next() % 40;
   for (std::size_t i = 0; i < records; ++i) {
@@ -62,8 +62,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   auto plan = plan_replay(after, v, std::move(held), sent,
                           [](const hf::protocol::envelope& e) { return e.type == "t"; });
 
-  if (plan.recovered &&
-      !(after && after->epoch == v.epoch && v.complete && !sent.overflowed()))
+  if (plan.recovered && !(after && after->epoch == v.epoch && v.complete && !sent.overflowed()))
     std::abort();
   std::uint64_t prev = 0;
   bool first = true;
