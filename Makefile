@@ -1,11 +1,12 @@
-# The two commands a newcomer needs: `make run` and `make test`.
+# The two commands a newcomer needs: `make run` and `make test` (the quick
+# suite before every commit); `make ci` runs everything (what CI runs).
 BUILD_DIR ?= build
 CMAKE_FLAGS ?=
 FUZZ_SECONDS ?= 15
 # node's test runner, with a bound per test so that a hang fails that test.
 NODE_TEST = node --test --test-concurrency=2 --test-timeout=240000 --test-force-exit --test-reporter=spec
 
-.PHONY: all setup build run test unit e2e e2e-cluster e2e-rediscluster clients fuzz asan tsan chaos clean
+.PHONY: all setup build run test ci unit e2e e2e-cluster e2e-rediscluster clients fuzz asan tsan chaos chaos-short package clean
 
 all: build
 
@@ -22,6 +23,7 @@ run: build
 	@scripts/run.sh
 
 unit: build
+	@scripts/setup.sh --with-test-clients
 	ctest --test-dir $(BUILD_DIR) --output-on-failure -j2 --timeout 300
 
 e2e: build
@@ -52,6 +54,7 @@ clients: build
 
 # libFuzzer targets (clang), 15 s each in the default run; `scripts/fuzz.sh 3600` for longer.
 fuzz: setup
+	@scripts/setup.sh --with-test-clients
 	scripts/fuzz.sh $(FUZZ_SECONDS)
 
 # The unit and end-to-end tests again, against an AddressSanitizer + UBSan build.
@@ -83,9 +86,29 @@ chaos: build
 	@scripts/setup.sh --with-test-clients
 	cd tests/chaos && HOPEFLOW_BIN=$(abspath $(BUILD_DIR))/hopeflow-realtime node --test --test-timeout=600000 --test-force-exit --test-reporter=spec
 
-# Every pass in turn, each bounded in time, with a summary (scripts/test.sh).
+# A short chaos run for `make test`: 10 s of publishing under node and Redis
+# kills, 20 recovery cycles (the Redis Cluster chaos runs in `make ci`).
+chaos-short: build
+	@scripts/setup.sh --with-test-clients
+	cd tests/chaos && CHAOS_SECONDS=10 CHAOS_RECOVERY_CYCLES=20 HOPEFLOW_BIN=$(abspath $(BUILD_DIR))/hopeflow-realtime node --test --test-timeout=600000 --test-force-exit --test-reporter=spec chaos.test.mjs recovery.test.mjs
+
+# The Debian package: build, install on this machine, run the installed
+# server with the installed configuration, remove (docs/operations.md).
+package: build
+	@scripts/setup.sh --with-test-clients
+	bash packaging/test-package.sh
+
+# The quick suite, before every commit: unit, end to end on one node and on a
+# cluster, the clients, a short chaos run (scripts/test.sh: each pass bounded
+# in time, with a summary).
 test: build
-	@scripts/test.sh
+	@scripts/test.sh quick
+
+# Everything, as CI runs it: the quick suite's passes plus the Redis Cluster
+# end-to-end tests, the full chaos suite, fuzzing, ASan and TSan, and the
+# package.
+ci: build
+	@scripts/test.sh ci
 
 clean:
 	rm -rf $(BUILD_DIR) build-asan build-tsan build-fuzz

@@ -1,17 +1,25 @@
 #!/usr/bin/env bash
-# Installs what building, running and testing need, and nothing when it is
-# already there: Debian packages (apt-get) and the end-to-end test clients
-# (npm ci, from tests/e2e/package-lock.json). Safe to run repeatedly.
+# Installs what building and running need, and with --with-test-clients what
+# testing needs too, and nothing when it is already there: Debian packages
+# (apt-get) and the test clients (npm ci, from tests/*/package-lock.json).
+# Safe to run repeatedly.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
+# What building and running need (`make build`, `make run`).
 packages=(
-  g++ clang libclang-rt-14-dev cmake ninja-build ccache pkg-config
+  g++ cmake ninja-build ccache pkg-config
   libboost1.81-dev libboost-json1.81-dev libboost-url1.81-dev
-  libssl-dev zlib1g-dev libspdlog-dev libgtest-dev libhiredis-dev redis-server libtomlplusplus-dev nginx
-  openssl curl python3-prometheus-client python3-websockets
-  chromium fonts-liberation
+  libssl-dev zlib1g-dev libspdlog-dev libgtest-dev libhiredis-dev libtomlplusplus-dev
+  openssl curl
 )
+# What the tests add (--with-test-clients): clang and its sanitizer runtime
+# (fuzzing, ASan, TSan), redis-server (cluster tests, the store's scripts),
+# nginx (the proxy example), Python's clients and Chromium (browser tests).
+if [ "${1:-}" = "--with-test-clients" ]; then
+  packages+=(clang libclang-rt-14-dev redis-server nginx python3-prometheus-client
+             python3-websockets chromium fonts-liberation)
+fi
 # The machine image may ship its own Node.js outside Debian's packages.
 command -v node >/dev/null && command -v npm >/dev/null || packages+=(nodejs npm)
 
