@@ -59,7 +59,6 @@ enum class degradation : std::uint8_t {
                // the session's backstop answered because nothing else did)
   count_
 };
-inline constexpr auto degraded_values =
-    words_of<degradation>({"local-only", "partial", "unknown"});
+inline constexpr auto degraded_values = words_of<degradation>({"local-only", "partial", "unknown"});
 
 }  // namespace hf::protocol

@@ -32,16 +32,16 @@ const auto every = [](const protocol::envelope&) { return true; };
 }  // namespace
 
 TEST(RecoveryMerge, ReplaysKeptEnvelopesAfterThePositionAndVouchesWhenComplete) {
-  auto plan = plan_replay(stream_position{"E", 2}, view("E", 4, {at("E", 3), at("E", 4)}, true),
-                          {}, {}, every);
+  auto plan = plan_replay(stream_position{"E", 2}, view("E", 4, {at("E", 3), at("E", 4)}, true), {},
+                          {}, every);
   EXPECT_TRUE(plan.recovered);
   EXPECT_EQ(offsets(plan.replay), (std::vector<std::uint64_t>{3, 4}));
   EXPECT_TRUE(plan.later.empty());
 }
 
 TEST(RecoveryMerge, NeverVouchesForAnotherEpochAnIncompleteViewOrNoPosition) {
-  EXPECT_FALSE(plan_replay(stream_position{"old", 2}, view("E", 4, {}, true), {}, {}, every)
-                   .recovered);
+  EXPECT_FALSE(
+      plan_replay(stream_position{"old", 2}, view("E", 4, {}, true), {}, {}, every).recovered);
   EXPECT_FALSE(
       plan_replay(stream_position{"E", 2}, view("E", 4, {at("E", 4)}, false), {}, {}, every)
           .recovered);
@@ -53,10 +53,10 @@ TEST(RecoveryMerge, NeverVouchesForAnotherEpochAnIncompleteViewOrNoPosition) {
 TEST(RecoveryMerge, SkipsWhatWasSentBeforeTheRecoverAndWhatNoFilterMatches) {
   sent_before_recover sent;
   sent.record(3);
-  auto plan = plan_replay(stream_position{"E", 1},
-                          view("E", 5, {at("E", 2), at("E", 3), at("E", 4, "other"), at("E", 5)},
-                               true),
-                          {}, sent, [](const protocol::envelope& e) { return e.type == "t"; });
+  auto plan =
+      plan_replay(stream_position{"E", 1},
+                  view("E", 5, {at("E", 2), at("E", 3), at("E", 4, "other"), at("E", 5)}, true), {},
+                  sent, [](const protocol::envelope& e) { return e.type == "t"; });
   EXPECT_TRUE(plan.recovered);
   EXPECT_EQ(offsets(plan.replay), (std::vector<std::uint64_t>{2, 5}));
 }
@@ -68,8 +68,8 @@ TEST(RecoveryMerge, AnOverflowedSentListAnswersRecoveredFalse) {
   sent.record(sent_before_recover::max_tracked + 1);
   EXPECT_TRUE(sent.overflowed());
   EXPECT_FALSE(sent.contains(1));  // released: nothing is tracked any more
-  EXPECT_FALSE(plan_replay(stream_position{"E", 0}, view("E", 0, {}, true), {}, sent, every)
-                   .recovered);
+  EXPECT_FALSE(
+      plan_replay(stream_position{"E", 0}, view("E", 0, {}, true), {}, sent, every).recovered);
 }
 
 TEST(RecoveryMerge, HeldEnvelopesMergeByOffsetOnceAndLaterOnesFollowTheFrame) {
