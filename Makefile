@@ -81,7 +81,7 @@ tsan: setup
 # Faults injected into a 3-node cluster under steady publishing (tests/chaos/):
 # node kills and restarts, Redis kill and restart, a drain, bad clients; and
 # on a Redis Cluster, two masters killed in turn (failover to their replicas).
-# CHAOS_SECONDS sets the publishing phase (default 40).
+# CHAOS_SECONDS sets the publishing phase (default 30).
 chaos: build
 	@scripts/setup.sh --with-test-clients
 	cd tests/chaos && HOPEFLOW_BIN=$(abspath $(BUILD_DIR))/hopeflow-realtime node --test --test-timeout=600000 --test-force-exit --test-reporter=spec

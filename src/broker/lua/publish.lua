@@ -3,7 +3,7 @@
 -- to HISTORY_SIZE, expiring after HISTORY_TTL_MS) and the PUBLISH (SPUBLISH
 -- on a Redis Cluster, where the channel shares the keys' slot) of the
 -- publish message. The message is the node's `head` (cluster_wire.hpp:
--- publish_head) completed as wire::encode completes it: epoch, ' ', offset,
+-- publish_prefix) completed as wire::encode completes it: epoch, ' ', offset,
 -- '\n', then the envelope text.
 -- Returns the number of nodes that received the message.
 local meta, stream = KEYS[1], KEYS[2]
