@@ -60,6 +60,10 @@ std::optional<std::string> base64url_decode(std::string_view text) {
       out.push_back(static_cast<char>((acc >> bits) & 0xFF));
     }
   }
+  // RFC 4648 section 3.5: the bits of the last character that carry no byte
+  // (2 or 4 of them) must be zero, so that each byte string has exactly one
+  // encoding: a token cannot be altered without failing to decode.
+  if (bits > 0 && (acc & ((1u << bits) - 1)) != 0) return std::nullopt;
   return out;
 }
 

@@ -10,8 +10,10 @@ namespace hf::auth {
 
 std::string base64url_encode(std::string_view bytes);
 
-// Strict decoder: only A-Z a-z 0-9 - _, no '=' padding, no white space, and a
-// length that is not 1 mod 4. Returns nullopt for anything else.
+// Strict decoder: only A-Z a-z 0-9 - _, no '=' padding, no white space, a
+// length that is not 1 mod 4, and canonical: the unused low bits of the last
+// character are zero (RFC 4648 section 3.5), so the text is the one that
+// base64url_encode gives for the bytes. Returns nullopt for anything else.
 std::optional<std::string> base64url_decode(std::string_view text);
 
 }  // namespace hf::auth

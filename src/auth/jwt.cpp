@@ -44,7 +44,32 @@ bool typ_is(std::string_view typ, std::string_view want) {
   return core::iequals(typ, want);
 }
 
+// RFC 7519 4.1.3: `aud` is one string or an array of strings; a member of
+// another type makes the claim invalid even when another member matches.
+bool audience_contains(const boost::json::value& aud, std::string_view want) {
+  if (aud.is_string()) return aud.get_string() == want;
+  if (!aud.is_array()) return false;
+  bool found = false;
+  for (const auto& a : aud.get_array()) {
+    if (!a.is_string()) return false;
+    found = found || a.get_string() == want;
+  }
+  return found;
+}
+
 }  // namespace
+
+bool jwt_verifier::issued_for_us(const boost::json::object& claims) const {
+  if (!opt_.issuer.empty()) {
+    const boost::json::value* iss = claims.if_contains("iss");
+    if (!iss || !iss->is_string() || iss->get_string() != opt_.issuer) return false;
+  }
+  if (!opt_.audience.empty()) {
+    const boost::json::value* aud = claims.if_contains("aud");
+    if (!aud || !audience_contains(*aud, opt_.audience)) return false;
+  }
+  return true;
+}
 
 std::string hmac_sha256(std::string_view key, std::string_view data) {
   unsigned char md[EVP_MAX_MD_SIZE];
@@ -55,7 +80,7 @@ std::string hmac_sha256(std::string_view key, std::string_view data) {
 }
 
 jwt_verifier::jwt_verifier(std::string secret)
-    : jwt_verifier(verifier_options{std::move(secret), {}, "userId"}) {}
+    : jwt_verifier(verifier_options{std::move(secret), {}, "userId", {}, {}}) {}
 
 jwt_verifier::jwt_verifier(verifier_options options)
     : opt_(std::move(options)), keys_(std::make_shared<const std::vector<public_key>>()) {}
@@ -97,10 +122,15 @@ result<principal> jwt_verifier::verify(std::string_view token, std::int64_t now)
     std::lock_guard lock(keys_mutex_);
     keys = keys_;
   }
+  bool have_kind = asymmetric && std::any_of(keys->begin(), keys->end(),
+                                             [&](const auto& k) { return k.type == *asymmetric; });
+  // With no key of its kind, an RS256/ES256 token that names a kid is still
+  // looked at when a JWKS source can fetch keys (on_unknown_kid): the
+  // provider may have moved from RS256 to ES256, or been down at start. Its
+  // kid then prompts a fetch below, like any unknown kid.
+  const boost::json::value* kid_v = header->if_contains("kid");
   bool fits = hs256 ? !opt_.secret.empty() || !opt_.publish_secret.empty()
-                    : asymmetric && std::any_of(keys->begin(), keys->end(), [&](const auto& k) {
-                        return k.type == *asymmetric;
-                      });
+                    : asymmetric && (have_kind || (kid_v && unknown_kid_));
   if (!fits) return errc::token_unsupported_alg;
   if (header->contains("crit")) return errc::token_crit;
   const boost::json::value* typ = header->if_contains("typ");
@@ -109,6 +139,9 @@ result<principal> jwt_verifier::verify(std::string_view token, std::int64_t now)
   if (!typ || !typ->is_string() ||
       !(typ_is(typ->get_string(), "jwt") || (asymmetric && typ_is(typ->get_string(), "at+jwt"))))
     return errc::token_bad_typ;
+  // RFC 7515 4.1.4: kid is a string. Any other JSON value is not an empty
+  // kid (which would select kid-less keys) but a malformed header.
+  if (asymmetric && kid_v && !kid_v->is_string()) return errc::token_malformed;
 
   // Signature before payload: nothing from an unauthenticated payload is trusted.
   auto sig = base64url_decode(token.substr(d2 + 1));
@@ -125,8 +158,7 @@ result<principal> jwt_verifier::verify(std::string_view token, std::int64_t now)
     publisher = matches(opt_.publish_secret);
     if (!publisher && !matches(opt_.secret)) return errc::token_bad_signature;
   } else {
-    const boost::json::value* kid_v = header->if_contains("kid");
-    std::string_view kid = kid_v && kid_v->is_string() ? std::string_view(kid_v->get_string()) : "";
+    std::string_view kid = kid_v ? std::string_view(kid_v->get_string()) : "";
     bool named = false, ok = false;
     for (const auto& k : *keys) {
       if (k.type != *asymmetric || (kid_v && k.kid != kid)) continue;
@@ -152,6 +184,10 @@ result<principal> jwt_verifier::verify(std::string_view token, std::int64_t now)
     return errc::token_bad_claim;
   if (has_exp && exp <= static_cast<double>(now)) return errc::token_expired;
   if (has_nbf && nbf > static_cast<double>(now)) return errc::token_not_yet_valid;
+
+  // JWT_ISSUER / JWT_AUDIENCE, when set, for end-user tokens only: a
+  // publisher token is signed with the server's own PUBLISH_SECRET.
+  if (!publisher && !issued_for_us(*claims)) return errc::token_bad_claim;
 
   principal p;
   p.publisher = publisher;

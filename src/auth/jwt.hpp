@@ -37,6 +37,13 @@ struct verifier_options {
   std::string secret;          // JWT_SECRET: HS256 end-user tokens; empty: none
   std::string publish_secret;  // PUBLISH_SECRET: HS256 publisher tokens; empty: none
   std::string user_claim = "userId";
+  // JWT_ISSUER / JWT_AUDIENCE (RFC 8725 sections 3.9-3.10): when not empty,
+  // every end-user token (HS256 with `secret`, RS256/ES256) must carry `iss`
+  // equal to `issuer` and an `aud` (a string, or an array of strings) equal
+  // to or containing `audience`. Publisher tokens are exempt: the server's
+  // own secret, not an identity provider's token.
+  std::string issuer;
+  std::string audience;
 };
 
 class jwt_verifier {
@@ -54,14 +61,19 @@ class jwt_verifier {
   std::uint64_t generation() const noexcept { return generation_.load(std::memory_order_acquire); }
   std::size_t key_count() const;
 
-  // Called on the verifying thread when a token names a `kid` that no key
-  // has (so a JWKS source can refetch, at its own bounded rate). Set before
-  // any verify.
+  // Called on the verifying thread when an RS256/ES256 token names a `kid`
+  // that no key of its kind has, also when there is no key of that kind at
+  // all (so a JWKS source can refetch, at its own bounded rate). Set before
+  // any verify; without it, an RS256/ES256 token with no key of its kind is
+  // an unsupported alg.
   void on_unknown_kid(std::function<void()> f) { unknown_kid_ = std::move(f); }
 
   const verifier_options& options() const noexcept { return opt_; }
 
  private:
+  // The issuer and audience rules of verifier_options (true when unset).
+  bool issued_for_us(const boost::json::object& claims) const;
+
   verifier_options opt_;
   mutable std::mutex keys_mutex_;  // guards keys_ (the pointer, not the keys)
   std::shared_ptr<const std::vector<public_key>> keys_;

@@ -22,8 +22,12 @@ namespace {
 // before parsing.
 constexpr std::size_t max_jwks_bytes = 1 << 20;
 // RSA moduli from 2048 to 8192 bits (smaller ones are breakable, larger ones
-// only cost verification time).
-constexpr std::size_t min_rsa_bytes = 256, max_rsa_bytes = 1024;
+// only cost verification time), counted in significant bits: leading zero
+// bytes do not make a 1024-bit modulus a 2048-bit one.
+constexpr int min_rsa_bits = 2048, max_rsa_bits = 8192;
+// The encoded modulus may carry one leading zero byte (a two's-complement
+// habit of some encoders); anything longer is refused unread.
+constexpr std::size_t max_rsa_bytes = max_rsa_bits / 8 + 1;
 
 std::shared_ptr<EVP_PKEY> owned(EVP_PKEY* k) { return {k, EVP_PKEY_free}; }
 
@@ -38,8 +42,7 @@ EVP_PKEY* from_params(const char* type, OSSL_PARAM* params) {
 }
 
 std::shared_ptr<EVP_PKEY> rsa_key(const std::string& n, const std::string& e) {
-  if (n.size() < min_rsa_bytes || n.size() > max_rsa_bytes || e.empty() || e.size() > 8)
-    return nullptr;
+  if (n.empty() || n.size() > max_rsa_bytes || e.empty() || e.size() > 8) return nullptr;
   BIGNUM* bn_n = BN_bin2bn(reinterpret_cast<const unsigned char*>(n.data()),
                            static_cast<int>(n.size()), nullptr);
   BIGNUM* bn_e = BN_bin2bn(reinterpret_cast<const unsigned char*>(e.data()),
@@ -47,7 +50,9 @@ std::shared_ptr<EVP_PKEY> rsa_key(const std::string& n, const std::string& e) {
   OSSL_PARAM_BLD* bld = OSSL_PARAM_BLD_new();
   OSSL_PARAM* params = nullptr;
   EVP_PKEY* key = nullptr;
-  if (bn_n && bn_e && bld && OSSL_PARAM_BLD_push_BN(bld, OSSL_PKEY_PARAM_RSA_N, bn_n) == 1 &&
+  if (bn_n && bn_e && bld && BN_num_bits(bn_n) >= min_rsa_bits &&
+      BN_num_bits(bn_n) <= max_rsa_bits &&
+      OSSL_PARAM_BLD_push_BN(bld, OSSL_PKEY_PARAM_RSA_N, bn_n) == 1 &&
       OSSL_PARAM_BLD_push_BN(bld, OSSL_PKEY_PARAM_RSA_E, bn_e) == 1 &&
       (params = OSSL_PARAM_BLD_to_param(bld)))
     key = from_params("RSA", params);
@@ -93,7 +98,7 @@ std::string string_member(const boost::json::object& o, std::string_view key) {
 std::optional<key_type> type_of(EVP_PKEY* k) {
   if (EVP_PKEY_is_a(k, "RSA")) {
     int bits = EVP_PKEY_get_bits(k);
-    if (bits < int(min_rsa_bytes * 8) || bits > int(max_rsa_bytes * 8)) return std::nullopt;
+    if (bits < min_rsa_bits || bits > max_rsa_bits) return std::nullopt;
     return key_type::rsa;
   }
   if (EVP_PKEY_is_a(k, "EC")) {

@@ -23,8 +23,8 @@ struct public_key {
 };
 
 // The keys of a JWKS document ({"keys":[...]}, RFC 7517): RSA keys (kty RSA,
-// n and e) and P-256 EC keys (kty EC, crv P-256, x and y). Entries for other
-// key types or curves, for another use than "sig", with an "alg" that does
+// n and e, a modulus of 2048 to 8192 significant bits) and P-256 EC keys (kty EC, crv P-256, x and
+// y). Entries for other key types or curves, for another use than "sig", with an "alg" that does
 // not fit the key (RS256 for RSA, ES256 for EC), or malformed, are skipped
 // and counted. `error` is set when the document itself is unusable.
 struct jwks_keys {

@@ -27,7 +27,7 @@ class category final : public boost::system::error_category {
       case errc::token_not_yet_valid:
         return "token not yet valid";
       case errc::token_bad_claim:
-        return "exp/nbf/iat not numeric";
+        return "a claim is invalid (exp/nbf/iat not numeric, or iss/aud not the configured ones)";
       case errc::token_no_user:
         return "user claim missing or blank";
       case errc::token_unknown_kid:

@@ -19,7 +19,7 @@ enum class errc {
   token_bad_signature,
   token_expired,        // exp <= now
   token_not_yet_valid,  // nbf > now
-  token_bad_claim,      // exp/nbf/iat present and not numeric
+  token_bad_claim,      // exp/nbf/iat not numeric, or iss/aud not JWT_ISSUER/JWT_AUDIENCE
   token_no_user,        // the user claim (USER_CLAIM) missing, not a string, or blank
   token_unknown_kid,    // RS256/ES256 with a kid that no key has
   token_publisher,      // a publisher token (PUBLISH_SECRET) where an end user's is needed

@@ -2,6 +2,7 @@
 
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
 #include <boost/asio/executor_work_guard.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
@@ -35,30 +36,58 @@ constexpr std::uint64_t max_body = 1 << 20;
 // tokens with made-up kids must not become a flood of fetches).
 constexpr auto unknown_kid_interval = std::chrono::seconds(10);
 
-struct target_url {
-  bool https = false;
-  std::string host, port, target;
-};
-
-target_url parse(const std::string& url) {
-  auto u = boost::urls::parse_uri(url);
-  if (!u || (u->scheme() != "http" && u->scheme() != "https") || u->host().empty())
-    throw std::runtime_error("JWKS_URL: not an http:// or https:// URL: '" + url + "'");
-  target_url t;
-  t.https = u->scheme() == "https";
-  t.host = u->host();
-  t.port = u->has_port() ? std::string(u->port()) : (t.https ? "443" : "80");
-  t.target = u->encoded_target().empty() ? "/" : std::string(u->encoded_target());
-  return t;
+// `url` with whatever precedes an '@' in its authority replaced by "***".
+std::string without_userinfo(const std::string& url) {
+  std::size_t start = url.find("://");
+  start = start == std::string::npos ? 0 : start + 3;
+  std::size_t end = url.find_first_of("/?#", start);
+  std::size_t at = url.rfind('@', end == std::string::npos ? std::string::npos : end - 1);
+  if (at == std::string::npos || at < start) return url;
+  return url.substr(0, start) + "***" + url.substr(at);
 }
 
 }  // namespace
 
+jwks_target parse_jwks_url(const std::string& url) {
+  auto u = boost::urls::parse_uri(url);
+  if (!u || (u->scheme() != "http" && u->scheme() != "https") || u->encoded_host().empty())
+    throw std::runtime_error("JWKS_URL: not an http:// or https:// URL: '" + without_userinfo(url) +
+                             "'");
+  // Nothing would send them (a JWKS is public), and they would be logged.
+  if (u->has_userinfo())
+    throw std::runtime_error("JWKS_URL: must not carry credentials (user:password@): '" +
+                             without_userinfo(url) + "'");
+  jwks_target t;
+  t.https = u->scheme() == "https";
+  t.ip_literal = u->host_type() == boost::urls::host_type::ipv4 ||
+                 u->host_type() == boost::urls::host_type::ipv6;
+  // What to resolve and to check the certificate against: the address
+  // without its brackets for an IPv6 literal, the decoded name otherwise.
+  t.host = u->host_address();
+  std::string default_port = t.https ? "443" : "80";
+  t.port = u->has_port() && !u->port().empty() ? std::string(u->port()) : default_port;
+  // RFC 9110 section 7.2: the URL's host as written (an IPv6 literal in
+  // brackets), with the port unless it is the scheme's default.
+  t.host_header = std::string(u->encoded_host());
+  if (t.port != default_port) t.host_header += ":" + t.port;
+  t.target = u->encoded_target().empty() ? "/" : std::string(u->encoded_target());
+  t.display = url;
+  return t;
+}
+
+std::chrono::milliseconds jwks_retry_delay(unsigned failures, std::chrono::milliseconds refresh) {
+  using std::chrono::milliseconds;
+  milliseconds cap = std::min<milliseconds>(std::chrono::seconds(60), refresh);
+  milliseconds delay = std::chrono::seconds(1);
+  for (unsigned i = 1; i < failures && delay < cap; ++i) delay *= 2;
+  return std::min(delay, cap);
+}
+
 struct jwks_fetcher::impl {
   impl(std::string u, std::chrono::milliseconds r,
        std::function<void(std::vector<auth::public_key>)> i)
-      : url(std::move(u)),
-        where(parse(url)),
+      : where(parse_jwks_url(u)),
+        url(where.display),
         refresh(r),
         install(std::move(i)),
         guard(asio::make_work_guard(ioc)),
@@ -68,8 +97,8 @@ struct jwks_fetcher::impl {
     tls.set_verify_mode(asio::ssl::verify_peer);
   }
 
-  std::string url;
-  target_url where;
+  jwks_target where;
+  std::string url;  // as logged: no credentials (parse_jwks_url refuses them)
   std::chrono::milliseconds refresh;
   std::function<void(std::vector<auth::public_key>)> install;
   asio::io_context ioc{1};
@@ -82,6 +111,7 @@ struct jwks_fetcher::impl {
   std::atomic<std::int64_t> last_refetch_ns{std::numeric_limits<std::int64_t>::min() / 2};
   // Fetcher thread only.
   bool fetching = false;
+  unsigned failures = 0;  // consecutive failed fetches: the retry backs off
   std::promise<bool> first;
   bool first_set = false;
 
@@ -119,8 +149,10 @@ struct jwks_fetcher::impl {
     void connect(const tcp::resolver::results_type& r) {
       if (m.where.https) {
         secure.emplace(m.ioc, m.tls);
-        // SNI, and the certificate must name the host.
-        SSL_set_tlsext_host_name(secure->native_handle(), m.where.host.c_str());
+        // SNI (a host name only: RFC 6066 section 3 has no IP literals), and
+        // the certificate must name the host (or the address).
+        if (!m.where.ip_literal)
+          SSL_set_tlsext_host_name(secure->native_handle(), m.where.host.c_str());
         secure->set_verify_callback(asio::ssl::host_name_verification(m.where.host));
       } else {
         plain.emplace(m.ioc);
@@ -139,7 +171,7 @@ struct jwks_fetcher::impl {
 
     void send() {
       req = {bhttp::verb::get, m.where.target, 11};
-      req.set(bhttp::field::host, m.where.host);
+      req.set(bhttp::field::host, m.where.host_header);
       req.set(bhttp::field::user_agent, "hopeflow-realtime");
       req.set(bhttp::field::accept, "application/json");
       req.set(bhttp::field::connection, "close");
@@ -211,7 +243,11 @@ struct jwks_fetcher::impl {
       first_set = true;
       first.set_value(ok);
     }
-    schedule.expires_after(refresh);
+    // A failure is retried sooner than `refresh`, backing off (1 s, 2 s, 4 s,
+    // ... up to 60 s): a provider that was down comes back within a minute,
+    // not after a whole JWKS_REFRESH_MS of refused logins.
+    failures = ok ? 0 : failures + 1;
+    schedule.expires_after(ok ? refresh : jwks_retry_delay(failures, refresh));
     schedule.async_wait([this](boost::system::error_code ec) {
       if (!ec) start_fetch();
     });

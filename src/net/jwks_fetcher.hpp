@@ -1,9 +1,9 @@
 // JWKS_URL (docs/protocol.md section 9): the identity provider's keys, fetched at
 // start, then every JWKS_REFRESH_MS, and sooner when a token names a key we
 // do not have (at most once every 10 s). A fetch that fails keeps the keys
-// there are; every fetch is bounded (5 s in all, 1 MiB of body, no
-// redirects). Runs on its own thread; the public functions may be called from
-// any thread.
+// there are and is retried sooner than JWKS_REFRESH_MS (jwks_retry_delay);
+// every fetch is bounded (5 s in all, 1 MiB of body, no redirects). Runs on
+// its own thread; the public functions may be called from any thread.
 #pragma once
 
 #include <array>
@@ -18,6 +18,24 @@
 #include "metrics/metrics.hpp"
 
 namespace hf::net {
+
+// Where a JWKS_URL points, as the fetcher uses it. Pure.
+struct jwks_target {
+  bool https = false;
+  bool ip_literal = false;  // an IPv4 or IPv6 address, not a name (no SNI)
+  std::string host;         // to resolve: a name, or an address (IPv6 without brackets)
+  std::string port;         // the URL's, else 80 / 443
+  std::string host_header;  // the URL's host as written ("[::1]" for IPv6), ":port" unless default
+  std::string target;       // path and query, "/" when empty
+  std::string display;      // the URL for logs
+};
+// Throws std::runtime_error (one line, never echoing credentials) for
+// anything but an http:// or https:// URL with a host and no userinfo.
+jwks_target parse_jwks_url(const std::string& url);
+
+// How long after the `failures`-th failed fetch in a row the next one
+// starts: 1 s, doubling, at most min(60 s, refresh).
+std::chrono::milliseconds jwks_retry_delay(unsigned failures, std::chrono::milliseconds refresh);
 
 class jwks_fetcher {
  public:

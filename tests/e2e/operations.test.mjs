@@ -4,7 +4,28 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
+import net from 'node:net';
 import { connect, publish, startServer, token } from './helpers.mjs';
+
+const bin = process.env.HOPEFLOW_BIN ?? new URL('../../build/hopeflow-realtime', import.meta.url).pathname;
+
+// One request on its own connection (closed after the answer); the answer's
+// raw bytes split into status, headers and whatever followed them.
+function rawRequest(port, head) {
+  return new Promise((resolve, reject) => {
+    const s = net.connect(port, '127.0.0.1', () => s.end(head));
+    const chunks = [];
+    s.on('data', (d) => chunks.push(d));
+    s.on('error', reject);
+    s.on('close', () => {
+      const text = Buffer.concat(chunks).toString('latin1');
+      const end = text.indexOf('\r\n\r\n');
+      const [statusLine, ...lines] = text.slice(0, end).split('\r\n');
+      const headers = Object.fromEntries(lines.map((l) => [l.slice(0, l.indexOf(':')).toLowerCase(), l.slice(l.indexOf(':') + 1).trim()]));
+      resolve({ status: Number(statusLine.split(' ')[1]), headers, rest: text.slice(end + 4) });
+    });
+  });
+}
 
 // Parses exposition text with prometheus_client (Debian's python3-prometheus-client)
 // and returns {"name{labels}": value}.
@@ -34,6 +55,40 @@ describe('operations endpoints', () => {
     const c = await connect(server, 'ops', { path: '/healthz' });
     await c.barrier();
     await c.close();
+  });
+
+  it('HEAD /healthz, /readyz and /metrics answer like GET, with the GET body\'s length and no body', async () => {
+    for (const path of ['/healthz', '/readyz', '/metrics']) {
+      const get = await rawRequest(server.port, `GET ${path} HTTP/1.1\r\nhost: x\r\nconnection: close\r\n\r\n`);
+      const head = await rawRequest(server.port, `HEAD ${path} HTTP/1.1\r\nhost: x\r\nconnection: close\r\n\r\n`);
+      assert.equal(head.status, get.status, path);
+      assert.equal(head.status, 200, path);
+      assert.equal(head.headers['content-type'], get.headers['content-type'], path);
+      assert.equal(head.rest, '', `${path}: no body after HEAD`);
+      assert.equal(Number(get.headers['content-length']), Buffer.byteLength(get.rest, 'latin1'));
+      if (path !== '/metrics') assert.equal(head.headers['content-length'], get.headers['content-length'], path);
+      else assert.ok(Number(head.headers['content-length']) > 0);
+    }
+    // fetch's HEAD, on a kept-alive connection that then carries a GET.
+    const h = await fetch(`${server.http}/healthz`, { method: 'HEAD' });
+    assert.equal(h.status, 200);
+    assert.equal(await h.text(), '');
+    assert.equal(await (await fetch(`${server.http}/healthz`)).text(), 'ok');
+    // Other methods there are still 404.
+    assert.equal((await fetch(`${server.http}/healthz`, { method: 'PUT' })).status, 404);
+  });
+
+  it('/metrics names the build and exports the conventional process metrics', async () => {
+    const m = parseMetrics(await (await fetch(`${server.http}/metrics`)).text());
+    const version = spawnSync(bin, ['--version']).stdout.toString().trim().split(' ').pop();
+    assert.match(version, /^\d+\.\d+\.\d+/);
+    assert.equal(m[`hopeflow_build_info{version="${version}"}`], 1);
+    assert.ok(m.process_resident_memory_bytes > 1e6, `rss ${m.process_resident_memory_bytes}`);
+    assert.ok(m.process_virtual_memory_bytes >= m.process_resident_memory_bytes);
+    assert.ok(m.process_open_fds >= 3 && m.process_open_fds <= m.process_max_fds, `${m.process_open_fds} of ${m.process_max_fds}`);
+    assert.ok(m.process_cpu_seconds_total >= 0);
+    const now = Date.now() / 1000;
+    assert.ok(m.process_start_time_seconds > now - 600 && m.process_start_time_seconds <= now + 1, `start ${m.process_start_time_seconds}, now ${now}`);
   });
 
   it('/metrics parses with the Prometheus client parser and counts traffic', async () => {
@@ -81,11 +136,10 @@ describe('readiness during drain', () => {
 });
 
 describe('logs and configuration', () => {
-  const bin = process.env.HOPEFLOW_BIN ?? new URL('../../build/hopeflow-realtime', import.meta.url).pathname;
-
   it('LOG_FORMAT=json writes one JSON object per line, with reasons and never the token', async () => {
     const server = await startServer({ env: { LOG_FORMAT: 'json' } });
-    const bad = `${await token('x')}tampered`;
+    // Signed with another key: a well-formed token whose signature fails.
+    const bad = await token('x', { secret: 'another-secret-that-is-at-least-32-bytes!' });
     await publish(server, { userId: 'x' }, { tok: bad });
     await fetch(`${server.http}/`, { headers: { upgrade: 'websocket', authorization: `Bearer ${bad}` } }).catch(() => {});
     await server.stop();
@@ -130,7 +184,6 @@ describe('one server per port', () => {
   it('a second server on a port in use refuses to start (SO_REUSEPORT would otherwise split the traffic)', async () => {
     const first = await startServer({ single: true });
     try {
-      const bin = process.env.HOPEFLOW_BIN ?? new URL('../../build/hopeflow-realtime', import.meta.url).pathname;
       const r = spawnSync(bin, [], { env: { PATH: process.env.PATH, ENV_FILE: '', JWT_SECRET: 'x'.repeat(32), PORT: String(first.port) }, timeout: 10000 });
       assert.equal(r.status, 1);
       assert.match(r.stderr.toString(), /cannot listen on 127\.0\.0\.1:\d+: the port is in use \(another server running\?\)/);

@@ -110,7 +110,12 @@ TEST(Jwt, RejectsBadSignatures) {
             errc::token_bad_signature);
   EXPECT_EQ(verify_error(good.substr(0, good.rfind('.') + 1)), errc::token_bad_signature);
   // A signature of the right bytes but truncated.
-  EXPECT_EQ(verify_error(good.substr(0, good.size() - 4)), errc::token_bad_signature);
+  std::size_t d2 = good.rfind('.');
+  std::string sig = *base64url_decode(good.substr(d2 + 1));
+  EXPECT_EQ(verify_error(good.substr(0, d2 + 1) + base64url_encode(sig.substr(0, 29))),
+            errc::token_bad_signature);
+  // Cut as text, its last character usually leaves bits set: not base64url.
+  EXPECT_NE(verify_error(good.substr(0, good.size() - 4)), errc::ok);
 }
 
 TEST(Jwt, RejectsMalformedTokens) {
@@ -151,4 +156,102 @@ TEST(Jwt, UserIdRules) {
   for (auto bad : {R"({})", R"({"userId":""})", R"({"userId":"  \t"})", R"({"userId":5})",
                    R"({"userId":null})", R"({"userId":["u"]})", R"({"userid":"u"})"})
     EXPECT_EQ(verify_error(hs256(bad)), errc::token_no_user) << bad;
+}
+
+// RFC 4648 section 3.5: the unused low bits of the last character must be
+// zero; otherwise several texts decode to the same bytes (a token could be
+// altered without touching its signature check).
+TEST(Base64url, RejectsNonCanonicalTrailingBits) {
+  EXPECT_EQ(base64url_decode("QQ"), std::optional<std::string>("A"));
+  EXPECT_EQ(base64url_decode("QUI"), std::optional<std::string>("AB"));
+  EXPECT_EQ(base64url_decode("QUJD"), std::optional<std::string>("ABC"));
+  for (auto bad : {"QR", "QT", "Q_", "QUJ", "QUL", "QU_"})
+    EXPECT_FALSE(base64url_decode(bad)) << bad;
+  // Every encoding round-trips, so everything we produce is canonical.
+  std::string bytes;
+  for (int i = 0; i < 64; ++i) {
+    bytes.push_back(static_cast<char>(i * 37 + 11));
+    EXPECT_EQ(base64url_decode(base64url_encode(bytes)), std::optional<std::string>(bytes)) << i;
+  }
+}
+
+TEST(Jwt, NonCanonicalSignatureIsMalformed) {
+  std::string good = hs256(R"({"userId":"u"})");
+  ASSERT_TRUE(jwt_verifier(secret).verify(good, now));
+  // 32 bytes of HMAC are 43 characters: the last one carries 2 unused bits.
+  // Setting them gives the same bytes, but is not the token that was signed.
+  static const std::string alphabet =
+      "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+  std::string altered = good;
+  std::size_t v = alphabet.find(altered.back());
+  ASSERT_EQ(v % 4, 0u);
+  altered.back() = alphabet[v | 3];
+  EXPECT_EQ(verify_error(altered), errc::token_malformed);
+  // Header and payload alike.
+  std::string header = base64url_encode(R"({"alg":"HS256","typ":"JWT"})");  // 27 bytes: 36 chars
+  std::string payload = base64url_encode(R"({"userId":"u"})");              // 14 bytes: 19 chars
+  ASSERT_EQ(payload.size() % 4, 3u);
+  std::size_t p = alphabet.find(payload.back());
+  ASSERT_EQ(p % 4, 0u);
+  payload.back() = alphabet[p | 1];
+  std::string input = header + "." + payload;
+  EXPECT_EQ(verify_error(input + "." + base64url_encode(hmac_sha256(secret, input))),
+            errc::token_malformed);
+}
+
+namespace {
+
+verifier_options with_iss_aud(std::string iss, std::string aud) {
+  verifier_options o{secret, "publisher-secret-publisher-secret", "userId"};
+  o.issuer = std::move(iss);
+  o.audience = std::move(aud);
+  return o;
+}
+
+}  // namespace
+
+// JWT_ISSUER / JWT_AUDIENCE (docs/protocol.md section 9): opt-in; when set,
+// every end-user token must name them; publisher tokens are exempt.
+TEST(Jwt, IssuerAndAudienceWhenConfigured) {
+  auto check = [](const verifier_options& o, std::string_view payload) {
+    auto r = jwt_verifier(o).verify(hs256(payload), now);
+    return r ? errc::ok : static_cast<errc>(r.error().value());
+  };
+  // Unset: anything goes, as before.
+  auto none = with_iss_aud("", "");
+  EXPECT_EQ(check(none, R"({"userId":"u"})"), errc::ok);
+  EXPECT_EQ(check(none, R"({"userId":"u","iss":5,"aud":{}})"), errc::ok);
+
+  auto iss = with_iss_aud("https://idp.example/", "");
+  EXPECT_EQ(check(iss, R"({"userId":"u","iss":"https://idp.example/"})"), errc::ok);
+  EXPECT_EQ(check(iss, R"({"userId":"u","iss":"https://idp.example/","aud":"x"})"), errc::ok);
+  for (auto bad :
+       {R"({"userId":"u"})", R"({"userId":"u","iss":"https://idp.example"})",
+        R"({"userId":"u","iss":"HTTPS://IDP.EXAMPLE/"})",
+        R"({"userId":"u","iss":["https://idp.example/"]})", R"({"userId":"u","iss":null})"})
+    EXPECT_EQ(check(iss, bad), errc::token_bad_claim) << bad;
+
+  auto aud = with_iss_aud("", "realtime");
+  EXPECT_EQ(check(aud, R"({"userId":"u","aud":"realtime"})"), errc::ok);
+  EXPECT_EQ(check(aud, R"({"userId":"u","aud":["other","realtime"]})"), errc::ok);
+  for (auto bad : {R"({"userId":"u"})", R"({"userId":"u","aud":"Realtime"})",
+                   R"({"userId":"u","aud":["other"]})", R"({"userId":"u","aud":[]})",
+                   R"({"userId":"u","aud":[["realtime"]]})", R"({"userId":"u","aud":[5]})",
+                   R"({"userId":"u","aud":["realtime",5]})", R"({"userId":"u","aud":null})"})
+    EXPECT_EQ(check(aud, bad), errc::token_bad_claim) << bad;
+
+  auto both = with_iss_aud("me", "you");
+  EXPECT_EQ(check(both, R"({"userId":"u","iss":"me","aud":"you"})"), errc::ok);
+  EXPECT_EQ(check(both, R"({"userId":"u","iss":"me"})"), errc::token_bad_claim);
+  EXPECT_EQ(check(both, R"({"userId":"u","aud":"you"})"), errc::token_bad_claim);
+  // Time claims are still checked first: an expired token is expired.
+  EXPECT_EQ(check(both, R"({"userId":"u","exp":1})"), errc::token_expired);
+
+  // Publisher tokens (PUBLISH_SECRET) are the server's own: no iss/aud needed.
+  std::string input =
+      base64url_encode(R"({"alg":"HS256","typ":"JWT"})") + "." + base64url_encode("{}");
+  auto pub = jwt_verifier(both).verify(
+      input + "." + base64url_encode(hmac_sha256("publisher-secret-publisher-secret", input)), now);
+  ASSERT_TRUE(pub) << pub.error().message();
+  EXPECT_TRUE(pub->publisher);
 }

@@ -13,6 +13,7 @@
 #include "auth/base64url.hpp"
 #include "auth/jwt.hpp"
 #include "auth/token_cache.hpp"
+#include "net/jwks_fetcher.hpp"
 
 using namespace hf;
 using namespace hf::auth;
@@ -238,4 +239,145 @@ TEST(PublisherTokens, OnlyThePublishSecretMakesAPublisher) {
   EXPECT_FALSE(
       v.verify(hs("end-user-secret-end-user-secret!!", "{}"), now));  // an end user needs a user
   EXPECT_FALSE(v.verify(hs("publisher-secret-publisher-secret", R"({"exp":1})"), now));  // expired
+}
+
+// A key rotation that changes the algorithm (RS256 to ES256), or a provider
+// that was down at start: a token naming an unknown kid asks for the keys
+// even when the node holds no key of the token's kind yet.
+TEST(AsymmetricTokens, UnknownKidOfAKindWithNoKeyYetAsksForKeys) {
+  auto rsa = rsa_pair(), ec = ec_pair();
+  jwt_verifier v(verifier_options{{}, {}, "sub"});
+  int asked = 0;
+  v.on_unknown_kid([&] { ++asked; });
+  auto es = ec.sign(R"({"alg":"ES256","typ":"JWT","kid":"e-new"})", claims);
+  auto rs = rsa.sign(R"({"alg":"RS256","typ":"JWT","kid":"r-new"})", claims);
+  // No key at all (the provider was down at start).
+  EXPECT_EQ(v.verify(rs, now).error(), errc::token_unknown_kid);
+  EXPECT_EQ(asked, 1);
+  v.set_keys(parse_jwks(jwks(rsa.jwk("r-old"))).keys);  // RSA only
+  EXPECT_EQ(v.verify(es, now).error(), errc::token_unknown_kid);
+  EXPECT_EQ(asked, 2);
+  v.set_keys(parse_jwks(jwks(ec.jwk("e-new"))).keys);  // the provider moved to ES256
+  EXPECT_TRUE(v.verify(es, now));
+  // Still no other alg, and never without a kid-naming token.
+  EXPECT_EQ(v.verify(rsa.sign(R"({"alg":"RS384","typ":"JWT","kid":"x"})", claims), now).error(),
+            errc::token_unsupported_alg);
+  EXPECT_EQ(v.verify(rsa.sign(R"({"alg":"HS256","typ":"JWT","kid":"x"})", claims), now).error(),
+            errc::token_unsupported_alg);  // no JWT_SECRET
+  EXPECT_EQ(asked, 2);
+  // Without a JWKS source (no callback), nothing changes: no key of the
+  // kind is an unsupported alg.
+  jwt_verifier files_only(verifier_options{"hs-secret-hs-secret-hs-secret-hs-secret", {}, "sub"});
+  EXPECT_EQ(files_only.verify(rs, now).error(), errc::token_unsupported_alg);
+}
+
+TEST(AsymmetricTokens, NonStringKidIsMalformed) {
+  auto rsa = rsa_pair();
+  jwt_verifier v(verifier_options{{}, {}, "sub"});
+  int asked = 0;
+  v.on_unknown_kid([&] { ++asked; });
+  v.set_keys(parse_jwks(jwks(rsa.jwk(""))).keys);  // a key with an empty kid
+  EXPECT_TRUE(v.verify(rsa.sign(R"({"alg":"RS256","typ":"JWT"})", claims), now));
+  EXPECT_TRUE(v.verify(rsa.sign(R"({"alg":"RS256","typ":"JWT","kid":""})", claims), now));
+  for (auto kid : {"5", "null", "[\"\"]", "{}", "true"}) {
+    std::string h = std::string(R"({"alg":"RS256","typ":"JWT","kid":)") + kid + "}";
+    auto r = v.verify(rsa.sign(h, claims), now);
+    ASSERT_FALSE(r) << kid;
+    EXPECT_EQ(r.error(), errc::token_malformed) << kid;
+  }
+  EXPECT_EQ(asked, 0);
+}
+
+TEST(AsymmetricTokens, IssuerAndAudienceApplyToPublicKeyTokens) {
+  auto ec = ec_pair();
+  verifier_options o{{}, {}, "sub"};
+  o.issuer = "https://idp.example/";
+  o.audience = "realtime";
+  jwt_verifier v(o);
+  v.set_keys(parse_jwks(jwks(ec.jwk("e1"))).keys);
+  auto tok = [&](const std::string& extra) {
+    return ec.sign(R"({"alg":"ES256","typ":"at+jwt","kid":"e1"})",
+                   R"({"sub":"user-7","exp":1900000000)" + extra + "}");
+  };
+  EXPECT_TRUE(v.verify(tok(R"(,"iss":"https://idp.example/","aud":["api","realtime"])"), now));
+  EXPECT_EQ(v.verify(tok(R"(,"iss":"https://idp.example/")"), now).error(), errc::token_bad_claim);
+  EXPECT_EQ(v.verify(tok(R"(,"iss":"https://evil.example/","aud":"realtime")"), now).error(),
+            errc::token_bad_claim);
+}
+
+// A 1024-bit modulus padded with zero bytes to 256 bytes is still 1024 bits.
+TEST(PublicKeys, RsaModulusIsMeasuredInSignificantBits) {
+  test_key small{{EVP_PKEY_Q_keygen(nullptr, nullptr, "RSA", std::size_t{1024}), EVP_PKEY_free},
+                 false};
+  BIGNUM* n = nullptr;
+  EVP_PKEY_get_bn_param(small.pair.get(), OSSL_PKEY_PARAM_RSA_N, &n);
+  auto padded_n = [&](std::size_t bytes) {
+    std::string out(bytes, '\0');
+    BN_bn2binpad(n, reinterpret_cast<unsigned char*>(out.data()), int(out.size()));
+    return base64url_encode(out);
+  };
+  auto keys =
+      parse_jwks(jwks(rsa_jwk("plain", padded_n(128)) + "," + rsa_jwk("padded", padded_n(256)) +
+                      "," + rsa_jwk("padded-more", padded_n(512))));
+  BN_free(n);
+  EXPECT_TRUE(keys.keys.empty());
+  EXPECT_EQ(keys.skipped, 3u);
+  // A real 2048-bit key still passes, also with a leading zero byte.
+  auto big = rsa_pair();
+  BIGNUM* bn = nullptr;
+  EVP_PKEY_get_bn_param(big.pair.get(), OSSL_PKEY_PARAM_RSA_N, &bn);
+  std::string bytes(257, '\0');
+  BN_bn2binpad(bn, reinterpret_cast<unsigned char*>(bytes.data()), 257);
+  BN_free(bn);
+  auto ok = parse_jwks(jwks(big.jwk("b") + "," + rsa_jwk("b0", base64url_encode(bytes))));
+  EXPECT_EQ(ok.keys.size(), 2u);
+}
+
+// JWKS_URL as the fetcher reads it (src/net/jwks_fetcher): the Host header
+// keeps a non-default port, IPv6 literals resolve without their brackets,
+// and credentials are refused without being echoed.
+TEST(JwksUrl, HostHeaderPortsIpv6AndCredentials) {
+  auto t = net::parse_jwks_url("http://127.0.0.1:8080/.well-known/jwks.json?x=1");
+  EXPECT_FALSE(t.https);
+  EXPECT_TRUE(t.ip_literal);
+  EXPECT_EQ(t.host, "127.0.0.1");
+  EXPECT_EQ(t.port, "8080");
+  EXPECT_EQ(t.host_header, "127.0.0.1:8080");
+  EXPECT_EQ(t.target, "/.well-known/jwks.json?x=1");
+  auto v6 = net::parse_jwks_url("http://[::1]:9000/jwks");
+  EXPECT_TRUE(v6.ip_literal);
+  EXPECT_EQ(v6.host, "::1");
+  EXPECT_EQ(v6.port, "9000");
+  EXPECT_EQ(v6.host_header, "[::1]:9000");
+  EXPECT_EQ(net::parse_jwks_url("https://[2001:db8::1]/k").host_header, "[2001:db8::1]");
+  auto named = net::parse_jwks_url("https://idp.example.com/keys");
+  EXPECT_TRUE(named.https);
+  EXPECT_FALSE(named.ip_literal);
+  EXPECT_EQ(named.port, "443");
+  EXPECT_EQ(named.host_header, "idp.example.com");
+  EXPECT_EQ(net::parse_jwks_url("https://idp.example.com:443").host_header, "idp.example.com");
+  EXPECT_EQ(net::parse_jwks_url("https://idp.example.com:443").target, "/");
+  EXPECT_EQ(net::parse_jwks_url("http://idp.example.com:443/").host_header, "idp.example.com:443");
+  EXPECT_EQ(net::parse_jwks_url("http://idp.example.com:/").port, "80");
+  for (std::string bad : {"https://user:pa55word@idp.example.com/", "https://pa55word@idp/",
+                          "ftp://user:pa55word@idp/", "not a url pa55word@", ""}) {
+    try {
+      net::parse_jwks_url(bad);
+      ADD_FAILURE() << bad << " accepted";
+    } catch (const std::runtime_error& e) {
+      EXPECT_EQ(std::string(e.what()).find("pa55word"), std::string::npos) << e.what();
+      EXPECT_EQ(std::string(e.what()).find('\n'), std::string::npos) << e.what();
+    }
+  }
+}
+
+TEST(JwksUrl, FailedFetchesAreRetriedWithBackoff) {
+  using std::chrono::milliseconds;
+  const milliseconds five_min(300000), ten_s(10000);
+  std::vector<long> got;
+  for (unsigned f = 1; f <= 9; ++f) got.push_back(long(net::jwks_retry_delay(f, five_min).count()));
+  EXPECT_EQ(got, (std::vector<long>{1000, 2000, 4000, 8000, 16000, 32000, 60000, 60000, 60000}));
+  EXPECT_EQ(net::jwks_retry_delay(4, ten_s).count(), 8000);
+  EXPECT_EQ(net::jwks_retry_delay(5, ten_s).count(), 10000);  // never above JWKS_REFRESH_MS
+  EXPECT_EQ(net::jwks_retry_delay(1000000, five_min).count(), 60000);
 }

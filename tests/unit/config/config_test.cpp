@@ -78,7 +78,7 @@ TEST(Config, EveryNumericSettingIsParsedAndChecked) {
     if (d.env == "JWT_SECRET" || d.env == "HOST" || d.env == "ENV_FILE" || d.env == "NODE_ID" ||
         d.env == "CONFIG_FILE" || d.env == "TLS_CERT_FILE" || d.env == "TLS_KEY_FILE" ||
         d.env == "PUBLISH_SECRET" || d.env == "USER_CLAIM" || d.env == "JWT_PUBLIC_KEY_FILE" ||
-        d.env == "JWKS_FILE")
+        d.env == "JWKS_FILE" || d.env == "JWT_ISSUER" || d.env == "JWT_AUDIENCE")
       continue;
     fixture f;
     f.env["JWT_SECRET"] = long_secret;
@@ -136,4 +136,71 @@ TEST(Config, HelpListsEverySettingWithDefault) {
   }
   fixture f;
   EXPECT_TRUE(f.run({"--help"}).help);
+}
+
+// JWT_ISSUER / JWT_AUDIENCE: unset by default (no check), any text otherwise.
+TEST(Config, IssuerAndAudienceAreOptIn) {
+  fixture f;
+  f.env["JWT_SECRET"] = long_secret;
+  auto plain = f.run({});
+  ASSERT_FALSE(plain.error) << *plain.error;
+  EXPECT_EQ(plain.cfg.jwt_issuer, "");
+  EXPECT_EQ(plain.cfg.jwt_audience, "");
+  f.env["JWT_ISSUER"] = "https://idp.example/";
+  auto r = f.run({"--jwt-audience", "realtime"});
+  ASSERT_FALSE(r.error) << *r.error;
+  EXPECT_EQ(r.cfg.jwt_issuer, "https://idp.example/");
+  EXPECT_EQ(r.cfg.jwt_audience, "realtime");
+  std::string shown = describe(r.cfg);
+  EXPECT_NE(shown.find("JWT_ISSUER=https://idp.example/\n"), std::string::npos) << shown;
+  EXPECT_NE(shown.find("JWT_AUDIENCE=realtime\n"), std::string::npos) << shown;
+}
+
+// JWKS_URL: a URL with user:password@ is refused at start (the fetcher sends
+// no credentials, and they would end up in logs), without echoing them.
+TEST(Config, JwksUrlWithCredentialsIsRefusedWithoutEchoingThem) {
+  for (std::string url : {"https://user:s3cr3t@idp.example/jwks.json",
+                          "http://s3cr3t@127.0.0.1:8080/jwks", "https://:s3cr3t@idp.example/"}) {
+    fixture f;
+    f.env["JWT_SECRET"] = long_secret;
+    f.env["JWKS_URL"] = url;
+    auto r = f.run({});
+    ASSERT_TRUE(r.error) << url;
+    EXPECT_NE(r.error->find("JWKS_URL"), std::string::npos) << *r.error;
+    EXPECT_NE(r.error->find("credentials"), std::string::npos) << *r.error;
+    EXPECT_EQ(r.error->find("s3cr3t"), std::string::npos) << *r.error;
+  }
+  for (std::string url :
+       {"https://idp.example/jwks.json", "http://127.0.0.1:8080/jwks", "http://[::1]:8080/jwks"}) {
+    fixture f;
+    f.env["JWT_SECRET"] = long_secret;
+    f.env["JWKS_URL"] = url;
+    auto r = f.run({});
+    EXPECT_FALSE(r.error) << url << ": " << *r.error;
+  }
+  // A URL that is not one at all is not echoed either when it has an '@'.
+  fixture f;
+  f.env["JWT_SECRET"] = long_secret;
+  f.env["JWKS_URL"] = "ftp://user:s3cr3t@idp.example/";
+  auto r = f.run({});
+  ASSERT_TRUE(r.error);
+  EXPECT_EQ(r.error->find("s3cr3t"), std::string::npos) << *r.error;
+}
+
+// JWKS_REFRESH_MS: 10 s to one day, and --help says so.
+TEST(Config, JwksRefreshRangeIsDocumented) {
+  fixture f;
+  f.env["JWT_SECRET"] = long_secret;
+  f.env["JWKS_REFRESH_MS"] = "9999";
+  EXPECT_TRUE(f.run({}).error);
+  f.env["JWKS_REFRESH_MS"] = "86400001";
+  EXPECT_TRUE(f.run({}).error);
+  f.env["JWKS_REFRESH_MS"] = "86400000";
+  EXPECT_FALSE(f.run({}).error);
+  std::string help = help_text("hopeflow-realtime");
+  std::size_t at = help.find("--jwks-refresh-ms");
+  ASSERT_NE(at, std::string::npos);
+  std::string row = help.substr(at, help.find("\n  --", at + 1) - at);
+  EXPECT_NE(row.find("10 s"), std::string::npos) << row;
+  EXPECT_NE(row.find("1 day"), std::string::npos) << row;
 }
