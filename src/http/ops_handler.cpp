@@ -1,10 +1,16 @@
-// Operations endpoints (not in the wire contract): liveness, readiness and
-// Prometheus metrics.
+// Operations endpoints (docs/protocol.md section A): liveness, readiness and
+// Prometheus metrics, for GET and HEAD.
 #include <memory>
 
 #include "broker/broker.hpp"
 #include "http/handlers.hpp"
 #include "net/jwks_fetcher.hpp"
+#include "net/process_stats.hpp"
+
+// The project version (CMakeLists.txt sets it from project()).
+#ifndef HOPEFLOW_VERSION
+#define HOPEFLOW_VERSION "unknown"
+#endif
 
 namespace hf::http {
 namespace {
@@ -20,36 +26,47 @@ readiness readiness_of(const context& c) {
   return readiness::ready;
 }
 
-}  // namespace
-
-void handle_healthz(context&, const request&, exchange_ptr x) {
-  x->respond(text_response(200, "ok"));
+// HEAD gets the GET answer, marked so that it is written without its body
+// (docs/protocol.md section A).
+response for_method(const request& req, response r) {
+  r.head = req.method == "HEAD";
+  return r;
 }
 
-void handle_readyz(context& c, const request&, exchange_ptr x) {
+}  // namespace
+
+void handle_healthz(context&, const request& req, exchange_ptr x) {
+  x->respond(for_method(req, text_response(200, "ok")));
+}
+
+void handle_readyz(context& c, const request& req, exchange_ptr x) {
   switch (readiness_of(c)) {
     case readiness::ready:
-      return x->respond(text_response(200, "ready"));
+      return x->respond(for_method(req, text_response(200, "ready")));
     case readiness::draining:
-      return x->respond(text_response(503, "draining"));
+      return x->respond(for_method(req, text_response(503, "draining")));
     case readiness::redis_unavailable:
-      return x->respond(text_response(503, "redis unavailable"));
+      return x->respond(for_method(req, text_response(503, "redis unavailable")));
   }
 }
 
 // Every worker copies its counters and shard gauges on its own thread
 // (c.workers); the copies are summed on c's thread, which answers once the
 // last has arrived.
-void handle_metrics(context& c, const request&, exchange_ptr x) {
+void handle_metrics(context& c, const request& req, exchange_ptr x) {
   struct gather {
     metrics::counters c;
     metrics::gauges g;
     std::size_t left;
     exchange_ptr x;
+    bool head;
   };
   auto acc = std::make_shared<gather>();
   acc->left = c.workers.size();
   acc->x = std::move(x);
+  acc->head = req.method == "HEAD";  // req is not valid once this returns
+  acc->g.version = HOPEFLOW_VERSION;
+  acc->g.process = net::read_process_sample();
   auto status = c.broker.status();
   acc->g.ready = readiness_of(c) == readiness::ready;
   acc->g.cluster = status.state;
@@ -65,8 +82,12 @@ void handle_metrics(context& c, const request&, exchange_ptr x) {
     acc->g.pending_publishes += s.pending_publishes;
     acc->g.http_connections += s.http_connections;
     if (--acc->left) return;
-    acc->x->respond(
-        {200, body_kind::metrics, metrics::render_prometheus(acc->c, acc->g), true, {}});
+    acc->x->respond({.status = 200,
+                     .kind = body_kind::metrics,
+                     .body = metrics::render_prometheus(acc->c, acc->g),
+                     .keep_alive = true,
+                     .extra_headers = {},
+                     .head = acc->head});
   });
 }
 

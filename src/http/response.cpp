@@ -103,7 +103,7 @@ std::string serialize(const response& r, bool http10, int idle_seconds) {
     out.append("\r\n");
   }
   out.append("\r\n");
-  out.append(body);
+  if (!r.head) out.append(body);
   return out;
 }
 

@@ -26,6 +26,9 @@ struct response {
   bool keep_alive = true;
   // Complete "name: value\r\n" lines with static storage duration.
   std::string_view extra_headers;
+  // The answer to a HEAD request (RFC 9110 9.3.2): written with the headers,
+  // content-length included, that `body` would have, but without `body`.
+  bool head = false;
 };
 
 // A text/plain answer (404 "Not Found", 401 "Unauthorized", ...).

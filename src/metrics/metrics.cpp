@@ -119,10 +119,40 @@ void labelled(std::string& out, const char* name, const char* help, const char* 
            double(values[i]));
 }
 
+// A label value as the text format writes it: backslash, double quote and
+// line feed escaped.
+std::string label_value(std::string_view v) {
+  std::string out;
+  for (char ch : v) {
+    if (ch == '\\' || ch == '"') out += '\\';
+    if (ch == '\n') {
+      out += "\\n";
+      continue;
+    }
+    out += ch;
+  }
+  return out;
+}
+
 }  // namespace
 
 std::string render_prometheus(const counters& c, const gauges& g) {
   std::string o;
+  metric(o, "hopeflow_build_info", "gauge", "Always 1; the version of this server.");
+  sample(o, "hopeflow_build_info", "version=\"" + label_value(g.version) + "\"", 1);
+  if (g.process) {
+    const process_sample& p = *g.process;
+    single(o, "process_cpu_seconds_total", "counter",
+           "Total user and system CPU time spent in seconds.", p.cpu_seconds);
+    single(o, "process_resident_memory_bytes", "gauge", "Resident memory size in bytes.",
+           p.resident_bytes);
+    single(o, "process_virtual_memory_bytes", "gauge", "Virtual memory size in bytes.",
+           p.virtual_bytes);
+    single(o, "process_open_fds", "gauge", "Number of open file descriptors.", p.open_fds);
+    single(o, "process_max_fds", "gauge", "Maximum number of open file descriptors.", p.max_fds);
+    single(o, "process_start_time_seconds", "gauge",
+           "Start time of the process since unix epoch in seconds.", p.start_time_seconds);
+  }
   single(o, "hopeflow_websockets", "gauge", "Open WebSocket connections.", double(g.sockets));
   single(o, "hopeflow_users", "gauge", "Users with at least one socket on this node.",
          double(g.users));

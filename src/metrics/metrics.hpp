@@ -161,7 +161,18 @@ struct counters {
 // The state of the cross-node broker, for /readyz and /metrics.
 enum class cluster_state : std::int8_t { standalone = -1, disconnected = 0, connected = 1 };
 
+// The process as the Prometheus client libraries' process collector reports
+// it (process_* metrics), read from /proc at the scrape by net/process_stats.
+struct process_sample {
+  double cpu_seconds = 0;  // user + system CPU time
+  double resident_bytes = 0, virtual_bytes = 0;
+  double open_fds = 0, max_fds = 0;  // max_fds: the soft RLIMIT_NOFILE
+  double start_time_seconds = 0;     // since the Unix epoch
+};
+
 struct gauges {
+  std::string_view version;               // hopeflow_build_info{version}: the project version
+  std::optional<process_sample> process;  // the process_* metrics; none without
   std::uint64_t sockets = 0, users = 0, pending_publishes = 0, http_connections = 0;
   bool ready = true;
   cluster_state cluster = cluster_state::standalone;

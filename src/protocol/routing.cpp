@@ -20,10 +20,14 @@ route classify(std::string_view method, std::string_view target,
   if (upgrade && core::iequals(core::js_trim(*upgrade), "websocket")) return route::websocket;
   std::string_view path = target_path(target);
   // An absolute-form target with no path is "/" (WHATWG URL).
-  if (method == "GET") {
+  // HEAD is GET without the body (RFC 9110 9.3.2): the handlers answer it
+  // with the GET answer's status and headers.
+  if (method == "GET" || method == "HEAD") {
     if (path == "/healthz") return route::healthz;
     if (path == "/readyz") return route::readyz;
     if (path == "/metrics") return route::metrics;
+  }
+  if (method == "GET") {
     if (path == "/console" || path == "/console/" || path == "/console/app.js" ||
         path == "/console/sdk.js")
       return route::console;

@@ -10,9 +10,9 @@ enum class route {
   websocket,  // any path, Upgrade: websocket (any case): checked first
   preflight,  // OPTIONS /publish -> 204 with CORS headers
   publish,    // POST /publish
-  healthz,    // GET /healthz: the process is alive (docs/protocol.md section A)
-  readyz,     // GET /readyz: accepting work (not draining; Redis up in a cluster)
-  metrics,    // GET /metrics: Prometheus text format
+  healthz,    // GET or HEAD /healthz: the process is alive (docs/protocol.md section A)
+  readyz,     // GET or HEAD /readyz: accepting work (not draining; Redis up in a cluster)
+  metrics,    // GET or HEAD /metrics: Prometheus text format
   console,    // GET /console, /console/{app,sdk}.js: the developer console (404 unless CONSOLE=1)
   not_found,  // everything else -> 404 "Not Found"
 };

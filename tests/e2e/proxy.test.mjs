@@ -1,5 +1,7 @@
 // TLS at the proxy: Debian's nginx with packaging/nginx-site.conf and a
-// self-signed certificate made here, in front of the server.
+// self-signed certificate made here, in front of the server. Also what the
+// example promises an operator: no token in its access log, and /metrics
+// only for loopback and private addresses.
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync, spawn } from 'node:child_process';
@@ -12,6 +14,8 @@ import { Client, freePort, sleep, startServer, token } from './helpers.mjs';
 
 const hasNginx = (() => { try { execFileSync('nginx', ['-v'], { stdio: 'ignore' }); return true; } catch { return false; } })();
 
+const exampleAccessLog = '/var/log/nginx/hopeflow-access.log';
+
 describe('behind nginx with TLS', { skip: !hasNginx && 'nginx not installed' }, () => {
   let server, nginx, port, dir;
   before(async () => {
@@ -20,7 +24,10 @@ describe('behind nginx with TLS', { skip: !hasNginx && 'nginx not installed' }, 
     execFileSync('openssl', ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-days', '1', '-subj', '/CN=localhost',
       '-keyout', `${dir}/key.pem`, '-out', `${dir}/cert.pem`], { stdio: 'ignore' });
     port = await freePort();
-    const site = readFileSync(new URL('../../packaging/nginx-site.conf', import.meta.url), 'utf8')
+    const example = readFileSync(new URL('../../packaging/nginx-site.conf', import.meta.url), 'utf8');
+    assert.ok(example.includes(exampleAccessLog), 'the example names its access log');
+    const site = example
+      .replace(exampleAccessLog, `${dir}/access.log`)
       .replace('UPSTREAM_ADDRESS', `127.0.0.1:${server.port}`)
       .replace('LISTEN_ADDRESS', `127.0.0.1:${port}`)
       .replace('CERT_FILE', `${dir}/cert.pem`)
@@ -30,7 +37,6 @@ describe('behind nginx with TLS', { skip: !hasNginx && 'nginx not installed' }, 
     writeFileSync(`${dir}/nginx.conf`, `daemon off; master_process off; worker_processes 1; pid ${dir}/nginx.pid; error_log stderr warn;
 events { worker_connections 256; }
 http {
-  access_log off;
   client_body_temp_path ${dir}/tmp/body; proxy_temp_path ${dir}/tmp/proxy; fastcgi_temp_path ${dir}/tmp/fcgi;
   uwsgi_temp_path ${dir}/tmp/uwsgi; scgi_temp_path ${dir}/tmp/scgi;
   include ${dir}/site.conf;
@@ -72,5 +78,47 @@ http {
     assert.equal(r.status, 200);
     assert.deepEqual(r.json, { clientCount: 1, results: ['over tls'] });
     assert.equal((await c.close(1000)).code, 1000);
+  });
+
+  const getTls = (path, localAddress = '127.0.0.1') => new Promise((resolve, reject) => {
+    const req = https.request({ host: '127.0.0.1', port, path, localAddress, rejectUnauthorized: false }, (res) => {
+      let t = '';
+      res.on('data', (d) => { t += d; });
+      res.on('end', () => resolve({ status: res.statusCode, text: t }));
+    });
+    req.on('error', reject);
+    req.end();
+  });
+
+  it('/metrics answers loopback and private addresses only', async () => {
+    const local = await getTls('/metrics');
+    assert.equal(local.status, 200);
+    assert.match(local.text, /^hopeflow_websockets \d+$/m);
+    // 127.0.0.2 is this machine too, but not an allowed address: it stands
+    // for the world.
+    assert.equal((await getTls('/metrics', '127.0.0.2')).status, 403);
+    assert.equal((await getTls('/metrics?x=1', '127.0.0.2')).status, 403);
+    assert.equal((await getTls('//metrics', '127.0.0.2')).status, 403);
+    assert.equal((await getTls('/healthz', '127.0.0.2')).status, 200);
+  });
+
+  it('writes no query string, so no ?token=, to the access log', async () => {
+    const t = await token('logged-user');
+    const ws = new WebSocket(`wss://127.0.0.1:${port}/?token=${encodeURIComponent(t)}`, { rejectUnauthorized: false });
+    await once(ws, 'open');
+    const c = new Client(ws);
+    await c.barrier();
+    assert.equal((await c.close(1000)).code, 1000);
+    assert.equal((await getTls(`/nothing?token=${t}`)).status, 404);
+    // nginx logs a request when it ends: the socket's line follows its close.
+    let log = '';
+    for (let i = 0; i < 100 && !/"GET \/ HTTP\/1\.1" 101/.test(log); i++) {
+      await sleep(50);
+      log = readFileSync(`${dir}/access.log`, 'utf8');
+    }
+    assert.match(log, /"GET \/ HTTP\/1\.1" 101/);
+    assert.match(log, /"GET \/nothing HTTP\/1\.1" 404/);
+    assert.ok(!log.includes('token='), log);
+    assert.ok(!log.includes(t.split('.')[1]), 'no part of the token');
   });
 });

@@ -229,6 +229,27 @@ TEST_F(handlers_fixture, ReadinessAndMetrics) {
   EXPECT_NE(x->answer->body.find("hopeflow_ready 0\n"), std::string::npos);
 }
 
+TEST_F(handlers_fixture, HeadOnTheOperationsEndpointsIsGetWithoutTheBody) {
+  http::request head;
+  head.method = "HEAD";
+  http::request get;
+  get.method = "GET";
+  for (auto route : {protocol::route::healthz, protocol::route::readyz, protocol::route::metrics}) {
+    auto g = send(route, get);
+    auto h = send(route, head);
+    ASSERT_EQ(h->answers, 1);
+    EXPECT_EQ(h->answer->status, g->answer->status);
+    EXPECT_EQ(h->answer->kind, g->answer->kind);
+    EXPECT_TRUE(h->answer->head);
+    EXPECT_FALSE(g->answer->head);
+    EXPECT_FALSE(h->answer->body.empty());  // its length is the content-length
+  }
+  not_ready = true;
+  auto h = send(protocol::route::readyz, head);
+  EXPECT_EQ(h->answer->status, 503u);
+  EXPECT_TRUE(h->answer->head);
+}
+
 TEST_F(handlers_fixture, UpgradeRefusalsAreHttpAnswersThatClose) {
   http::request up;
   up.method = "GET";

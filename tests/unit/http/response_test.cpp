@@ -48,6 +48,21 @@ TEST(HttpResponse, KeptAliveAnswerNamesTheIdleLimit) {
   EXPECT_EQ(serialize(text_response(404, "Not Found")).find("keep-alive:"), std::string::npos);
 }
 
+// HEAD (RFC 9110 9.3.2): the status and headers GET would get, with the
+// content-length of the GET body, and no body.
+TEST(HttpResponse, HeadAnswerIsTheGetAnswerWithoutItsBody) {
+  for (response get : {text_response(200, "ok"), text_response(503, "draining"),
+                       response{200, body_kind::metrics, "a 1\n", true, {}}}) {
+    response head = get;
+    head.head = true;
+    std::string g = serialize(get, false, 15), h = serialize(head, false, 15);
+    EXPECT_EQ(h, g.substr(0, g.size() - get.body.size()));
+    EXPECT_NE(h.find("content-length: " + std::to_string(get.body.size()) + "\r\n"),
+              std::string::npos);
+    EXPECT_EQ(h.substr(h.size() - 4), "\r\n\r\n");
+  }
+}
+
 // A WebSocket session refuses an upgrade with the bytes the HTTP layer would
 // write for the same plain answer (ws/ does not include http/).
 TEST(HttpResponse, WebSocketRefusalIsThePlainCloseAnswer) {

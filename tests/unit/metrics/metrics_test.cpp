@@ -2,6 +2,10 @@
 
 #include <gtest/gtest.h>
 
+#include <ctime>
+
+#include "net/process_stats.hpp"
+
 using namespace hf::metrics;
 
 TEST(Metrics, SumsAndRendersCountersGaugesAndHistogram) {
@@ -77,4 +81,67 @@ TEST(Metrics, LabelTablesHaveDistinctNonEmptyLabels) {
             std::string::npos);
   EXPECT_NE(text.find("hopeflow_http_responses_total{class=\"5xx\"} 1\n"), std::string::npos);
   EXPECT_EQ(c.http_status[0], 1u);
+}
+
+TEST(Metrics, BuildInfoNamesTheVersion) {
+  gauges g;
+  g.version = "1.2.3";
+  std::string text = render_prometheus({}, g);
+  EXPECT_NE(
+      text.find("# TYPE hopeflow_build_info gauge\nhopeflow_build_info{version=\"1.2.3\"} 1\n"),
+      std::string::npos);
+  g.version = "a\"b\\c\nd";  // escaped as the exposition format asks
+  EXPECT_NE(render_prometheus({}, g).find(R"(hopeflow_build_info{version="a\"b\\c\nd"} 1)"),
+            std::string::npos);
+}
+
+TEST(Metrics, ProcessMetricsHaveTheClientLibrariesNamesAndOnlyWithASample) {
+  gauges g;
+  EXPECT_EQ(render_prometheus({}, g).find("process_"), std::string::npos);
+  g.process = process_sample{.cpu_seconds = 1.5,
+                             .resident_bytes = 4096,
+                             .virtual_bytes = 8192,
+                             .open_fds = 7,
+                             .max_fds = 1024,
+                             .start_time_seconds = 1700000000.25};
+  std::string text = render_prometheus({}, g);
+  for (const char* expected :
+       {"# TYPE process_cpu_seconds_total counter\nprocess_cpu_seconds_total 1.5\n",
+        "# TYPE process_resident_memory_bytes gauge\nprocess_resident_memory_bytes 4096\n",
+        "# TYPE process_virtual_memory_bytes gauge\nprocess_virtual_memory_bytes 8192\n",
+        "# TYPE process_open_fds gauge\nprocess_open_fds 7\n",
+        "# TYPE process_max_fds gauge\nprocess_max_fds 1024\n",
+        "# TYPE process_start_time_seconds gauge\nprocess_start_time_seconds 1700000000.25\n"})
+    EXPECT_NE(text.find(expected), std::string::npos) << expected;
+}
+
+TEST(ProcessStats, ParsesProcSelfStatPastACommandNameWithSpacesAndParentheses) {
+  // Fields 14-15 utime stime, 22 starttime, 23 vsize, 24 rss (proc(5)).
+  auto s = hf::net::parse_proc_stat(
+      "4242 (a (b) c) S 1 4242 4242 0 -1 4194560 100 0 0 0 250 50 0 0 -2 -5 3 0 "
+      "123456 987654321 1500 18446744073709551615\n");
+  ASSERT_TRUE(s);
+  EXPECT_EQ(s->utime, 250u);
+  EXPECT_EQ(s->stime, 50u);
+  EXPECT_EQ(s->starttime, 123456u);
+  EXPECT_EQ(s->vsize, 987654321u);
+  EXPECT_EQ(s->rss, 1500u);
+  EXPECT_FALSE(hf::net::parse_proc_stat("4242 (x) S 1 2 3"));
+  EXPECT_FALSE(hf::net::parse_proc_stat("no parenthesis"));
+  EXPECT_EQ(hf::net::parse_boot_time("cpu  1 2 3\nintr 5\nbtime 1700000000\nprocesses 9\n"),
+            1700000000u);
+  EXPECT_FALSE(hf::net::parse_boot_time("cpu 1 2 3\n"));
+}
+
+TEST(ProcessStats, ReadsThisProcess) {
+  auto p = hf::net::read_process_sample();
+  ASSERT_TRUE(p);
+  EXPECT_GT(p->resident_bytes, 1e5);
+  EXPECT_GE(p->virtual_bytes, p->resident_bytes);
+  EXPECT_GE(p->open_fds, 3);
+  EXPECT_GE(p->max_fds, p->open_fds);
+  EXPECT_GE(p->cpu_seconds, 0);
+  double now = double(std::time(nullptr));
+  EXPECT_LE(p->start_time_seconds, now + 2);
+  EXPECT_GT(p->start_time_seconds, now - 3600);
 }

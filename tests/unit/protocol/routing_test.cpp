@@ -18,11 +18,18 @@ TEST(Routing, PublishAndPreflight) {
   EXPECT_EQ(classify("OPTIONS", "/publish", std::nullopt), route::preflight);
 }
 
-TEST(Routing, OperationsEndpointsAreGetOnlyAndNeverShadowUpgrades) {
+TEST(Routing, OperationsEndpointsAreGetOrHeadOnlyAndNeverShadowUpgrades) {
   EXPECT_EQ(classify("GET", "/healthz", std::nullopt), route::healthz);
   EXPECT_EQ(classify("GET", "/readyz?x", std::nullopt), route::readyz);
   EXPECT_EQ(classify("GET", "/metrics", std::nullopt), route::metrics);
+  // HEAD is GET without the body (RFC 9110 9.3.2): same route, the handler
+  // answers the same status and headers.
+  EXPECT_EQ(classify("HEAD", "/healthz", std::nullopt), route::healthz);
+  EXPECT_EQ(classify("HEAD", "/readyz?x", std::nullopt), route::readyz);
+  EXPECT_EQ(classify("HEAD", "http://host:8787/metrics", std::nullopt), route::metrics);
+  EXPECT_EQ(classify("head", "/healthz", std::nullopt), route::not_found);  // case-sensitive
   EXPECT_EQ(classify("POST", "/metrics", std::nullopt), route::not_found);
+  EXPECT_EQ(classify("PUT", "/healthz", std::nullopt), route::not_found);
   EXPECT_EQ(classify("GET", "/healthz", "websocket"), route::websocket);
 }
 
