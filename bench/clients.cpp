@@ -69,7 +69,12 @@ void ws_client::start(const tcp::endpoint& server, std::optional<asio::ip::addre
                                        : "") +
         "Authorization: Bearer " + self->token_ + "\r\n\r\n";
     // Subscribe and ping right behind the handshake: the server reads them in order.
-    self->pending_ += client_frame(self->subscribe_);
+    // One frame per line (a subscribe carries at most 50 filters).
+    for (std::size_t at = 0; at < self->subscribe_.size();) {
+      std::size_t nl = std::min(self->subscribe_.find('\n', at), self->subscribe_.size());
+      self->pending_ += client_frame(std::string_view(self->subscribe_).substr(at, nl - at));
+      at = nl + 1;
+    }
     if (!self->recover_.empty()) self->pending_ += client_frame(self->recover_);
     self->pending_ += client_frame("ping");
     self->flush();

@@ -24,8 +24,8 @@ std::string client_frame(std::string_view payload, unsigned opcode = 0x1);
 
 class ws_client : public std::enable_shared_from_this<ws_client> {
  public:
-  // `subscribe` is the JSON sent after the upgrade; `ack_result` is the JSON
-  // sent as `result` in an ack for every envelope (nullopt: never ack).
+  // `subscribe` is the JSON sent after the upgrade (several messages: one a line); `ack_result` is
+  // the JSON sent as `result` in an ack for every envelope (nullopt: never ack).
   ws_client(asio::io_context& ioc, std::string token, std::string subscribe,
             std::optional<std::string> ack_result);
 

@@ -266,6 +266,13 @@ int suite(const args_map& a) {
     std::string name = deflate ? "fanout-1k-1KiB-deflate" : "fanout-1k-1KiB";
     with_server(name, [&](const target& t) { return run_rtt(t, fan, name); });
   }
+  // Many filters per socket: 1 user x 100 sockets x 100 filters (the
+  // MAX_FILTERS_PER_USER default), one matching: server CPU per publish.
+  {
+    rtt_options many{1, smoke ? 10u : 100u, 2, smoke ? 1.0 : 5.0, smoke ? 0.2 : 1.0, 0};
+    many.filters = 100;
+    with_server("filters", [&](const target& t) { return run_rtt(t, many, "filters"); });
+  }
   connect_options conn{smoke ? 300u : 10000u, 64};
   with_server("connect", [&](const target& t) { return run_connect(t, conn); });
   idle_options idle{smoke ? 300u : 19000u, 2, self};
@@ -301,6 +308,9 @@ int usage() {
   fanout  [--sockets 1000] [--publishers 2] [--seconds 5]                 one user
           rtt/rate/fanout: --compression 1 (sockets offer permessage-deflate)
           --payload-bytes N (chat-like text of N bytes instead of {"n":1})
+  filters [--sockets 100] [--filters 100] [--publishers 2] [--seconds 5]   one user whose
+          sockets hold N filters each of the published type, one matching (the server's
+          MAX_FILTERS_PER_USER must allow sockets x filters): server CPU per publish
   connect [--count 10000] [--concurrency 64]
   idle    [--count 19000] [--processes 2]
   floor   the CPU cost of one loopback send and recv on this machine
@@ -337,9 +347,11 @@ int main(int argc, char** argv) {
       return 2;
     }
     boost::json::object r;
-    if (cmd == "rtt" || cmd == "rate" || cmd == "fanout" || cmd == "recover") {
+    if (cmd == "rtt" || cmd == "rate" || cmd == "fanout" || cmd == "recover" || cmd == "filters") {
       rtt_options o;
       if (cmd == "fanout") o = {1, 1000, 2, 5, 1, 0};
+      if (cmd == "filters") o = {1, 100, 2, 5, 1, 0}, o.filters = 100;
+      o.filters = unsigned(num(a, "filters", o.filters));
       if (cmd == "rate") o.rate = 10000, o.publishers = 64;
       if (cmd == "recover") o.recover = true, o.churn = 200;
       o.recover = o.recover || num(a, "recover", 0) != 0;

@@ -115,7 +115,7 @@ struct socket_set {
 socket_set open_sockets(loop_pool& pool, const target& t, std::size_t count, std::size_t per_user,
                         std::size_t first_user, unsigned concurrency, bool ack,
                         bool close_when_ready = false, bool recover = false,
-                        bool compression = false) {
+                        bool compression = false, const std::string& subscribe = subscribe_json) {
   socket_set set;
   set.clients.resize(count);
   set.context.resize(count);
@@ -132,7 +132,7 @@ socket_set open_sockets(loop_pool& pool, const target& t, std::size_t count, std
     std::size_t i = next++;
     if (i >= count) return;
     auto& ioc = pool.at(chain);
-    auto c = std::make_shared<ws_client>(ioc, tokens[i / per_user], subscribe_json,
+    auto c = std::make_shared<ws_client>(ioc, tokens[i / per_user], subscribe,
                                          ack ? std::optional<std::string>("1") : std::nullopt);
     if (recover) c->set_recover(R"({"type":"recover"})");
     c->set_compression(compression);
@@ -208,11 +208,29 @@ std::string bench_token(const std::string& secret, const std::string& user) {
   return hf::auth::mint_hs256(secret, {{"userId", user}, {"exp", now + 86400}});
 }
 
+// `filters` filters per socket: {"type":"bench","room":"r<k>"} and the one
+// envelopes match, {"type":"bench","room":"~all"} ('~' sorts last), in
+// subscribes of 50 (one per line: ws_client sends each as a frame).
+std::string many_filters_subscribe(unsigned filters) {
+  std::string out, list;
+  for (unsigned k = 0; k < filters; ++k) {
+    std::string room = k + 1 == filters ? "~all" : "r" + std::to_string(k);
+    list += (list.empty() ? "" : ",") + std::string(R"({"type":"bench","room":")") + room + "\"}";
+    if ((k + 1) % 50 == 0 || k + 1 == filters) {
+      out += (out.empty() ? "" : "\n") + std::string(R"({"type":"subscribe","filters":[)") + list +
+             "]}";
+      list.clear();
+    }
+  }
+  return out;
+}
+
 boost::json::object run_rtt(const target& t, const rtt_options& o, const std::string& name) {
   loop_pool pool(t.threads);
   auto ep = server_endpoint(t);
   socket_set set = open_sockets(pool, t, std::size_t(o.users) * o.sockets, o.sockets, 0, 64, true,
-                                false, o.recover, o.compression);
+                                false, o.recover, o.compression,
+                                o.filters ? many_filters_subscribe(o.filters) : subscribe_json);
 
   // Pre-built requests, one per user (round-robin targets).
   std::string pub_token = bench_token(t.secret, "bench-publisher");
@@ -231,6 +249,7 @@ boost::json::object run_rtt(const target& t, const rtt_options& o, const std::st
     text.resize(o.payload_bytes);
     payload = R"({"text":")" + text + R"("})";
   }
+  if (o.filters) payload = R"({"room":"~all","n":1})";
   for (unsigned u = 0; u < o.users; ++u)
     requests[u] = publish_request(
         t.host, pub_token,
@@ -468,6 +487,7 @@ boost::json::object run_rtt(const target& t, const rtt_options& o, const std::st
   if (o.recover) r["recover"] = true;
   if (o.compression) r["compression"] = true;
   if (o.payload_bytes) r["payload_bytes"] = o.payload_bytes;
+  if (o.filters) r["filters_per_socket"] = o.filters;
   if (alloc_a >= 0 && alloc1 >= 0 && completed) {
     double allocs = std::max(0.0, alloc1 - alloc0 - (alloc0 - alloc_a));
     r["heap_allocations_per_publish"] = allocs / double(completed);

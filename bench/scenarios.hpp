@@ -42,6 +42,11 @@ struct rtt_options {
   // carry a chat-like text of that size instead of {"n":1}.
   bool compression = false;
   unsigned payload_bytes = 0;
+  // > 0: every socket holds this many filters of the envelopes' type, one
+  // of which matches them (the last one in the server's order), so a
+  // publish costs the matching of that many filters per socket
+  // (MAX_FILTERS_PER_USER must allow sockets x filters).
+  unsigned filters = 0;
 };
 boost::json::object run_rtt(const target& t, const rtt_options& o, const std::string& name);
 

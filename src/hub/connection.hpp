@@ -44,6 +44,8 @@ struct recovering {
   // in order (so a ping after the recover is answered after the recovered
   // frame).
   std::vector<std::string> waiting;
+  // Bytes of `held` and `waiting` together (shard_limits::max_held_bytes).
+  std::size_t held_bytes = 0;
 };
 
 class connection {
@@ -74,7 +76,8 @@ class connection {
   friend class shard;
   std::uint64_t id_ = 0;        // unique within the shard, increasing
   user_state* user_ = nullptr;  // set by shard::attach, cleared by shard::detach
-  std::size_t slot_ = 0;        // index in the user's socket list (O(1) removal)
+  std::size_t slot_ = 0;        // index in the user's socket list (O(1) removal);
+                                // closing_slot: retired (closing, still counted)
   // Token lifetime (docs/protocol.md section 8): the token's exp (INT64_MAX:
   // none), and the refreshes of the current minute (rate limit).
   std::int64_t expires_at_ = INT64_MAX;
@@ -84,7 +87,7 @@ class connection {
   // Its tail padding holds the two small members below.
   [[no_unique_address]] recovery::sent_before_recover sent_;
   std::uint8_t refreshes_ = 0;
-  bool close_requested_ = false;  // shard::close_some already asked it to close
+  bool close_requested_ = false;  // the shard asked it to close (close_some, shard::hold)
   // From the socket's `recover` on (allocated then: sockets that never ask
   // pay one pointer).
   std::unique_ptr<recovering> rec_;

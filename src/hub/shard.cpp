@@ -74,11 +74,15 @@ struct user_state {
   // Most users have one socket here: it is kept inline, not in a heap block.
   boost::container::small_vector<connection*, 1> connections;
   pending_table pending;
+  std::size_t closing = 0;  // retired sockets (closing, not in `connections`, still counted)
+  std::size_t filters = 0;  // over `connections` (MAX_FILTERS_PER_USER)
 };
 
 namespace {
 const shared_text pong_text = std::make_shared<const std::string>("pong");
-}
+// connection::slot_ of a retired socket.
+constexpr std::size_t closing_slot = SIZE_MAX;
+}  // namespace
 
 shard::shard(boost::asio::io_context& ioc, shard_limits limits, metrics::counters* counters)
     : ioc_(ioc),
@@ -120,18 +124,42 @@ void shard::attach(connection& c, std::string_view user_id, std::int64_t expires
   ++connections_;
 }
 
+void shard::retire(connection& c) {
+  if (!c.user_ || c.slot_ == closing_slot) return;
+  user_state& u = *c.user_;
+  std::size_t slot = c.slot_;
+  c.slot_ = closing_slot;  // before stop_targeting: a callback it runs sees a closing socket
+  ++u.closing;
+  stop_targeting(u, c, slot);
+}
+
 void shard::detach(connection& c) {
   if (!c.user_) return;
   user_state& u = *c.user_;
+  bool was_closing = c.slot_ == closing_slot;
+  if (was_closing) --u.closing;
   c.user_ = nullptr;
   --connections_;
-  expiries_.erase({c.expires_at_, &c});
   history_.unpin(u.id, std::chrono::steady_clock::now());
+  if (!was_closing)
+    stop_targeting(u, c, c.slot_);  // erases u when idle
+  else
+    erase_if_idle(u);
+}
+
+// `c` leaves u.connections (by now retired or detached): what it held for
+// matching and recovery is freed, and pending publishes stop waiting for it.
+void shard::stop_targeting(user_state& u, connection& c, std::size_t slot) {
+  expiries_.erase({c.expires_at_, &c});
   // Swap-and-pop: delivery order across one user's sockets carries no meaning.
   connection* last = u.connections.back();
-  u.connections[c.slot_] = last;
-  last->slot_ = c.slot_;
+  u.connections[slot] = last;
+  if (last != &c) last->slot_ = slot;
   u.connections.pop_back();
+  u.filters -= c.filters_.size();
+  c.filters_ = {};
+  c.rec_.reset();
+  c.sent_.release();
 
   std::vector<std::string> completed;
   for (auto& [id, p] : u.pending)
@@ -141,10 +169,11 @@ void shard::detach(connection& c) {
 }
 
 void shard::on_text(connection& c, std::string_view text) {
-  if (!c.user_) return;
+  if (!c.user_ || c.slot_ == closing_slot) return;
   if (c.rec_ && c.rec_->reading) {  // after the replay, in order
     if (c.rec_->waiting.size() >= max_held_while_reading)
       return c.close(metrics::close_reason::slow_consumer);
+    if (!hold(c, text.size())) return;
     c.rec_->waiting.emplace_back(text);
     return;
   }
@@ -155,10 +184,9 @@ void shard::on_text(connection& c, std::string_view text) {
         if constexpr (std::is_same_v<T, protocol::ping_message>) {
           c.send_text(pong_text);
         } else if constexpr (std::is_same_v<T, protocol::subscribe_message>) {
-          auto added = c.filters_.add(std::move(m.filters), limits_.max_filters_per_socket);
-          if (added.refused) filters_refused(c, added.refused);
+          subscribe(c, std::move(m.filters));
         } else if constexpr (std::is_same_v<T, protocol::unsubscribe_message>) {
-          c.filters_.remove(m.filters);
+          c.user_->filters -= c.filters_.remove(m.filters);
         } else if constexpr (std::is_same_v<T, protocol::ack_message>) {
           on_ack(c, m.envelope_id(), std::move(m.result_json));
         } else if constexpr (std::is_same_v<T, protocol::recover_message>) {
@@ -170,17 +198,58 @@ void shard::on_text(connection& c, std::string_view text) {
       msg);
 }
 
-// A subscribe went past MAX_FILTERS_PER_SOCKET: the client hears which
-// limit and how many filters were not added (a frame a client that does not
-// know it ignores, like any unknown message), instead of silently missing
-// envelopes later.
-void shard::filters_refused(connection& c, std::size_t refused) {
+// Adds filters within MAX_FILTERS_PER_SOCKET and, across the user's sockets
+// here, MAX_FILTERS_PER_USER (whichever leaves less room decides).
+void shard::subscribe(connection& c, std::vector<protocol::filter> filters) {
+  user_state& u = *c.user_;
+  std::size_t user_room =
+      limits_.max_filters_per_user > u.filters ? limits_.max_filters_per_user - u.filters : 0;
+  std::size_t user_limit = c.filters_.size() + user_room;
+  bool per_user = user_limit < limits_.max_filters_per_socket;
+  auto added =
+      c.filters_.add(std::move(filters), per_user ? user_limit : limits_.max_filters_per_socket);
+  u.filters += added.added;
+  if (added.refused) filters_refused(c, added.refused, per_user);
+}
+
+// A subscribe went past MAX_FILTERS_PER_SOCKET or MAX_FILTERS_PER_USER: the
+// client hears which limit and how many filters were not added (a frame a
+// client that does not know it ignores, like any unknown message), instead
+// of silently missing envelopes later. Both are counted as
+// hopeflow_limit_refusals_total{limit="filters_per_socket"}; the log says which.
+void shard::filters_refused(connection& c, std::size_t refused, bool per_user) {
+  std::size_t limit = per_user ? limits_.max_filters_per_user : limits_.max_filters_per_socket;
   if (counters_) counters_->refused(metrics::limit_kind::filters_per_socket);
-  core::log_refusal(spdlog::level::info,
-                    "socket of user {}: {} filters refused (MAX_FILTERS_PER_SOCKET={})",
-                    core::printable(c.user_->id), refused, limits_.max_filters_per_socket);
-  c.send_text(std::make_shared<const std::string>(
-      protocol::serialize_filters_refused(limits_.max_filters_per_socket, refused)));
+  core::log_refusal(spdlog::level::info, "socket of user {}: {} filters refused ({}={})",
+                    core::printable(c.user_->id), refused,
+                    per_user ? "MAX_FILTERS_PER_USER" : "MAX_FILTERS_PER_SOCKET", limit);
+  c.send_text(
+      std::make_shared<const std::string>(protocol::serialize_filters_refused(limit, refused)));
+}
+
+// Holds `bytes` more for `c` while its stream is read, within
+// max_held_bytes (MAX_QUEUED_BYTES: what is held is queued to the socket
+// afterwards). Over it, false: the socket is closed as a slow consumer
+// (1008), and what it held is freed at once.
+bool shard::hold(connection& c, std::size_t bytes) {
+  recovering& r = *c.rec_;
+  if (r.held_bytes + bytes <= limits_.max_held_bytes) {
+    r.held_bytes += bytes;
+    return true;
+  }
+  if (!c.close_requested_) {
+    c.close_requested_ = true;
+    if (counters_) counters_->refused(metrics::limit_kind::slow_consumer_1008);
+    core::log_refusal(spdlog::level::warn,
+                      "closing socket of user {}: slow consumer ({} bytes held while its stream "
+                      "is read, MAX_QUEUED_BYTES={})",
+                      core::printable(c.user_->id), r.held_bytes + bytes, limits_.max_held_bytes);
+    c.close(metrics::close_reason::slow_consumer);
+  }
+  // Keeps held_bytes (over the budget): later arrivals are refused too.
+  r.held = {};
+  r.waiting = {};
+  return false;
 }
 
 // `refresh` (docs/protocol.md section 8): a token of the same user gives the
@@ -215,8 +284,7 @@ void shard::on_refresh(connection& c, const protocol::refresh_message& m) {
 
 void shard::refresh_failed(connection& c, metrics::refresh_failure why) {
   if (counters_) ++counters_->refresh_failures[metrics::index(why)];
-  c.send_text(std::make_shared<const std::string>(
-      protocol::serialize_refresh_failed(
+  c.send_text(std::make_shared<const std::string>(protocol::serialize_refresh_failed(
       protocol::refresh_failure_reasons[protocol::word_index(why)])));
 }
 
@@ -290,12 +358,12 @@ void shard::finish_recover(connection& c, const std::optional<stream_position>& 
   std::string epoch = v.epoch;
   std::uint64_t latest = v.latest;
   auto plan = recovery::plan_replay(
-      after, std::move(v), std::move(c.rec_->held), c.sent_,
-      [&c](const protocol::envelope& e) {
+      after, std::move(v), std::move(c.rec_->held), c.sent_, [&c](const protocol::envelope& e) {
         return c.filters_.matches(e.type, e.payload ? &*e.payload : nullptr);
       });
   c.rec_->held.clear();
   c.rec_->held.shrink_to_fit();
+  c.rec_->held_bytes = 0;
   c.rec_->reading = false;
   c.sent_.release();
   c.rec_->at = {epoch, latest};
@@ -311,7 +379,7 @@ void shard::finish_recover(connection& c, const std::optional<stream_position>& 
   auto waiting = std::move(c.rec_->waiting);
   c.rec_->waiting.clear();
   for (const auto& text : waiting) {
-    if (!c.user_) return;  // an earlier message closed it
+    if (!c.user_ || c.slot_ == closing_slot) return;  // an earlier message closed it
     on_text(c, text);
   }
 }
@@ -383,6 +451,7 @@ void shard::deliver(std::shared_ptr<const protocol::envelope> env, deadline unti
         c->close(metrics::close_reason::slow_consumer);
         continue;
       }
+      if (!hold(*c, env->text.size())) continue;
       c->rec_->held.push_back(place);
       targets.push_back(c->id_);
       continue;
@@ -397,7 +466,7 @@ void shard::deliver(std::shared_ptr<const protocol::envelope> env, deadline unti
   }
   if (counters_) counters_->deliveries += targets.size();
   if (targets.empty() || until <= std::chrono::steady_clock::now()) {
-    done({targets.size(), {}});
+    done({targets.size(), {}, 0, {}});
     return;
   }
   auto p =
@@ -427,7 +496,7 @@ void shard::finish(user_state& u, const std::string& envelope_id) {
 }
 
 void shard::erase_if_idle(user_state& u) {
-  if (!u.connections.empty() || !u.pending.empty()) return;
+  if (!u.connections.empty() || u.closing || !u.pending.empty()) return;
   auto it = users_.find(u.id);  // erase by iterator: u.id dies with the entry
   users_.erase(it);
 }
@@ -475,7 +544,7 @@ std::size_t shard::sweep_heartbeats() {
 
 std::size_t shard::sockets_of(std::string_view user_id) const {
   auto it = users_.find(user_id);
-  return it == users_.end() ? 0 : it->second->connections.size();
+  return it == users_.end() ? 0 : it->second->connections.size() + it->second->closing;
 }
 
 shard_stats shard::stats() const noexcept { return {users_.size(), connections_, pending_}; }

@@ -40,6 +40,14 @@ struct shard_limits {
   // TOKEN_EXPIRY=close: sockets are closed with 4001 when their token's exp
   // passes (sweep_expired); ignore (the original): exp counts at the upgrade only.
   bool close_expired = false;
+  // MAX_FILTERS_PER_USER: the filters of one user across all of its sockets
+  // here (a user lives on one shard, so: on the node). Bounds the matching
+  // work of one publish to the user however many sockets it holds.
+  std::size_t max_filters_per_user = 10000;
+  // MAX_QUEUED_BYTES: what a socket may have held for it while its stream is
+  // read (live envelopes and its own messages together; they are queued to
+  // the same socket afterwards). Over it, the socket is a slow consumer.
+  std::size_t max_held_bytes = 4 << 20;
 };
 
 // Verifies a token for a `refresh` on this shard's thread (the worker's token
@@ -76,9 +84,16 @@ class shard {
   // expires at `expires_at` (seconds since the epoch; INT64_MAX: never).
   void attach(connection& c, std::string_view user_id, std::int64_t expires_at = INT64_MAX);
 
-  // Unregisters a socket (closed, failed): its filters go, and every pending
-  // publish stops waiting for it (answering at once those it completes).
-  // Idempotent.
+  // A socket begins to close (its close handshake is under way): it stops
+  // being a target as detach makes it (its filters and recovery state go,
+  // every pending publish stops waiting for it, its messages are ignored),
+  // but it still counts in sockets_of and stats().connections until detach,
+  // so that MAX_SOCKETS_PER_USER and hopeflow_websockets see every socket
+  // whose file descriptor is open. Idempotent; nothing when not attached.
+  void retire(connection& c);
+
+  // Unregisters a socket (its file descriptor is closed, or it failed): as
+  // retire, and it stops counting. Idempotent.
   void detach(connection& c);
 
   // Handles one text frame from `c`, in arrival order: ping, subscribe,
@@ -122,7 +137,9 @@ class shard {
   shard_stats stats() const noexcept;
 
   // Live envelopes held for a socket while its stream is read (one Redis
-  // round trip): a socket that would need more is closed as a slow consumer.
+  // round trip), and its own messages meanwhile, each: a socket that would
+  // need more is closed as a slow consumer. Their bytes together are bounded
+  // by shard_limits::max_held_bytes as well.
   static constexpr std::size_t max_held_while_reading = 1024;
   // Refreshes one socket may send per minute: a client refreshes once per
   // token lifetime (minutes); more is a bug or abuse, and each refresh costs
@@ -137,7 +154,10 @@ class shard {
   void finish_recover(connection& c, const std::optional<stream_position>& after, stream_view v);
   send_status send_numbered(connection& c, const numbered& n, const shared_text& text);
   connection* find(const std::string& user, std::uint64_t id) const;
-  void filters_refused(connection& c, std::size_t refused);
+  void subscribe(connection& c, std::vector<protocol::filter> filters);
+  void filters_refused(connection& c, std::size_t refused, bool per_user);
+  bool hold(connection& c, std::size_t bytes);
+  void stop_targeting(user_state& u, connection& c, std::size_t slot);
   void on_refresh(connection& c, const protocol::refresh_message& m);
   void refresh_failed(connection& c, metrics::refresh_failure why);
   void finish(user_state& u, const std::string& envelope_id);

@@ -1,6 +1,7 @@
 #include "protocol/filter.hpp"
 
 #include <algorithm>
+#include <bit>
 #include <boost/json/array.hpp>
 #include <boost/json/object.hpp>
 #include <boost/json/string.hpp>
@@ -90,11 +91,67 @@ std::size_t filter_set::remove(const std::vector<filter>& filters) {
   return removed;
 }
 
+namespace {
+
+// The (key, value) a filter is found by: its first field (the smallest key).
+// Within one type, filter_set's order is by this pair first.
+int compare_first(const filter& f, std::string_view key, std::string_view value) noexcept {
+  const auto& [k, v] = f.fields.front();
+  if (int c = std::string_view(k).compare(key)) return c;
+  return std::string_view(v).compare(value);
+}
+
+// `f` (of the envelope's type, with fields) matches the payload object `obj`.
+bool fields_match(const filter& f, const boost::json::object& obj) noexcept {
+  for (const auto& [key, want] : f.fields) {
+    const boost::json::value* v = obj.if_contains(key);
+    if (!v) return false;
+    const boost::json::string* s = v->if_string();
+    if (!s || std::string_view(*s) != want) return false;
+  }
+  return true;
+}
+
+}  // namespace
+
+// The filters of one type are contiguous, a type-only filter (at most one)
+// first, the others ordered by their first (key, value): the sorted vector is
+// its own index. A type with few filters is scanned (as cheap as ever); for a
+// type with many, each string member (k, v) of the payload looks up the
+// filters whose first field is exactly (k, v), the only ones that can match,
+// by binary search. Whichever costs fewer comparisons is used, so neither a
+// payload with many members nor a socket with many filters costs more than
+// the plain scan.
 bool filter_set::matches(std::string_view type, const boost::json::value* payload) const noexcept {
   auto first = std::lower_bound(filters_.begin(), filters_.end(), type,
                                 [](const filter& f, std::string_view t) { return f.type < t; });
-  for (auto it = first; it != filters_.end() && it->type == type; ++it)
-    if (protocol::matches(*it, type, payload)) return true;
+  if (first == filters_.end() || first->type != type) return false;
+  if (first->fields.empty()) return true;  // type-only: every payload
+  const boost::json::object* obj = payload ? payload->if_object() : nullptr;
+  if (!obj) return false;  // every other filter of the type needs a member
+  constexpr std::size_t scan_below = 8;
+  auto scan_end = filters_.end();
+  if (static_cast<std::size_t>(filters_.end() - first) > scan_below &&
+      first[scan_below].type == type) {
+    auto last = std::upper_bound(first + scan_below, filters_.end(), type,
+                                 [](std::string_view t, const filter& f) { return t < f.type; });
+    std::size_t n = static_cast<std::size_t>(last - first);
+    if (obj->size() * static_cast<std::size_t>(std::bit_width(n)) < n) {
+      for (const auto& member : *obj) {
+        const boost::json::string* s = member.value().if_string();
+        if (!s) continue;
+        std::string_view key = member.key(), value = *s;
+        auto it = std::lower_bound(
+            first, last, 0, [&](const filter& f, int) { return compare_first(f, key, value) < 0; });
+        for (; it != last && compare_first(*it, key, value) == 0; ++it)
+          if (fields_match(*it, *obj)) return true;
+      }
+      return false;
+    }
+    scan_end = last;
+  }
+  for (auto it = first; it != scan_end && it->type == type; ++it)
+    if (fields_match(*it, *obj)) return true;
   return false;
 }
 

@@ -29,8 +29,11 @@ using metrics::limit_kind;
 
 namespace {
 
-// After the server sends a close frame, the peer has this long to answer
-// with its own before the TCP connection is dropped.
+// Every close is bounded: from the moment a socket starts closing (our close
+// frame, the peer's, a protocol error, a refused upgrade), it has this long
+// to finish (the peer's answer read, or our last frame written) before the
+// TCP connection is dropped: a peer that stops reading cannot keep the fd
+// and the unsent frames. A timer exists only while closing.
 constexpr auto close_timeout = std::chrono::seconds(5);
 // An upgrade waits this long for the cluster subscription of its user (one
 // Redis round trip when healthy) before it is refused with 503.
@@ -176,17 +179,13 @@ class session final : public hub::connection,
   void close(close_reason why) override {
     if (closing_) return;
     reason_ = why;
-    closing_ = true;
+    begin_closing();
     drop_queue();
     auto frame = server_close(why);
     enqueue_raw(std::make_shared<const std::string>(make_close_frame(frame.code, frame.reason)));
-    // Detach is posted: the hub may be iterating this user's sockets now.
+    // Retire is posted: the hub may be iterating this user's sockets now.
     asio::post(socket_.get_executor(),
-               [self = shared_from_this()] { self->c_.shard.detach(*self); });
-    timer_ = std::make_unique<asio::steady_timer>(socket_.get_executor(), close_timeout);
-    timer_->async_wait([self = shared_from_this()](boost::system::error_code ec) {
-      if (!ec) self->drop();
-    });
+               [self = shared_from_this()] { self->c_.shard.retire(*self); });
   }
 
   bool heartbeat() override {
@@ -229,11 +228,13 @@ class session final : public hub::connection,
   void on_close(std::uint16_t code, std::string_view) override {
     if (!closing_) reason_ = close_reason::client_close;
     // The peer's close: answer it (unless ours crossed it) and hang up after.
-    c_.shard.detach(*this);
+    // The socket counts until its fd is closed (linger or drop: detach).
+    c_.shard.retire(*this);
     hang_up_after_write_ = true;
     if (!closing_) {
-      // Frames already queued (answers to earlier messages) go out first.
-      closing_ = true;
+      // Frames already queued (answers to earlier messages) go out first,
+      // within the close deadline.
+      begin_closing();
       std::uint16_t echo = code == close_code::no_status ? close_code::normal : code;
       enqueue_raw(std::make_shared<const std::string>(make_close_frame(echo, {})));
     } else if (!writing_) {
@@ -245,9 +246,9 @@ class session final : public hub::connection,
     if (code == close_code::too_big) c_.metrics.refused(limit_kind::message_1009);
     core::log_refusal(spdlog::level::info, "closing socket of user {}: {} ({})",
                       core::printable(user_), why, code);
-    c_.shard.detach(*this);
+    c_.shard.retire(*this);
     hang_up_after_write_ = true;
-    closing_ = true;
+    begin_closing();
     drop_queue();
     enqueue_raw(std::make_shared<const std::string>(make_close_frame(code, why)));
   }
@@ -267,7 +268,8 @@ class session final : public hub::connection,
 
   // Answers the upgrade with an HTTP error instead of 101, then hangs up.
   void refuse(unsigned status, std::string_view text) {
-    closing_ = hang_up_after_write_ = true;
+    hang_up_after_write_ = true;
+    begin_closing();
     enqueue_raw(std::make_shared<const std::string>(refusal_response(status, text)));
   }
 
@@ -331,6 +333,18 @@ class session final : public hub::connection,
       if (n < want) break;  // drained (a later arrival is a new edge)
     }
     if (socket_.is_open()) do_wait();
+  }
+
+  // The socket starts closing (once): no more data frames, and the close
+  // deadline is armed (reusing the upgrade's timer when there is one).
+  void begin_closing() {
+    if (closing_) return;
+    closing_ = true;
+    if (!timer_) timer_ = std::make_unique<asio::steady_timer>(c_.ioc);
+    timer_->expires_after(close_timeout);
+    timer_->async_wait([self = shared_from_this()](boost::system::error_code ec) {
+      if (!ec) self->drop();
+    });
   }
 
   // Forgets every frame not yet handed to the kernel (the in-flight write
@@ -467,7 +481,7 @@ class session final : public hub::connection,
   std::unique_ptr<write_state> flight_;
   std::size_t queued_bytes_ = 0;
   std::size_t pong_at_ = SIZE_MAX;             // index in queue_ of an unsent pong
-  std::unique_ptr<asio::steady_timer> timer_;  // only while closing
+  std::unique_ptr<asio::steady_timer> timer_;  // only while upgrading or closing
   bool writing_ = false;
   std::uint8_t deflate_bits_ = 0;  // permessage-deflate: the server's window; 0: not negotiated
   bool opened_ = false;            // counted in ws_connects; its close is counted once

@@ -347,3 +347,78 @@ describe('server limits', () => {
     await healthy(server);
   });
 });
+
+describe('closing sockets are bounded in time and stay counted', () => {
+  let server;
+  before(async () => {
+    server = await startServer({ single: true, env: { MAX_SOCKETS_PER_USER: '1', MAX_QUEUED_BYTES: String(64 << 20) } });
+  });
+  after(async () => { await server.stop(); });
+
+  const gauge = async () => Number(/^hopeflow_websockets (\d+)$/m.exec(await (await fetch(`${server.http}/metrics`)).text())[1]);
+  // Whether the server process still holds (an fd of) its side of the TCP
+  // connection from `clientPort`: an orphaned socket (closed by the server,
+  // still flushing) shows inode 0 in /proc/net/tcp*.
+  const serverHolds = (clientPort) => {
+    const hex = (p) => p.toString(16).toUpperCase().padStart(4, '0');
+    for (const file of ['/proc/net/tcp', '/proc/net/tcp6']) {
+      let text = '';
+      try { text = fs.readFileSync(file, 'utf8'); } catch { continue; }
+      for (const line of text.split('\n').slice(1)) {
+        const f = line.trim().split(/\s+/);
+        if (f.length < 10) continue;
+        if (f[1].endsWith(`:${hex(server.port)}`) && f[2].endsWith(`:${hex(clientPort)}`) && f[9] !== '0') return true;
+      }
+    }
+    return false;
+  };
+  // An upgraded raw socket of `user` subscribed to `big` that never reads.
+  async function stuckSocket(user) {
+    const t = await token(user);
+    const s = net.connect(server.port, '127.0.0.1');
+    await new Promise((r) => s.once('connect', r));
+    s.pause();
+    s.on('error', () => {});
+    s.write(`GET / HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Version: 13\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nAuthorization: Bearer ${t}\r\n\r\n`);
+    s.write(frame(0x81, '{"type":"subscribe","filters":[{"type":"big"}]}'));
+    return s;
+  }
+
+  it('a peer that sends a close frame (or a bad frame) and stops reading is released within the close deadline, counted until then', async (ctx) => {
+    const closer = await stuckSocket('closer');
+    const botcher = await stuckSocket('botcher');
+    await sleep(200);
+    assert.equal(await gauge(), 2);
+    // Megabytes published to them while they do not read: the kernel's
+    // buffers fill, the rest waits in the server's queue.
+    const payload = 'x'.repeat(100000);
+    for (let i = 0; i < 150; i++) {
+      for (const userId of ['closer', 'botcher']) {
+        const r = await publish(server, { userId, type: 'big', payload, ackTimeoutMs: 0 });
+        assert.equal(r.json.clientCount, 1);
+      }
+    }
+    closer.write(frame(0x88, Buffer.from([0x03, 0xe8])));  // close 1000
+    botcher.write(frame(0xC1, 'x'));                         // reserved bits: 1002
+    const started = performance.now();
+    await sleep(300);
+    assert.equal(await gauge(), 2, 'closing sockets still count in hopeflow_websockets');
+    assert.ok(serverHolds(closer.localPort) && serverHolds(botcher.localPort), 'the server still holds both');
+    const refused = await refusedUpgrade(server, { headers: { Authorization: `Bearer ${await token('closer')}` } });
+    assert.equal(refused.status, 429, 'a closing socket still counts toward MAX_SOCKETS_PER_USER');
+    while ((serverHolds(closer.localPort) || serverHolds(botcher.localPort)) && performance.now() - started < 15000) await sleep(100);
+    const ms = performance.now() - started;
+    ctx.diagnostic(`measure: closing sockets that stopped reading were released ${ms.toFixed(0)} ms after their close/bad frame`);
+    assert.ok(!serverHolds(closer.localPort) && !serverHolds(botcher.localPort), 'the server released both');
+    assert.ok(ms < 8000, `released after ${ms} ms (close deadline 5 s)`);
+    assert.equal(await gauge(), 0, 'no longer counted once released');
+    // The peers see the end of the connection once they read again.
+    for (const s of [closer, botcher]) {
+      const ended = new Promise((r) => s.once('close', r));
+      s.on('data', () => {});
+      s.resume();
+      await Promise.race([ended, sleep(5000).then(() => assert.fail('no close seen'))]);
+    }
+    await healthy(server);
+  });
+});

@@ -435,3 +435,123 @@ TEST_F(shard_fixture, WithoutCloseModeExpiryIsNotSwept) {
   EXPECT_EQ(shard.sweep_expired(1'000'000), 0u);
   EXPECT_FALSE(a.closed_with);
 }
+
+// A read of the shared stream that takes time holds the socket's live
+// envelopes and its own messages: together they stay within the socket's
+// byte budget (MAX_QUEUED_BYTES, 4 MiB by default), not only under the count
+// cap, or a peer could make the node hold gigabytes with a few compressed
+// messages.
+TEST_F(shard_fixture, WhatAReadHoldsIsBoundedByBytesAcrossHeldEnvelopesAndWaitingMessages) {
+  fake_source source;
+  shard.use_stream_source(&source);
+  const std::string big(64 * 1024, 'x');
+  // The socket's own messages while the read is under way.
+  fake_connection talker;
+  shard.attach(talker, "u");
+  shard.on_text(talker, R"({"type":"recover"})");
+  ASSERT_TRUE(source.pending);
+  for (int i = 0; i < 100 && !talker.closed_with; ++i) shard.on_text(talker, big);  // 6.4 MiB
+  EXPECT_EQ(talker.closed_with, metrics::close_reason::slow_consumer);
+  shard.detach(talker);
+  // Live envelopes for it meanwhile.
+  source.pending = nullptr;
+  fake_connection listener;
+  shard.attach(listener, "v");
+  shard.on_text(listener, R"({"type":"subscribe","filters":[{"type":"t"}]})");
+  shard.on_text(listener, R"({"type":"recover"})");
+  ASSERT_TRUE(source.pending);
+  const std::string payload = R"({"text":")" + big + R"("})";
+  for (int i = 0; i < 100 && !listener.closed_with; ++i)
+    deliver(env("v", "t", payload), std::chrono::steady_clock::now());
+  EXPECT_EQ(listener.closed_with, metrics::close_reason::slow_consumer);
+  shard.detach(listener);
+  // Both together: 40 of each (5 MiB) is over, though each half is not.
+  source.pending = nullptr;
+  fake_connection both;
+  shard.attach(both, "w");
+  shard.on_text(both, R"({"type":"subscribe","filters":[{"type":"t"}]})");
+  shard.on_text(both, R"({"type":"recover"})");
+  for (int i = 0; i < 40; ++i) deliver(env("w", "t", payload), std::chrono::steady_clock::now());
+  EXPECT_FALSE(both.closed_with);
+  for (int i = 0; i < 40; ++i) shard.on_text(both, big);
+  EXPECT_EQ(both.closed_with, metrics::close_reason::slow_consumer);
+  shard.detach(both);
+}
+
+// A socket that closes (its close handshake under way) is no target any
+// more, but it still counts toward its user's sockets and the shard's
+// connections (MAX_SOCKETS_PER_USER, hopeflow_websockets) until it is
+// detached, when its file descriptor is closed.
+TEST_F(shard_fixture, AClosingSocketIsNoTargetButCountsUntilDetached) {
+  fake_connection a, b;
+  shard.attach(a, "u");
+  shard.attach(b, "u");
+  for (auto* c : {&a, &b}) shard.on_text(*c, R"({"type":"subscribe","filters":[{"type":"t"}]})");
+  auto e = env("u", "t");
+  deliver(e);
+  EXPECT_FALSE(answer);
+  shard.retire(b);
+  deliver(env("u", "t"), std::chrono::steady_clock::now());
+  EXPECT_EQ(answer->client_count, 1u);
+  shard.on_text(a, ack(e->id, "1"));  // the first publish stopped waiting for b
+  ASSERT_TRUE(answer);
+  EXPECT_EQ(answer->client_count, 2u);
+  EXPECT_EQ(b.sent.size(), 1u);
+  shard.on_text(b, "ping");  // a closing socket's messages are ignored
+  EXPECT_EQ(b.sent.size(), 1u);
+  EXPECT_EQ(shard.sockets_of("u"), 2u);
+  EXPECT_EQ(shard.stats().connections, 2u);
+  shard.retire(b);  // idempotent
+  shard.detach(b);
+  EXPECT_EQ(shard.sockets_of("u"), 1u);
+  EXPECT_EQ(shard.stats().connections, 1u);
+  shard.detach(b);  // idempotent
+  shard.detach(a);
+  EXPECT_EQ(shard.sockets_of("u"), 0u);
+  EXPECT_EQ(shard.stats().users, 0u);
+  // A user whose last socket is closing is still there until it is detached.
+  fake_connection c;
+  shard.attach(c, "x");
+  shard.retire(c);
+  EXPECT_EQ(shard.stats().users, 1u);
+  EXPECT_EQ(shard.sockets_of("x"), 1u);
+  shard.detach(c);
+  EXPECT_EQ(shard.stats().users, 0u);
+}
+
+// MAX_FILTERS_PER_USER (default 10,000): one user's filters across all of
+// its sockets on the node are bounded, so a publish to the user costs at
+// most that many filter checks however many sockets it holds. A subscribe
+// beyond it is refused like one beyond MAX_FILTERS_PER_SOCKET (the client
+// is told; the socket stays open); unsubscribing or closing gives room back.
+TEST(shard_limits, FiltersPerUserAreBoundedAcrossSockets) {
+  boost::asio::io_context ioc;
+  hub::shard shard{ioc, hub::shard_limits{}};
+  fake_connection a, b, other;
+  shard.attach(a, "u");
+  shard.attach(b, "u");
+  shard.attach(other, "v");
+  auto subscribe = [&](fake_connection& c, int first, int count) {
+    std::string m = R"({"type":"subscribe","filters":[)";
+    for (int k = 0; k < count; ++k)
+      m += (k ? "," : "") + std::string(R"({"type":"t)") + std::to_string(first + k) + "\"}";
+    shard.on_text(c, m + "]}");
+  };
+  for (int i = 0; i < 100; ++i) subscribe(a, i * 50, 50);         // 5,000 on a
+  for (int i = 0; i < 100; ++i) subscribe(b, 5000 + i * 50, 50);  // 5,000 on b
+  for (auto* c : {&a, &b}) EXPECT_TRUE(c->sent.empty());
+  subscribe(b, 20000, 2);
+  ASSERT_EQ(b.sent.size(), 1u);
+  EXPECT_EQ(b.sent[0], R"({"type":"filters_refused","limit":10000,"refused":2})");
+  EXPECT_FALSE(b.closed_with);
+  subscribe(other, 20000, 2);  // another user has its own budget
+  EXPECT_TRUE(other.sent.empty());
+  // Room comes back when filters go.
+  shard.on_text(a, R"({"type":"unsubscribe","filters":[{"type":"t0"}]})");
+  subscribe(b, 20000, 2);
+  ASSERT_EQ(b.sent.size(), 2u);
+  EXPECT_EQ(b.sent[1], R"({"type":"filters_refused","limit":10000,"refused":1})");
+  shard.detach(a);
+  subscribe(b, 30000, 50);
+  EXPECT_EQ(b.sent.size(), 2u);
+}

@@ -2,6 +2,10 @@
 
 #include <gtest/gtest.h>
 
+#include <array>
+#include <boost/json/serialize.hpp>
+#include <random>
+
 #include "core/js_json.hpp"
 
 using namespace hf::protocol;
@@ -106,4 +110,109 @@ TEST(FilterSet, ManyFiltersOfManyTypesMatchByType) {
   EXPECT_FALSE(s.matches("t2000", &p49));
   EXPECT_EQ(s.remove(norm(R"([{"type":"t199","room":"49"}])")), 1u);
   EXPECT_FALSE(s.matches("t199", &p49));
+}
+
+namespace {
+// The reference: a filter set matches when any of its filters does.
+bool naive(const std::vector<filter>& fs, std::string_view type, const boost::json::value* p) {
+  for (const auto& f : fs)
+    if (matches(f, type, p)) return true;
+  return false;
+}
+}  // namespace
+
+// A type with many filters is matched through the set's order (its first
+// field's key and value) instead of a scan: the same answers, exact bytes.
+TEST(FilterSet, ManyFiltersOfOneTypeMatchExactlyAsEachFilterWould) {
+  filter_set s;
+  for (int i = 0; i < 100; i += 2) {
+    std::string list = R"([{"type":"t","room":"r)" + std::to_string(i) +
+                       R"("},{"type":"t","a":"x","room":"r)" + std::to_string(i + 1) + R"("}])";
+    ASSERT_EQ(s.add(norm(list), 10000).added, 2u);
+  }
+  auto p = [](std::string_view s) { return J(s); };
+  auto hit = p(R"({"room":"r42","n":1})"), miss = p(R"({"room":"r42 "})"),
+       needs_a = p(R"({"room":"r43"})"), with_a = p(R"({"room":"r43","a":"x"})"),
+       num = p(R"({"room":42})"), arr = p(R"(["r42"])");
+  EXPECT_TRUE(s.matches("t", &hit));
+  EXPECT_FALSE(s.matches("t", &miss));
+  EXPECT_FALSE(s.matches("t", &needs_a));
+  EXPECT_TRUE(s.matches("t", &with_a));
+  EXPECT_FALSE(s.matches("t", &num));
+  EXPECT_FALSE(s.matches("t", &arr));
+  EXPECT_FALSE(s.matches("t", nullptr));
+  EXPECT_FALSE(s.matches("u", &hit));
+  // A payload with more members than are worth looking up: scanned instead.
+  std::string wide = "{";
+  for (int i = 0; i < 500; ++i) wide += R"("m)" + std::to_string(i) + R"(":"v",)";
+  auto w = p(wide + R"("room":"r99","a":"x"})");
+  EXPECT_TRUE(s.matches("t", &w));
+  // A type-only filter matches every payload, also among many.
+  ASSERT_EQ(s.add(norm(R"([{"type":"t"}])"), 10000).added, 1u);
+  EXPECT_TRUE(s.matches("t", &miss));
+  EXPECT_TRUE(s.matches("t", nullptr));
+}
+
+// Property: on random filter sets (few and many filters per type, shared
+// first keys, several fields) and random payloads, the set answers exactly
+// as the naive reference (any filter of the type matches).
+TEST(FilterSet, MatchesLikeTheNaiveReferenceOnRandomFiltersAndPayloads) {
+  std::mt19937 rng(12345);
+  auto pick = [&](int n) { return static_cast<int>(rng() % static_cast<unsigned>(n)); };
+  const char* keys[] = {"a", "b", "c", "room", ""};
+  const char* values[] = {"1", "2", "x", "", "1 ", "é"};
+  std::size_t checks = 0, hits = 0;
+  for (int round = 0; round < 300; ++round) {
+    filter_set s;
+    std::vector<filter> all;
+    int count = std::array{1, 3, 9, 40, 200}[round % 5];
+    for (int i = 0; i < count; ++i) {
+      boost::json::object o;
+      o["type"] = std::array{"t", "u", "v"}[pick(round % 2 ? 3 : 1)];
+      int fields = pick(4);
+      if (fields == 0 && pick(4)) fields = 1;  // type-only filters: rarer
+      for (int k = 0; k < fields; ++k) o[keys[pick(5)]] = values[pick(6)];
+      auto kept = normalize_filters(boost::json::array{o});
+      if (kept.empty()) continue;
+      s.add(kept, 100000);
+      if (std::find(all.begin(), all.end(), kept[0]) == all.end()) all.push_back(kept[0]);
+    }
+    ASSERT_EQ(s.size(), all.size());
+    for (int q = 0; q < 200; ++q) {
+      boost::json::value payload;
+      switch (pick(8)) {
+        case 0:
+          payload = nullptr;
+          break;
+        case 1:
+          payload = boost::json::array{"1"};
+          break;
+        case 2:
+          payload = "x";
+          break;
+        default: {
+          boost::json::object o;
+          int members = pick(7) == 0 ? 60 : pick(5);
+          for (int m = 0; m < members; ++m) {
+            std::string key = m < 5 && pick(3) ? keys[pick(5)] : "m" + std::to_string(m);
+            if (pick(6) == 0)
+              o[key] = pick(2);
+            else
+              o[key] = values[pick(6)];
+          }
+          payload = std::move(o);
+        }
+      }
+      const boost::json::value* p = pick(10) == 0 ? nullptr : &payload;
+      for (const char* type : {"t", "u", "v", "w"}) {
+        bool want = naive(all, type, p);
+        ASSERT_EQ(s.matches(type, p), want) << "round " << round << " type " << type << " payload "
+                                            << (p ? boost::json::serialize(*p) : "none");
+        ++checks;
+        hits += want;
+      }
+    }
+  }
+  EXPECT_GT(hits, checks / 20);  // both answers are exercised
+  EXPECT_LT(hits, checks - checks / 20);
 }
