@@ -129,7 +129,8 @@ class all_workers final : public http::worker_sampler {
 struct server::impl {
   explicit impl(config::config c)
       : cfg(std::move(c)),
-        verifier(auth::verifier_options{cfg.jwt_secret, cfg.publish_secret, cfg.user_claim}) {
+        verifier(auth::verifier_options{cfg.jwt_secret, cfg.publish_secret, cfg.user_claim,
+                                        cfg.jwt_issuer, cfg.jwt_audience}) {
     for (unsigned i = 0; i < cfg.threads; ++i) {
       // Concurrency hint 1: each io_context is run by exactly one thread, so
       // Asio can skip its internal locking.
@@ -157,6 +158,8 @@ struct server::impl {
       ro.results = shard_limits().results;
       ro.history_size = cfg.history_size;
       ro.history_ttl = cfg.history_ttl;
+      ro.history_max_bytes = std::min(cfg.history_max_bytes, cfg.max_queued_bytes);
+      ro.read_max_bytes = cfg.max_queued_bytes;
       cluster = std::make_unique<broker::redis_broker>(*the_hub, ro);
       for (auto& s : shards) s->use_stream_source(cluster.get());
       b = cluster.get();
@@ -244,7 +247,9 @@ struct server::impl {
     return {cfg.max_filters_per_socket,
             {cfg.max_ack_result_bytes, cfg.max_results_bytes},
             {cfg.history_size, cfg.history_ttl, cfg.history_max_bytes / cfg.threads},
-            cfg.token_expiry == "close"};
+            cfg.token_expiry == "close",
+            cfg.max_filters_per_user,
+            cfg.max_queued_bytes};
   }
 
   // Sessions live in handlers owned by the io_contexts and point at the

@@ -22,6 +22,7 @@
 #include "broker/reply_channels.hpp"
 #include "broker/run_script.hpp"
 #include "broker/store.hpp"
+#include "broker/stream_reads.hpp"
 #include "core/hex.hpp"
 #include "core/log.hpp"
 
@@ -76,7 +77,8 @@ struct redis_broker::impl {
              },
              [this](std::string_view channel) { unavailable(channel); },
              [this] { channels.remapped(); }})),
-        cmds(wire::names{redis->sharded()}, opt.history_size, opt.history_ttl),
+        cmds(wire::names{redis->sharded()},
+             {opt.history_size, opt.history_ttl, opt.history_max_bytes, opt.read_max_bytes}),
         replies(node_id(), incarnation),
         renewals(
             [this](const std::string& user, std::function<void(bool)> done) {
@@ -89,7 +91,8 @@ struct redis_broker::impl {
               }),
         origin(ioc, opt.results),
         nodes(ioc, hub, *redis, cmds, replies, origin),
-        channels(*redis, cmds.names(), replies) {}
+        channels(*redis, cmds.names(), replies),
+        reads(*redis, cmds, [this] { return new_epoch(); }) {}
 
   const std::string& node_id() {
     if (opt.node_id.empty()) opt.node_id = random_hex_id();
@@ -119,6 +122,7 @@ struct redis_broker::impl {
   origin_waits origin;  // the publishes this node took
   node_delivery nodes;  // publishes of other nodes (and ours) for our users
   channel_sync channels;
+  stream_reads reads;  // for recovering sockets
 
   void set_first_connect(bool ok) {
     if (!std::exchange(first_connect_set, true)) first_connect.set_value(ok);
@@ -172,6 +176,7 @@ struct redis_broker::impl {
     bool was_ready = st == state::up;
     st = state::down;
     renewals.redis_lost();
+    reads.redis_lost();
     ready = false;
     claim.redis_lost();
     if (was_ready)
@@ -250,11 +255,7 @@ struct redis_broker::impl {
     if (st != state::up || !redis->up())
       return done({});  // not ok: the socket is told recovered:false
     renewals.renew_if_tainted(user);
-    auto shared_done = std::make_shared<std::function<void(hub::stream_view)>>(std::move(done));
-    if (!run_script(
-            *redis, cmds.read(user, after, new_epoch()),
-            [shared_done, after](redisReply* r) { (*shared_done)(store::read_stream(r, after)); }))
-      (*shared_done)({});
+    reads.read(user, std::move(after), std::move(done));
   }
 
   // --- presence ---

@@ -61,6 +61,12 @@ struct redis_options {
   // last publish.
   std::size_t history_size = 100;
   std::chrono::milliseconds history_ttl{120'000};
+  // A user's kept envelopes in Redis are also bounded by bytes, and so is
+  // what one recover reads: a replay never sends more than a socket may
+  // queue (MAX_QUEUED_BYTES), so more is never useful. The server passes
+  // min(HISTORY_MAX_BYTES, MAX_QUEUED_BYTES) and MAX_QUEUED_BYTES.
+  std::size_t history_max_bytes = 4 << 20;
+  std::size_t read_max_bytes = 4 << 20;
 };
 
 // Also the stream source of every shard: a user's epoch, offsets and kept

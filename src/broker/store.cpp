@@ -65,8 +65,9 @@ call commands::publish(std::string_view user, std::string head, std::string_view
   return {
       &publish_script(),
       {"2", names_.meta_key(user), names_.stream_key(user), names_.user_channel(user),
-       std::move(head), std::string(envelope), std::move(new_epoch), std::to_string(history_size_),
-       ms(history_ttl_), ms(meta_ttl), names_.sharded ? "1" : "0"}};
+       std::move(head), std::string(envelope), std::move(new_epoch),
+       std::to_string(bounds_.history_size), ms(bounds_.history_ttl), ms(meta_ttl),
+       names_.sharded ? "1" : "0", std::to_string(bounds_.history_max_bytes)}};
 }
 
 call commands::read(std::string_view user, const std::optional<recovery::stream_position>& after,
@@ -74,7 +75,8 @@ call commands::read(std::string_view user, const std::optional<recovery::stream_
   return {&read_script(),
           {"2", names_.meta_key(user), names_.stream_key(user), std::move(new_epoch), ms(meta_ttl),
            after ? std::to_string(after->offset) : std::string(),
-           after ? after->epoch : std::string(), names_.sharded ? "1" : "0"}};
+           after ? after->epoch : std::string(), names_.sharded ? "1" : "0",
+           std::to_string(bounds_.history_size), std::to_string(bounds_.read_max_bytes)}};
 }
 
 call commands::renew(std::string_view user, std::string new_epoch) const {

@@ -65,8 +65,16 @@ struct call {
 // The commands of one mode (one Redis, or a Redis Cluster: `names.sharded`).
 class commands {
  public:
-  commands(wire::names names, std::size_t history_size, std::chrono::milliseconds history_ttl)
-      : names_(names), history_size_(history_size), history_ttl_(history_ttl) {}
+  // The kept envelopes of a user: at most `history_size` of them and
+  // `history_max_bytes` of text; a read for a recovering socket returns at
+  // most `read_max_bytes` of them.
+  struct bounds {
+    std::size_t history_size = 100;
+    std::chrono::milliseconds history_ttl{120'000};
+    std::size_t history_max_bytes = 4 << 20;
+    std::size_t read_max_bytes = 4 << 20;
+  };
+  commands(wire::names names, bounds b) : names_(names), bounds_(b) {}
 
   const wire::names& names() const noexcept { return names_; }
 
@@ -77,7 +85,7 @@ class commands {
   call publish(std::string_view user, std::string head, std::string_view envelope,
                std::string new_epoch) const;
   // The user's epoch, latest offset and, after `after` in its epoch, the
-  // kept envelopes.
+  // kept envelopes, oldest first, within the read bounds.
   call read(std::string_view user, const std::optional<recovery::stream_position>& after,
             std::string new_epoch) const;
   // A new epoch for the user (sent by EVAL: renewals are rare, and a
@@ -93,8 +101,7 @@ class commands {
 
  private:
   wire::names names_;
-  std::size_t history_size_;
-  std::chrono::milliseconds history_ttl_;
+  bounds bounds_;
 };
 
 // --- replies ---

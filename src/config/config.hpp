@@ -27,6 +27,7 @@ struct config {
   std::string jwt_public_key_file, jwks_file;      // RS256/ES256 keys: PEM, JWKS
   std::string jwks_url;                            // JWKS fetched over http(s)
   std::chrono::milliseconds jwks_refresh{300000};  // and again every 5 minutes
+  std::string jwt_issuer, jwt_audience;            // iss / aud every end-user token needs
   std::string host = "127.0.0.1";
   std::uint16_t port = 8787;                    // the original's `wrangler dev` port
   unsigned threads = 0;                         // 0 = one per core
@@ -39,6 +40,7 @@ struct config {
   bool compression = true;
   std::size_t compression_min_bytes = 256;
   std::size_t max_filters_per_socket = 10000;        // bounds memory and matching per socket
+  std::size_t max_filters_per_user = 10000;          // bounds matching per publish to one user
   std::size_t max_queued_bytes = 4 << 20;            // per socket outbound: then "slow consumer"
   std::size_t max_queued_messages = 1024;            // per socket outbound frames: same
   std::size_t max_ack_result_bytes = 64 << 10;       // one ack's result: larger ones are dropped

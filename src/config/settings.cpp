@@ -166,13 +166,29 @@ codec non_empty(std::string config::*member) {
   });
 }
 
-// Empty, or an http:// or https:// URL with a host.
+// `url` with whatever precedes an '@' in its authority replaced by "***", so
+// that error messages never echo a password.
+std::string without_userinfo(const std::string& url) {
+  std::size_t start = url.find("://");
+  start = start == std::string::npos ? 0 : start + 3;
+  std::size_t end = url.find_first_of("/?#", start);
+  std::size_t at = url.rfind('@', end == std::string::npos ? std::string::npos : end - 1);
+  if (at == std::string::npos || at < start) return url;
+  return url.substr(0, start) + "***" + url.substr(at);
+}
+
+// Empty, or an http:// or https:// URL with a host and no user:password@
+// (nothing would send them, and they would end up in logs).
 codec http_url(std::string config::*member) {
   return checked_text(member, [](const std::string& v) -> reason {
+    if (v.empty()) return std::nullopt;
     auto u = boost::urls::parse_uri(v);
-    if (!v.empty() &&
-        (!u || (u->scheme() != "http" && u->scheme() != "https") || u->host().empty()))
-      return "must be an http:// or https:// URL, got '" + v + "'";
+    if (!u || (u->scheme() != "http" && u->scheme() != "https") || u->host().empty())
+      return "must be an http:// or https:// URL, got '" + without_userinfo(v) + "'";
+    if (u->has_userinfo())
+      return "must not carry credentials (user:password@): a JWKS is public and none are "
+             "sent, got '" +
+             without_userinfo(v) + "'";
     return std::nullopt;
   });
 }
@@ -214,12 +230,22 @@ std::vector<setting> table() {
       row("JWKS_FILE", "--jwks-file", "(none)", "JWKS file with RS256/ES256 keys (by kid)",
           text(&config::jwks_file)),
       row("JWKS_URL", "--jwks-url", "(none)",
-          "http(s) URL of the identity provider's JWKS, fetched at start, every "
-          "JWKS_REFRESH_MS, and when a token names an unknown kid (at most every 10 s)",
+          "http(s) URL (no user:password@) of the identity provider's JWKS, fetched at start, "
+          "every JWKS_REFRESH_MS, and when a token names an unknown kid (at most every 10 s)",
           http_url(&config::jwks_url)),
       row("JWKS_REFRESH_MS", "--jwks-refresh-ms", from_config,
-          "how often JWKS_URL is fetched again",
+          "how often JWKS_URL is fetched again, 10000 (10 s) to 86400000 (1 day); a failed "
+          "fetch is retried sooner: after 1 s, doubling up to 60 s (or JWKS_REFRESH_MS if shorter)",
           milliseconds(&config::jwks_refresh, 10'000, day_ms)),
+      row("JWT_ISSUER", "--jwt-issuer", "(none)",
+          "when set, every end-user token must carry exactly this iss (publisher tokens "
+          "excepted); recommended with a shared identity provider",
+          text(&config::jwt_issuer)),
+      row("JWT_AUDIENCE", "--jwt-audience", "(none)",
+          "when set, every end-user token's aud (a string or an array of strings) must be or "
+          "contain this value (publisher tokens excepted); recommended with a shared identity "
+          "provider",
+          text(&config::jwt_audience)),
       row("HOST", "--host", from_config, "address to listen on (0.0.0.0 for all interfaces)",
           text(&config::host)),
       row("PORT", "--port", from_config, "TCP port (0 picks a free one and logs it)",
@@ -245,6 +271,9 @@ std::vector<setting> table() {
       row("MAX_FILTERS_PER_SOCKET", "--max-filters-per-socket", from_config,
           "filters one socket may hold; further subscribes are ignored",
           integer<size_t>(&config::max_filters_per_socket, 1, 1'000'000)),
+      row("MAX_FILTERS_PER_USER", "--max-filters-per-user", from_config,
+          "filters one user may hold across its sockets on a node; further subscribes are refused",
+          integer<size_t>(&config::max_filters_per_user, 1, 100'000'000)),
       row("MAX_QUEUED_BYTES", "--max-queued-bytes", from_config,
           "outbound bytes queued for one socket before it is closed as a slow consumer (1008)",
           integer<size_t>(&config::max_queued_bytes, 1024, size_t{1} << 34)),

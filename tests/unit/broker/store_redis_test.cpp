@@ -113,7 +113,7 @@ const std::string env_text(int n) {
 }  // namespace
 
 TEST_F(redis_fixture, ThePublishScriptWritesWhatTheWireDecodesAndTheReadScriptWhatTheStoreReads) {
-  store::commands cmds({false}, 100, 60s);
+  store::commands cmds({false}, {100, 60s, 1 << 20, 1 << 20});
   run(sub, {"SUBSCRIBE", cmds.names().user_channel("u1")});
   wire::publish_message head{"node-a", "inc", 7, 4000, {}, 0, {}};
   for (int n = 1; n <= 2; ++n) {
@@ -162,7 +162,7 @@ TEST_F(redis_fixture, ThePublishScriptWritesWhatTheWireDecodesAndTheReadScriptWh
 }
 
 TEST_F(redis_fixture, HistorySizeZeroKeepsNothingButStillNumbers) {
-  store::commands cmds({false}, 0, 60s);
+  store::commands cmds({false}, {0, 60s, 1 << 20, 1 << 20});
   wire::publish_message head{"n", "i", 1, 0, {}, 0, {}};
   for (int n = 1; n <= 3; ++n)
     call(cmds.publish("u2", wire::publish_prefix(head), env_text(n), "ep"));
@@ -176,11 +176,44 @@ TEST_F(redis_fixture, HistorySizeZeroKeepsNothingButStillNumbers) {
 }
 
 TEST_F(redis_fixture, NodeIdClaimsHoldForOneProcessAndAreGivenBack) {
-  store::commands cmds({false}, 1, 1s);
+  store::commands cmds({false}, {1, 1s, 1, 1});
   EXPECT_EQ(store::read_claim(run(cmd, cmds.claim("n1", "inc-a").argv(true)).get()), true);
   EXPECT_EQ(store::read_claim(run(cmd, cmds.claim("n1", "inc-a").argv(true)).get()), true);
   EXPECT_EQ(store::read_claim(run(cmd, cmds.claim("n1", "inc-b").argv(true)).get()), false);
   EXPECT_EQ(run(cmd, cmds.release("n1", "inc-b").argv(true))->integer, 0);  // not its own
   EXPECT_EQ(run(cmd, cmds.release("n1", "inc-a").argv(true))->integer, 1);
   EXPECT_EQ(store::read_claim(run(cmd, cmds.claim("n1", "inc-b").argv(true)).get()), true);
+}
+
+TEST_F(redis_fixture, KeptEnvelopesAreBoundedByBytesAndReadsByTheirBudget) {
+  // 10 envelopes of ~1 KB: 4 KB kept at most, reads of 2.5 KB at most.
+  store::commands cmds({false}, {100, 60s, 4096, 2560});
+  wire::publish_message head{"n", "i", 1, 0, {}, 0, {}};
+  std::string pad(1000, 'p');
+  auto env = [&](int n) {
+    return R"({"envelopeId":"e)" + std::to_string(n) + R"(","type":"t","userId":"u3","payload":")" +
+           pad + "\"}";
+  };
+  for (int n = 1; n <= 10; ++n) call(cmds.publish("u3", wire::publish_prefix(head), env(n), "ep"));
+  auto xlen = run(cmd, {"XLEN", "hf:{u3}:s"});
+  EXPECT_EQ(xlen->integer, 3);  // 3 x ~1,050 B fit in 4,096, 4 do not
+  auto v = store::read_stream(
+      call(cmds.read("u3", hf::recovery::stream_position{"ep", 7}, "x")).get(),
+      hf::recovery::stream_position{"ep", 7});
+  ASSERT_TRUE(v.ok);
+  EXPECT_EQ(v.latest, 10u);
+  ASSERT_EQ(v.records.size(), 2u);  // 8 and 9: 10 is past the 2,560 B budget
+  EXPECT_EQ(v.records[0].offset, 8u);
+  EXPECT_FALSE(v.complete);  // the bound cut it: recovered:false
+  // A position the budget covers is complete.
+  auto w = store::read_stream(
+      call(cmds.read("u3", hf::recovery::stream_position{"ep", 8}, "x")).get(),
+      hf::recovery::stream_position{"ep", 8});
+  EXPECT_TRUE(w.complete);
+  // Once the stream is gone (expired), its byte count starts from 0 again.
+  run(cmd, {"DEL", "hf:{u3}:s"});
+  call(cmds.publish("u3", wire::publish_prefix(head), env(11), "ep"));
+  EXPECT_EQ(run(cmd, {"XLEN", "hf:{u3}:s"})->integer, 1);
+  auto b = run(cmd, {"HGET", "hf:{u3}:m", "b"});
+  EXPECT_EQ(std::stoul(std::string(b->str, b->len)), env(11).size());
 }

@@ -45,10 +45,10 @@ TEST(Store, ScriptsAreTheEmbeddedFilesAndAreCalledBySha) {
 }
 
 TEST(Store, PublishArgumentsFollowTheScriptsNamedLocals) {
-  store::commands one({false}, 100, 120s);
+  store::commands one({false}, {100, 120s, 5000, 6000});
   auto c = one.publish("u1", "P1 n i 1 5000 ", env3, "ep");
   EXPECT_EQ(c.s, &store::publish_script());
-  ASSERT_EQ(c.args.size(), 11u);
+  ASSERT_EQ(c.args.size(), 12u);
   EXPECT_EQ(c.args[0], "2");
   EXPECT_EQ(c.key(), "hf:{u1}:m");
   EXPECT_EQ(c.args[2], "hf:{u1}:s");
@@ -60,13 +60,14 @@ TEST(Store, PublishArgumentsFollowTheScriptsNamedLocals) {
   EXPECT_EQ(c.args[8], "120000");
   EXPECT_EQ(c.args[9], "86400000");
   EXPECT_EQ(c.args[10], "0");
+  EXPECT_EQ(c.args[11], "5000");  // history bytes per user
   auto argv = c.argv();
   EXPECT_EQ(argv[0], "EVALSHA");
   EXPECT_EQ(argv[1], store::publish_script().sha);
   EXPECT_EQ(argv[3], c.key());
   EXPECT_EQ(c.argv(true)[1], store::publish_script().text);
 
-  store::commands sharded({true}, 0, 1s);
+  store::commands sharded({true}, {0, 1s, 1, 1});
   auto s = sharded.publish("u1", "h", "{}", "ep");
   EXPECT_EQ(s.key(), "hf:{u:u1}:m");
   EXPECT_EQ(s.args[3], "hf:{u:u1}:c");
@@ -74,10 +75,10 @@ TEST(Store, PublishArgumentsFollowTheScriptsNamedLocals) {
 }
 
 TEST(Store, ReadRenewClaimReleaseAndAnswerArguments) {
-  store::commands one({false}, 100, 120s);
+  store::commands one({false}, {100, 120s, 5000, 6000});
   auto r = one.read("u", hf::recovery::stream_position{"ep", 7}, "new");
   EXPECT_EQ(r.args, (std::vector<std::string>{"2", "hf:{u}:m", "hf:{u}:s", "new", "86400000", "7",
-                                              "ep", "0"}));
+                                              "ep", "0", "100", "6000"}));
   auto none = one.read("u", std::nullopt, "new");
   EXPECT_EQ(none.args[5], "");
   EXPECT_EQ(one.renew("u", "n2").args,
@@ -91,7 +92,7 @@ TEST(Store, ReadRenewClaimReleaseAndAnswerArguments) {
   EXPECT_EQ(argv[0], "PUBLISH");
   EXPECT_EQ(argv[1], wire::reply_channel("node", "inc.3"));
   EXPECT_EQ(wire::decode_answer(argv[2]), a);
-  EXPECT_EQ(store::commands({true}, 1, 1s).answer(a, "node", "inc.3")[0], "SPUBLISH");
+  EXPECT_EQ(store::commands({true}, {1, 1s, 1, 1}).answer(a, "node", "inc.3")[0], "SPUBLISH");
 }
 
 TEST(Store, PublishRepliesSayWhetherTheScriptRan) {
