@@ -166,17 +166,6 @@ codec non_empty(std::string config::*member) {
   });
 }
 
-// `url` with whatever precedes an '@' in its authority replaced by "***", so
-// that error messages never echo a password.
-std::string without_userinfo(const std::string& url) {
-  std::size_t start = url.find("://");
-  start = start == std::string::npos ? 0 : start + 3;
-  std::size_t end = url.find_first_of("/?#", start);
-  std::size_t at = url.rfind('@', end == std::string::npos ? std::string::npos : end - 1);
-  if (at == std::string::npos || at < start) return url;
-  return url.substr(0, start) + "***" + url.substr(at);
-}
-
 // Empty, or an http:// or https:// URL with a host and no user:password@
 // (nothing would send them, and they would end up in logs).
 codec http_url(std::string config::*member) {
@@ -184,11 +173,11 @@ codec http_url(std::string config::*member) {
     if (v.empty()) return std::nullopt;
     auto u = boost::urls::parse_uri(v);
     if (!u || (u->scheme() != "http" && u->scheme() != "https") || u->host().empty())
-      return "must be an http:// or https:// URL, got '" + without_userinfo(v) + "'";
+      return "must be an http:// or https:// URL, got '" + core::without_userinfo(v) + "'";
     if (u->has_userinfo())
       return "must not carry credentials (user:password@): a JWKS is public and none are "
              "sent, got '" +
-             without_userinfo(v) + "'";
+             core::without_userinfo(v) + "'";
     return std::nullopt;
   });
 }

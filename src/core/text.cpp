@@ -211,4 +211,13 @@ std::string whatwg_utf8_decode(std::string_view s, bool& changed) {
   return out;
 }
 
+std::string without_userinfo(std::string_view url) {
+  std::size_t start = url.find("://");
+  start = start == std::string_view::npos ? 0 : start + 3;
+  std::size_t end = url.find_first_of("/?#", start);
+  std::size_t at = url.rfind('@', end == std::string_view::npos ? std::string_view::npos : end - 1);
+  if (at == std::string_view::npos || at < start) return std::string(url);
+  return std::string(url.substr(0, start)) + "***" + std::string(url.substr(at));
+}
+
 }  // namespace hf::core

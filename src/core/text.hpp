@@ -43,4 +43,8 @@ std::string printable(std::string_view s);
 // True when `s` is well-formed UTF-8.
 bool valid_utf8(std::string_view s) noexcept;
 
+// `url` with whatever precedes an '@' in its authority replaced by "***", so
+// that logs and error messages never echo a password.
+std::string without_userinfo(std::string_view url);
+
 }  // namespace hf::core

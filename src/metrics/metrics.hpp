@@ -20,13 +20,11 @@
 
 namespace hf::metrics {
 
-// The labels of enum E (which ends with `count_`), one per value, in order.
+// The labels of enum E (which ends with `count_`), one per value, in order:
+// the same check as the protocol's words (protocol/vocabulary.hpp).
 template <class E, std::size_t N>
 consteval std::array<std::string_view, N> label_table(const char* const (&names)[N]) {
-  static_assert(N == static_cast<std::size_t>(E::count_), "one label per enum value");
-  std::array<std::string_view, N> out{};
-  for (std::size_t i = 0; i < N; ++i) out[i] = names[i];
-  return out;
+  return protocol::words_of<E>(names);
 }
 
 // Why a WebSocket ended (hopeflow_websocket_closes_total{reason}).

@@ -19,6 +19,8 @@
 #include <stdexcept>
 #include <thread>
 
+#include "core/text.hpp"
+
 namespace hf::net {
 namespace asio = boost::asio;
 namespace beast = boost::beast;
@@ -36,27 +38,17 @@ constexpr std::uint64_t max_body = 1 << 20;
 // tokens with made-up kids must not become a flood of fetches).
 constexpr auto unknown_kid_interval = std::chrono::seconds(10);
 
-// `url` with whatever precedes an '@' in its authority replaced by "***".
-std::string without_userinfo(const std::string& url) {
-  std::size_t start = url.find("://");
-  start = start == std::string::npos ? 0 : start + 3;
-  std::size_t end = url.find_first_of("/?#", start);
-  std::size_t at = url.rfind('@', end == std::string::npos ? std::string::npos : end - 1);
-  if (at == std::string::npos || at < start) return url;
-  return url.substr(0, start) + "***" + url.substr(at);
-}
-
 }  // namespace
 
 jwks_target parse_jwks_url(const std::string& url) {
   auto u = boost::urls::parse_uri(url);
   if (!u || (u->scheme() != "http" && u->scheme() != "https") || u->encoded_host().empty())
-    throw std::runtime_error("JWKS_URL: not an http:// or https:// URL: '" + without_userinfo(url) +
-                             "'");
+    throw std::runtime_error("JWKS_URL: not an http:// or https:// URL: '" +
+                             core::without_userinfo(url) + "'");
   // Nothing would send them (a JWKS is public), and they would be logged.
   if (u->has_userinfo())
     throw std::runtime_error("JWKS_URL: must not carry credentials (user:password@): '" +
-                             without_userinfo(url) + "'");
+                             core::without_userinfo(url) + "'");
   jwks_target t;
   t.https = u->scheme() == "https";
   t.ip_literal = u->host_type() == boost::urls::host_type::ipv4 ||

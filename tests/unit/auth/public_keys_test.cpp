@@ -163,7 +163,7 @@ TEST(PublicKeys, PemKeys) {
 
 TEST(AsymmetricTokens, KidSelectionAlgFitAndTyp) {
   auto rsa = rsa_pair(), ec = ec_pair(), other = rsa_pair();
-  jwt_verifier v(verifier_options{"hs-secret-hs-secret-hs-secret-hs-secret", {}, "sub"});
+  jwt_verifier v(verifier_options{"hs-secret-hs-secret-hs-secret-hs-secret", {}, "sub", {}, {}});
   v.set_keys(parse_jwks(jwks(rsa.jwk("r1") + "," + ec.jwk("e1"))).keys);
   auto ok = [&](const std::string& token) {
     auto r = v.verify(token, now);
@@ -203,7 +203,7 @@ TEST(AsymmetricTokens, KidSelectionAlgFitAndTyp) {
 
 TEST(AsymmetricTokens, UnknownKidAsksForKeysAndRotationRetiresCachedTokens) {
   auto old_key = rsa_pair(), new_key = rsa_pair();
-  jwt_verifier v(verifier_options{{}, {}, "sub"});
+  jwt_verifier v(verifier_options{{}, {}, "sub", {}, {}});
   int asked = 0;
   v.on_unknown_kid([&] { ++asked; });
   v.set_keys(parse_jwks(jwks(old_key.jwk("k1"))).keys);
@@ -224,7 +224,7 @@ TEST(AsymmetricTokens, UnknownKidAsksForKeysAndRotationRetiresCachedTokens) {
 
 TEST(PublisherTokens, OnlyThePublishSecretMakesAPublisher) {
   jwt_verifier v(verifier_options{"end-user-secret-end-user-secret!!",
-                                  "publisher-secret-publisher-secret", "userId"});
+                                  "publisher-secret-publisher-secret", "userId", {}, {}});
   auto hs = [](const std::string& key, const std::string& payload) {
     std::string input =
         base64url_encode(R"({"alg":"HS256","typ":"JWT"})") + "." + base64url_encode(payload);
@@ -246,7 +246,7 @@ TEST(PublisherTokens, OnlyThePublishSecretMakesAPublisher) {
 // even when the node holds no key of the token's kind yet.
 TEST(AsymmetricTokens, UnknownKidOfAKindWithNoKeyYetAsksForKeys) {
   auto rsa = rsa_pair(), ec = ec_pair();
-  jwt_verifier v(verifier_options{{}, {}, "sub"});
+  jwt_verifier v(verifier_options{{}, {}, "sub", {}, {}});
   int asked = 0;
   v.on_unknown_kid([&] { ++asked; });
   auto es = ec.sign(R"({"alg":"ES256","typ":"JWT","kid":"e-new"})", claims);
@@ -267,13 +267,13 @@ TEST(AsymmetricTokens, UnknownKidOfAKindWithNoKeyYetAsksForKeys) {
   EXPECT_EQ(asked, 2);
   // Without a JWKS source (no callback), nothing changes: no key of the
   // kind is an unsupported alg.
-  jwt_verifier files_only(verifier_options{"hs-secret-hs-secret-hs-secret-hs-secret", {}, "sub"});
+  jwt_verifier files_only(verifier_options{"hs-secret-hs-secret-hs-secret-hs-secret", {}, "sub", {}, {}});
   EXPECT_EQ(files_only.verify(rs, now).error(), errc::token_unsupported_alg);
 }
 
 TEST(AsymmetricTokens, NonStringKidIsMalformed) {
   auto rsa = rsa_pair();
-  jwt_verifier v(verifier_options{{}, {}, "sub"});
+  jwt_verifier v(verifier_options{{}, {}, "sub", {}, {}});
   int asked = 0;
   v.on_unknown_kid([&] { ++asked; });
   v.set_keys(parse_jwks(jwks(rsa.jwk(""))).keys);  // a key with an empty kid
@@ -290,7 +290,7 @@ TEST(AsymmetricTokens, NonStringKidIsMalformed) {
 
 TEST(AsymmetricTokens, IssuerAndAudienceApplyToPublicKeyTokens) {
   auto ec = ec_pair();
-  verifier_options o{{}, {}, "sub"};
+  verifier_options o{{}, {}, "sub", {}, {}};
   o.issuer = "https://idp.example/";
   o.audience = "realtime";
   jwt_verifier v(o);
