@@ -106,8 +106,26 @@ std::optional<slot_map> slot_map::from_cluster_slots(const redisReply* r,
     if (host.empty() || host == "?") host = std::string(fallback_host);
     auto at = m.index_of({std::move(host), static_cast<int>(port)});
     for (long long s = first; s <= last; ++s) m.owner_[static_cast<std::size_t>(s)] = at;
+    for (std::size_t k = 3; k < range->elements; ++k) {
+      const redisReply* replica = range->element[k];
+      if (!is_array(replica, 2) || !is_str(replica->element[0]) || !is_int(replica->element[1]))
+        continue;
+      long long rport = replica->element[1]->integer;
+      std::string rhost(replica->element[0]->str, replica->element[0]->len);
+      if (rport <= 0 || rport > 65535 || rhost.empty() || rhost == "?") continue;
+      endpoint e{std::move(rhost), static_cast<int>(rport)};
+      if (m.replicas_.size() < max_replicas && !m.names(e)) m.replicas_.push_back(std::move(e));
+    }
   }
   return m;
+}
+
+bool slot_map::names(const endpoint& e) const noexcept {
+  for (const auto& m : masters_)
+    if (m == e) return true;
+  for (const auto& r : replicas_)
+    if (r == e) return true;
+  return false;
 }
 
 const endpoint* slot_map::master_of(std::uint16_t slot) const noexcept {

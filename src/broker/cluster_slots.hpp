@@ -60,6 +60,10 @@ class slot_map {
                                                     std::string_view fallback_host);
 
   const std::vector<endpoint>& masters() const noexcept { return masters_; }
+  // Whether the map names `e`, as a master or as a replica: a redirect is
+  // followed only to a node the cluster itself named (the node sends AUTH
+  // with the cluster's password there).
+  bool names(const endpoint& e) const noexcept;
   // The master's index in masters() for a slot, or `none`.
   std::uint16_t owner(std::uint16_t slot) const noexcept { return owner_[slot % slot_count]; }
   const endpoint* master_of(std::uint16_t slot) const noexcept;
@@ -71,6 +75,10 @@ class slot_map {
  private:
   std::uint16_t index_of(const endpoint& e);
   std::vector<endpoint> masters_;
+  // The replicas CLUSTER SLOTS named (a promoted one answers MOVED), at
+  // most max_replicas of them.
+  static constexpr std::size_t max_replicas = 1024;
+  std::vector<endpoint> replicas_;
   std::array<std::uint16_t, slot_count> owner_ = filled();
   static std::array<std::uint16_t, slot_count> filled() {
     std::array<std::uint16_t, slot_count> a;

@@ -275,11 +275,12 @@ const std::string& redis_broker::incarnation() const noexcept { return impl_->in
 void redis_broker::start() {
   auto& m = *impl_;
   auto first = m.first_connect.get_future();
+  std::string where = m.redis->describe();  // before the thread that changes it runs
   asio::post(m.ioc, [&m] { m.redis->start(); });
   m.thread = std::thread([&m] { m.ioc.run(); });
   if (m.opt.required) {
     if (first.wait_for(required_connect) != std::future_status::ready || !first.get())
-      throw std::runtime_error("cannot connect to " + m.redis->describe() +
+      throw std::runtime_error("cannot connect to " + where +
                                " (REDIS_REQUIRED is set)");
   }
 }

@@ -268,6 +268,16 @@ void redis_cluster::send(argv_ptr argv, std::uint16_t slot, reply_fn done, int h
     if (err.empty() || gen != generation_ || hops >= max_hops) return done(r);
     if (auto rd = slots::parse_redirect(err)) {
       if (rd->to.host.empty()) rd->to.host = at_host;  // "MOVED 1 :6380": the node that answered
+      if (!known(rd->to)) {
+        // Not a node the cluster named: the map is read again, and the
+        // command retried after a pause (through the map, not the redirect).
+        core::log_refusal(spdlog::level::warn,
+                          "cluster: a redirect to {}, which the slot map does not name, was not "
+                          "followed; reading the map again",
+                          slots::to_string(rd->to));
+        schedule_refresh(refresh_soon);
+        return retry_later(std::move(argv), slot, std::move(done), hops);
+      }
       if (!rd->ask) {
         map_->moved(rd->slot, rd->to);
         schedule_refresh(refresh_soon);
@@ -276,13 +286,27 @@ void redis_cluster::send(argv_ptr argv, std::uint16_t slot, reply_fn done, int h
                   rd->ask ? std::optional(rd->to) : std::nullopt);
     }
     if (!transient(err)) return done(r);
-    auto timer = std::make_shared<boost::asio::steady_timer>(ioc_, retry_pause);
-    timer->async_wait([this, timer, argv = std::move(argv), slot, done = std::move(done), hops,
-                       gen](boost::system::error_code ec) mutable {
-      if (ec || gen != generation_) return done(nullptr);
-      send(std::move(argv), slot, std::move(done), hops + 1, std::nullopt);
-    });
+    retry_later(std::move(argv), slot, std::move(done), hops);
   });
+}
+
+void redis_cluster::retry_later(argv_ptr argv, std::uint16_t slot, reply_fn done, int hops) {
+  auto gen = generation_;
+  auto timer = std::make_shared<boost::asio::steady_timer>(ioc_, retry_pause);
+  timer->async_wait([this, timer, argv = std::move(argv), slot, done = std::move(done), hops,
+                     gen](boost::system::error_code ec) mutable {
+    if (ec || gen != generation_) return done(nullptr);
+    send(std::move(argv), slot, std::move(done), hops + 1, std::nullopt);
+  });
+}
+
+bool redis_cluster::known(const slots::endpoint& at) const {
+  if (map_ && map_->names(at)) return true;
+  for (const auto& s : seeds_)
+    if (s == at) return true;
+  for (const auto& k : known_)
+    if (k == at) return true;
+  return false;
 }
 
 void redis_cluster::subscribe(const std::string& channel) {
@@ -341,9 +365,10 @@ void redis_cluster::on_push(const std::string& node_key, std::string_view kind,
   if (kind == "error" && last) {
     it->second.clear();
     if (auto rd = slots::parse_redirect(payload); rd && !rd->ask) {
-      // The slot lives elsewhere now: follow the map there.
+      // The slot lives elsewhere now: follow the map there (a node the map
+      // does not name is only learnt from the next full read of the map).
       if (rd->to.host.empty()) rd->to.host = node_key.substr(0, node_key.rfind(':'));
-      map_->moved(rd->slot, rd->to);
+      if (known(rd->to)) map_->moved(rd->slot, rd->to);
       return schedule_refresh(refresh_soon);
     }
     // Refused for good (an ACL without the channel, say): asked again later,

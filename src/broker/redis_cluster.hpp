@@ -7,7 +7,9 @@
 //
 // Routing: a command goes to the master of its key's slot. MOVED updates
 // that slot and resends (and schedules a refresh of the whole map); ASK
-// resends once to the named node after ASKING; TRYAGAIN, CLUSTERDOWN,
+// resends once to the named node after ASKING; a redirect to a node that
+// neither the map (masters and replicas) nor the seeds name is not
+// followed: the map is read again and the command retried after a pause; TRYAGAIN, CLUSTERDOWN,
 // MASTERDOWN and LOADING are retried after a short pause; at most
 // `max_hops` of these per command, then the error is the reply.
 //
@@ -91,6 +93,13 @@ class redis_cluster final : public redis_backend {
   node* usable(const slots::endpoint& at);
   void send(argv_ptr argv, std::uint16_t slot, reply_fn done, int hops,
             std::optional<slots::endpoint> ask);
+  // Sends again after retry_pause (a transient error, or a redirect not
+  // followed).
+  void retry_later(argv_ptr argv, std::uint16_t slot, reply_fn done, int hops);
+  // A node a redirect may send this node to: one the slot map, the seeds or
+  // the last map named (never an address only a reply named: this node
+  // logs in there with the cluster's password).
+  bool known(const slots::endpoint& at) const;
   void on_push(const std::string& node_key, std::string_view kind, std::string_view channel,
                std::string_view payload, bool requested);
   void schedule_refresh(std::chrono::milliseconds after);

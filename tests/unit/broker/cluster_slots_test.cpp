@@ -148,3 +148,20 @@ TEST(ClusterSlots, TheReaderBoundsArrays) {
   EXPECT_EQ(out, nullptr);
   redisReaderFree(rd);
 }
+
+TEST(ClusterSlots, TheMapNamesItsMastersAndReplicasOnly) {
+  // One range served by 10.0.0.1:7000 with a replica on 10.0.0.2:7001, the
+  // rest by 10.0.0.3:7002 without one.
+  std::string replica = "*3\r\n" + bulk("10.0.0.2") + ":7001\r\n" + bulk("feed");
+  std::string first = "*4\r\n:0\r\n:8191\r\n*3\r\n" + bulk("10.0.0.1") + ":7000\r\n" +
+                      bulk("0123abcd") + replica;
+  auto r = resp("*2\r\n" + first + range(8192, 16383, "10.0.0.3", 7002));
+  auto m = slot_map::from_cluster_slots(r.get(), "h");
+  ASSERT_TRUE(m);
+  EXPECT_EQ(m->masters().size(), 2u);  // a replica serves no slot
+  EXPECT_TRUE(m->names({"10.0.0.1", 7000}));
+  EXPECT_TRUE(m->names({"10.0.0.2", 7001}));  // a redirect after a failover goes there
+  EXPECT_TRUE(m->names({"10.0.0.3", 7002}));
+  EXPECT_FALSE(m->names({"10.0.0.2", 7000}));
+  EXPECT_FALSE(m->names({"203.0.113.7", 7001}));  // only a reply names it: never followed
+}
