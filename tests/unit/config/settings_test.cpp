@@ -3,8 +3,11 @@
 #include <gtest/gtest.h>
 #include <spdlog/common.h>
 
+#include <filesystem>
 #include <fstream>
 #include <map>
+#include <optional>
+#include <regex>
 #include <sstream>
 
 #include "config/config.hpp"
@@ -80,6 +83,26 @@ std::string help_for(const std::string& help, const setting& s) {
   return help.substr(at, help.find('\n', first_end + 1) - at);
 }
 
+// A default quoted in a doc, as a number: "16 KiB", "2 min", "10,000", "0: the
+// open-file limit". Thousands separators (',', narrow and thin spaces) are
+// dropped; byte units count for byte settings, time units (in ms) for *_MS
+// ones. The quantity must end there, so "(431 above)", a status code, is none.
+std::optional<unsigned long long> quoted_number(const std::string& env, const std::string& v) {
+  static const std::regex quantity(
+      "^(\\d{1,3}(?:(?:,|\xe2\x80\xaf|\xe2\x80\x89)\\d{3})+|\\d+)(?: ([A-Za-z]+))?"
+      "(?=$|[:;)]|, | \\(| =| per )");
+  using unit_table = std::map<std::string, unsigned long long>;
+  const unit_table units =
+      env.ends_with("_MS")
+          ? unit_table{{"", 1}, {"ms", 1}, {"s", 1000}, {"min", 60'000}, {"h", 3'600'000}}
+          : unit_table{{"", 1}, {"B", 1}, {"KiB", 1 << 10}, {"MiB", 1 << 20}, {"GiB", 1 << 30}};
+  std::smatch m;
+  if (!std::regex_search(v, m, quantity) || !units.contains(m[2].str())) return std::nullopt;
+  std::string digits = m[1].str();
+  std::erase_if(digits, [](char c) { return !std::isdigit(static_cast<unsigned char>(c)); });
+  return std::stoull(digits) * units.at(m[2].str());
+}
+
 }  // namespace
 
 TEST(Settings, ReadmeTableListsEveryRowInOrderWithFlagAndDefault) {
@@ -91,6 +114,68 @@ TEST(Settings, ReadmeTableListsEveryRowInOrderWithFlagAndDefault) {
     EXPECT_EQ(readme[i].flag, rows[i].flag) << rows[i].env;
     EXPECT_EQ(readme[i].default_value, rows[i].default_value) << rows[i].env;
   }
+}
+
+// "Defaults live in the settings table only": wherever README.md or docs/*.md
+// quotes a setting's default, it must be the table's. Three shapes are read;
+// anything else is free text, left alone:
+//   | `HISTORY_SIZE` | `100` | ...    a backticked second cell: the exact text;
+//   `NAME` (4 MiB), NAME (default 5,000 ms), `NAME` filters (default 10,000);
+//   | x (`A`, `B`) | 4 MiB / 1,024 |  a table whose second column is "default".
+// The README's configuration table (`--flag` second) has its own test above.
+TEST(Settings, DefaultsQuotedInTheDocsAreTheTablesDefaults) {
+  const std::string root = HOPEFLOW_SOURCE_DIR;
+  std::vector<std::string> files{"README.md"};
+  for (const auto& e : std::filesystem::directory_iterator(root + "/docs"))
+    if (e.path().extension() == ".md") files.push_back("docs/" + e.path().filename().string());
+  std::map<std::string, const setting*> by_name;
+  for (const auto& s : settings()) by_name[s.env] = &s;
+  const std::regex backticked("`([A-Z][A-Z0-9_]+)`"), parts_of(", | / ");
+  const std::regex in_parens(
+      "\\b([A-Z][A-Z0-9_]+)`? (?:[a-z]+ (?=\\(default ))?\\((?:default )?([^)]{0,300})\\)");
+  int checked = 0;
+  auto check_number = [&](const std::string& file, const std::string& env,
+                          const std::string& quote) {
+    const setting* s = by_name.contains(env) ? by_name[env] : nullptr;
+    auto n = quoted_number(env, quote);
+    if (!s || !n || s->default_value.find_first_not_of("0123456789") != std::string::npos) return;
+    ++checked;
+    EXPECT_EQ(std::to_string(*n), s->default_value) << file << ": " << env << " (" << quote << ")";
+  };
+  for (const auto& file : files) {
+    std::ifstream in(root + "/" + file);
+    ASSERT_TRUE(in) << file;
+    std::string text, line;
+    bool default_column = false;
+    for (bool in_table = false; std::getline(in, line); in_table = line.starts_with('|')) {
+      text += trim(line) + " ";  // one line of text, so that a quote may wrap
+      if (!line.starts_with('|')) continue;
+      std::vector<std::string> cells;
+      std::istringstream split(line.substr(1));
+      for (std::string cell; std::getline(split, cell, '|');) cells.push_back(trim(cell));
+      if (!in_table) default_column = cells.size() > 1 && cells[1] == "default";
+      if (cells.size() < 2) continue;
+      std::smatch m;
+      if (std::regex_match(cells[0], m, backticked) && by_name.contains(m[1]) &&
+          cells[1].starts_with('`') && !cells[1].starts_with("`--")) {
+        ++checked;
+        EXPECT_EQ(readme_default(cells[1]), by_name[m[1]]->default_value) << file << ": " << line;
+      }
+      if (!default_column) continue;
+      std::vector<std::string> names, values;
+      for (std::sregex_iterator it(cells[0].begin(), cells[0].end(), backticked), end; it != end;
+           ++it)
+        names.push_back((*it)[1]);
+      for (std::sregex_token_iterator it(cells[1].begin(), cells[1].end(), parts_of, -1), end;
+           it != end; ++it)
+        values.push_back(*it);
+      if (names.size() == values.size())
+        for (std::size_t i = 0; i < names.size(); ++i) check_number(file, names[i], values[i]);
+    }
+    for (std::sregex_iterator it(text.begin(), text.end(), in_parens), end; it != end; ++it)
+      check_number(file, (*it)[1], (*it)[2]);
+  }
+  EXPECT_GE(checked, 55) << "fewer quotes than the docs held (58) when this was written";
 }
 
 TEST(Settings, ShownDefaultsAreThoseOfADefaultConfig) {
