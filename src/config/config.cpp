@@ -229,7 +229,12 @@ std::string help_text(const std::string& program) {
     << "  " << program << " token --user ID [--ttl SECONDS] [--claims JSON] [options]\n"
     << "                                  print an HS256 token signed with JWT_SECRET\n"
     << "  " << program << " token --publisher [--ttl SECONDS] [options]\n"
-    << "                                  print a publisher token signed with PUBLISH_SECRET\n\n"
+    << "                                  print a publisher token signed with PUBLISH_SECRET\n"
+    << "  " << program << " listen --user ID --filter type=T[,key=value...] [--recover] [options]\n"
+    << "                                  open a socket, print and ack every envelope\n"
+    << "  " << program << " publish --user ID [--type T] [--payload JSON] [options]\n"
+    << "                                  POST /publish and print the answer\n"
+    << "  " << program << " version         print the version (also --version)\n\n"
     << "options (flag > environment variable > env file > config file > default):\n";
   for (const auto& s : settings()) {
     o << "  " << s.flag << " <v>";

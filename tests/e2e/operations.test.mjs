@@ -82,6 +82,7 @@ describe('operations endpoints', () => {
     const m = parseMetrics(await (await fetch(`${server.http}/metrics`)).text());
     const version = spawnSync(bin, ['--version']).stdout.toString().trim().split(' ').pop();
     assert.match(version, /^\d+\.\d+\.\d+/);
+    assert.equal(spawnSync(bin, ['version']).stdout.toString(), spawnSync(bin, ['--version']).stdout.toString());
     assert.equal(m[`hopeflow_build_info{version="${version}"}`], 1);
     assert.ok(m.process_resident_memory_bytes > 1e6, `rss ${m.process_resident_memory_bytes}`);
     assert.ok(m.process_virtual_memory_bytes >= m.process_resident_memory_bytes);

@@ -204,3 +204,10 @@ TEST(Config, JwksRefreshRangeIsDocumented) {
   EXPECT_NE(row.find("10 s"), std::string::npos) << row;
   EXPECT_NE(row.find("1 day"), std::string::npos) << row;
 }
+
+TEST(Config, HelpNamesEveryCommand) {
+  const std::string help = help_text("prog");
+  for (const char* command : {"prog [serve]", "prog token --user", "prog token --publisher",
+                              "prog listen --user", "prog publish --user", "prog version"})
+    EXPECT_NE(help.find(command), std::string::npos) << command;
+}
