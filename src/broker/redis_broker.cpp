@@ -280,8 +280,7 @@ void redis_broker::start() {
   m.thread = std::thread([&m] { m.ioc.run(); });
   if (m.opt.required) {
     if (first.wait_for(required_connect) != std::future_status::ready || !first.get())
-      throw std::runtime_error("cannot connect to " + where +
-                               " (REDIS_REQUIRED is set)");
+      throw std::runtime_error("cannot connect to " + where + " (REDIS_REQUIRED is set)");
   }
 }
 

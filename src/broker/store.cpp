@@ -62,12 +62,11 @@ std::vector<std::string> call::argv(bool by_text) const {
 
 call commands::publish(std::string_view user, std::string head, std::string_view envelope,
                        std::string new_epoch) const {
-  return {
-      &publish_script(),
-      {"2", names_.meta_key(user), names_.stream_key(user), names_.user_channel(user),
-       std::move(head), std::string(envelope), std::move(new_epoch),
-       std::to_string(bounds_.history_size), ms(bounds_.history_ttl), ms(meta_ttl),
-       names_.sharded ? "1" : "0", std::to_string(bounds_.history_max_bytes)}};
+  return {&publish_script(),
+          {"2", names_.meta_key(user), names_.stream_key(user), names_.user_channel(user),
+           std::move(head), std::string(envelope), std::move(new_epoch),
+           std::to_string(bounds_.history_size), ms(bounds_.history_ttl), ms(meta_ttl),
+           names_.sharded ? "1" : "0", std::to_string(bounds_.history_max_bytes)}};
 }
 
 call commands::read(std::string_view user, const std::optional<recovery::stream_position>& after,

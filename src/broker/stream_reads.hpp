@@ -25,8 +25,7 @@ class stream_reads {
       : redis_(redis), cmds_(cmds), new_epoch_(std::move(new_epoch)) {}
 
   // Broker thread, while Redis is up.
-  void read(const std::string& user, std::optional<recovery::stream_position> after,
-            done_fn done);
+  void read(const std::string& user, std::optional<recovery::stream_position> after, done_fn done);
   // Redis was lost: the waiting reads are answered not ok now (running
   // ones get their nullptr replies from the backend).
   void redis_lost();

@@ -223,8 +223,8 @@ TEST(AsymmetricTokens, UnknownKidAsksForKeysAndRotationRetiresCachedTokens) {
 }
 
 TEST(PublisherTokens, OnlyThePublishSecretMakesAPublisher) {
-  jwt_verifier v(verifier_options{"end-user-secret-end-user-secret!!",
-                                  "publisher-secret-publisher-secret", "userId", {}, {}});
+  jwt_verifier v(verifier_options{
+      "end-user-secret-end-user-secret!!", "publisher-secret-publisher-secret", "userId", {}, {}});
   auto hs = [](const std::string& key, const std::string& payload) {
     std::string input =
         base64url_encode(R"({"alg":"HS256","typ":"JWT"})") + "." + base64url_encode(payload);
@@ -267,7 +267,8 @@ TEST(AsymmetricTokens, UnknownKidOfAKindWithNoKeyYetAsksForKeys) {
   EXPECT_EQ(asked, 2);
   // Without a JWKS source (no callback), nothing changes: no key of the
   // kind is an unsupported alg.
-  jwt_verifier files_only(verifier_options{"hs-secret-hs-secret-hs-secret-hs-secret", {}, "sub", {}, {}});
+  jwt_verifier files_only(
+      verifier_options{"hs-secret-hs-secret-hs-secret-hs-secret", {}, "sub", {}, {}});
   EXPECT_EQ(files_only.verify(rs, now).error(), errc::token_unsupported_alg);
 }
 

@@ -153,8 +153,8 @@ TEST(ClusterSlots, TheMapNamesItsMastersAndReplicasOnly) {
   // One range served by 10.0.0.1:7000 with a replica on 10.0.0.2:7001, the
   // rest by 10.0.0.3:7002 without one.
   std::string replica = "*3\r\n" + bulk("10.0.0.2") + ":7001\r\n" + bulk("feed");
-  std::string first = "*4\r\n:0\r\n:8191\r\n*3\r\n" + bulk("10.0.0.1") + ":7000\r\n" +
-                      bulk("0123abcd") + replica;
+  std::string first =
+      "*4\r\n:0\r\n:8191\r\n*3\r\n" + bulk("10.0.0.1") + ":7000\r\n" + bulk("0123abcd") + replica;
   auto r = resp("*2\r\n" + first + range(8192, 16383, "10.0.0.3", 7002));
   auto m = slot_map::from_cluster_slots(r.get(), "h");
   ASSERT_TRUE(m);

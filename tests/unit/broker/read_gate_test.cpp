@@ -29,6 +29,6 @@ TEST(ReadGate, OneUserGetsAtMostItsShareOfAWindow) {
     g.next();
   }
   EXPECT_EQ(refused, 5u);
-  EXPECT_NE(g.admit("other", t), v::refuse);  // others are not affected
+  EXPECT_NE(g.admit("other", t), v::refuse);                       // others are not affected
   EXPECT_NE(g.admit("greedy", t + read_gate::window), v::refuse);  // a new window
 }

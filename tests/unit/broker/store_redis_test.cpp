@@ -197,18 +197,18 @@ TEST_F(redis_fixture, KeptEnvelopesAreBoundedByBytesAndReadsByTheirBudget) {
   for (int n = 1; n <= 10; ++n) call(cmds.publish("u3", wire::publish_prefix(head), env(n), "ep"));
   auto xlen = run(cmd, {"XLEN", "hf:{u3}:s"});
   EXPECT_EQ(xlen->integer, 3);  // 3 x ~1,050 B fit in 4,096, 4 do not
-  auto v = store::read_stream(
-      call(cmds.read("u3", hf::recovery::stream_position{"ep", 7}, "x")).get(),
-      hf::recovery::stream_position{"ep", 7});
+  auto v =
+      store::read_stream(call(cmds.read("u3", hf::recovery::stream_position{"ep", 7}, "x")).get(),
+                         hf::recovery::stream_position{"ep", 7});
   ASSERT_TRUE(v.ok);
   EXPECT_EQ(v.latest, 10u);
   ASSERT_EQ(v.records.size(), 2u);  // 8 and 9: 10 is past the 2,560 B budget
   EXPECT_EQ(v.records[0].offset, 8u);
   EXPECT_FALSE(v.complete);  // the bound cut it: recovered:false
   // A position the budget covers is complete.
-  auto w = store::read_stream(
-      call(cmds.read("u3", hf::recovery::stream_position{"ep", 8}, "x")).get(),
-      hf::recovery::stream_position{"ep", 8});
+  auto w =
+      store::read_stream(call(cmds.read("u3", hf::recovery::stream_position{"ep", 8}, "x")).get(),
+                         hf::recovery::stream_position{"ep", 8});
   EXPECT_TRUE(w.complete);
   // Once the stream is gone (expired), its byte count starts from 0 again.
   run(cmd, {"DEL", "hf:{u3}:s"});
