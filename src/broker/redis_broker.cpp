@@ -203,7 +203,8 @@ struct redis_broker::impl {
     auto remaining = std::chrono::duration_cast<std::chrono::milliseconds>(until - clock::now());
     wire::publish_message head{
         opt.node_id,
-        replies.incarnation_for(redis->shard_of(cmds.names().meta_key(env->user_id))),
+        replies.incarnation_for(  // one Redis has one reply channel: no key to build
+            redis->sharded() ? redis->shard_of(cmds.names().meta_key(env->user_id)) : -1),
         id,
         static_cast<std::uint64_t>(std::clamp<long long>(remaining.count(), 0, wire::max_wait_ms)),
         {},
