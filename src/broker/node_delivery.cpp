@@ -4,6 +4,7 @@
 
 #include <boost/asio/post.hpp>
 
+#include "broker/cluster_slots.hpp"
 #include "core/log.hpp"
 
 namespace hf::broker {
@@ -13,11 +14,18 @@ namespace {
 constexpr auto reply_margin = std::chrono::milliseconds(10);
 }  // namespace
 
-void node_delivery::on_publish(std::string_view payload) {
+void node_delivery::on_publish(std::string_view channel, std::string_view payload) {
   auto msg = wire::decode_publish(payload);
   auto env = msg ? protocol::parse_envelope(msg->envelope) : std::nullopt;
   if (!env) {
     core::log_refusal(spdlog::level::warn, "cluster: ignored a malformed publish message");
+    return;
+  }
+  if (redis_.sharded() && !fence_.admit(slots::key_slot(channel), msg->epoch)) {
+    // Its origin answered without it long ago (or will, at its deadline).
+    core::log_refusal(spdlog::level::warn,
+                      "cluster: ignored an envelope of epoch {} written by a superseded master",
+                      msg->epoch);
     return;
   }
   env->epoch = msg->epoch;

@@ -9,6 +9,7 @@
 #include <boost/asio/io_context.hpp>
 #include <string_view>
 
+#include "broker/epoch_fence.hpp"
 #include "broker/origin_waits.hpp"
 #include "broker/redis_backend.hpp"
 #include "broker/reply_channels.hpp"
@@ -20,12 +21,20 @@ namespace hf::broker {
 class node_delivery {
  public:
   node_delivery(boost::asio::io_context& ioc, const hub::hub& h, redis_backend& redis,
-                const store::commands& cmds, const reply_channels& replies, origin_waits& origin)
-      : ioc_(ioc), hub_(h), redis_(redis), cmds_(cmds), replies_(replies), origin_(origin) {}
+                const store::commands& cmds, const reply_channels& replies, origin_waits& origin,
+                epoch_fence& fence)
+      : ioc_(ioc),
+        hub_(h),
+        redis_(redis),
+        cmds_(cmds),
+        replies_(replies),
+        origin_(origin),
+        fence_(fence) {}
 
   // A message of a user channel (wire::decode_publish); a malformed one is
-  // logged (rate-limited) and ignored.
-  void on_publish(std::string_view payload);
+  // logged (rate-limited) and ignored, and so is one a superseded master of
+  // the channel's slot wrote (broker/epoch_fence.hpp).
+  void on_publish(std::string_view channel, std::string_view payload);
 
  private:
   void answer(const wire::publish_message& m, const std::string& envelope_id,
@@ -37,6 +46,7 @@ class node_delivery {
   const store::commands& cmds_;
   const reply_channels& replies_;
   origin_waits& origin_;
+  epoch_fence& fence_;
 };
 
 }  // namespace hf::broker

@@ -10,7 +10,6 @@
 #include <future>
 #include <stdexcept>
 #include <thread>
-#include <unordered_set>
 #include <utility>
 
 #include "broker/channel_sync.hpp"
@@ -73,7 +72,7 @@ struct redis_broker::impl {
              [this](std::string_view channel) { subscribed(channel); },
              [this](std::string_view ch, std::string_view m) {
                if (replies.is_mine(ch)) return origin.on_answer(m, replies);
-               if (cmds.names().user_of_channel(ch)) nodes.on_publish(m);
+               if (cmds.names().user_of_channel(ch)) nodes.on_publish(ch, m);
              },
              [this](std::string_view channel) { unavailable(channel); },
              [this] { channels.remapped(); }})),
@@ -90,9 +89,9 @@ struct redis_broker::impl {
                 if (st == state::up && renewals.any_tainted()) renewals.renew_all();
               }),
         origin(ioc, opt.results),
-        nodes(ioc, hub, *redis, cmds, replies, origin),
+        nodes(ioc, hub, *redis, cmds, replies, origin, fence),
         channels(*redis, cmds.names(), replies),
-        reads(*redis, cmds, [this] { return new_epoch(); }) {}
+        reads(*redis, cmds, fence, [this] { return new_epoch(); }) {}
 
   const std::string& node_id() {
     if (opt.node_id.empty()) opt.node_id = random_hex_id();
@@ -120,6 +119,7 @@ struct redis_broker::impl {
   epoch_renewals renewals;
   node_claim claim;
   origin_waits origin;  // the publishes this node took
+  epoch_fence fence;    // refuses what superseded masters write
   node_delivery nodes;  // publishes of other nodes (and ours) for our users
   channel_sync channels;
   stream_reads reads;  // for recovering sockets

@@ -15,7 +15,7 @@ std::string_view str(const redisReply* r) noexcept {
   return r && r->type == REDIS_REPLY_STRING ? std::string_view(r->str, r->len) : std::string_view{};
 }
 
-// The stream scripts start with the epoch function they share.
+// The stream scripts start with the epoch functions they share.
 std::string with_epoch(std::string_view body) {
   std::string s(lua::epoch);
   s.append(body);
@@ -39,7 +39,7 @@ const script& read_script() {
   return s;
 }
 const script& renew_script() {
-  static const script s{std::string(lua::renew)};
+  static const script s(with_epoch(lua::renew));
   return s;
 }
 const script& claim_script() {

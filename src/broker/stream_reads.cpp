@@ -4,6 +4,7 @@
 
 #include <memory>
 
+#include "broker/cluster_slots.hpp"
 #include "broker/run_script.hpp"
 #include "core/log.hpp"
 
@@ -29,11 +30,15 @@ void stream_reads::read(const std::string& user, std::optional<recovery::stream_
 
 bool stream_reads::start(pending p) {
   auto done = std::make_shared<done_fn>(std::move(p.done));
-  bool sent = run_script(redis_, cmds_.read(p.user, p.after, new_epoch_()),
-                         [this, done, after = p.after](redisReply* r) {
-                           (*done)(store::read_stream(r, after));
-                           finished();
-                         });
+  auto call = cmds_.read(p.user, p.after, new_epoch_());
+  auto slot = slots::key_slot(call.key());
+  bool sent =
+      run_script(redis_, std::move(call), [this, done, slot, after = p.after](redisReply* r) {
+        auto view = store::read_stream(r, after);
+        if (view.ok && redis_.sharded() && !fence_.admit(slot, view.epoch)) view = {};
+        (*done)(std::move(view));
+        finished();
+      });
   if (!sent) (*done)({});
   return sent;
 }

@@ -11,6 +11,7 @@
 #include <optional>
 #include <string>
 
+#include "broker/epoch_fence.hpp"
 #include "broker/read_gate.hpp"
 #include "broker/redis_backend.hpp"
 #include "broker/store.hpp"
@@ -20,9 +21,9 @@ namespace hf::broker {
 class stream_reads {
  public:
   using done_fn = std::function<void(recovery::stream_view)>;
-  stream_reads(redis_backend& redis, const store::commands& cmds,
+  stream_reads(redis_backend& redis, const store::commands& cmds, epoch_fence& fence,
                std::function<std::string()> new_epoch)
-      : redis_(redis), cmds_(cmds), new_epoch_(std::move(new_epoch)) {}
+      : redis_(redis), cmds_(cmds), fence_(fence), new_epoch_(std::move(new_epoch)) {}
 
   // Broker thread, while Redis is up.
   void read(const std::string& user, std::optional<recovery::stream_position> after, done_fn done);
@@ -44,6 +45,7 @@ class stream_reads {
 
   redis_backend& redis_;
   const store::commands& cmds_;
+  epoch_fence& fence_;  // a read a superseded master answered is not ok
   std::function<std::string()> new_epoch_;
   read_gate gate_;
   std::deque<pending> waiting_;  // at most read_gate::max_waiting

@@ -356,7 +356,6 @@ void shard::finish_recover(connection& c, const std::optional<stream_position>& 
   if (!c.rec_) return;
   if (!v.ok) v = local_view(c.user_->id, {});  // the shared stream is unreachable: not vouched for
   std::string epoch = v.epoch;
-  std::uint64_t latest = v.latest;
   auto plan = recovery::plan_replay(
       after, std::move(v), std::move(c.rec_->held), c.sent_, [&c](const protocol::envelope& e) {
         return c.filters_.matches(e.type, e.payload ? &*e.payload : nullptr);
@@ -366,7 +365,9 @@ void shard::finish_recover(connection& c, const std::optional<stream_position>& 
   c.rec_->held_bytes = 0;
   c.rec_->reading = false;
   c.sent_.release();
-  c.rec_->at = {epoch, latest};
+  // The epoch the client named, if it is not the current one, is left for
+  // good: nothing of it follows the frame.
+  c.rec_->at = {epoch, plan.frame_offset, after && after->epoch != epoch ? after->epoch : ""};
   for (const auto& n : plan.replay)
     // A replay that does not fit the socket's queue closes it (slow
     // consumer): the client reconnects and asks again.
@@ -374,7 +375,7 @@ void shard::finish_recover(connection& c, const std::optional<stream_position>& 
             std::make_shared<const std::string>(protocol::with_offset(n.env->text, n.offset)))))
       return;
   c.send_text(std::make_shared<const std::string>(
-      protocol::serialize_recovered(epoch, latest, plan.recovered)));
+      protocol::serialize_recovered(epoch, plan.frame_offset, plan.recovered)));
   for (const auto& n : plan.later) send_numbered(c, n, nullptr);
   auto waiting = std::move(c.rec_->waiting);
   c.rec_->waiting.clear();

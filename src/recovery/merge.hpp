@@ -49,10 +49,13 @@ class sent_before_recover {
 };
 
 // What a socket gets in answer to its `recover`, in this order: `replay`
-// (in offset order), the `recovered` frame (with the view's epoch and
-// latest offset, and `recovered`), then `later` (in arrival order).
+// (in offset order), the `recovered` frame (with the view's epoch,
+// `frame_offset` and `recovered`), then `later` (through advance()).
 struct replay_plan {
   bool recovered = false;
+  // The view's latest offset; lower when envelopes of the view's epoch at
+  // or below it were held and follow the frame (see plan_replay).
+  std::uint64_t frame_offset = 0;
   std::vector<numbered> replay;
   std::vector<numbered> later;
 };
@@ -69,17 +72,32 @@ struct replay_plan {
 //   that are not already there and are after the position: each offset
 //   once, ascending;
 // - later holds the held envelopes beyond the view (a higher offset, or
-//   another epoch).
+//   another epoch), and, when the position was not in the view's epoch
+//   (or there was none), the held envelopes of the view's epoch: no
+//   envelope of an epoch comes before the frame that names it. The frame
+//   then gives the offset before the first of these, and they come first
+//   in `later`, in offset order.
 replay_plan plan_replay(const std::optional<stream_position>& after, stream_view view,
                         std::vector<numbered> held, const sent_before_recover& sent,
                         const std::function<bool(const protocol::envelope&)>& wanted);
 
 // Where an opted-in socket stands: the epoch it was last told and the
-// highest offset of that epoch it has (or was told is the latest).
+// highest offset of that epoch it has (or was told is the latest), and the
+// epoch it was told before that (a socket never goes back to it).
 struct cursor {
   std::string epoch;
   std::uint64_t last = 0;
+  std::string left;
 };
+
+// The config epoch a Redis Cluster master stamped an epoch name with
+// ("<config epoch>:...", broker/lua/epoch.lua), if any: Redis gives a
+// slot's new owner a higher one than the master it replaces.
+std::optional<std::uint64_t> epoch_stamp(std::string_view epoch) noexcept;
+
+// True when `epoch` is known to be older than `than`: both stamped, with a
+// lower stamp.
+bool older_epoch(std::string_view epoch, std::string_view than) noexcept;
 
 enum class step : std::uint8_t {
   send,                // the next offset of the socket's epoch (or a later one)
@@ -89,7 +107,9 @@ enum class step : std::uint8_t {
 
 // Decides what happens to envelope (`epoch`, `offset`) on a socket at `c`,
 // and moves `c` past it unless it is skipped. An epoch change announces the
-// new epoch with the offset before this envelope (offset - 1).
+// new epoch with the offset before this envelope (offset - 1). A socket's
+// epoch never goes back: an envelope of the epoch it left, or of one
+// stamped older than its own, is skipped.
 step advance(cursor& c, std::string_view epoch, std::uint64_t offset);
 
 }  // namespace hf::recovery

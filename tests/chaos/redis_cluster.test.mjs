@@ -7,12 +7,16 @@
 // every frame: each publish answered once by its bound; no envelope to the
 // wrong user, twice, or out of order on a socket; a new epoch announced
 // before its first envelope; delivery back for every user within a bound of
-// each kill; and afterwards, recovery from a position taken before the
-// first kill is either complete or recovered:false (false only for users
-// whose shard failed).
+// each kill; no socket back in an epoch it left, and no envelope delivered
+// long after its publish was answered (what a thawed, superseded master
+// still ran); recovers racing the failovers (from a position in an old
+// epoch) never get an envelope before the frame naming its epoch; and
+// afterwards, recovery from a position taken before the first kill is
+// either complete or recovered:false (false only for users whose shard
+// failed).
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { connect, envelopesIn, publish, recover, recoveredIn, sleep, startRedisCluster, startServer, waitReady } from '../e2e/helpers.mjs';
+import { connect, envelopesIn, publish, recover, recoveredIn, recoverRacingPublishes, sleep, startRedisCluster, startServer, waitReady } from '../e2e/helpers.mjs';
 
 const PASSWORD = 'cluster-chaos-pass';
 const ACK_MS = 800;
@@ -25,6 +29,10 @@ const BOUND_MS = ACK_MS + 250 + 500 + 750;
 // a frozen master is noticed by our links after 3 s without a reply.
 const RESUME_BOUND_MS = 7000;
 const USERS = 12;
+// An envelope reaching a socket this long after its publish was answered
+// came from a master that was no longer the user's (a normal delivery
+// precedes the answer).
+const LATE_DELIVERY_MS = 1500;
 const SECONDS_BETWEEN = 9;
 
 describe('chaos: Redis Cluster failovers', () => {
@@ -41,7 +49,8 @@ describe('chaos: Redis Cluster failovers', () => {
         if (n.proc.exitCode === null && n.proc.signalCode === null) return Number(await cluster.cli(n.port, 'cluster', 'keyslot', `hf:{u:${u}}:c`));
       throw new Error('no live Redis node');
     };
-    const stats = { publishes: 0, answered: 0, late: 0, worstMs: 0, non200: [], duplicates: 0, wrongUser: 0, outOfOrder: 0, resultsOverCount: 0, foreignResults: 0, envelopes: 0 };
+    const answeredAt = new Map();  // payload -> when its publish was answered
+    const stats = { epochBack: 0, deliveredAfterAnswer: 0, racingRecovers: 0, racedBeforeFrame: 0, publishes: 0, answered: 0, late: 0, worstMs: 0, non200: [], duplicates: 0, wrongUser: 0, outOfOrder: 0, resultsOverCount: 0, foreignResults: 0, envelopes: 0 };
     const users = [];
     for (let i = 0; i < USERS; i++) {
       const u = { name: `kc-${i}`, sockets: [] };
@@ -50,10 +59,16 @@ describe('chaos: Redis Cluster failovers', () => {
         const c = await connect(nodes[(i + k) % 3], u.name);
         await c.subscribe([{ type: 'm' }]);
         const s = { c, epoch: recoveredIn(await recover(c)).epoch, offset: 0, seen: new Set(), announced: true };
+        s.epochs = new Set([s.epoch]);
         c.auto = (m) => {
           if (m === 'pong') return;
           const e = JSON.parse(m);
-          if (e.type === 'recovered') { s.epoch = e.epoch; s.offset = e.offset; s.announced = true; return; }
+          if (e.type === 'recovered') {
+            if (e.epoch !== s.epoch && s.epochs.has(e.epoch)) stats.epochBack++;
+            s.epochs.add(e.epoch);
+            s.epoch = e.epoch; s.offset = e.offset; s.announced = true; return;
+          }
+          if (performance.now() - (answeredAt.get(e.payload) ?? Infinity) > LATE_DELIVERY_MS) stats.deliveredAfterAnswer++;
           stats.envelopes++;
           if (e.userId !== u.name) stats.wrongUser++;
           if (s.seen.has(e.envelopeId)) stats.duplicates++;
@@ -78,6 +93,7 @@ describe('chaos: Redis Cluster failovers', () => {
         const started = performance.now();
         const r = await publish(via, { userId: u.name, type: 'm', payload: i, ackTimeoutMs: ACK_MS });
         const ms = performance.now() - started;
+        answeredAt.set(i, performance.now());
         stats.answered++;
         stats.worstMs = Math.max(stats.worstMs, ms);
         if (ms > BOUND_MS) stats.late++;
@@ -88,7 +104,23 @@ describe('chaos: Redis Cluster failovers', () => {
         await sleep(5);
       }
     };
-    const running = [0, 1, 2, 3].map(publisher);
+    // Sockets that come and recover from a position of an epoch the user no
+    // longer has, while publishes race them (the pattern of a failover).
+    const racer = async (w) => {
+      for (let n = 0; !stopping; n++) {
+        const u = users[(w * 5 + n) % USERS];
+        const from = u.sockets[0].last;
+        if (!from) { await sleep(50); continue; }
+        try {
+          const { before, frame } = await recoverRacingPublishes(nodes[n % 3], nodes[(n + 1) % 3], u.name, { epoch: `gone-${from.epoch}`, offset: from.offset }, 10);
+          stats.racingRecovers++;
+          if (before.length) stats.racedBeforeFrame++, console.log(`racing recover: ${before.length} envelopes before the frame of ${frame.epoch}`);
+        } catch (err) {
+          await sleep(100);  // a node or shard unreachable for a moment
+        }
+      }
+    };
+    const running = [0, 1, 2, 3].map(publisher).concat([0, 1].map(racer));
     const kills = [];
     let positions;
     try {
@@ -147,13 +179,13 @@ describe('chaos: Redis Cluster failovers', () => {
       const from = positions[i][0];
       assert.ok(from, `${u.name}: a position before the first kill`);
       const probe = await connect(nodes[2], u.name);
-      await probe.subscribe([{ type: 'm' }]);
+      await probe.subscribe([{ type: 'm' }, { type: 'race' }]);
       const frames = await recover(probe, from);
       const r = recoveredIn(frames);
       if (r.recovered) {
         const got = envelopesIn(frames);
         assert.equal(got.length, r.offset - from.offset, `${u.name}: recovered:true with every envelope since the position`);
-        assert.ok(got.every((e) => u.sockets[0].seen.has(e.envelopeId)), `${u.name}: recovered only envelopes that were published`);
+        assert.ok(got.every((e) => e.type === 'race' || u.sockets[0].seen.has(e.envelopeId)), `${u.name}: recovered only envelopes that were published`);
         honestTrue++;
       } else {
         assert.ok(failedUsers.has(u), `${u.name}: its shard never failed, yet its epoch changed`);
@@ -168,6 +200,10 @@ describe('chaos: Redis Cluster failovers', () => {
     assert.deepEqual(stats.non200, []);
     assert.equal(stats.late, 0, `answers later than ${BOUND_MS} ms`);
     assert.equal(stats.wrongUser, 0);
+    assert.equal(stats.epochBack, 0, 'no socket was moved back to an epoch it had left');
+    assert.equal(stats.deliveredAfterAnswer, 0, `no envelope reached a socket more than ${LATE_DELIVERY_MS} ms after its publish was answered`);
+    assert.ok(stats.racingRecovers > 20, 'enough racing recovers to mean something');
+    assert.equal(stats.racedBeforeFrame, 0, 'no envelope before the recovered frame naming its epoch');
     assert.equal(stats.duplicates, 0);
     assert.equal(stats.outOfOrder, 0, 'offsets go up on every socket within an epoch');
     assert.equal(stats.resultsOverCount, 0);

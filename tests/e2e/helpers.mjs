@@ -363,3 +363,40 @@ export async function waitReady(nodes, ms = 15000) {
     await sleep(25);
   }
 }
+
+// A socket of `user` on `at` recovers from `position` (an epoch that is not
+// the user's current one, so the answer is recovered:false) while `count`
+// publishes to the user go through `via` at the same moment. Returns the
+// numbered envelopes that came before the `recovered` frame and that frame
+// (docs/protocol.md section 7: none of an epoch before the frame naming it).
+export async function recoverRacingPublishes(at, via, user, position, count = 40) {
+  const s = await connect(at, user);
+  await s.subscribe([{ type: 'race' }]);
+  const before = [];
+  let frame = null;
+  const framed = new Promise((resolve) => {
+    s.auto = (m) => {
+      if (m === 'pong') return;
+      const e = JSON.parse(m);
+      if (e.type === 'recovered') { frame ??= e; resolve(); return; }
+      if (!frame && e.offset !== undefined) before.push(e);
+    };
+  });
+  // Six publishers in a row each; the recover goes once half are answered,
+  // so that publishes are being numbered while the stream is read.
+  let next = 0;
+  const publisher = async () => {
+    while (next < count) {
+      const i = next++;
+      await publish(via, { userId: user, type: 'race', payload: i, ackTimeoutMs: 0 });
+      if (i === count >> 1) s.send({ type: 'recover', epoch: position.epoch, offset: position.offset });
+    }
+  };
+  try {
+    await Promise.all([1, 2, 3, 4, 5, 6].map(publisher));
+    await Promise.race([framed, sleep(5000).then(() => { throw new Error('no recovered frame within 5 s'); })]);
+  } finally {
+    await s.close();
+  }
+  return { before, frame };
+}

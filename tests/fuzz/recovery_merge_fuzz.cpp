@@ -3,11 +3,14 @@
 // Properties: the replay is strictly ascending in offset (so no offset
 // twice), holds nothing at or before the position in its epoch, nothing sent
 // before the recover from the read, nothing of another epoch than the view's
-// and nothing past its latest; `later` holds only envelopes beyond the view;
+// and nothing past its latest, and is empty unless the position is in the
+// view's epoch; `later` holds only envelopes beyond the view, except, when
+// the position is elsewhere, held ones of the view's epoch after the frame
+// offset (which is the latest otherwise), first and ascending;
 // recovered:true only for a complete view of the position's epoch with an
 // untruncated sent list; every held envelope is in the replay, in later, or
 // at/before the position, or equal in offset to a replayed one. The cursor
-// never moves back within an epoch.
+// never moves back within an epoch, nor to the epoch it has just left.
 #include <cstdint>
 #include <cstdlib>
 #include <set>
@@ -50,7 +53,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   }
   std::vector<numbered> held;
   for (std::size_t i = 0; i < held_n; ++i)
-    held.push_back(make(epochs[in.next() % 3], in.next() % 48, true));
+    held.push_back(make(epochs[in.next() % 3], 1 + in.next() % 47, true));  // offsets start at 1
   sent_before_recover sent;
   std::set<std::uint64_t> sent_set;
   for (std::size_t i = 0; i < sent_n; ++i) {
@@ -83,19 +86,31 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
       for (const auto& h : held_copy) from_held |= h.epoch == v.epoch && h.offset == r.offset;
       if (!from_held) std::abort();
     }
-  for (const auto& n : plan.later)
-    if (n.epoch == v.epoch && n.offset <= v.latest) std::abort();
+  bool same = after && after->epoch == v.epoch;
+  if (!same && !plan.replay.empty()) std::abort();
+  if (plan.frame_offset > v.latest || (same && plan.frame_offset != v.latest)) std::abort();
+  bool in_known = true;  // still in the leading run of the view's epoch
+  std::uint64_t prev_known = plan.frame_offset;
+  for (const auto& n : plan.later) {
+    bool known = n.epoch == v.epoch && n.offset <= v.latest;
+    if (known && (same || !in_known || n.offset <= plan.frame_offset || n.offset < prev_known))
+      std::abort();
+    if (known) prev_known = n.offset;
+    in_known = in_known && known;
+  }
   for (const auto& h : held_copy) {
     bool before = after && h.epoch == after->epoch && h.offset <= after->offset;
     bool beyond = !(h.epoch == v.epoch && h.offset <= v.latest);
-    if (!before && !beyond && !replayed.count(h.offset)) std::abort();
+    if (!before && !beyond && same && !replayed.count(h.offset)) std::abort();
   }
 
-  cursor c{v.epoch, v.latest};
+  std::string left = after && after->epoch != v.epoch ? after->epoch : std::string();
+  cursor c{v.epoch, plan.frame_offset, left};
   for (const auto& n : plan.later) {
-    std::string was = c.epoch;
+    std::string was = c.epoch, just_left = c.left;
     std::uint64_t last = c.last;
     step s = advance(c, n.epoch, n.offset);
+    if (s != step::skip && !just_left.empty() && n.epoch == just_left) std::abort();
     if (s == step::skip && (c.epoch != was || c.last != last)) std::abort();
     if (s == step::send && (n.epoch != was || n.offset <= last || c.last != n.offset)) std::abort();
     if (s == step::announce_then_send && (n.epoch == was || c.epoch != n.epoch)) std::abort();

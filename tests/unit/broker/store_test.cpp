@@ -37,7 +37,8 @@ const std::string env4 = R"({"envelopeId":"e4","type":"t","userId":"u"})";
 TEST(Store, ScriptsAreTheEmbeddedFilesAndAreCalledBySha) {
   EXPECT_TRUE(store::publish_script().text.starts_with(lua::epoch));
   EXPECT_TRUE(store::publish_script().text.ends_with(lua::publish));
-  EXPECT_EQ(store::renew_script().text, lua::renew);
+  EXPECT_TRUE(store::renew_script().text.starts_with(lua::epoch));
+  EXPECT_TRUE(store::renew_script().text.ends_with(lua::renew));
   EXPECT_EQ(store::publish_script().sha.size(), 40u);
   EXPECT_NE(store::publish_script().sha, store::read_script().sha);
   // SHA-1 of a known text, as Redis computes it for SCRIPT LOAD.

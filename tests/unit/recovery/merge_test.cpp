@@ -99,7 +99,7 @@ TEST(RecoveryMerge, AHeldEnvelopeMissingFromTheReadIsReplayedInOrder) {
 }
 
 TEST(RecoveryCursor, SendsHigherOffsetsSkipsOthersAndAnnouncesANewEpoch) {
-  cursor c{"E", 4};
+  cursor c{"E", 4, {}};
   EXPECT_EQ(advance(c, "E", 5), step::send);
   EXPECT_EQ(c.last, 5u);
   EXPECT_EQ(advance(c, "E", 5), step::skip);  // the same offset twice
@@ -109,4 +109,51 @@ TEST(RecoveryCursor, SendsHigherOffsetsSkipsOthersAndAnnouncesANewEpoch) {
   EXPECT_EQ(c.epoch, "F");
   EXPECT_EQ(c.last, 1u);
   EXPECT_EQ(advance(c, "F", 2), step::send);
+}
+
+TEST(RecoveryMerge, HeldEnvelopesOfAnEpochTheClientDoesNotKnowFollowTheFrame) {
+  // The client's position is in the old epoch; the read found a new one
+  // (a failover) whose offset 1 was published, and held, during the read.
+  // Offset 1 must not come before the frame that names "F": the frame
+  // gives offset 0 and 1 follows it.
+  auto plan = plan_replay(stream_position{"E", 7}, view("F", 1, {}, true), {at("F", 1), at("F", 2)},
+                          {}, every);
+  EXPECT_FALSE(plan.recovered);
+  EXPECT_TRUE(plan.replay.empty());
+  EXPECT_EQ(plan.frame_offset, 0u);
+  EXPECT_EQ(offsets(plan.later), (std::vector<std::uint64_t>{1, 2}));
+  // The same without a position at all.
+  auto none =
+      plan_replay(std::nullopt, view("F", 3, {}, true), {at("F", 3), at("F", 2)}, {}, every);
+  EXPECT_TRUE(none.replay.empty());
+  EXPECT_EQ(none.frame_offset, 1u);
+  EXPECT_EQ(offsets(none.later), (std::vector<std::uint64_t>{2, 3}));
+  // Nothing held: the frame gives the latest offset.
+  EXPECT_EQ(plan_replay(std::nullopt, view("F", 3, {}, true), {}, {}, every).frame_offset, 3u);
+}
+
+TEST(RecoveryCursor, NeverGoesBackToAnEpochItLeftOrAnOlderStampedOne) {
+  cursor c{"E", 4, {}};
+  EXPECT_EQ(advance(c, "F", 1), step::announce_then_send);
+  EXPECT_EQ(advance(c, "E", 5), step::skip);  // what a superseded master still wrote
+  EXPECT_EQ(c.epoch, "F");
+  EXPECT_EQ(advance(c, "F", 2), step::send);
+  // Stamped epochs (a Redis Cluster master's config epoch first): a lower
+  // stamp is older even if the socket never saw it.
+  cursor s{"7:b-1", 3, {}};
+  EXPECT_EQ(advance(s, "5:a-9", 4), step::skip);
+  EXPECT_EQ(advance(s, "9:c-1", 1), step::announce_then_send);
+  EXPECT_EQ(advance(s, "x:y", 1), step::announce_then_send);  // unstamped: no order known
+}
+
+TEST(RecoveryEpochStamp, ReadsTheConfigEpochBeforeTheColon) {
+  EXPECT_EQ(epoch_stamp("12:ab-3"), 12u);
+  EXPECT_EQ(epoch_stamp("0:x"), 0u);
+  EXPECT_FALSE(epoch_stamp("ab-3"));
+  EXPECT_FALSE(epoch_stamp(":x"));
+  EXPECT_FALSE(epoch_stamp("1a:x"));
+  EXPECT_FALSE(epoch_stamp("123456789012345678901:x"));
+  EXPECT_TRUE(older_epoch("3:a", "4:b"));
+  EXPECT_FALSE(older_epoch("4:a", "4:b"));
+  EXPECT_FALSE(older_epoch("a", "4:b"));
 }
