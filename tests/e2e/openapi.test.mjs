@@ -1,0 +1,505 @@
+// docs/openapi.yaml against the real binary. The document is first checked
+// against the OpenAPI 3.1 schema (@seriousme/openapi-schema-validator); then
+// real answers are produced for every route it describes and each one is
+// checked against it with Ajv (JSON Schema 2020-12, OpenAPI 3.1's dialect):
+// the status must be documented for that path and method, the content-type
+// must be one of the response's media types (exactly), the body must match
+// that media type's schema, and every documented header must be present
+// when required and match its schema when present. At the end, every path +
+// method + status + media type in the document, and every error text it
+// enumerates, must have been produced at least once: the test fails when the
+// document describes something nothing produced, and when the server
+// answers something the document does not describe.
+import { after, before, describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { once } from 'node:events';
+import { createHash } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import net from 'node:net';
+import YAML from 'yaml';
+import Ajv2020 from 'ajv/dist/2020.js';
+import addFormats from 'ajv-formats';
+import { Validator } from '@seriousme/openapi-schema-validator';
+import { Client, WebSocket, connect, freePort, publish, sleep, startServer, token } from './helpers.mjs';
+
+const DOC_FILE = new URL('../../docs/openapi.yaml', import.meta.url).pathname;
+const METHODS = ['get', 'put', 'post', 'delete', 'options', 'head', 'patch', 'trace'];
+const PUBLISH_SECRET = 'openapi-publisher-secret-at-least-32-bytes!';
+const WS_KEY = 'dGhlIHNhbXBsZSBub25jZQ==';
+
+// --- the document ------------------------------------------------------------
+
+let doc;  // with every $ref resolved
+const ajv = new Ajv2020({ strict: true, allErrors: true });
+addFormats(ajv);
+const compiled = new WeakMap();
+function validatorOf(schema) {
+  if (!compiled.has(schema)) compiled.set(schema, ajv.compile(schema));
+  return compiled.get(schema);
+}
+function assertValid(schema, value, what) {
+  const v = validatorOf(schema);
+  assert.ok(v(value), `${what}: ${ajv.errorsText(v.errors)}; got ${JSON.stringify(value)?.slice(0, 300)}`);
+}
+
+// --- what was exercised --------------------------------------------------------
+
+const seen = new Set();           // "path METHOD status media"
+const seenValues = new Map();     // same key -> texts and error strings seen
+const keyOf = (path, method, status, media) => `${path} ${method.toUpperCase()} ${status} ${media ?? '(no content)'}`;
+
+// Checks one answer against a response object of the document; returns the
+// media type it matched (undefined for a response without content).
+function checkResponse(what, response, method, ans) {
+  for (const [name, h] of Object.entries(response.headers ?? {})) {
+    if (name.toLowerCase() === 'content-type') continue;  // ignored by OpenAPI
+    const value = ans.headers[name.toLowerCase()];
+    if (h.required) assert.notEqual(value, undefined, `${what}: header ${name} is required`);
+    if (value !== undefined) assertValid(h.schema, value, `${what}: header ${name}`);
+  }
+  if (!response.content) {
+    assert.equal(ans.body, '', `${what}: no body documented`);
+    return { media: undefined };
+  }
+  const media = ans.headers['content-type'];
+  assert.ok(Object.hasOwn(response.content, media),
+    `${what}: content-type ${JSON.stringify(media)} is not one of ${JSON.stringify(Object.keys(response.content))}`);
+  // A HEAD answer never needs its body; when one is sent it must be the documented one.
+  if (method.toUpperCase() === 'HEAD' && ans.body === '') return { media };
+  let value = ans.body;
+  if (media.startsWith('application/json')) {
+    try { value = JSON.parse(ans.body); } catch { assert.fail(`${what}: body is not JSON: ${ans.body.slice(0, 200)}`); }
+  }
+  assertValid(response.content[media].schema, value, `${what}: body`);
+  return { media, value };
+}
+
+// Checks an answer to `method path` against the operation's documented
+// responses and records it as exercised.
+function check(path, method, ans) {
+  const what = `${method} ${path} -> ${ans.status}`;
+  const op = doc.paths[path]?.[method.toLowerCase()];
+  assert.ok(op, `${method} ${path} is not in docs/openapi.yaml`);
+  const response = op.responses[String(ans.status)];
+  assert.ok(response, `${what}: status not documented (body ${JSON.stringify(ans.body.slice(0, 200))})`);
+  const { media, value } = checkResponse(what, response, method, ans);
+  const key = keyOf(path, method, ans.status, media);
+  seen.add(key);
+  const text = typeof value === 'string' ? value : typeof value?.error === 'string' ? value.error : undefined;
+  if (text !== undefined) {
+    if (!seenValues.has(key)) seenValues.set(key, new Set());
+    seenValues.get(key).add(text);
+  }
+  return ans;
+}
+
+// Every documented path + method + status + media type, and the texts each
+// one enumerates (a text body's const/enum, a JSON error's const/enum).
+function documented() {
+  const keys = new Map();
+  for (const [path, item] of Object.entries(doc.paths)) {
+    for (const method of METHODS) {
+      const op = item[method];
+      if (!op) continue;
+      for (const [status, response] of Object.entries(op.responses)) {
+        const medias = response.content ? Object.keys(response.content) : [undefined];
+        for (const media of medias) {
+          const schema = media && response.content[media].schema;
+          const source = schema?.properties?.error ?? schema ?? {};
+          const texts = source.enum ?? (source.const !== undefined ? [source.const] : []);
+          keys.set(keyOf(path, method, status, media), texts.filter((t) => typeof t === 'string'));
+        }
+      }
+    }
+  }
+  return keys;
+}
+
+// --- talking to the server -----------------------------------------------------
+
+// An answer from fetch, in the shape check() reads.
+async function viaFetch(url, init = {}) {
+  const res = await fetch(url, init);
+  return { status: res.status, headers: Object.fromEntries(res.headers), body: await res.text() };
+}
+
+// One request written on its own connection, read until the server closes
+// it (or `timeoutMs`); the answer parsed. `bytes` may be cut short on
+// purpose (408). Write errors are ignored: a server that answers before
+// reading (503 at MAX_CONNECTIONS) may close first.
+function raw(port, bytes, { timeoutMs = 4000, isHead = false } = {}) {
+  return new Promise((resolve, reject) => {
+    const s = net.connect(port, '127.0.0.1', () => s.write(bytes));
+    let data = Buffer.alloc(0);
+    const done = () => {
+      clearTimeout(timer);
+      const end = data.indexOf('\r\n\r\n');
+      if (end < 0) return reject(new Error(`no answer: ${JSON.stringify(data.toString('latin1'))}`));
+      const [statusLine, ...lines] = data.subarray(0, end).toString('latin1').split('\r\n');
+      const headers = {};
+      for (const l of lines) headers[l.slice(0, l.indexOf(':')).trim().toLowerCase()] = l.slice(l.indexOf(':') + 1).trim();
+      let body = data.subarray(end + 4);
+      if (headers['content-length'] !== undefined && !isHead) body = body.subarray(0, Number(headers['content-length']));
+      resolve({ status: Number(statusLine.split(' ')[1]), statusLine, headers, body: body.toString('utf8') });
+    };
+    const timer = setTimeout(() => { s.destroy(); done(); }, timeoutMs);
+    s.on('data', (d) => { data = Buffer.concat([data, d]); });
+    s.on('close', done);
+    s.on('error', () => {});
+  });
+}
+
+// The operations of the document, each with a request that reaches it.
+const OPERATIONS = [
+  ['/publish', 'POST'], ['/publish', 'OPTIONS'], ['/', 'GET'],
+  ['/healthz', 'GET'], ['/healthz', 'HEAD'], ['/readyz', 'GET'], ['/readyz', 'HEAD'],
+  ['/metrics', 'GET'], ['/metrics', 'HEAD'],
+  ['/console', 'GET'], ['/console/', 'GET'], ['/console/app.js', 'GET'], ['/console/sdk.js', 'GET'],
+];
+// The request line and headers of a well-formed request for `path`/`method`
+// (without the blank line that ends them), and its body.
+function requestFor(path, method, tok, { target = path, extra = [], hosts = ['x'] } = {}) {
+  const lines = [`${method} ${target} HTTP/1.1`, ...hosts.map((h) => `Host: ${h}`)];
+  let body = '';
+  if (path === '/' && method === 'GET') {
+    lines.push('Upgrade: websocket', 'Connection: Upgrade', 'Sec-WebSocket-Version: 13', `Sec-WebSocket-Key: ${WS_KEY}`, `Authorization: Bearer ${tok}`);
+  } else {
+    lines.push('Connection: close');
+  }
+  if (method === 'POST') {
+    body = '{"userId":"u"}';
+    lines.push(`Authorization: Bearer ${tok}`, 'Content-Type: application/json', `Content-Length: ${body.length}`);
+  }
+  return { head: [...lines, ...extra].join('\r\n'), body };
+}
+const full = (r) => `${r.head}\r\n\r\n${r.body}`;
+
+// --- the test ----------------------------------------------------------------------
+
+describe('docs/openapi.yaml', () => {
+  let main;      // defaults, MAX_SOCKETS_PER_USER=1, MAX_ACK_RESULT_BYTES=16
+  let gated;     // CONSOLE=1, PUBLISH_SECRET
+  let full503;   // MAX_CONNECTIONS=2
+  let noRedis;   // cluster mode with Redis unreachable
+  let endUser, publisher;
+
+  before(async () => {
+    const validator = new Validator();
+    const parsed = YAML.parse(readFileSync(DOC_FILE, 'utf8'));
+    const res = await validator.validate(parsed);
+    assert.ok(res.valid, `docs/openapi.yaml is not a valid OpenAPI document: ${JSON.stringify(res.errors, null, 1)}`);
+    assert.equal(validator.version, '3.1');
+    doc = validator.resolveRefs();
+    assert.ok(!JSON.stringify(doc).includes('"$ref"'), 'every $ref resolved');
+    [main, gated, full503, noRedis] = await Promise.all([
+      startServer({ single: true, env: { MAX_SOCKETS_PER_USER: '1', MAX_ACK_RESULT_BYTES: '16' } }),
+      startServer({ single: true, env: { CONSOLE: '1', PUBLISH_SECRET } }),
+      startServer({ single: true, env: { MAX_CONNECTIONS: '2' } }),
+      freePort().then((p) => startServer({ single: true, env: { REDIS_URL: `redis://127.0.0.1:${p}`, REDIS_REQUIRED: '0' } })),
+    ]);
+    endUser = await token('openapi-publisher');
+    publisher = await token(undefined, { secret: PUBLISH_SECRET });
+  });
+  after(async () => {
+    await Promise.all([main, gated, full503, noRedis].filter(Boolean).map((s) => s.stop()));
+  });
+
+  it('is a valid OpenAPI 3.1 document whose schemas all compile', () => {
+    const schemas = [];
+    const walk = (o) => {
+      if (!o || typeof o !== 'object') return;
+      if (o.schema && typeof o.schema === 'object') schemas.push(o.schema);
+      for (const v of Object.values(o)) walk(v);
+    };
+    walk(doc.paths);
+    assert.ok(schemas.length > 20);
+    for (const s of schemas) validatorOf(s);
+  });
+
+  describe('POST /publish', () => {
+    const requestSchema = () => doc.paths['/publish'].post.requestBody.content['application/json'].schema;
+    const post = async (server, body, opts) => {
+      const r = await publish(server, body, opts);
+      return check('/publish', 'POST', { status: r.status, headers: Object.fromEntries(r.headers), body: r.text });
+    };
+
+    it('200 with no target: {"clientCount":0,"results":[]}, the token in the header or the query', async () => {
+      for (const body of [{ userId: 'nobody' }, { userId: ' nobody ', type: 5, payload: null }, { userId: 'nobody', type: 'x', ackTimeoutMs: 2.5, envelopeId: 'ignored', extra: 1 }]) {
+        assertValid(requestSchema(), body, 'a body the server accepts');
+        const r = await post(main, body, { tok: endUser });
+        assert.equal(r.status, 200);
+        assert.deepEqual(JSON.parse(r.body), { clientCount: 0, results: [] });
+      }
+      const q = await post(main, { userId: 'nobody' }, { tok: null, query: `?token=${encodeURIComponent(endUser)}` });
+      assert.equal(q.status, 200);
+    });
+
+    it('200 with one acking socket, with ackTimeoutMs 0, and with resultsDropped', async () => {
+      const c = await connect(main, 'openapi-acker');
+      await c.subscribe([{ type: 'note' }]);
+      c.autoAck((e) => (e.payload?.big ? 'r'.repeat(64) : { read: true }));
+      const r = await post(main, { userId: 'openapi-acker', type: 'note', payload: { text: 'hi' } }, { tok: endUser });
+      assert.equal(r.status, 200);
+      assert.deepEqual(JSON.parse(r.body), { clientCount: 1, results: [{ read: true }] });
+      const quick = await post(main, { userId: 'openapi-acker', type: 'note', ackTimeoutMs: 0 }, { tok: endUser });
+      assert.deepEqual(JSON.parse(quick.body), { clientCount: 1, results: [] });
+      // A result above MAX_ACK_RESULT_BYTES (16 here) is left out and counted.
+      const dropped = await post(main, { userId: 'openapi-acker', type: 'note', payload: { big: true } }, { tok: endUser });
+      assert.deepEqual(JSON.parse(dropped.body), { clientCount: 1, results: [], resultsDropped: 1 });
+      await c.close();
+    });
+
+    it('400 for each body error, in JSON; the request schema refuses the same bodies', async () => {
+      const cases = [
+        ['x', 'Invalid JSON body'],
+        ['', 'Invalid JSON body'],
+        ['{"userId":"\\ud800"}', 'Invalid JSON body'],
+        [`{"userId":"u","payload":${'['.repeat(70)}${']'.repeat(70)}}`, 'Invalid JSON body'],
+        ['null', 'userId is required'],
+        ['[{"userId":"u"}]', 'userId is required'],
+        ['{}', 'userId is required'],
+        ['{"userId":"  "}', 'userId is required'],
+        ['{"userId":"\\u00a0\\n"}', 'userId is required'],
+        ['{"userId":7}', 'userId is required'],
+        ['{"userId":"u","ackTimeoutMs":-5}', 'ackTimeoutMs must be a non-negative number'],
+        ['{"userId":"u","ackTimeoutMs":"100"}', 'ackTimeoutMs must be a non-negative number'],
+        ['{"userId":"u","ackTimeoutMs":null}', 'ackTimeoutMs must be a non-negative number'],
+      ];
+      for (const [body, error] of cases) {
+        const r = await post(main, body, { tok: endUser });
+        assert.equal(r.status, 400, body);
+        assert.deepEqual(JSON.parse(r.body), { error }, body);
+        let parsed;
+        try { parsed = JSON.parse(body); } catch { continue; }
+        if (error !== 'Invalid JSON body') assert.equal(validatorOf(requestSchema())(parsed), false, `the request schema accepts ${body}`);
+      }
+    });
+
+    it('400 Bad Request (text) for malformed HTTP', async () => {
+      const t = endUser;
+      const head = `POST /publish HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer ${t}\r\nContent-Type: application/json\r\n`;
+      for (const bytes of [
+        `${head}Content-Length: 5\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n`,
+        `${head}Transfer-Encoding: chunked\r\n\r\nzz\r\n{}\r\n0\r\n\r\n`,
+        `${head}Host: y\r\nContent-Length: 2\r\n\r\n{}`,
+      ]) {
+        const r = check('/publish', 'POST', await raw(main.port, bytes));
+        assert.equal(r.status, 400);
+      }
+    });
+
+    it('401 without a token or with a bad one', async () => {
+      for (const tok of [null, 'not-a-token', await token('x', { secret: 'another-secret-that-is-at-least-32-bytes!' })]) {
+        const r = await post(main, { userId: 'u' }, { tok });
+        assert.equal(r.status, 401);
+      }
+    });
+
+    it('403 for an end-user token with PUBLISH_SECRET set; 200 for a publisher token', async () => {
+      assert.equal((await post(gated, { userId: 'u' }, { tok: endUser })).status, 403);
+      assert.equal((await post(gated, { userId: 'u' }, { tok: publisher })).status, 200);
+    });
+
+    it('413 above MAX_BODY_BYTES, 415 without application/json', async () => {
+      const big = await post(main, JSON.stringify({ userId: 'x', payload: 'p'.repeat(2 << 20) }), { tok: endUser });
+      assert.equal(big.status, 413);
+      for (const contentType of [null, 'text/plain']) {
+        assert.equal((await post(main, { userId: 'u' }, { tok: endUser, contentType })).status, 415);
+      }
+    });
+
+    it('200 with hopeflow-degraded: local-only while Redis is unreachable (cluster mode)', async () => {
+      const r = await post(noRedis, { userId: 'nobody' }, { tok: endUser });
+      assert.equal(r.status, 200);
+      assert.equal(r.headers['hopeflow-degraded'], 'local-only');
+    });
+  });
+
+  describe('OPTIONS /publish', () => {
+    it('204 with the CORS headers', async () => {
+      const r = check('/publish', 'OPTIONS', await viaFetch(`${main.http}/publish`, { method: 'OPTIONS' }));
+      assert.equal(r.status, 204);
+    });
+  });
+
+  describe('the WebSocket upgrade', () => {
+    // Opens a socket with the ws client and checks its 101.
+    async function open(server, { via = 'header', tok, perMessageDeflate = true } = {}) {
+      const url = via === 'query' ? `${server.ws}/?token=${encodeURIComponent(tok)}` : `${server.ws}/`;
+      const ws = new WebSocket(url, { perMessageDeflate, ...(via === 'header' ? { headers: { Authorization: `Bearer ${tok}` } } : {}) });
+      const opened = once(ws, 'open');
+      const [res] = await once(ws, 'upgrade');
+      await opened;
+      const c = new Client(ws);
+      check('/', 'GET', { status: res.statusCode, headers: res.headers, body: '' });
+      return { c, res };
+    }
+
+    it('101, with and without permessage-deflate, the token in the header or the query', async () => {
+      const a = await open(main, { tok: await token('openapi-ws-a') });
+      assert.match(a.res.headers['sec-websocket-extensions'], /^permessage-deflate/);
+      const b = await open(main, { via: 'query', tok: await token('openapi-ws-b'), perMessageDeflate: false });
+      assert.equal(b.res.headers['sec-websocket-extensions'], undefined);
+      for (const { c } of [a, b]) { await c.barrier(); await c.close(); }
+      // Raw, with the key of RFC 6455's own example: its accept value.
+      const r = await raw(main.port, full(requestFor('/', 'GET', await token('openapi-ws-c'))), { timeoutMs: 300 });
+      check('/', 'GET', { ...r, body: '' });
+      assert.equal(r.status, 101);
+      assert.equal(r.headers['sec-websocket-accept'], createHash('sha1').update(`${WS_KEY}258EAFA5-E914-47DA-95CA-C5AB0DC85B11`).digest('base64'));
+      assert.equal(r.headers['sec-websocket-accept'], 's3pPLMBiTxaQ9kYGzzhZRbK+xOo=');
+    });
+
+    it('400 for each handshake shape error, 426 for another version, 401 without a valid token', async () => {
+      const t = await token('openapi-hs');
+      const base = (extra) => `GET / HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nAuthorization: Bearer ${t}\r\n${extra}\r\n`;
+      const cases = [
+        [`GET / HTTP/1.0\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Version: 13\r\nSec-WebSocket-Key: ${WS_KEY}\r\nAuthorization: Bearer ${t}\r\n\r\n`, 400, 'WebSocket handshake needs HTTP/1.1'],
+        [base(`Sec-WebSocket-Version: 13\r\nSec-WebSocket-Key: ${WS_KEY}\r\n`), 400, 'WebSocket handshake needs Connection: Upgrade'],
+        [base('Connection: Upgrade\r\nSec-WebSocket-Version: 13\r\n'), 400, 'WebSocket handshake needs a valid Sec-WebSocket-Key'],
+        [base('Connection: Upgrade\r\nSec-WebSocket-Version: 13\r\nSec-WebSocket-Key: short==\r\n'), 400, 'WebSocket handshake needs a valid Sec-WebSocket-Key'],
+        [base(`Connection: Upgrade\r\nSec-WebSocket-Version: 8\r\nSec-WebSocket-Key: ${WS_KEY}\r\n`), 426, 'WebSocket version 13 is required'],
+        [base(`Host: y\r\nConnection: Upgrade\r\nSec-WebSocket-Version: 13\r\nSec-WebSocket-Key: ${WS_KEY}\r\n`), 400, 'Bad Request'],
+        [`GET / HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Version: 13\r\nSec-WebSocket-Key: ${WS_KEY}\r\n\r\n`, 401, 'Unauthorized'],
+        [`GET /?token=nope HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Version: 13\r\nSec-WebSocket-Key: ${WS_KEY}\r\n\r\n`, 401, 'Unauthorized'],
+      ];
+      for (const [bytes, status, body] of cases) {
+        const r = check('/', 'GET', await raw(main.port, bytes));
+        assert.equal(r.status, status, body);
+        assert.equal(r.body, body);
+      }
+      // A publisher token opens no socket (docs/protocol.md section 10).
+      const p = check('/', 'GET', await raw(gated.port, full(requestFor('/', 'GET', publisher))));
+      assert.equal(p.status, 401);
+    });
+
+    it('429 past MAX_SOCKETS_PER_USER; 404 for GET / without Upgrade', async () => {
+      const t = await token('openapi-greedy');
+      const first = await connect(main, t);
+      const r = check('/', 'GET', await raw(main.port, full(requestFor('/', 'GET', t))));
+      assert.equal(r.status, 429);
+      await first.close();
+      const nf = check('/', 'GET', await viaFetch(`${main.http}/`));
+      assert.equal(nf.status, 404);
+    });
+  });
+
+  describe('operations and console', () => {
+    it('GET and HEAD /healthz, /readyz and /metrics answer 200', async () => {
+      for (const path of ['/healthz', '/readyz', '/metrics']) {
+        for (const server of [main, noRedis]) {
+          if (path === '/readyz' && server === noRedis) continue;
+          const g = check(path, 'GET', await viaFetch(`${server.http}${path}`));
+          assert.equal(g.status, 200);
+          const h = check(path, 'HEAD', await raw(server.port, `HEAD ${path} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n`, { isHead: true }));
+          assert.equal(h.status, 200);
+          assert.equal(h.headers['content-type'], g.headers['content-type']);
+        }
+      }
+      assert.match((await viaFetch(`${noRedis.http}/metrics`)).body, /^hopeflow_cluster_connected 0$/m);
+    });
+
+    it('/readyz answers 503 redis unavailable in a cluster without Redis', async () => {
+      const g = check('/readyz', 'GET', await viaFetch(`${noRedis.http}/readyz`));
+      assert.equal(g.status, 503);
+      assert.equal(g.body, 'redis unavailable');
+      const h = check('/readyz', 'HEAD', await raw(noRedis.port, 'HEAD /readyz HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n', { isHead: true }));
+      assert.equal(h.status, 503);
+      assert.equal(h.body, '');
+    });
+
+    it('/console and its files: 200 with CONSOLE=1, 404 without', async () => {
+      for (const path of ['/console', '/console/', '/console/app.js', '/console/sdk.js']) {
+        assert.equal(check(path, 'GET', await viaFetch(`${gated.http}${path}`)).status, 200, path);
+        assert.equal(check(path, 'GET', await viaFetch(`${main.http}${path}`)).status, 404, path);
+      }
+    });
+
+    it('requests that are no route get the NotFound response', async () => {
+      const notFound = doc.components.responses.NotFound;
+      for (const [method, path] of [['GET', '/publish'], ['HEAD', '/publish'], ['PUT', '/publish'], ['DELETE', '/publish'], ['GET', '/publish/'],
+        ['OPTIONS', '/x'], ['PUT', '/healthz'], ['POST', '/metrics'], ['HEAD', '/console'], ['GET', '/nowhere']]) {
+        const r = await raw(main.port, `${method} ${path} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n`, { isHead: method === 'HEAD' });
+        assert.equal(r.status, 404, `${method} ${path}`);
+        checkResponse(`${method} ${path}`, notFound, method, r);
+      }
+    });
+  });
+
+  describe('limits every route is subject to', () => {
+    it('400 for malformed HTTP (two Host headers) on every operation', async () => {
+      const t = await token('openapi-limits');
+      for (const [path, method] of OPERATIONS) {
+        const r = check(path, method, await raw(main.port, full(requestFor(path, method, t, { hosts: ['x', 'y'] }))));
+        assert.equal(r.status, 400, `${method} ${path}`);
+        assert.equal(r.body, 'Bad Request');
+      }
+    });
+
+    it('414 for a long target and 431 for large headers on every operation', async () => {
+      const t = await token('openapi-limits');
+      for (const [path, method] of OPERATIONS) {
+        const long = `${path}?${path === '/' ? 'token' : 'pad'}=${'h'.repeat(9000)}`;
+        const u = check(path, method, await raw(main.port, full(requestFor(path, method, t, { target: long }))));
+        assert.equal(u.status, 414, `${method} ${path}`);
+        const h = check(path, method, await raw(main.port, full(requestFor(path, method, t, { extra: [`X-Big: ${'a'.repeat(20000)}`] }))));
+        assert.equal(h.status, 431, `${method} ${path}`);
+      }
+    });
+
+    it('503 on every operation once MAX_CONNECTIONS are open', async () => {
+      const held = [];
+      for (let i = 0; i < 2; i++) {
+        const s = net.connect(full503.port, '127.0.0.1');
+        await once(s, 'connect');
+        held.push(s);
+      }
+      await sleep(100);
+      try {
+        const t = await token('openapi-full');
+        for (const [path, method] of OPERATIONS) {
+          const r = check(path, method, await raw(full503.port, full(requestFor(path, method, t)), { isHead: method === 'HEAD' }));
+          assert.equal(r.status, 503, `${method} ${path}`);
+        }
+      } finally {
+        held.forEach((s) => s.destroy());
+      }
+    });
+
+    it('408 on every operation when the request does not arrive in time; 503 draining on /readyz during DRAIN_NOTICE_MS', async () => {
+      const slow = await startServer({ single: true, env: { REQUEST_TIMEOUT_MS: '600', DRAIN_NOTICE_MS: '2000', DRAIN_SPREAD_MS: '100' } });
+      try {
+        const t = await token('openapi-slow');
+        const answers = await Promise.all(OPERATIONS.map(([path, method]) => {
+          const r = requestFor(path, method, t);
+          // Headers cut short, or (POST) a body shorter than its Content-Length.
+          const bytes = method === 'POST' ? `${r.head.replace(/Content-Length: \d+/, 'Content-Length: 100')}\r\n\r\n{"userId":` : `${r.head}\r\nX-Slow: a`;
+          return raw(slow.port, bytes, { isHead: method === 'HEAD' });
+        }));
+        OPERATIONS.forEach(([path, method], i) => {
+          const r = check(path, method, answers[i]);
+          assert.equal(r.status, 408, `${method} ${path}`);
+        });
+        const exit = slow.stop('SIGTERM');
+        await sleep(200);
+        const g = check('/readyz', 'GET', await raw(slow.port, 'GET /readyz HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n'));
+        assert.equal(g.status, 503);
+        assert.equal(g.body, 'draining');
+        const h = check('/readyz', 'HEAD', await raw(slow.port, 'HEAD /readyz HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n', { isHead: true }));
+        assert.equal(h.status, 503);
+        assert.equal(await exit, 0);
+      } finally {
+        await slow.stop('SIGKILL');
+      }
+    });
+  });
+
+  it('every documented path, method, status and media type, and every error text, was produced', () => {
+    const missing = [];
+    for (const [key, texts] of documented()) {
+      if (!seen.has(key)) { missing.push(key); continue; }
+      for (const t of texts) if (!seenValues.get(key)?.has(t)) missing.push(`${key}: ${JSON.stringify(t)}`);
+    }
+    assert.deepEqual(missing, [], 'documented in docs/openapi.yaml but never produced by the server');
+    assert.ok(seen.size >= 80, `exercised ${seen.size} answers`);
+  });
+});
