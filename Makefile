@@ -6,7 +6,7 @@ FUZZ_SECONDS ?= 15
 # node's test runner, with a bound per test so that a hang fails that test.
 NODE_TEST = node --test --test-concurrency=2 --test-timeout=240000 --test-force-exit --test-reporter=spec
 
-.PHONY: all setup build run test ci unit e2e e2e-cluster e2e-rediscluster clients fuzz asan tsan chaos chaos-short package clean
+.PHONY: all setup build run test ci unit e2e e2e-cluster e2e-rediscluster clients python fuzz asan tsan chaos chaos-short package clean
 
 all: build
 
@@ -32,7 +32,7 @@ e2e: build
 
 # The protocol conformance tests again, across a 2-node cluster (own
 # redis-server on a free port): sockets on one node, publishes through the other.
-E2E_CLUSTER_FILES = auth publish socket subscriptions guarantees routing websocket heartbeat
+E2E_CLUSTER_FILES = auth publish socket subscriptions guarantees routing websocket heartbeat receipts
 e2e-cluster: build
 	@scripts/setup.sh --with-test-clients
 	cd tests/e2e && HOPEFLOW_CLUSTER=1 HOPEFLOW_BIN=$(abspath $(BUILD_DIR))/hopeflow-realtime $(NODE_TEST) $(addsuffix .test.mjs,$(E2E_CLUSTER_FILES))
@@ -42,7 +42,7 @@ e2e-cluster: build
 # publishing, a slot migration with sockets connected, recovery across nodes.
 e2e-rediscluster: build
 	@scripts/setup.sh --with-test-clients
-	cd tests/e2e && HOPEFLOW_CLUSTER=1 HOPEFLOW_REDIS_CLUSTER=1 HOPEFLOW_BIN=$(abspath $(BUILD_DIR))/hopeflow-realtime $(NODE_TEST) $(addsuffix .test.mjs,$(E2E_CLUSTER_FILES)) redis_cluster.test.mjs
+	cd tests/e2e && HOPEFLOW_CLUSTER=1 HOPEFLOW_REDIS_CLUSTER=1 HOPEFLOW_BIN=$(abspath $(BUILD_DIR))/hopeflow-realtime $(NODE_TEST) $(addsuffix .test.mjs,$(E2E_CLUSTER_FILES)) redis_cluster.test.mjs receipts_cluster.test.mjs
 
 # The JavaScript SDK (clients/js), the console and the CLI (tests/clients/):
 # policies with a fake clock, the SDK against the real binary (kill/restart,
@@ -51,6 +51,13 @@ e2e-rediscluster: build
 clients: build
 	@scripts/setup.sh --with-test-clients
 	cd tests/clients && HOPEFLOW_BIN=$(abspath $(BUILD_DIR))/hopeflow-realtime $(NODE_TEST)
+
+# The Python helper for backends (clients/python): tokens and webhook
+# signatures, then publish (and devices) against the real binary, with
+# Debian's python3-websockets as the socket that subscribes and acks.
+python: build
+	@scripts/setup.sh --with-test-clients
+	cd clients/python && HOPEFLOW_BIN=$(abspath $(BUILD_DIR))/hopeflow-realtime /usr/bin/python3 -m unittest -v
 
 # libFuzzer targets (clang), 15 s each in the default run; `scripts/fuzz.sh 3600` for longer.
 fuzz: setup

@@ -195,6 +195,11 @@ result<principal> jwt_verifier::verify(std::string_view token, std::int64_t now)
     auto user = core::trimmed_string_member(*claims, opt_.user_claim);
     if (!user) return errc::token_no_user;
     p.user_id.assign(*user);
+    if (const boost::json::value* d = claims->if_contains("device")) {
+      const boost::json::string* s = d->if_string();
+      if (!s || !core::printable_token(*s, 64)) return errc::token_bad_device;
+      p.device.assign(s->data(), s->size());
+    }
   }
   if (has_exp) p.expires_at = exp >= 9.0e18 ? INT64_MAX : static_cast<std::int64_t>(std::ceil(exp));
   return p;

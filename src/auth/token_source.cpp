@@ -3,37 +3,6 @@
 #include "core/text.hpp"
 
 namespace hf::auth {
-namespace {
-
-int hex_value(char c) {
-  if (c >= '0' && c <= '9') return c - '0';
-  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-  return -1;
-}
-
-// application/x-www-form-urlencoded decoding as URLSearchParams does it:
-// '+' is a space; a '%' not followed by two hex digits stays literally.
-std::string form_decode(std::string_view s) {
-  std::string out;
-  out.reserve(s.size());
-  for (std::size_t i = 0; i < s.size(); ++i) {
-    char c = s[i];
-    if (c == '+') {
-      out.push_back(' ');
-    } else if (c == '%' && i + 2 < s.size() && hex_value(s[i + 1]) >= 0 &&
-               hex_value(s[i + 2]) >= 0) {
-      out.push_back(static_cast<char>(hex_value(s[i + 1]) * 16 + hex_value(s[i + 2])));
-      i += 2;
-    } else {
-      out.push_back(c);
-    }
-  }
-  return out;
-}
-
-}  // namespace
-
 std::string extract_token(std::optional<std::string_view> authorization, std::string_view target) {
   if (authorization) {
     std::string_view h = core::js_trim(*authorization);
@@ -42,8 +11,13 @@ std::string extract_token(std::optional<std::string_view> authorization, std::st
       return std::string(h);
     }
   }
+  auto value = query_param(target, "token");
+  return value ? std::string(core::js_trim(*value)) : std::string{};
+}
+
+std::optional<std::string> query_param(std::string_view target, std::string_view wanted) {
   std::size_t q = target.find('?');
-  if (q == std::string_view::npos) return {};
+  if (q == std::string_view::npos) return std::nullopt;
   std::string_view query = target.substr(q + 1);
   if (std::size_t hash = query.find('#'); hash != std::string_view::npos)
     query = query.substr(0, hash);
@@ -52,13 +26,11 @@ std::string extract_token(std::optional<std::string_view> authorization, std::st
     std::string_view pair = query.substr(0, amp);
     query = amp == std::string_view::npos ? std::string_view{} : query.substr(amp + 1);
     std::size_t eq = pair.find('=');
-    std::string name = form_decode(pair.substr(0, eq));
-    if (name != "token") continue;
-    std::string value =
-        eq == std::string_view::npos ? std::string{} : form_decode(pair.substr(eq + 1));
-    return std::string(core::js_trim(value));
+    if (core::percent_decode(pair.substr(0, eq), true) != wanted) continue;
+    return eq == std::string_view::npos ? std::string{}
+                                        : core::percent_decode(pair.substr(eq + 1), true);
   }
-  return {};
+  return std::nullopt;
 }
 
 }  // namespace hf::auth

@@ -17,4 +17,9 @@ namespace hf::auth {
 //    space, as URLSearchParams does), trimmed; empty when there is none.
 std::string extract_token(std::optional<std::string_view> authorization, std::string_view target);
 
+// The first query parameter of `target` named `name` (names compare
+// exactly, after decoding), percent-decoded with '+' as a space as
+// URLSearchParams does; "" for a name without '='; nullopt when absent.
+std::optional<std::string> query_param(std::string_view target, std::string_view name);
+
 }  // namespace hf::auth

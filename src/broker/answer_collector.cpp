@@ -3,14 +3,56 @@
 namespace hf::broker {
 
 std::uint64_t answer_collector::open(time_point deadline, std::string envelope_id,
-                                     hub::delivery_callback done) {
+                                     hub::delivery_callback done,
+                                     protocol::publish_options options) {
   std::uint64_t id = next_id_++;
-  auto [it, added] = requests_.emplace(
-      id,
-      request{
-          std::move(done), std::move(envelope_id), -1, 0, false, 0, ack::result_list(limits_), {}});
+  auto [it, added] = requests_.emplace(id, request{std::move(done),
+                                                   std::move(envelope_id),
+                                                   -1,
+                                                   0,
+                                                   false,
+                                                   0,
+                                                   ack::result_list(limits_),
+                                                   {},
+                                                   options,
+                                                   {},
+                                                   0,
+                                                   0});
   it->second.at = deadlines_.emplace(deadline, id);
   return id;
+}
+
+void answer_collector::settle(request& r, protocol::receipt to) {
+  for (auto& e : r.entries)
+    if (e.state == protocol::receipt_state::pending && e.device == to.device) {
+      e = std::move(to);
+      return;
+    }
+  r.entries.push_back(std::move(to));  // never reported pending: kept all the same
+}
+
+std::optional<answer_collector::completion> answer_collector::receipts(
+    std::uint64_t id, std::string_view envelope_id, wire::node_answer::phase step,
+    std::size_t count, std::size_t dropped, std::vector<protocol::receipt> entries) {
+  using phase = wire::node_answer::phase;
+  auto it = requests_.find(id);
+  if (it == requests_.end() || it->second.envelope_id != envelope_id) return std::nullopt;
+  auto& r = it->second;
+  r.results.add_dropped(dropped);
+  if (step == phase::initial || step == phase::final) {
+    r.count += count;
+    ++r.reported;
+  }
+  if (step == phase::final || step == phase::final_after_initial) ++r.received;
+  for (auto& e : entries) {
+    bool ack = e.state == protocol::receipt_state::acked;
+    r.acked += ack;
+    if (step == phase::initial || step == phase::final)
+      r.entries.push_back(std::move(e));
+    else if (ack || e.state == protocol::receipt_state::gone)
+      settle(r, std::move(e));
+  }
+  return complete_if_done(it);
 }
 
 std::optional<answer_collector::completion> answer_collector::expect(std::uint64_t id,
@@ -76,13 +118,31 @@ std::optional<answer_collector::time_point> answer_collector::next_deadline() co
 
 std::optional<answer_collector::completion> answer_collector::complete_if_done(iterator it) {
   const auto& r = it->second;
-  if (r.expected < 0 || r.received < r.expected) return std::nullopt;
+  if (r.expected < 0) return std::nullopt;
+  bool enough = r.options.until && r.acked >= r.options.until && r.reported >= r.expected;
+  if (r.received < r.expected && !enough) return std::nullopt;
   return finish(it);
 }
 
 answer_collector::completion answer_collector::finish(iterator it) {
   auto& r = it->second;
-  hub::delivery_result result{r.count, std::move(r.results.items()), r.results.dropped(), {}};
+  hub::delivery_result result;
+  result.client_count = r.count;
+  if (r.options.any()) {
+    // Acked first, by ack time, then pending, then gone; the results are
+    // the acked entries' in that order (within the result limits).
+    protocol::order_receipts(r.entries);
+    for (auto& e : r.entries)
+      if (e.state == protocol::receipt_state::acked && e.result && !r.results.add(*e.result))
+        e.result.reset();
+    result.receipts = std::move(r.entries);
+    result.client_count = result.receipts.size();
+  }
+  result.why = r.expected >= 0 && r.received >= r.expected     ? metrics::completion::all_done
+               : r.options.until && r.acked >= r.options.until ? metrics::completion::count_reached
+                                                               : metrics::completion::deadline;
+  result.results = std::move(r.results.items());
+  result.dropped = r.results.dropped();
   if (r.lost || r.expected < 0)
     result.degraded = metrics::degradation::unknown;
   else if (r.received < r.expected)

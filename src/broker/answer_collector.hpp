@@ -17,6 +17,7 @@
 #include <vector>
 
 #include "ack/result_list.hpp"
+#include "broker/cluster_wire.hpp"
 #include "hub/delivery.hpp"
 
 namespace hf::broker {
@@ -36,8 +37,11 @@ class answer_collector {
 
   // Starts waiting for the answers to the publish of `envelope_id`; returns
   // its request id (unique for this collector). It completes by `deadline`
-  // at the latest.
-  std::uint64_t open(time_point deadline, std::string envelope_id, hub::delivery_callback done);
+  // at the latest. With section 12's `options`, nodes answer with receipts
+  // (receipts()), and with `until` it completes once that many targets
+  // acked on any nodes and every node reported its targets.
+  std::uint64_t open(time_point deadline, std::string envelope_id, hub::delivery_callback done,
+                     protocol::publish_options options = {});
 
   // Redis delivered the publish to `nodes` subscribers: that many answers
   // are expected. Returns the completion when they are all in already.
@@ -54,6 +58,13 @@ class answer_collector {
   std::optional<completion> answer(std::uint64_t id, std::string_view envelope_id,
                                    std::size_t count, std::size_t dropped,
                                    std::vector<std::string> results);
+
+  // One node's receipts answer (wire::node_answer::phase): its targets
+  // (initial), an ack (ack), the targets that did not ack (after an
+  // initial), or everything at once (final). Ignored like answer().
+  std::optional<completion> receipts(std::uint64_t id, std::string_view envelope_id,
+                                     wire::node_answer::phase step, std::size_t count,
+                                     std::size_t dropped, std::vector<protocol::receipt> entries);
 
   // Takes a publish back before any node could have seen it (its PUBLISH
   // was never sent): returns its callback, which the caller now owns.
@@ -81,7 +92,15 @@ class answer_collector {
     std::size_t count = 0;
     ack::result_list results;
     std::multimap<time_point, std::uint64_t>::iterator at;
+    // Section 12: every target's receipt, in arrival order; acks counted;
+    // nodes that reported their targets (initial or final).
+    protocol::publish_options options;
+    std::vector<protocol::receipt> entries;
+    std::size_t acked = 0;
+    long reported = 0;
   };
+  // The first pending entry of `device` in `r` becomes `to` (an ack, or gone).
+  static void settle(request& r, protocol::receipt to);
   using iterator = std::unordered_map<std::uint64_t, request>::iterator;
 
   std::optional<completion> complete_if_done(iterator it);

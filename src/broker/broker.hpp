@@ -51,6 +51,14 @@ class broker {
   // minimum time). Any thread.
   virtual hub::deadline answer_by(hub::deadline until) const { return until; }
 
+  // Section 13: every open socket of `user` on every node, handed to `done`
+  // once, on a thread of the broker's choosing, within about a second;
+  // with a degradation when some node could not be asked (then this
+  // node's sockets only). Any thread.
+  using roster_callback =
+      std::function<void(std::vector<protocol::roster_entry>, std::optional<metrics::degradation>)>;
+  virtual void roster(const std::string& user, roster_callback done) = 0;
+
   // Shutdown: answer every publish this node took with what it has now,
   // instead of waiting for other nodes. Any thread.
   virtual void drain() {}
@@ -73,6 +81,11 @@ class presence {
   // socket_closed. Any thread.
   virtual bool socket_opening(const std::string& user, std::function<void()> ready) = 0;
   virtual void socket_closed(const std::string& user) = 0;
+  // Section 11: a socket of `user` naming `device` opened here at
+  // `since_ms`; other nodes close their older socket of that device (this
+  // node's own shard already did). Any thread.
+  virtual void device_opened(const std::string& user, const std::string& device,
+                             std::int64_t since_ms) {}
 };
 
 }  // namespace hf::broker

@@ -1,5 +1,6 @@
 #include "broker/cluster_wire.hpp"
 
+#include <algorithm>
 #include <charconv>
 
 #include "core/text.hpp"
@@ -9,7 +10,10 @@ namespace {
 
 constexpr std::string_view user_prefix = "hf:u:";
 constexpr std::string_view publish_tag = "P1 ";
+constexpr std::string_view options_tag = "P2 ";
 constexpr std::string_view answer_tag = "A1 ";
+constexpr std::string_view receipts_tag = "A2 ";
+constexpr std::string_view end_tag = "C1 ";
 
 void append_number(std::string& out, std::uint64_t n) {
   char buf[24];
@@ -66,11 +70,23 @@ std::string reply_channel(std::string_view node_id, std::string_view incarnation
 std::string publish_prefix(const publish_message& m) {
   std::string out;
   out.reserve(64 + m.node.size() + m.incarnation.size());
-  out.append(publish_tag).append(m.node).append(" ").append(m.incarnation).push_back(' ');
+  bool options = m.options.any();
+  out.append(options ? options_tag : publish_tag)
+      .append(m.node)
+      .append(" ")
+      .append(m.incarnation)
+      .push_back(' ');
   append_number(out, m.request);
   out.push_back(' ');
   append_number(out, m.wait_ms);
   out.push_back(' ');
+  if (options) {
+    out.append(m.options.receipts ? "1 " : "0 ").append(m.options.cancel ? "1 " : "0 ");
+    append_number(out, m.options.until);
+    out.push_back(' ');
+    append_number(out, m.elapsed_ms);
+    out.push_back(' ');
+  }
   return out;
 }
 
@@ -137,21 +153,163 @@ std::string encode(const publish_message& m) {
 }
 
 std::optional<publish_message> decode_publish(std::string_view in) {
-  if (!in.starts_with(publish_tag)) return std::nullopt;
+  bool options = in.starts_with(options_tag);
+  if (!options && !in.starts_with(publish_tag)) return std::nullopt;
   in.remove_prefix(publish_tag.size());
   auto node = take_token(in, ' ');
   auto incarnation = node ? take_token(in, ' ') : std::nullopt;
   auto request = incarnation ? take_number(in, ' ') : std::nullopt;
   auto wait = request ? take_number(in, ' ') : std::nullopt;
+  protocol::publish_options o;
+  std::uint64_t elapsed = 0;
+  if (wait && options) {
+    auto receipts = take_number(in, ' ');
+    auto cancel = receipts ? take_number(in, ' ') : std::nullopt;
+    auto until = cancel ? take_number(in, ' ') : std::nullopt;
+    auto since = until ? take_number(in, ' ') : std::nullopt;
+    if (!since || *receipts > 1 || *cancel > 1 || *until > UINT32_MAX || *since > max_wait_ms)
+      return std::nullopt;
+    o = {static_cast<std::uint32_t>(*until), *receipts == 1, *cancel == 1};
+    elapsed = *since;
+  }
   auto epoch = wait ? take_token(in, ' ') : std::nullopt;
   auto offset = epoch ? take_number(in, '\n') : std::nullopt;
   if (!offset || *wait > max_wait_ms || *offset == 0) return std::nullopt;
-  return publish_message{
-      std::string(*node), std::string(*incarnation), *request, *wait, std::string(*epoch), *offset,
-      std::string(in)};
+  return publish_message{std::string(*node),
+                         std::string(*incarnation),
+                         *request,
+                         *wait,
+                         std::string(*epoch),
+                         *offset,
+                         std::string(in),
+                         o,
+                         elapsed};
+}
+
+namespace {
+constexpr char state_chars[] = {'a', 'p', 'g'};
+
+void append_receipt(std::string& out, const protocol::receipt& r) {
+  out.push_back(state_chars[static_cast<std::size_t>(r.state)]);
+  append_number(out, static_cast<std::uint64_t>(std::max<std::int64_t>(r.ack_ms, 0)));
+  out.push_back(' ');
+  if (r.device)
+    out.append("d").append(*r.device);
+  else
+    out.push_back('-');
+  out.push_back(' ');
+  if (r.result) {
+    append_number(out, r.result->size());
+    out.push_back(':');
+    out.append(*r.result);
+  } else {
+    out.push_back('-');
+  }
+}
+
+std::optional<protocol::receipt> take_receipt(std::string_view& in) {
+  if (in.empty()) return std::nullopt;
+  protocol::receipt r;
+  char s = in[0];
+  if (s == 'a')
+    r.state = protocol::receipt_state::acked;
+  else if (s == 'p')
+    r.state = protocol::receipt_state::pending;
+  else if (s == 'g')
+    r.state = protocol::receipt_state::gone;
+  else
+    return std::nullopt;
+  in.remove_prefix(1);
+  auto ms = take_number(in, ' ');
+  if (!ms || *ms > max_wait_ms) return std::nullopt;
+  r.ack_ms = static_cast<std::int64_t>(*ms);
+  std::size_t sp = in.find(' ');
+  if (sp == std::string_view::npos) return std::nullopt;
+  std::string_view dev = in.substr(0, sp);
+  if (dev != "-") {
+    if (dev.size() < 2 || dev[0] != 'd' || !protocol::valid_device(dev.substr(1)))
+      return std::nullopt;
+    r.device = std::string(dev.substr(1));
+  }
+  in.remove_prefix(sp + 1);
+  if (in.starts_with("-")) {
+    in.remove_prefix(1);
+  } else {
+    auto len = take_number(in, ':');
+    if (!len || *len == 0 || *len > in.size() || r.state != protocol::receipt_state::acked)
+      return std::nullopt;
+    r.result = std::string(in.substr(0, *len));
+    in.remove_prefix(*len);
+  }
+  return r;
+}
+
+std::string encode_receipts(const node_answer& a) {
+  std::string out;
+  out.reserve(128 + a.entries.size() * 32);
+  out.append(receipts_tag).append(a.incarnation).push_back(' ');
+  append_number(out, a.request);
+  out.append(" ").append(a.envelope_id).push_back(' ');
+  append_number(out, a.count);
+  out.push_back(' ');
+  append_number(out, a.dropped);
+  out.push_back(' ');
+  append_number(out, static_cast<std::uint64_t>(a.step));
+  out.push_back(' ');
+  append_number(out, a.entries.size());
+  out.push_back('\n');
+  for (const auto& r : a.entries) append_receipt(out, r);
+  return out;
+}
+
+std::optional<node_answer> decode_receipts(std::string_view in) {
+  in.remove_prefix(receipts_tag.size());
+  auto incarnation = take_token(in, ' ');
+  auto request = incarnation ? take_number(in, ' ') : std::nullopt;
+  auto envelope_id = request ? take_token(in, ' ') : std::nullopt;
+  auto count = envelope_id ? take_number(in, ' ') : std::nullopt;
+  auto dropped = count ? take_number(in, ' ') : std::nullopt;
+  auto step = dropped ? take_number(in, ' ') : std::nullopt;
+  auto n = step ? take_number(in, '\n') : std::nullopt;
+  // Each receipt takes at least 6 bytes ("p0 - -"): n is bounded before
+  // anything is allocated; an answer other than an ack has at most one per
+  // target.
+  if (!n || *step > 3 || *n > in.size() / 6 || (*step != 1 && *n > *count) || *dropped > *count)
+    return std::nullopt;
+  node_answer a;
+  a.incarnation = *incarnation;
+  a.request = *request;
+  a.envelope_id = *envelope_id;
+  a.count = *count;
+  a.dropped = *dropped;
+  a.receipts = true;
+  a.step = static_cast<node_answer::phase>(*step);
+  a.entries.reserve(*n);
+  for (std::uint64_t i = 0; i < *n; ++i) {
+    auto r = take_receipt(in);
+    if (!r) return std::nullopt;
+    a.entries.push_back(std::move(*r));
+  }
+  if (!in.empty()) return std::nullopt;
+  return a;
+}
+}  // namespace
+
+std::string encode_end(std::string_view envelope_id) {
+  std::string out(end_tag);
+  out.append(envelope_id);
+  return out;
+}
+
+std::optional<std::string_view> decode_end(std::string_view in) noexcept {
+  if (!in.starts_with(end_tag)) return std::nullopt;
+  in.remove_prefix(end_tag.size());
+  if (!valid_token(in)) return std::nullopt;
+  return in;
 }
 
 std::string encode(const node_answer& a) {
+  if (a.receipts) return encode_receipts(a);
   std::size_t size = 128 + a.incarnation.size() + a.envelope_id.size();
   for (const auto& r : a.results) size += r.size() + 12;
   std::string out;
@@ -174,6 +332,7 @@ std::string encode(const node_answer& a) {
 }
 
 std::optional<node_answer> decode_answer(std::string_view in) {
+  if (in.starts_with(receipts_tag)) return decode_receipts(in);
   if (!in.starts_with(answer_tag)) return std::nullopt;
   in.remove_prefix(answer_tag.size());
   auto incarnation = take_token(in, ' ');

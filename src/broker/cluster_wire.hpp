@@ -11,6 +11,18 @@
 //   publish: "P1 <node> <incarnation> <request> <wait_ms> <epoch> <offset>\n" <envelope text>
 //   answer:  "A1 <incarnation> <request> <envelopeId> <count> <dropped> <n>\n"
 //            then n results, each "<length>:" <JSON text>
+// and, for a publish with section 12's options (only then, so that a
+// cluster of older nodes reads every ordinary publish as before):
+//   publish: "P2 <node> <incarnation> <request> <wait_ms> <receipts 0|1>
+//            <cancel 0|1> <until> <elapsed_ms> <epoch> <offset>\n" <envelope text>
+//   answer:  "A2 <incarnation> <request> <envelopeId> <count> <dropped> <phase> <n>\n"
+//            then n receipts, each "<a|p|g><ackMs> <- or d<device>> <- or <length>:<JSON>>"
+//   end:     "C1 <envelopeId>" on the user's channel: the origin answered.
+// A node answers a publish with section 12's options once (phase final),
+// or, for a publish with `until` that it waits on, as it goes: every
+// target pending at once (initial, with its count), each ack as it comes
+// (ack), then the targets that did not ack (final_after_initial), so that
+// the origin can answer as soon as enough targets acked on any node.
 // An answer names the exact publish it answers (the origin's incarnation, its
 // request id and the envelope id), and the origin checks all three. Numbers
 // are decimal without sign or leading zeros. The envelope and the results are
@@ -25,6 +37,9 @@
 #include <string>
 #include <string_view>
 #include <vector>
+
+#include "protocol/envelope.hpp"
+#include "protocol/receipts.hpp"
 
 namespace hf::broker::wire {
 
@@ -76,6 +91,8 @@ struct publish_message {
   std::string epoch;          // the user's epoch and the envelope's offset in it, given by
   std::uint64_t offset = 0;   // the publish script in Redis (docs/protocol.md section 7)
   std::string envelope;       // the envelope text, byte for byte as sockets receive it
+  protocol::publish_options options;  // section 12 (any: a "P2" message)
+  std::uint64_t elapsed_ms = 0;       // P2: how long the origin had held the publish when sent
   bool operator==(const publish_message&) const = default;
 };
 
@@ -87,8 +104,19 @@ struct node_answer {
   std::uint64_t count = 0;           // sockets on that node that were sent the envelope
   std::uint64_t dropped = 0;         // results left out by the size limits (not in `results`)
   std::vector<std::string> results;  // JSON texts, in ack order; never more than count
+  // Section 12 ("A2"): each target's receipt instead of `results`; a partial
+  // answer has one acked receipt and no count.
+  enum class phase : std::uint8_t { final, ack, initial, final_after_initial };
+  bool receipts = false;
+  phase step = phase::final;
+  std::vector<protocol::receipt> entries;
   bool operator==(const node_answer&) const = default;
 };
+
+// "C1 <envelopeId>": the origin answered the publish (section 12), so nodes
+// stop waiting for it (and send `cancel` when it asked for that).
+std::string encode_end(std::string_view envelope_id);
+std::optional<std::string_view> decode_end(std::string_view bytes) noexcept;
 
 // encode() requires valid tokens. decode_*() returns nullopt for anything
 // that encode() could not have produced.

@@ -15,6 +15,8 @@ class local_broker final : public broker, public presence {
   void publish(std::shared_ptr<const protocol::envelope> env, hub::deadline until,
                hub::delivery_callback done) override;
 
+  void roster(const std::string& user, roster_callback done) override;
+
   bool socket_opening(const std::string&, std::function<void()>) override { return true; }
   void socket_closed(const std::string&) override {}
 

@@ -35,10 +35,14 @@ class node_delivery {
   // logged (rate-limited) and ignored, and so is one a superseded master of
   // the channel's slot wrote (broker/epoch_fence.hpp).
   void on_publish(std::string_view channel, std::string_view payload);
+  // "C1 <envelopeId>" on `user`'s channel: its origin answered (section 12).
+  void on_end(std::string_view user, std::string_view payload);
 
  private:
   void answer(const wire::publish_message& m, const std::string& envelope_id,
-              hub::delivery_result res);
+              hub::delivery_result res, bool reported);
+  // Section 12: one receipts answer to the origin (wire::node_answer A2).
+  void send(const wire::publish_message& m, wire::node_answer a);
 
   boost::asio::io_context& ioc_;
   const hub::hub& hub_;

@@ -11,8 +11,8 @@ origin_waits::origin_waits(boost::asio::io_context& ioc, ack::result_limits limi
     : requests_(limits), timer_(ioc) {}
 
 std::uint64_t origin_waits::open(clock::time_point deadline, std::string envelope_id,
-                                 hub::delivery_callback done) {
-  auto id = requests_.open(deadline, std::move(envelope_id), std::move(done));
+                                 hub::delivery_callback done, protocol::publish_options options) {
+  auto id = requests_.open(deadline, std::move(envelope_id), std::move(done), options);
   arm();
   return id;
 }
@@ -39,7 +39,13 @@ void origin_waits::on_answer(std::string_view payload, const reply_channels& rep
     core::log_refusal(spdlog::level::warn, "cluster: ignored a malformed node answer");
     return;
   }
+  if (a->receipts) return receipts(std::move(*a));
   answer(a->request, a->envelope_id, a->count, a->dropped, std::move(a->results));
+}
+
+void origin_waits::receipts(wire::node_answer a) {
+  complete(requests_.receipts(a.request, a.envelope_id, a.step, a.count, a.dropped,
+                              std::move(a.entries)));
 }
 
 std::optional<hub::delivery_callback> origin_waits::withdraw(std::uint64_t id) {

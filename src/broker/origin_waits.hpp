@@ -23,13 +23,15 @@ class origin_waits {
   origin_waits(boost::asio::io_context& ioc, ack::result_limits limits);
 
   std::uint64_t open(clock::time_point deadline, std::string envelope_id,
-                     hub::delivery_callback done);
+                     hub::delivery_callback done, protocol::publish_options options = {});
   // Redis ran the publish after `rtt`: `nodes` received it.
   void expect(std::uint64_t id, std::size_t nodes, clock::duration rtt);
   // The publish may have reached anyone: answered at its deadline, marked.
   void lost(std::uint64_t id);
   void answer(std::uint64_t id, std::string_view envelope_id, std::uint64_t count,
               std::uint64_t dropped, std::vector<std::string> results);
+  // A node's answer with receipts (section 12; answer_collector::receipts).
+  void receipts(wire::node_answer a);
   // Another node's answer (wire::decode_answer) on one of `replies`'
   // channels; a malformed one, or one for another process, is logged
   // (rate-limited) and ignored.

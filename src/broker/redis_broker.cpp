@@ -1,6 +1,5 @@
 #include "broker/redis_broker.hpp"
 
-#include <openssl/rand.h>
 #include <spdlog/spdlog.h>
 
 #include <boost/asio/executor_work_guard.hpp>
@@ -14,15 +13,16 @@
 
 #include "broker/channel_sync.hpp"
 #include "broker/cluster_wire.hpp"
+#include "broker/device_roster.hpp"
 #include "broker/epoch_renewals.hpp"
 #include "broker/node_claim.hpp"
 #include "broker/node_delivery.hpp"
+#include "broker/origin_publish.hpp"
 #include "broker/origin_waits.hpp"
 #include "broker/reply_channels.hpp"
 #include "broker/run_script.hpp"
 #include "broker/store.hpp"
 #include "broker/stream_reads.hpp"
-#include "core/hex.hpp"
 #include "core/log.hpp"
 
 namespace hf::broker {
@@ -31,29 +31,8 @@ using clock = std::chrono::steady_clock;
 
 namespace {
 
-// The shortest time the origin waits for the nodes' answers (their counts),
-// even when the caller asked for no ack wait at all: one Redis round trip
-// each way, with room for a busy node.
-constexpr auto min_collect = std::chrono::milliseconds(250);
 // How long start() waits for the first connection with REDIS_REQUIRED=1.
 constexpr auto required_connect = std::chrono::seconds(5);
-
-// 64 random bits in hex: a name no other process of this cluster has.
-std::string random_hex_id() {
-  unsigned char b[8];
-  RAND_bytes(b, sizeof b);
-  std::string s;
-  for (unsigned char c : b) core::append_hex(s, c);
-  return s;
-}
-
-// A delivery this node made alone: the answer says so.
-hub::delivery_callback marked_local(hub::delivery_callback done) {
-  return [done = std::move(done)](hub::delivery_result r) mutable {
-    r.degraded = metrics::degradation::local_only;
-    done(std::move(r));
-  };
-}
 
 }  // namespace
 
@@ -63,7 +42,7 @@ struct redis_broker::impl {
   impl(const hub::hub& h, redis_options o)
       : hub(h),
         opt(std::move(o)),
-        incarnation(random_hex_id()),
+        incarnation(protocol::random_hex_id()),
         guard(asio::make_work_guard(ioc)),
         redis(make_redis_backend(
             ioc, opt.where, opt.cluster_nodes,
@@ -71,8 +50,14 @@ struct redis_broker::impl {
              [this](const std::string& why, bool was_up) { on_down(why, was_up); },
              [this](std::string_view channel) { subscribed(channel); },
              [this](std::string_view ch, std::string_view m) {
-               if (replies.is_mine(ch)) return origin.on_answer(m, replies);
-               if (cmds.names().user_of_channel(ch)) nodes.on_publish(ch, m);
+               if (replies.is_mine(ch)) {
+                 if (!devices.on_answer(m)) origin.on_answer(m, replies);
+               } else if (auto user = cmds.names().user_of_channel(ch)) {
+                 if (m.starts_with("C1 "))
+                   nodes.on_end(*user, m);
+                 else if (!devices.on_user_message(*user, m))
+                   nodes.on_publish(ch, m);
+               }
              },
              [this](std::string_view channel) { unavailable(channel); },
              [this] { channels.remapped(); }})),
@@ -91,10 +76,13 @@ struct redis_broker::impl {
         origin(ioc, opt.results),
         nodes(ioc, hub, *redis, cmds, replies, origin, fence),
         channels(*redis, cmds.names(), replies),
-        reads(*redis, cmds, fence, [this] { return new_epoch(); }) {}
+        reads(*redis, cmds, fence, [this] { return new_epoch(); }),
+        devices(ioc, hub, *redis, cmds.names(), replies, node_id()),
+        publisher({hub, *redis, cmds, replies, origin, renewals, opt.node_id,
+                   [this] { return new_epoch(); }}) {}
 
   const std::string& node_id() {
-    if (opt.node_id.empty()) opt.node_id = random_hex_id();
+    if (opt.node_id.empty()) opt.node_id = protocol::random_hex_id();
     return opt.node_id;
   }
 
@@ -122,7 +110,9 @@ struct redis_broker::impl {
   epoch_fence fence;    // refuses what superseded masters write
   node_delivery nodes;  // publishes of other nodes (and ours) for our users
   channel_sync channels;
-  stream_reads reads;  // for recovering sockets
+  stream_reads reads;        // for recovering sockets
+  device_roster devices;     // sections 11 and 13 across nodes
+  origin_publish publisher;  // publishes this node takes
 
   void set_first_connect(bool ok) {
     if (!std::exchange(first_connect_set, true)) first_connect.set_value(ok);
@@ -190,56 +180,6 @@ struct redis_broker::impl {
     run(channels.lost());
   }
 
-  // --- origin side ---
-  void publish(std::shared_ptr<const protocol::envelope> env, hub::deadline until,
-               hub::delivery_callback done) {
-    if (st != state::up || !redis->up()) return degraded(std::move(env), until, std::move(done));
-    renewals.renew_if_tainted(env->user_id);
-    // Nodes answer at `until` minus a margin at the latest; with a very short
-    // wait (ackTimeoutMs 0) they answer at once with their counts, which
-    // still take a Redis round trip to arrive.
-    std::uint64_t id =
-        origin.open(std::max(until, clock::now() + min_collect), env->id, std::move(done));
-    auto remaining = std::chrono::duration_cast<std::chrono::milliseconds>(until - clock::now());
-    wire::publish_message head{
-        opt.node_id,
-        replies.incarnation_for(  // one Redis has one reply channel: no key to build
-            redis->sharded() ? redis->shard_of(cmds.names().meta_key(env->user_id)) : -1),
-        id,
-        static_cast<std::uint64_t>(std::clamp<long long>(remaining.count(), 0, wire::max_wait_ms)),
-        {},
-        0,
-        {}};
-    auto sent_at = clock::now();
-    auto on_reply = [this, id, sent_at, env, until](redisReply* r) {
-      auto out = store::read_publish(r);
-      if (out.kind == store::publish_outcome::refused) {
-        // It reached nobody: delivered here instead.
-        if (auto d = origin.withdraw(id)) degraded(env, until, std::move(*d));
-      } else if (out.kind == store::publish_outcome::lost) {
-        // Lost with the connection after it was sent: it may have reached
-        // any node, this one included. Never delivered again; answered at
-        // the deadline.
-        origin.lost(id);
-      } else {
-        origin.expect(id, out.receivers, clock::now() - sent_at);
-      }
-    };
-    if (!run_script(*redis,
-                    cmds.publish(env->user_id, wire::publish_prefix(head), env->text, new_epoch()),
-                    std::move(on_reply)))  // never left this node: deliver here instead
-      if (auto d = origin.withdraw(id)) degraded(std::move(env), until, std::move(*d));
-  }
-
-  void degraded(std::shared_ptr<const protocol::envelope> env, hub::deadline until,
-                hub::delivery_callback done) {
-    core::log_refusal(spdlog::level::warn,
-                      "cluster: Redis (or the part of a Redis Cluster that serves this user) is "
-                      "unreachable; a publish reaches this node's sockets only");
-    renewals.taint(env->user_id);
-    hub.deliver(std::move(env), until, marked_local(std::move(done)));
-  }
-
   void subscribed(std::string_view channel) {
     run(channels.subscribed(channel));
     maybe_up();
@@ -286,13 +226,14 @@ void redis_broker::start() {
 }
 
 hub::deadline redis_broker::answer_by(hub::deadline until) const {
-  return std::max(until, clock::now() + min_collect);
+  return std::max(until, clock::now() + origin_publish::min_collect);
 }
 
 void redis_broker::drain() {
-  // Publishes this node took are answered within min_collect: long enough
+  // Publishes this node took are answered within origin_publish::min_collect: long enough
   // for nodes that are draining too (they answer at once) to be counted.
-  asio::post(impl_->ioc, [m = impl_.get()] { m->origin.shorten(clock::now() + min_collect); });
+  asio::post(impl_->ioc,
+             [m = impl_.get()] { m->origin.shorten(clock::now() + origin_publish::min_collect); });
 }
 
 void redis_broker::stop() {
@@ -324,7 +265,8 @@ void redis_broker::publish(std::shared_ptr<const protocol::envelope> env, hub::d
                            hub::delivery_callback done) {
   asio::post(impl_->ioc,
              [m = impl_.get(), env = std::move(env), until, done = std::move(done)]() mutable {
-               m->publish(std::move(env), until, std::move(done));
+               m->publisher.publish(std::move(env), until, std::move(done),
+                                    m->st == impl::state::up && m->redis->up());
              });
 }
 
@@ -341,6 +283,19 @@ void redis_broker::read_stream(const std::string& user, std::optional<hub::strea
              [m = impl_.get(), user, after = std::move(after), done = std::move(done)]() mutable {
                m->read(user, std::move(after), std::move(done));
              });
+}
+
+void redis_broker::roster(const std::string& user, roster_callback done) {
+  asio::post(impl_->ioc, [m = impl_.get(), user, done = std::move(done)]() mutable {
+    m->devices.roster(user, m->st == impl::state::up && m->redis->up(), std::move(done));
+  });
+}
+
+void redis_broker::device_opened(const std::string& user, const std::string& device,
+                                 std::int64_t since_ms) {
+  asio::post(impl_->ioc, [m = impl_.get(), user, device, since_ms] {
+    m->devices.device_opened(user, device, since_ms);
+  });
 }
 
 void redis_broker::socket_closed(const std::string& user) {

@@ -98,6 +98,9 @@ class redis_broker final : public broker, public presence, public hub::stream_so
 
   bool socket_opening(const std::string& user, std::function<void()> ready) override;
   void socket_closed(const std::string& user) override;
+  void device_opened(const std::string& user, const std::string& device,
+                     std::int64_t since_ms) override;
+  void roster(const std::string& user, roster_callback done) override;
 
   void read_stream(const std::string& user, std::optional<hub::stream_position> after,
                    std::function<void(hub::stream_view)> done) override;

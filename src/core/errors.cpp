@@ -34,6 +34,8 @@ class category final : public boost::system::error_category {
         return "unknown kid";
       case errc::token_publisher:
         return "publisher token";
+      case errc::token_bad_device:
+        return "device claim is not 1-64 printable ASCII characters";
       case errc::unsupported_media_type:
         return "Unsupported Media Type";
       case errc::invalid_json_body:
@@ -44,6 +46,12 @@ class category final : public boost::system::error_category {
         return "ackTimeoutMs must be a non-negative number";
       case errc::publish_forbidden:
         return "Forbidden";
+      case errc::invalid_receipts:
+        return "receipts must be a boolean";
+      case errc::invalid_until:
+        return "until must be \"all\", \"first\" or a positive integer";
+      case errc::invalid_cancel:
+        return "cancel must be a boolean";
     }
     return "unknown hopeflow error";
   }

@@ -23,12 +23,16 @@ enum class errc {
   token_no_user,        // the user claim (USER_CLAIM) missing, not a string, or blank
   token_unknown_kid,    // RS256/ES256 with a kid that no key has
   token_publisher,      // a publisher token (PUBLISH_SECRET) where an end user's is needed
+  token_bad_device,     // a `device` claim that is not 1-64 printable ASCII (section 11)
   // publish body checks, in the contract's order
   unsupported_media_type = 100,  // 415
   invalid_json_body,             // 400 {"error":"Invalid JSON body"}
   user_id_required,              // 400 {"error":"userId is required"}
   invalid_ack_timeout,           // 400: ackTimeoutMs present but not a number >= 0
   publish_forbidden,             // 403: a valid token that is not a publisher's (PUBLISH_SECRET)
+  invalid_receipts,              // 400: receipts not a boolean (section 12)
+  invalid_until,                 // 400: until not "all", "first" or a positive integer
+  invalid_cancel,                // 400: cancel not a boolean
 };
 
 const boost::system::error_category& hopeflow_category() noexcept;

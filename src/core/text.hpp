@@ -40,6 +40,12 @@ bool printable_token(std::string_view s, std::size_t max) noexcept;
 // "\xNN". For strings a client chose, such as user ids.
 std::string printable(std::string_view s);
 
+// Percent-decoding: "%XY" with two hex digits becomes that byte; a '%'
+// not followed by two hex digits stays literally. With `plus_is_space`
+// ('application/x-www-form-urlencoded', as URLSearchParams reads a query)
+// '+' is a space; in a path segment it stays '+'.
+std::string percent_decode(std::string_view s, bool plus_is_space);
+
 // True when `s` is well-formed UTF-8.
 bool valid_utf8(std::string_view s) noexcept;
 

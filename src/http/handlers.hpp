@@ -19,6 +19,8 @@ void handle_request(context& c, protocol::route route, const request& req, excha
 // POST /publish (publish_handler.cpp): authenticate, check the body, hand
 // the envelope to the broker; answers when the broker calls back.
 void handle_publish(context& c, const request& req, exchange_ptr x);
+// GET /users/<id>/devices: the roster (docs/protocol.md section 13).
+void handle_roster(context& c, const request& req, exchange_ptr x);
 
 // GET /healthz, /readyz, /metrics (ops_handler.cpp). /metrics gathers every
 // worker's counters on their own threads (c.workers) and answers when all

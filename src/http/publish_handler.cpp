@@ -21,15 +21,6 @@ namespace {
 // backstop fires only when something below lost the publish.
 constexpr auto backstop_grace = std::chrono::milliseconds(500);
 
-// The `hopeflow-degraded` header line of each degradation (static storage:
-// responses keep a view of it).
-const std::array<std::string, protocol::degraded_values.size()> degraded_headers = [] {
-  std::array<std::string, protocol::degraded_values.size()> h;
-  for (std::size_t i = 0; i < h.size(); ++i)
-    h[i] = "hopeflow-degraded: " + std::string(protocol::degraded_values[i]) + "\r\n";
-  return h;
-}();
-
 }  // namespace
 
 void handle_publish(context& c, const request& req, exchange_ptr x) {
@@ -50,16 +41,21 @@ void handle_publish(context& c, const request& req, exchange_ptr x) {
   if (p.ack_timeout_ms) wait = std::min(wait, std::chrono::milliseconds(*p.ack_timeout_ms));
   auto started = std::chrono::steady_clock::now();
   auto until = started + wait;
-  auto env = std::make_shared<const protocol::envelope>(
-      protocol::make_envelope(std::move(p.type), std::move(p.user_id), std::move(p.payload),
-                              std::chrono::system_clock::now()));
+  auto made = protocol::make_envelope(std::move(p.type), std::move(p.user_id), std::move(p.payload),
+                                      std::chrono::system_clock::now());
+  made.options = p.options;  // section 12
+  made.arrived = started;
+  auto env = std::make_shared<const protocol::envelope>(std::move(made));
 
   // Every accepted publish is answered by then, whatever happens below. The
   // flag (touched on c's thread only) keeps a late broker answer from being
   // counted a second time.
   auto backstopped = std::make_shared<bool>(false);
-  response fallback = json_response(200, protocol::serialize_publish_answer(0, {}));
-  fallback.extra_headers = degraded_headers[metrics::index(metrics::degradation::unknown)];
+  static const std::vector<protocol::receipt> no_receipts;
+  response fallback = json_response(
+      200,
+      protocol::serialize_publish_answer(0, {}, 0, p.options.receipts ? &no_receipts : nullptr));
+  fallback.extra_headers = degraded_header(metrics::degradation::unknown);
   x->backstop(c.broker.answer_by(until) + backstop_grace, std::move(fallback), [&c, backstopped] {
     *backstopped = true;
     ++c.metrics.publish_backstops;
@@ -69,21 +65,25 @@ void handle_publish(context& c, const request& req, exchange_ptr x) {
 
   // `done` runs on a thread of the broker's choosing; the counters are c's,
   // so the accounting is posted back to c's thread with the answer.
+  bool receipts = env->options.receipts;
   c.broker.publish(
       std::move(env), until,
-      [&c, x = std::move(x), started, backstopped](hub::delivery_result r) mutable {
-        boost::asio::post(c.ioc, [&c, x = std::move(x), started, backstopped, r = std::move(r)] {
+      [&c, x = std::move(x), started, backstopped, receipts](hub::delivery_result r) mutable {
+        boost::asio::post(c.ioc, [&c, x = std::move(x), started, backstopped, receipts,
+                                  r = std::move(r)] {
           if (*backstopped) return;  // answered already; this one is ignored
           ++c.metrics.publishes_answered;
           if (r.client_count == 0) ++c.metrics.publishes_no_target;
           c.metrics.results_dropped += r.dropped;
+          ++c.metrics.completions[metrics::index(r.why)];
           c.metrics.observe_latency(
               std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count());
           response answer = json_response(
-              200, protocol::serialize_publish_answer(r.client_count, r.results, r.dropped));
+              200, protocol::serialize_publish_answer(r.client_count, r.results, r.dropped,
+                                                      receipts ? &r.receipts : nullptr));
           if (r.degraded) {
             ++c.metrics.publishes_degraded[metrics::index(*r.degraded)];
-            answer.extra_headers = degraded_headers[metrics::index(*r.degraded)];
+            answer.extra_headers = degraded_header(*r.degraded);
           }
           x->respond(std::move(answer));
         });

@@ -1,5 +1,7 @@
 #include "http/response.hpp"
 
+#include <array>
+
 #include "protocol/publish_request.hpp"
 
 namespace hf::http {
@@ -22,6 +24,8 @@ std::string_view reason_phrase(unsigned status) noexcept {
       return "Request Timeout";
     case 413:
       return "Payload Too Large";
+    case 414:
+      return "URI Too Long";
     case 415:
       return "Unsupported Media Type";
     case 426:
@@ -51,11 +55,27 @@ response json_error(unsigned status, std::string_view message, bool keep_alive) 
   return json_response(status, protocol::serialize_error(message), keep_alive);
 }
 
+std::string_view degraded_header(protocol::degradation d) noexcept {
+  static const auto lines = [] {
+    std::array<std::string, protocol::degraded_values.size()> h;
+    for (std::size_t i = 0; i < h.size(); ++i)
+      h[i] = "hopeflow-degraded: " + std::string(protocol::degraded_values[i]) + "\r\n";
+    return h;
+  }();
+  return lines[static_cast<std::size_t>(d)];
+}
+
 std::string serialize(const response& r, bool http10, int idle_seconds) {
   static constexpr std::string_view cors =
       "access-control-allow-origin: *\r\n"
       "access-control-allow-headers: authorization,content-type\r\n"
       "access-control-allow-methods: POST,OPTIONS\r\n"
+      "content-type: application/json; charset=utf-8\r\n";
+  // The roster (section 13): the same, with GET.
+  static constexpr std::string_view cors_get =
+      "access-control-allow-origin: *\r\n"
+      "access-control-allow-headers: authorization,content-type\r\n"
+      "access-control-allow-methods: GET,OPTIONS\r\n"
       "content-type: application/json; charset=utf-8\r\n";
   std::string_view body = r.body;
   std::string out;
@@ -68,6 +88,14 @@ std::string serialize(const response& r, bool http10, int idle_seconds) {
   switch (r.kind) {
     case body_kind::json:
       out.append(cors);
+      break;
+    case body_kind::roster_json:
+      out.append(cors_get);
+      break;
+    case body_kind::roster_preflight:
+      out.append(cors_get);
+      out.append("access-control-max-age: 86400\r\n");
+      body = {};
       break;
     case body_kind::text:
       out.append("content-type: text/plain;charset=UTF-8\r\n");
@@ -97,7 +125,7 @@ std::string serialize(const response& r, bool http10, int idle_seconds) {
     out.append(std::to_string(idle_seconds));
     out.append("\r\n");
   }
-  if (r.kind != body_kind::cors_preflight) {
+  if (r.kind != body_kind::cors_preflight && r.kind != body_kind::roster_preflight) {
     out.append("content-length: ");
     out.append(std::to_string(body.size()));
     out.append("\r\n");

@@ -6,15 +6,19 @@
 #include <string>
 #include <string_view>
 
+#include "protocol/vocabulary.hpp"
+
 namespace hf::http {
 
 enum class body_kind {
-  json,            // /publish answers: CORS headers + application/json; charset=utf-8
-  text,            // text/plain;charset=UTF-8, like a Worker's new Response("...")
-  cors_preflight,  // 204 to OPTIONS /publish: CORS headers, max-age, no body
-  metrics,         // Prometheus text exposition format 0.0.4
-  html,            // the developer console's page
-  javascript       // the SDK module the console imports
+  json,             // /publish answers: CORS headers + application/json; charset=utf-8
+  text,             // text/plain;charset=UTF-8, like a Worker's new Response("...")
+  cors_preflight,   // 204 to OPTIONS /publish: CORS headers, max-age, no body
+  metrics,          // Prometheus text exposition format 0.0.4
+  html,             // the developer console's page
+  javascript,       // the SDK module the console imports
+  roster_json,      // GET /users/<id>/devices answers: json's, with GET allowed (section 13)
+  roster_preflight  // 204 to OPTIONS /users/<id>/devices
 };
 
 struct response {
@@ -44,6 +48,10 @@ response json_error(unsigned status, std::string_view message, bool keep_alive =
 // says "keep-alive: timeout=<idle_seconds>", so that pooling clients (Node's
 // fetch, Node's http agent) stop reusing it before the server closes it; a
 // POST sent on a connection the server is closing fails and is not retried.
+// The `hopeflow-degraded: <value>` header line (with its CRLF; static
+// storage, so a response may keep a view of it).
+std::string_view degraded_header(protocol::degradation d) noexcept;
+
 std::string serialize(const response& r, bool http10 = false, int idle_seconds = -1);
 
 std::string_view reason_phrase(unsigned status) noexcept;

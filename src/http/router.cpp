@@ -32,10 +32,16 @@ void handle_request(context& c, protocol::route route, const request& req, excha
       return handle_metrics(c, req, std::move(x));
     case protocol::route::console:
       return handle_console(c, req, std::move(x));
+    case protocol::route::roster:
+      return handle_roster(c, req, std::move(x));
+    case protocol::route::roster_preflight:
+      return x->respond({204, body_kind::roster_preflight, {}, true, {}});
     case protocol::route::not_found:
       break;
   }
-  x->respond(text_response(404, "Not Found"));
+  response r = text_response(404, "Not Found");
+  r.head = req.method == "HEAD";  // no body after a HEAD's headers (RFC 9110 9.3.2)
+  x->respond(std::move(r));
 }
 
 }  // namespace hf::http

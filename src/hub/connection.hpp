@@ -92,6 +92,10 @@ class connection {
   // pay one pointer).
   std::unique_ptr<recovering> rec_;
   protocol::filter_set filters_;
+  // Section 11: the device the socket named (null: none), and when it
+  // opened (ms since the Unix epoch, UTC), for the roster.
+  std::unique_ptr<const std::string> device_;
+  std::int64_t since_ms_ = 0;
 };
 
 }  // namespace hf::hub

@@ -23,7 +23,17 @@ class hub {
   // Delivers to this node's sockets of env->user_id: posts the work to the
   // owning shard; `done` runs there, once. Any thread.
   void deliver(std::shared_ptr<const protocol::envelope> env, deadline until,
-               delivery_callback done) const;
+               delivery_callback done, ack_progress progress = {}) const;
+
+  // Sections 11-13 on the owning shard (posted; any thread): another node's
+  // socket of `device` opened at `since_ms` (shard::replace_device); the
+  // origin answered a publish (shard::end_publish); this node's roster of
+  // `user`, handed to `done` on the shard's thread.
+  void replace_device(std::string user, std::string device, std::int64_t since_ms,
+                      bool close_if_same_ms) const;
+  void end_publish(std::string user, std::string envelope_id) const;
+  void roster(std::string user,
+              std::function<void(std::vector<protocol::roster_entry>)> done) const;
 
  private:
   std::vector<shard*> shards_;

@@ -9,79 +9,15 @@
 #include <type_traits>
 #include <variant>
 
-#include "ack/ack_collector.hpp"
 #include "core/log.hpp"
 #include "core/text.hpp"
+#include "hub/shard_state.hpp"
 #include "protocol/client_message.hpp"
 
 namespace hf::hub {
 
-// A publish that was sent to at least one socket and waits for acks. Owned by
-// its user_state; the deadline timer finds it again by envelope id, so a timer
-// that fires after the publish finished finds nothing and does nothing.
-struct pending_publish {
-  pending_publish(boost::asio::io_context& ioc, std::vector<std::uint64_t> targets,
-                  ack::result_limits limits, delivery_callback cb)
-      : acks(std::move(targets), limits), timer(ioc), done(std::move(cb)) {}
-  ack::ack_collector acks;
-  boost::asio::steady_timer timer;
-  delivery_callback done;
-};
-
-// One user's presence on this shard. Exists while the user has a socket here
-// (or a publish still waiting on one); a user with no sockets costs nothing.
-// Looks strings up by string_view without building a key (C++20 transparent hashing).
-struct id_hash {
-  using is_transparent = void;
-  std::size_t operator()(std::string_view s) const noexcept {
-    return std::hash<std::string_view>{}(s);
-  }
-};
-
-// The publishes waiting for one user's acks, by envelope id. The map exists
-// only while one does: most users wait for nothing most of the time, and an
-// idle socket's user then costs a pointer here instead of a 56-byte map.
-class pending_table {
- public:
-  using map =
-      std::unordered_map<std::string, std::unique_ptr<pending_publish>, id_hash, std::equal_to<>>;
-  map::iterator begin() { return m_ ? m_->begin() : none().begin(); }
-  map::iterator end() { return m_ ? m_->end() : none().end(); }
-  map::iterator find(std::string_view id) { return m_ ? m_->find(id) : none().end(); }
-  bool contains(std::string_view id) const { return m_ && m_->find(id) != m_->end(); }
-  bool empty() const noexcept { return !m_ || m_->empty(); }
-  void emplace(const std::string& id, std::unique_ptr<pending_publish> p) {
-    if (!m_) m_ = std::make_unique<map>();
-    m_->emplace(id, std::move(p));
-  }
-  // `it` from find() on this table, not end().
-  void erase(map::iterator it) {
-    m_->erase(it);
-    if (m_->empty()) m_.reset();
-  }
-
- private:
-  // Iterators for a table without a map: those of one map that stays empty.
-  static map& none() {
-    static map empty;
-    return empty;
-  }
-  std::unique_ptr<map> m_;
-};
-
-struct user_state {
-  std::string id;
-  // Most users have one socket here: it is kept inline, not in a heap block.
-  boost::container::small_vector<connection*, 1> connections;
-  pending_table pending;
-  std::size_t closing = 0;  // retired sockets (closing, not in `connections`, still counted)
-  std::size_t filters = 0;  // over `connections` (MAX_FILTERS_PER_USER)
-};
-
 namespace {
 const shared_text pong_text = std::make_shared<const std::string>("pong");
-// connection::slot_ of a retired socket.
-constexpr std::size_t closing_slot = SIZE_MAX;
 }  // namespace
 
 shard::shard(boost::asio::io_context& ioc, shard_limits limits, metrics::counters* counters)
@@ -106,8 +42,12 @@ std::function<std::string()> shard::epoch_names() {
 }
 shard::~shard() = default;
 
-void shard::attach(connection& c, std::string_view user_id, std::int64_t expires_at) {
+std::int64_t shard::attach(connection& c, std::string_view user_id, std::int64_t expires_at,
+                           std::string_view device) {
   c.expires_at_ = expires_at;
+  c.since_ms_ = std::chrono::duration_cast<std::chrono::milliseconds>(
+                    std::chrono::system_clock::now().time_since_epoch())
+                    .count();
   if (limits_.close_expired && expires_at != INT64_MAX) expiries_.emplace(expires_at, &c);
   auto it = users_.find(user_id);
   if (it == users_.end()) {
@@ -116,12 +56,17 @@ void shard::attach(connection& c, std::string_view user_id, std::int64_t expires
     it = users_.emplace(u->id, std::move(u)).first;
   }
   user_state& u = *it->second;
+  if (!device.empty()) {
+    replace_here(u, device, INT64_MAX);  // every older socket of the device here
+    c.device_ = std::make_unique<const std::string>(device);
+  }
   c.id_ = next_connection_id_++;
   c.user_ = &u;
   history_.pin(u.id, std::chrono::steady_clock::now());
   c.slot_ = u.connections.size();
   u.connections.push_back(&c);
   ++connections_;
+  return c.since_ms_;
 }
 
 void shard::retire(connection& c) {
@@ -227,31 +172,6 @@ void shard::filters_refused(connection& c, std::size_t refused, bool per_user) {
       std::make_shared<const std::string>(protocol::serialize_filters_refused(limit, refused)));
 }
 
-// Holds `bytes` more for `c` while its stream is read, within
-// max_held_bytes (MAX_QUEUED_BYTES: what is held is queued to the socket
-// afterwards). Over it, false: the socket is closed as a slow consumer
-// (1008), and what it held is freed at once.
-bool shard::hold(connection& c, std::size_t bytes) {
-  recovering& r = *c.rec_;
-  if (r.held_bytes + bytes <= limits_.max_held_bytes) {
-    r.held_bytes += bytes;
-    return true;
-  }
-  if (!c.close_requested_) {
-    c.close_requested_ = true;
-    if (counters_) counters_->refused(metrics::limit_kind::slow_consumer_1008);
-    core::log_refusal(spdlog::level::warn,
-                      "closing socket of user {}: slow consumer ({} bytes held while its stream "
-                      "is read, MAX_QUEUED_BYTES={})",
-                      core::printable(c.user_->id), r.held_bytes + bytes, limits_.max_held_bytes);
-    c.close(metrics::close_reason::slow_consumer);
-  }
-  // Keeps held_bytes (over the budget): later arrivals are refused too.
-  r.held = {};
-  r.waiting = {};
-  return false;
-}
-
 // `refresh` (docs/protocol.md section 8): a token of the same user gives the
 // socket its expiry; anything else is refused with a reason and changes
 // nothing.
@@ -305,104 +225,18 @@ void shard::on_ack(connection& c, std::string_view envelope_id, std::string resu
   user_state& u = *c.user_;
   auto it = u.pending.find(envelope_id);  // heterogeneous: no key built
   if (it == u.pending.end()) return;
-  if (!it->second->acks.on_ack(c.id_, std::move(result_json))) return;
+  pending_publish& p = *it->second;
+  std::int64_t ms = 0;
+  if (p.options.any())
+    ms = std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() -
+                                                               p.arrived)
+             .count();
+  if (!p.acks.on_ack(c.id_, std::move(result_json), ms)) return;
   if (counters_) ++counters_->acks;
-  if (it->second->acks.complete()) finish(u, it->first);
-}
-
-// The first `recover` of a socket (later ones are ignored): from now on its
-// envelopes carry offsets. Its user's stream is read (here, or from the
-// stream source in cluster mode), then finish_recover sends the replay and
-// the `recovered` frame. Handled in order with the socket's other messages;
-// while a stream is read elsewhere, live envelopes for the socket are held
-// and merged by offset, so none is lost or doubled.
-void shard::on_recover(connection& c, const protocol::recover_message& m) {
-  if (c.rec_) return;
-  c.rec_ = std::make_unique<recovering>();
-  std::optional<stream_position> after;
-  if (m.from) after = stream_position{m.from->epoch, m.from->offset};
-  if (source_) {
-    c.rec_->reading = true;
-    source_->read_stream(
-        c.user_->id, after, [this, user = c.user_->id, id = c.id_, after](stream_view v) mutable {
-          boost::asio::post(ioc_, [this, user = std::move(user), id, after = std::move(after),
-                                   v = std::move(v)]() mutable {
-            if (connection* c = find(user, id)) finish_recover(*c, after, std::move(v));
-          });
-        });
-    return;
-  }
-  finish_recover(c, after, local_view(c.user_->id, after));
-}
-
-// The stream of `user` as this shard's own history has it.
-stream_view shard::local_view(const std::string& user,
-                              const std::optional<stream_position>& after) {
-  auto now = std::chrono::steady_clock::now();
-  history_.expire(now);
-  auto pos = history_.at(user, now);
-  stream_view v{true, pos.epoch, pos.offset, {}, false};
-  if (after) {
-    auto kept = history_.since(user, after->epoch, after->offset);
-    v.complete = kept.complete;
-    for (const recovery::record* r : kept.records)
-      v.records.push_back({r->env, pos.epoch, r->offset});
-  }
-  return v;
-}
-
-void shard::finish_recover(connection& c, const std::optional<stream_position>& after,
-                           stream_view v) {
-  if (!c.rec_) return;
-  if (!v.ok) v = local_view(c.user_->id, {});  // the shared stream is unreachable: not vouched for
-  std::string epoch = v.epoch;
-  auto plan = recovery::plan_replay(
-      after, std::move(v), std::move(c.rec_->held), c.sent_, [&c](const protocol::envelope& e) {
-        return c.filters_.matches(e.type, e.payload ? &*e.payload : nullptr);
-      });
-  c.rec_->held.clear();
-  c.rec_->held.shrink_to_fit();
-  c.rec_->held_bytes = 0;
-  c.rec_->reading = false;
-  c.sent_.release();
-  // The epoch the client named, if it is not the current one, is left for
-  // good: nothing of it follows the frame.
-  c.rec_->at = {epoch, plan.frame_offset, after && after->epoch != epoch ? after->epoch : ""};
-  for (const auto& n : plan.replay)
-    // A replay that does not fit the socket's queue closes it (slow
-    // consumer): the client reconnects and asks again.
-    if (!accepted(c.send_text(
-            std::make_shared<const std::string>(protocol::with_offset(n.env->text, n.offset)))))
-      return;
-  c.send_text(std::make_shared<const std::string>(
-      protocol::serialize_recovered(epoch, plan.frame_offset, plan.recovered)));
-  for (const auto& n : plan.later) send_numbered(c, n, nullptr);
-  auto waiting = std::move(c.rec_->waiting);
-  c.rec_->waiting.clear();
-  for (const auto& text : waiting) {
-    if (!c.user_ || c.slot_ == closing_slot) return;  // an earlier message closed it
-    on_text(c, text);
-  }
-}
-
-// Sends `n` to an opted-in socket, in the order recovery::advance decides: a
-// change of epoch is announced first (recovered:false, the new epoch, its
-// offset before this envelope). `text`, when given, is the envelope's
-// numbered text already made.
-send_status shard::send_numbered(connection& c, const numbered& n, const shared_text& text) {
-  switch (recovery::advance(c.rec_->at, n.epoch, n.offset)) {
-    case recovery::step::skip:
-      return send_status::closed;
-    case recovery::step::announce_then_send:
-      c.send_text(std::make_shared<const std::string>(
-          protocol::serialize_recovered(n.epoch, n.offset - 1, false)));
-      break;
-    case recovery::step::send:
-      break;
-  }
-  return c.send_text(
-      text ? text
-           : std::make_shared<const std::string>(protocol::with_offset(n.env->text, n.offset)));
+  if (p.progress) p.progress({p.acks.last_ack()});
+  if (p.acks.complete())
+    finish(u, it->first,
+           p.acks.all_done() ? metrics::completion::all_done : metrics::completion::count_reached);
 }
 
 connection* shard::find(const std::string& user, std::uint64_t id) const {
@@ -414,7 +248,7 @@ connection* shard::find(const std::string& user, std::uint64_t id) const {
 }
 
 void shard::deliver(std::shared_ptr<const protocol::envelope> env, deadline until,
-                    delivery_callback done) {
+                    delivery_callback done, ack_progress progress) {
   // Every publish gets its user's next offset, whether or not a socket of the
   // user is here (a socket that reconnects later may ask for it).
   auto it = stopping_ ? users_.end() : users_.find(env->user_id);
@@ -445,6 +279,15 @@ void shard::deliver(std::shared_ptr<const protocol::envelope> env, deadline unti
   shared_text text(env, &env->text);
   shared_text with_offset;  // the numbered text, made for the first socket that wants it
   std::vector<std::uint64_t> targets;
+  // Section 12: the targets' devices, kept only for a publish that asked.
+  bool named = env->options.any();
+  std::vector<ack::target> with_devices;
+  auto target = [&](const connection& c) {
+    targets.push_back(c.id_);
+    if (named)
+      with_devices.push_back(
+          {c.id_, c.device_ ? std::optional<std::string>(*c.device_) : std::nullopt});
+  };
   for (connection* c : u.connections) {
     if (!c->filters_.matches(env->type, payload)) continue;
     if (c->rec_ && c->rec_->reading) {  // merged into its replay when that arrives
@@ -454,7 +297,7 @@ void shard::deliver(std::shared_ptr<const protocol::envelope> env, deadline unti
       }
       if (!hold(*c, env->text.size())) continue;
       c->rec_->held.push_back(place);
-      targets.push_back(c->id_);
+      target(*c);
       continue;
     }
     if (c->rec_ && !with_offset)
@@ -462,16 +305,34 @@ void shard::deliver(std::shared_ptr<const protocol::envelope> env, deadline unti
     // A socket that refused the frame (closing, or just closed as a slow
     // consumer) is not a target: nothing will come back from it.
     if (!accepted(c->rec_ ? send_numbered(*c, place, with_offset) : c->send_text(text))) continue;
-    targets.push_back(c->id_);
+    target(*c);
     if (!c->rec_) c->sent_.record(offset);
   }
   if (counters_) counters_->deliveries += targets.size();
-  if (targets.empty() || until <= std::chrono::steady_clock::now()) {
-    done({targets.size(), {}, 0, {}});
+  bool waits = !targets.empty() && until > std::chrono::steady_clock::now();
+  if (!waits && !named) {
+    delivery_result r;
+    r.client_count = targets.size();
+    done(std::move(r));
     return;
   }
-  auto p =
-      std::make_unique<pending_publish>(ioc_, std::move(targets), limits_.results, std::move(done));
+  auto p = std::make_unique<pending_publish>(
+      ioc_,
+      named ? ack::ack_collector(std::move(with_devices), limits_.results, env->options.until)
+            : ack::ack_collector(std::move(targets), limits_.results),
+      std::move(done));
+  if (!waits) {  // fire-and-forget with receipts: every target pending
+    delivery_result r;
+    r.client_count = p->acks.client_count();
+    r.receipts = p->acks.receipts();
+    r.why = metrics::completion::deadline;
+    p->done(std::move(r));
+    return;
+  }
+  p->options = env->options;
+  p->arrived = env->arrived;
+  p->progress = std::move(progress);
+  if (p->progress) p->progress(p->acks.receipts());  // every target, pending
   p->timer.expires_at(until);
   p->timer.async_wait([this, user = u.id, id = env->id](boost::system::error_code ec) {
     if (ec) return;
@@ -479,21 +340,28 @@ void shard::deliver(std::shared_ptr<const protocol::envelope> env, deadline unti
     if (uit == users_.end()) return;
     user_state& owner = *uit->second;
     if (counters_) ++counters_->ack_deadlines;
-    finish(owner, id);
+    finish(owner, id, metrics::completion::deadline);
     erase_if_idle(owner);
   });
   u.pending.emplace(env->id, std::move(p));
   ++pending_;
 }
 
-void shard::finish(user_state& u, const std::string& envelope_id) {
+void shard::finish(user_state& u, std::string_view envelope_id, metrics::completion why) {
   auto it = u.pending.find(envelope_id);
   if (it == u.pending.end()) return;
   std::unique_ptr<pending_publish> p = std::move(it->second);
+  if (p->options.cancel) send_cancels(u, *p, envelope_id);  // before the key (and view) goes
   u.pending.erase(it);
   --pending_;
   p->timer.cancel();
-  p->done({p->acks.client_count(), std::move(p->acks.results()), p->acks.dropped(), {}});
+  delivery_result r;
+  r.client_count = p->acks.client_count();
+  r.dropped = p->acks.dropped();
+  if (p->options.any()) r.receipts = p->acks.receipts();  // for a cluster's origin, too
+  r.results = std::move(p->acks.results());
+  r.why = why;
+  p->done(std::move(r));
 }
 
 void shard::erase_if_idle(user_state& u) {
@@ -507,7 +375,7 @@ void shard::stop_publishes() {
   for (auto& [uid, u] : users_) {
     std::vector<std::string> ids;
     for (auto& [id, p] : u->pending) ids.push_back(id);
-    for (const auto& id : ids) finish(*u, id);
+    for (const auto& id : ids) finish(*u, id, metrics::completion::deadline);
   }
 }
 

@@ -60,6 +60,8 @@ struct shard_stats {
   std::size_t pending_publishes = 0;
 };
 
+struct pending_publish;
+
 class shard {
  public:
   // `counters`, when given, is incremented on this shard's thread
@@ -81,8 +83,28 @@ class shard {
   // --- everything below: only on this shard's thread ---
 
   // Registers an accepted, authenticated socket of `user_id`, whose token
-  // expires at `expires_at` (seconds since the epoch; INT64_MAX: never).
-  void attach(connection& c, std::string_view user_id, std::int64_t expires_at = INT64_MAX);
+  // expires at `expires_at` (seconds since the epoch; INT64_MAX: never),
+  // naming `device` (section 11; empty: none). Another open socket of the
+  // user here with that device is closed with 4002 (replaced), and stops
+  // being a target at once. Returns the socket's opening time (ms since the
+  // Unix epoch), by which other nodes' sockets of the device are replaced.
+  std::int64_t attach(connection& c, std::string_view user_id, std::int64_t expires_at = INT64_MAX,
+                      std::string_view device = {});
+
+  // Section 11 across nodes: a socket of `user_id` naming `device` opened
+  // elsewhere at `since_ms`. This shard's socket of that device closes with
+  // 4002 when it is older (opened before, or at the same ms when
+  // `close_if_same_ms`: the tie is broken by the nodes' names).
+  void replace_device(std::string_view user_id, std::string_view device, std::int64_t since_ms,
+                      bool close_if_same_ms);
+
+  // Section 12 across nodes: the publish of `envelope_id` was answered by
+  // its origin; if it still waits here, it ends now (its named targets that
+  // did not ack get `cancel` when it asked for it).
+  void end_publish(std::string_view user_id, std::string_view envelope_id);
+
+  // Section 13: every open socket of `user_id` here.
+  std::vector<protocol::roster_entry> roster(std::string_view user_id) const;
 
   // A socket begins to close (its close handshake is under way): it stops
   // being a target as detach makes it (its filters and recovery state go,
@@ -106,8 +128,11 @@ class shard {
   // `until` is not in the future (fire-and-forget). A socket counts as a
   // target (in client_count) only when it accepted the frame (send_status
   // sent or queued).
+  // With env->options (section 12): `until` ends the wait once that many
+  // targets acked; receipts come back in the result; `progress`, when
+  // given (a cluster node, for a publish with `until`), hears each ack.
   void deliver(std::shared_ptr<const protocol::envelope> env, deadline until,
-               delivery_callback done);
+               delivery_callback done, ack_progress progress = {});
 
   // Shutdown, first step: answers every pending publish with what it has,
   // and answers later deliveries with no targets.
@@ -160,7 +185,15 @@ class shard {
   void stop_targeting(user_state& u, connection& c, std::size_t slot);
   void on_refresh(connection& c, const protocol::refresh_message& m);
   void refresh_failed(connection& c, metrics::refresh_failure why);
-  void finish(user_state& u, const std::string& envelope_id);
+  // Answers the publish of `envelope_id` for `why`; with `cancel`, its named
+  // targets that did not ack get the cancel frame (shard_devices.cpp).
+  void finish(user_state& u, std::string_view envelope_id,
+              metrics::completion why = metrics::completion::all_done);
+  void send_cancels(user_state& u, const pending_publish& p, std::string_view envelope_id);
+  // Closes (4002) u's sockets naming `device` that opened before
+  // `before_ms` (INT64_MAX: all of them), or at it when `same_ms_too`.
+  void replace_here(user_state& u, std::string_view device, std::int64_t before_ms,
+                    bool same_ms_too = false);
   void erase_if_idle(user_state& u);
 
   boost::asio::io_context& ioc_;

@@ -32,12 +32,17 @@ std::optional<auth_failure> auth_failure_of(const boost::system::error_code& ec)
       return auth_failure::unknown_kid;
     case errc::token_publisher:
       return auth_failure::publisher_token;
+    case errc::token_bad_device:
+      return auth_failure::bad_claim;
     case errc::ok:
     case errc::unsupported_media_type:
     case errc::invalid_json_body:
     case errc::user_id_required:
     case errc::invalid_ack_timeout:
     case errc::publish_forbidden:
+    case errc::invalid_receipts:
+    case errc::invalid_until:
+    case errc::invalid_cancel:
       return std::nullopt;
   }
   return std::nullopt;
@@ -57,6 +62,8 @@ void counters::add(const counters& o) {
   for (std::size_t i = 0; i < publishes_degraded.size(); ++i)
     publishes_degraded[i] += o.publishes_degraded[i];
   publish_backstops += o.publish_backstops;
+  for (std::size_t i = 0; i < completions.size(); ++i) completions[i] += o.completions[i];
+  cancels_sent += o.cancels_sent;
   publishes_forbidden += o.publishes_forbidden;
   refreshes += o.refreshes;
   for (std::size_t i = 0; i < refresh_failures.size(); ++i)
@@ -219,6 +226,13 @@ std::string render_prometheus(const counters& c, const gauges& g) {
   single(o, "hopeflow_results_dropped_total", "counter",
          "Ack results left out of publish answers by MAX_ACK_RESULT_BYTES / MAX_RESULTS_BYTES.",
          double(c.results_dropped));
+  labelled(o, "hopeflow_publish_completions_total",
+           "Publishes answered by this node, by why: every target acked or went, the until count "
+           "was reached, or the deadline.",
+           "reason", completion_labels, c.completions);
+  single(o, "hopeflow_cancels_sent_total", "counter",
+         "cancel frames sent to this node's sockets (publishes with cancel: true).",
+         double(c.cancels_sent));
   single(o, "hopeflow_ack_deadlines_total", "counter",
          "Publish waits on this node that hit the deadline.", double(c.ack_deadlines));
   single(o, "hopeflow_heap_allocations_total", "counter",

@@ -37,11 +37,19 @@ enum class close_reason : std::uint8_t {
   heartbeat,       // no answer to our ping
   shutdown,        // 1001
   token_expired,   // 4001 (TOKEN_EXPIRY=close)
+  replaced,        // 4002: another socket of the user named the same device
   count_
 };
-inline constexpr auto close_reason_labels =
-    label_table<close_reason>({"client_close", "network", "protocol_error", "too_big",
-                               "slow_consumer", "heartbeat", "shutdown", "token_expired"});
+inline constexpr auto close_reason_labels = label_table<close_reason>(
+    {"client_close", "network", "protocol_error", "too_big", "slow_consumer", "heartbeat",
+     "shutdown", "token_expired", "replaced"});
+
+// Why a publish was answered (docs/protocol.md section 12): every target
+// acked or went, `until` targets acked, or the deadline
+// (hopeflow_publish_completions_total{reason}).
+enum class completion : std::uint8_t { all_done, count_reached, deadline, count_ };
+inline constexpr auto completion_labels =
+    label_table<completion>({"all_done", "count_reached", "deadline"});
 
 // A limit that refused a request or closed a socket
 // (hopeflow_limit_refusals_total{limit}).
@@ -140,6 +148,8 @@ struct counters {
   double latency_sum = 0;
   // Delivery on this node's sockets (hub shard)
   std::uint64_t deliveries = 0, acks = 0, ack_deadlines = 0;
+  per<completion> completions{};   // publishes answered by this node, by why (section 12)
+  std::uint64_t cancels_sent = 0;  // `cancel` frames sent to this node's sockets
   // Heap allocations (operator new) on the worker threads, read at scrape.
   std::uint64_t heap_allocations = 0;
 

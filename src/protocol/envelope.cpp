@@ -39,6 +39,19 @@ std::string random_uuid_v4() {
   return format_uuid_v4(b);
 }
 
+std::string random_hex_id() {
+  std::array<std::uint8_t, 8> b;
+  if (RAND_bytes(b.data(), static_cast<int>(b.size())) != 1)
+    throw std::runtime_error("RAND_bytes failed");
+  static constexpr char digits[] = "0123456789abcdef";
+  std::string s;
+  for (std::uint8_t c : b) {
+    s.push_back(digits[c >> 4]);
+    s.push_back(digits[c & 15]);
+  }
+  return s;
+}
+
 std::string format_iso_timestamp(std::chrono::system_clock::time_point t) {
   using namespace std::chrono;
   auto ms = floor<milliseconds>(t);

@@ -19,8 +19,22 @@ std::string format_uuid_v4(const std::array<std::uint8_t, 16>& random_bytes);
 // A fresh random UUID v4. Safe on any thread (OpenSSL 3's DRBG is per thread).
 std::string random_uuid_v4();
 
+// 64 random bits in lower-case hex: a name no other process of a cluster
+// has (incarnations, node ids). Same source as random_uuid_v4.
+std::string random_hex_id();
+
 // UTC ISO 8601 with milliseconds and Z, as JavaScript's Date#toISOString.
 std::string format_iso_timestamp(std::chrono::system_clock::time_point t);
+
+// What a publish may ask beyond section 5 (docs/protocol.md section 12). All
+// off: the answer is section 5's, byte for byte.
+struct publish_options {
+  std::uint32_t until = 0;  // answer once this many targets acked; 0: "all" (section 5)
+  bool receipts = false;    // the answer lists each target's device, state, result, ackMs
+  bool cancel = false;      // after the answer, named targets that did not ack get `cancel`
+  bool any() const noexcept { return until || receipts || cancel; }
+  bool operator==(const publish_options&) const = default;
+};
 
 // An envelope ready for delivery: its fields for matching, and its text,
 // serialised once and shared by every target socket.
@@ -35,6 +49,11 @@ struct envelope {
   // owns the user numbers it.
   std::string epoch;
   std::uint64_t offset = 0;
+  // Its publish's options, and when the publish arrived (ackMs counts from
+  // then; on another node, from its arrival there less the time the origin
+  // had already spent).
+  publish_options options;
+  std::chrono::steady_clock::time_point arrived{};
 };
 
 // Builds the envelope text in the contract's key order:

@@ -8,6 +8,34 @@
 #include "core/text.hpp"
 
 namespace hf::protocol {
+namespace {
+
+// Section 12's members, compared exactly: null, "ALL" or 1.5 are other values.
+errc parse_options(const boost::json::object& obj, publish_options& o) {
+  if (const boost::json::value* v = obj.if_contains("receipts")) {
+    if (!v->is_bool()) return errc::invalid_receipts;
+    o.receipts = v->get_bool();
+  }
+  if (const boost::json::value* v = obj.if_contains("until")) {
+    if (const boost::json::string* s = v->if_string()) {
+      if (*s == "first")
+        o.until = 1;
+      else if (*s != "all")
+        return errc::invalid_until;
+    } else {
+      double n = core::json_number(*v).value_or(0);
+      if (!(n >= 1) || n != std::floor(n)) return errc::invalid_until;
+      o.until = n > 4294967295.0 ? 0 : static_cast<std::uint32_t>(n);
+    }
+  }
+  if (const boost::json::value* v = obj.if_contains("cancel")) {
+    if (!v->is_bool()) return errc::invalid_cancel;
+    o.cancel = v->get_bool();
+  }
+  return errc::ok;
+}
+
+}  // namespace
 
 result<publish_request> parse_publish_request(std::optional<std::string_view> content_type,
                                               std::string_view body) {
@@ -37,12 +65,14 @@ result<publish_request> parse_publish_request(std::optional<std::string_view> co
     if (!(v >= 0)) return errc::invalid_ack_timeout;
     req.ack_timeout_ms = v > 1e15 ? std::int64_t{1'000'000'000'000'000} : std::llround(v);
   }
+  if (auto e = parse_options(*obj, req.options); e != errc::ok) return e;
   if (auto it = obj->find("payload"); it != obj->end()) req.payload = std::move(it->value());
   return req;
 }
 
 std::string serialize_publish_answer(std::size_t client_count,
-                                     const std::vector<std::string>& results, std::size_t dropped) {
+                                     const std::vector<std::string>& results, std::size_t dropped,
+                                     const std::vector<receipt>* devices) {
   std::size_t size = 40;
   for (const auto& r : results) size += r.size() + 1;
   std::string out;
@@ -55,6 +85,7 @@ std::string serialize_publish_answer(std::size_t client_count,
     out.append(results[i]);
   }
   out.push_back(']');
+  if (devices) append_devices(out, *devices);
   if (dropped) {
     out.append(R"(,"resultsDropped":)");
     out.append(std::to_string(dropped));

@@ -9,6 +9,8 @@
 #include <vector>
 
 #include "core/errors.hpp"
+#include "protocol/envelope.hpp"
+#include "protocol/receipts.hpp"
 
 namespace hf::protocol {
 
@@ -19,6 +21,7 @@ struct publish_request {
   // Improve (optional request field): per-request ack deadline in ms; the
   // caller caps it by configuration. nullopt = the configured default.
   std::optional<std::int64_t> ack_timeout_ms;
+  publish_options options;  // receipts, until, cancel (section 12)
 };
 
 // Runs checks 2-5 of the contract in order (auth, check 1, is the caller's):
@@ -27,7 +30,10 @@ struct publish_request {
 // `content_type` is nullopt when the header is absent. The body is decoded as
 // fetch's Request.json() does (BOM dropped, invalid UTF-8 replaced).
 // An `ackTimeoutMs` that is present but not a non-negative number is
-// errc::invalid_ack_timeout.
+// errc::invalid_ack_timeout. Then section 12's members: `receipts` and
+// `cancel` must be booleans (errc::invalid_receipts, errc::invalid_cancel),
+// `until` "all", "first" or an integer >= 1 (errc::invalid_until; larger
+// than 2^32 - 1 counts as "all").
 result<publish_request> parse_publish_request(std::optional<std::string_view> content_type,
                                               std::string_view body);
 
@@ -35,9 +41,12 @@ result<publish_request> parse_publish_request(std::optional<std::string_view> co
 // When results were left out by the result limits (`dropped` > 0), one more
 // member follows: "resultsDropped":<dropped> (never present otherwise, so the
 // contract's answer is unchanged for every publish within the limits).
+// With `devices` (a publish with "receipts": true, section 12), the member
+// "devices" follows "results" (protocol/receipts.hpp: append_devices).
 std::string serialize_publish_answer(std::size_t client_count,
                                      const std::vector<std::string>& results,
-                                     std::size_t dropped = 0);
+                                     std::size_t dropped = 0,
+                                     const std::vector<receipt>* devices = nullptr);
 
 // {"error":"<message>"} for a publish that failed a check.
 std::string serialize_error(std::string_view message);

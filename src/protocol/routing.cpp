@@ -15,6 +15,16 @@ std::string_view target_path(std::string_view target) noexcept {
   return target.substr(0, end);
 }
 
+std::optional<std::string> roster_user(std::string_view target) {
+  std::string_view path = target_path(target);
+  constexpr std::string_view head = "/users/", tail = "/devices";
+  if (path.size() <= head.size() + tail.size() || !path.starts_with(head) || !path.ends_with(tail))
+    return std::nullopt;
+  std::string_view segment = path.substr(head.size(), path.size() - head.size() - tail.size());
+  if (segment.find('/') != std::string_view::npos) return std::nullopt;
+  return core::percent_decode(segment, false);
+}
+
 route classify(std::string_view method, std::string_view target,
                std::optional<std::string_view> upgrade) noexcept {
   if (upgrade && core::iequals(core::js_trim(*upgrade), "websocket")) return route::websocket;
@@ -31,6 +41,11 @@ route classify(std::string_view method, std::string_view target,
     if (path == "/console" || path == "/console/" || path == "/console/app.js" ||
         path == "/console/sdk.js")
       return route::console;
+  }
+  if (roster_user(target)) {
+    if (method == "GET") return route::roster;
+    if (method == "OPTIONS") return route::roster_preflight;
+    return route::not_found;
   }
   if (path != "/publish") return route::not_found;
   if (method == "OPTIONS") return route::preflight;

@@ -2,6 +2,7 @@
 #pragma once
 
 #include <optional>
+#include <string>
 #include <string_view>
 
 namespace hf::protocol {
@@ -14,7 +15,9 @@ enum class route {
   readyz,     // GET or HEAD /readyz: accepting work (not draining; Redis up in a cluster)
   metrics,    // GET or HEAD /metrics: Prometheus text format
   console,    // GET /console, /console/{app,sdk}.js: the developer console (404 unless CONSOLE=1)
-  not_found,  // everything else -> 404 "Not Found"
+  roster,     // GET /users/<id>/devices: who is online (docs/protocol.md section 13)
+  roster_preflight,  // OPTIONS /users/<id>/devices -> 204 with CORS headers
+  not_found,         // everything else -> 404 "Not Found"
 };
 
 // `upgrade` is the Upgrade header's value, nullopt when absent. `target` is the
@@ -24,5 +27,10 @@ route classify(std::string_view method, std::string_view target,
 
 // The path of a request target, without query or fragment; "" when it has none.
 std::string_view target_path(std::string_view target) noexcept;
+
+// The user id of a roster path "/users/<segment>/devices": the segment
+// percent-decoded ('%2F' stays part of the id, '+' stays '+'); nullopt for
+// any other path (an empty segment, or one with a raw '/').
+std::optional<std::string> roster_user(std::string_view target);
 
 }  // namespace hf::protocol

@@ -36,6 +36,8 @@ struct close_frame {
 inline constexpr close_frame close_going_away{1001, "server shutting down"};
 inline constexpr close_frame close_slow_consumer{1008, "slow consumer"};
 inline constexpr close_frame close_token_expired{4001, "token expired"};
+// Another socket of the user opened with the same device (section 11).
+inline constexpr close_frame close_replaced{4002, "replaced"};
 
 // Why a `refresh` was refused: the `reason` of its refresh_failed frame.
 enum class refresh_failure : std::uint8_t {

@@ -60,6 +60,7 @@ struct upgrade {
   // Sec-WebSocket-Extensions value of the 101 answer.
   std::optional<deflate_params> deflate;
   std::string extensions;
+  std::string device;  // docs/protocol.md section 11; empty: none named
 };
 
 }  // namespace hf::ws

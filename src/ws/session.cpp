@@ -83,6 +83,8 @@ constexpr protocol::close_frame server_close(close_reason why) {
       return protocol::close_slow_consumer;
     case close_reason::token_expired:
       return protocol::close_token_expired;
+    case close_reason::replaced:
+      return protocol::close_replaced;
     default:
       return {close_code::internal_error, ""};
   }
@@ -142,7 +144,8 @@ class session final : public hub::connection,
     enqueue_raw(std::make_shared<const std::string>(
         switching_protocols_response(up->accept, up->extensions)));
     if (c_.stopping) return close(close_reason::shutdown);
-    c_.shard.attach(*this, user_, up->expires_at);
+    std::int64_t since = c_.shard.attach(*this, user_, up->expires_at, up->device);
+    if (!up->device.empty()) c_.presence.device_opened(user_, up->device, since);
     ++c_.metrics.ws_connects;
     opened_ = true;
     if (!up->early_bytes.empty()) {

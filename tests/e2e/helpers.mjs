@@ -400,3 +400,17 @@ export async function recoverRacingPublishes(at, via, user, position, count = 40
   }
   return { before, frame };
 }
+
+// Sections 11-13: a socket of `user` naming `device` (the query parameter),
+// and GET /users/<user>/devices through `server` (its answer, parsed).
+export const connectDevice = (server, user, device) =>
+  connect(server, user, { path: `/?device=${encodeURIComponent(device)}` });
+export async function roster(server, user, { tok, method = 'GET' } = {}) {
+  const headers = {};
+  if (tok !== null) headers.authorization = `Bearer ${tok ?? await token('publisher')}`;
+  const res = await fetch(`${server.http}/users/${encodeURIComponent(user)}/devices`, { method, headers });
+  const text = await res.text();
+  let json;
+  try { json = JSON.parse(text); } catch { json = undefined; }
+  return { status: res.status, headers: res.headers, text, json };
+}

@@ -164,3 +164,79 @@ TEST(AnswerCollector, MergedResultsStayWithinTheLimits) {
   EXPECT_EQ(got->results, (std::vector<std::string>{"12345", "12345"}));
   EXPECT_EQ(got->dropped, 3u);  // 1 from the node, 1 too large, 1 over the total
 }
+
+// Section 12 at the origin: receipts from several nodes, `until` counted
+// across them.
+TEST(AnswerCollector, UntilCompletesOnceEnoughAcksFromAnyNodeAndEveryNodeReported) {
+  using phase = broker::wire::node_answer::phase;
+  using protocol::receipt_state;
+  broker::answer_collector c;
+  std::optional<hub::delivery_result> got;
+  auto id = c.open(std::chrono::steady_clock::time_point{} + 5s, "e",
+                   [&](hub::delivery_result r) { got = std::move(r); }, {2, true, false});
+  auto run = [](std::optional<broker::answer_collector::completion> x) {
+    if (x) x->done(std::move(x->result));
+  };
+  run(c.expect(id, 2));
+  // Node 1 reports two targets and both ack; node 2 has not reported yet.
+  run(c.receipts(id, "e", phase::initial, 2, 0,
+                 {{"a", receipt_state::pending, {}, 0}, {"b", receipt_state::pending, {}, 0}}));
+  run(c.receipts(id, "e", phase::ack, 0, 0, {{"b", receipt_state::acked, "\"B\"", 30}}));
+  EXPECT_FALSE(got);
+  run(c.receipts(id, "e", phase::ack, 0, 0, {{"a", receipt_state::acked, "\"A\"", 20}}));
+  EXPECT_FALSE(got) << "two acks, but node 2 has not reported its targets";
+  run(c.receipts(id, "e", phase::initial, 1, 0, {{"x", receipt_state::pending, {}, 0}}));
+  ASSERT_TRUE(got);
+  EXPECT_EQ(got->why, metrics::completion::count_reached);
+  EXPECT_EQ(got->client_count, 3u);
+  EXPECT_EQ(got->results, (std::vector<std::string>{"\"A\"", "\"B\""}));  // by ack time
+  ASSERT_EQ(got->receipts.size(), 3u);
+  EXPECT_EQ(got->receipts[0].device, std::optional<std::string>("a"));
+  EXPECT_EQ(got->receipts[2].state, receipt_state::pending);
+  EXPECT_EQ(*got->receipts[2].device, "x");
+}
+
+TEST(AnswerCollector, UntilCountsAcksOnTwoNodes) {
+  using phase = broker::wire::node_answer::phase;
+  using protocol::receipt_state;
+  broker::answer_collector c;
+  std::optional<hub::delivery_result> got;
+  auto id = c.open(std::chrono::steady_clock::time_point{} + 5s, "e",
+                   [&](hub::delivery_result r) { got = std::move(r); }, {2, false, false});
+  auto run = [](std::optional<broker::answer_collector::completion> x) {
+    if (x) x->done(std::move(x->result));
+  };
+  run(c.expect(id, 2));
+  run(c.receipts(id, "e", phase::initial, 1, 0, {{"a", receipt_state::pending, {}, 0}}));
+  run(c.receipts(
+      id, "e", phase::initial, 2, 0,
+      {{"x", receipt_state::pending, {}, 0}, {std::nullopt, receipt_state::pending, {}, 0}}));
+  run(c.receipts(id, "e", phase::ack, 0, 0, {{"x", receipt_state::acked, "1", 5}}));
+  EXPECT_FALSE(got);
+  run(c.receipts(id, "e", phase::ack, 0, 0, {{"a", receipt_state::acked, "2", 9}}));
+  ASSERT_TRUE(got);
+  EXPECT_EQ(got->client_count, 3u);
+  EXPECT_EQ(got->results, (std::vector<std::string>{"1", "2"}));
+}
+
+TEST(AnswerCollector, FinalReceiptsFromEveryNodeCompleteAsAllDone) {
+  using phase = broker::wire::node_answer::phase;
+  using protocol::receipt_state;
+  broker::answer_collector c;
+  std::optional<hub::delivery_result> got;
+  auto id = c.open(std::chrono::steady_clock::time_point{} + 5s, "e",
+                   [&](hub::delivery_result r) { got = std::move(r); }, {0, true, false});
+  auto run = [](std::optional<broker::answer_collector::completion> x) {
+    if (x) x->done(std::move(x->result));
+  };
+  run(c.expect(id, 2));
+  run(c.receipts(id, "e", phase::final, 2, 0,
+                 {{"a", receipt_state::acked, "1", 50}, {"g", receipt_state::gone, {}, 0}}));
+  EXPECT_FALSE(got);
+  run(c.receipts(id, "other", phase::final, 1, 0, {}));  // another envelope: ignored
+  run(c.receipts(id, "e", phase::final, 1, 0, {{"b", receipt_state::acked, "2", 10}}));
+  ASSERT_TRUE(got);
+  EXPECT_EQ(got->why, metrics::completion::all_done);
+  EXPECT_EQ(got->results, (std::vector<std::string>{"2", "1"}));
+  EXPECT_EQ(got->receipts.back().state, receipt_state::gone);
+}

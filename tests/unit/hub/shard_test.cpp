@@ -385,14 +385,15 @@ TEST_F(shard_fixture, RefreshExtendsTheSocketsExpiryAndExpiredSocketsAreClosedBy
   hub::shard s(ioc, limits);
   // Tokens by name: "u@N" is user u expiring at N; "pub" a publisher's.
   s.use_token_check([](std::string_view t) -> result<auth::principal> {
-    if (t == "pub") return auth::principal{{}, INT64_MAX, true};
+    if (t == "pub") return auth::principal{{}, INT64_MAX, true, {}};
     if (t == "bad") return errc::token_bad_signature;
     if (t == "old") return errc::token_expired;
     auto at = t.find('@');
     return auth::principal{
         std::string(t.substr(0, at)),
         at == std::string_view::npos ? INT64_MAX : std::stoll(std::string(t.substr(at + 1))),
-        false};
+        false,
+        {}};
   });
   fake_connection a, b, forever;
   s.attach(a, "u", 100);
