@@ -9,8 +9,8 @@ cd "$(dirname "$0")/.."
 # `quick` (make test): what a developer runs before every commit, about 6
 # minutes after a build. `ci` (make ci, .ci/run): everything.
 case "${1:-quick}" in
-  quick) passes=(unit:600 e2e:600 e2e-cluster:600 clients:600 chaos-short:600) ;;
-  ci) passes=(unit:600 e2e:600 e2e-cluster:600 e2e-rediscluster:600 clients:600 chaos:900 fuzz:900
+  quick) passes=(unit:600 e2e:600 e2e-cluster:600 clients:600 python:300 chaos-short:600) ;;
+  ci) passes=(unit:600 e2e:600 e2e-cluster:600 e2e-rediscluster:600 clients:600 python:300 chaos:900 fuzz:900
               asan:1500 tsan:1500 package:900) ;;
   *) echo "usage: scripts/test.sh [quick|ci]" >&2; exit 2 ;;
 esac

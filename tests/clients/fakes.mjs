@@ -60,3 +60,19 @@ export function fakeWebSocketClass() {
   }
   return { FakeWebSocket, sockets };
 }
+
+/**
+ * A fetch that records each call ({ url, method, headers, body }) and
+ * answers with `respond(call)`: `{ status, body, headers }` (body an object
+ * is sent as JSON). Defaults to `200 {"clientCount":0,"results":[]}`.
+ */
+export function fakeFetch(respond = () => ({ status: 200, body: { clientCount: 0, results: [] } })) {
+  const calls = [];
+  const fetch = async (url, init = {}) => {
+    const call = { url, method: init.method ?? 'GET', headers: init.headers ?? {}, body: init.body === undefined ? undefined : JSON.parse(init.body) };
+    calls.push(call);
+    const { status = 200, body = null, headers = {} } = respond(call);
+    return new Response(typeof body === 'string' ? body : JSON.stringify(body), { status, headers });
+  };
+  return { fetch, calls };
+}

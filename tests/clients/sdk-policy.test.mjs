@@ -1,12 +1,17 @@
 // The SDK's policies with a fake socket and a fake clock: backoff bounds,
 // what each close code leads to, the heartbeat, acks from handlers, filter
-// reference counting and chunking, recovery bookkeeping and token refresh.
+// reference counting and chunking, recovery bookkeeping and token refresh;
+// devices, 4002, cancels and ready() (docs/protocol.md sections 11-13), and
+// what publish() and devices() send, with a fake fetch.
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
+import v8 from 'node:v8';
+import vm from 'node:vm';
 import {
-  backoffDelay, closePolicy, connect, DEFAULTS, matches, normalizeFilter, ProtocolError, tokenExp,
+  backoffDelay, BadRequestError, closePolicy, connect, DEFAULTS, devices, HopeflowError, isDevice, matches,
+  normalizeFilter, ProtocolError, publish, STATES, tokenExp, UnauthorizedError,
 } from '../../clients/js/src/index.js';
-import { fakeWebSocketClass, FakeClock, flush } from './fakes.mjs';
+import { fakeFetch, fakeWebSocketClass, FakeClock, flush } from './fakes.mjs';
 
 const b64 = (o) => Buffer.from(JSON.stringify(o)).toString('base64url');
 const fakeJwt = (claims) => `${b64({ alg: 'HS256', typ: 'JWT' })}.${b64(claims)}.sig`;
@@ -18,7 +23,7 @@ function setup(extra = {}) {
   const tokenFn = async () => { tokens++; return fakeJwt({ userId: 'u', n: tokens }); };
   const events = [];
   const client = connect({ url: 'http://127.0.0.1:1', token: tokenFn, WebSocket: FakeWebSocket, clock, random: () => 0.5, ...extra });
-  for (const e of ['state', 'close', 'error', 'recovered', 'recoveryFailed', 'tokenRefreshed', 'reconnecting']) {
+  for (const e of ['state', 'close', 'error', 'recovered', 'recoveryFailed', 'tokenRefreshed', 'reconnecting', 'replaced', 'cancel']) {
     client.on(e, (arg) => events.push([e, arg]));
   }
   return { clock, sockets, client, events, tokens: () => tokens, last: () => sockets[sockets.length - 1] };
@@ -365,5 +370,298 @@ describe('recovery and refresh bookkeeping', () => {
     await clock.advance(DEFAULTS.refreshTimeoutMs);
     assert.equal(sockets[1].readyState, 3, 'an unanswered refresh (a server without section 8) falls back to reconnecting');
     client.close();
+  });
+});
+
+// --- sections 11-13 -------------------------------------------------------------
+
+const envelope = (id, type, payload) => ({ envelopeId: id, type, userId: 'u', timestamp: 'x', payload });
+const acksOf = (socket) => socket.json().filter((m) => m.type === 'ack');
+
+describe('devices (section 11)', () => {
+  it('sends the device as the percent-encoded `device` query parameter, on every connection', async () => {
+    const t = setup({ device: 'phone&x=1%' });
+    await flush();
+    const u = new URL(t.last().url);
+    assert.equal(u.searchParams.get('device'), 'phone&x=1%');
+    assert.match(t.last().url, /device=phone%26x%3D1%25/);
+    assert.equal(t.client.device, 'phone&x=1%');
+    t.last().open();
+    t.last().serverClose(1006);
+    await t.clock.advance(t.clock.pending()[0]);
+    assert.equal(new URL(t.last().url).searchParams.get('device'), 'phone&x=1%', 'again after a reconnect');
+    t.client.close();
+    const none = setup();
+    await flush();
+    assert.equal(new URL(none.last().url).searchParams.has('device'), false, 'no device: no parameter');
+    assert.equal(none.client.device, null);
+    none.client.close();
+  });
+
+  it('refuses a device the server would refuse (1-64 printable ASCII) at construction', () => {
+    const { FakeWebSocket, sockets } = fakeWebSocketClass();
+    for (const device of ['', 'a b', 'tab\t1', 'café', 'x'.repeat(65), 5, true, {}]) {
+      assert.throws(() => connect({ url: 'ws://h', token: 't', WebSocket: FakeWebSocket, device }),
+        (e) => e instanceof TypeError && /device must be 1-64 printable ASCII/.test(e.message), JSON.stringify(device));
+    }
+    assert.equal(sockets.length, 0, 'nothing opened');
+    for (const device of ['!', '~', 'x'.repeat(64), 'Phone-1_{"a"}']) assert.ok(isDevice(device), device);
+    const ok = connect({ url: 'ws://h', token: 't', WebSocket: FakeWebSocket, device: 'x'.repeat(64), clock: new FakeClock() });
+    ok.close();
+  });
+
+  it('4002 (replaced): state replaced, a replaced event after the close event, no reconnect, ever', async () => {
+    assert.equal(closePolicy(4002), 'replaced');
+    assert.ok(STATES.includes('replaced'));
+    const t = setup({ device: 'phone' });
+    t.client.subscribe({ type: 'slow' }, () => new Promise(() => {}));
+    await flush();
+    t.last().open();
+    t.last().message(envelope('s1', 'slow'));
+    const waiting = t.client.ready();
+    await flush();
+    t.events.length = 0;
+    t.last().serverClose(4002, 'replaced');
+    assert.deepEqual(t.events, [
+      ['close', { code: 4002, reason: 'replaced', wasOpen: true }],
+      ['state', 'replaced'],
+      ['replaced', { code: 4002, reason: 'replaced' }],
+    ]);
+    assert.equal(t.client.state, 'replaced');
+    assert.deepEqual(t.clock.pending(), [], 'no retry, heartbeat or ack timer left');
+    await assert.rejects(waiting, (e) => e instanceof HopeflowError && e.code === 4002, 'a pending ready() is told');
+    await assert.rejects(t.client.ready(), /replaced/);
+    await t.clock.advance(10 * 60_000);
+    assert.equal(t.sockets.length, 1, 'never reconnected');
+    assert.equal(t.tokens(), 1);
+    t.client.close();
+    assert.equal(t.client.state, 'replaced', 'close() afterwards keeps the state that says why');
+  });
+});
+
+describe('cancel (section 12)', () => {
+  it('aborts the signal of a handler still running, sends no ack for it, and leaves finished ones alone', async () => {
+    const t = setup({ recover: false, ackTimeoutMs: 3000, device: 'laptop' });
+    const signals = {};
+    let finishSlow;
+    t.client.subscribe({ type: 'slow' }, (env, { signal }) => {
+      signals[env.envelopeId] = signal;
+      return new Promise((resolve) => { finishSlow = resolve; });
+    });
+    t.client.subscribe({ type: 'fast' }, (env, ctx) => { signals[env.envelopeId] = ctx.signal; return 'done'; });
+    t.client.subscribe({ type: 'cancel' }, () => 'an envelope of type cancel');
+    await flush();
+    t.last().open();
+    t.last().message(envelope('e1', 'slow'));
+    t.last().message(envelope('e2', 'fast'));
+    await flush();
+    assert.deepEqual(acksOf(t.last()), [{ type: 'ack', envelopeId: 'e2', result: 'done' }]);
+    t.last().message({ type: 'cancel', envelopeId: 'e1' });
+    t.last().message({ type: 'cancel', envelopeId: 'e2' });
+    t.last().message({ type: 'cancel', envelopeId: 'never-seen' });
+    assert.deepEqual(t.events.filter(([e]) => e === 'cancel').map(([, x]) => x), [
+      { envelopeId: 'e1', aborted: true },
+      { envelopeId: 'e2', aborted: false },
+      { envelopeId: 'never-seen', aborted: false },
+    ]);
+    assert.equal(signals.e1.aborted, true);
+    assert.equal(signals.e1.reason?.name, 'AbortError');
+    assert.equal(signals.e2.aborted, false, 'a handler that had finished is not aborted');
+    assert.deepEqual(t.clock.pending().filter((d) => d <= 3000), [], 'the ack timer of e1 went with the cancel');
+    await t.clock.advance(5000);
+    finishSlow('too late');
+    await flush();
+    assert.deepEqual(acksOf(t.last()).map((a) => a.envelopeId), ['e2'], 'no ack for a cancelled envelope, neither null nor late');
+    // An envelope whose type is "cancel" is an envelope: it has userId and timestamp.
+    t.last().message(envelope('e3', 'cancel', {}));
+    await flush();
+    assert.deepEqual(acksOf(t.last()).at(-1), { type: 'ack', envelopeId: 'e3', result: 'an envelope of type cancel' });
+    t.client.close();
+  });
+
+  it('a cancel after the ack timeout (the ack is sent) aborts nothing; bookkeeping goes when the ack is decided', async () => {
+    const t = setup({ recover: false, ackTimeoutMs: 1000 });
+    let signal;
+    t.client.subscribe({ type: 'slow' }, (env, ctx) => { signal = ctx.signal; return new Promise(() => {}); });
+    await flush();
+    t.last().open();
+    t.last().message(envelope('s1', 'slow'));
+    await t.clock.advance(1000);
+    assert.deepEqual(acksOf(t.last()), [{ type: 'ack', envelopeId: 's1', result: null }]);
+    t.last().message({ type: 'cancel', envelopeId: 's1' });
+    assert.equal(signal.aborted, false);
+    assert.deepEqual(t.events.filter(([e]) => e === 'cancel').map(([, x]) => x), [{ envelopeId: 's1', aborted: false }]);
+    t.client.close();
+  });
+
+  it('holds nothing of an envelope once its handlers finished (the controller can be collected)', async () => {
+    v8.setFlagsFromString('--expose-gc');
+    const gc = vm.runInNewContext('gc');
+    const t = setup({ recover: false });
+    const refs = [];
+    t.client.subscribe({ type: 'fast' }, (env, { signal }) => { refs.push(new WeakRef(signal)); return 1; });
+    await flush();
+    t.last().open();
+    for (let i = 0; i < 200; i++) t.last().message(envelope(`f${i}`, 'fast'));
+    await flush();
+    assert.equal(acksOf(t.last()).length, 200);
+    for (let i = 0; i < 5 && refs.some((r) => r.deref() !== undefined); i++) {
+      await new Promise((r) => setImmediate(r));
+      gc();
+    }
+    assert.equal(refs.filter((r) => r.deref() !== undefined).length, 0, 'every signal collected');
+    t.client.close();
+  });
+});
+
+describe('ready()', () => {
+  it('resolves after the pong of a ping sent after the subscribes, not before', async () => {
+    const t = setup({ recover: false });
+    t.client.subscribe({ type: 'a' }, () => {});
+    let done = false;
+    const p = t.client.ready().then(() => { done = true; });
+    t.client.subscribe({ type: 'b' }, () => {});  // later in the same tick: covered too
+    await flush();
+    t.last().open();
+    await flush();
+    assert.deepEqual(t.last().sent, [JSON.stringify({ type: 'subscribe', filters: [{ type: 'a' }, { type: 'b' }] }), 'ping']);
+    assert.equal(done, false);
+    t.last().message('pong');
+    await p;
+    // On the open socket: what is subscribed in the same tick goes before the ping.
+    const q = t.client.ready();
+    t.client.subscribe({ type: 'c' }, () => {});
+    await flush();
+    assert.deepEqual(t.last().sent.slice(2), [JSON.stringify({ type: 'subscribe', filters: [{ type: 'c' }] }), 'ping']);
+    t.last().message('pong');
+    await q;
+    t.client.close();
+  });
+
+  it('matches pongs to pings in order (a heartbeat\'s pong resolves nothing) and carries a wait over to the next socket', async () => {
+    const t = setup({ recover: false });
+    await flush();
+    t.last().open();
+    await t.clock.advance(DEFAULTS.heartbeatMs);  // a heartbeat ping, not answered yet
+    let done = false;
+    const p = t.client.ready().then(() => { done = true; });
+    await flush();
+    assert.deepEqual(t.last().sent, ['ping', 'ping']);
+    t.last().message('pong');
+    await flush();
+    assert.equal(done, false, 'that pong answered the heartbeat');
+    t.last().serverClose(1006);
+    await t.clock.advance(t.clock.pending()[0]);
+    t.last().open();
+    await flush();
+    assert.deepEqual(t.last().sent, ['ping'], 'asked again on the new socket');
+    t.last().message('pong');
+    await p;
+    t.client.close();
+  });
+
+  it('rejects when the client is closed or the signal aborts', async () => {
+    const t = setup();
+    const a = t.client.ready();
+    const ac = new AbortController();
+    const b = t.client.ready({ signal: ac.signal });
+    ac.abort(new Error('gave up'));
+    await assert.rejects(b, /gave up/);
+    t.client.close();
+    await assert.rejects(a, /closed/);
+    await assert.rejects(t.client.ready(), /closed/);
+  });
+});
+
+describe('publish() and devices() on the wire (sections 12 and 13)', () => {
+  it('sends receipts, until and cancel only when given, and returns the answer with its devices', async () => {
+    const answer = { clientCount: 2, results: ['ok'], devices: [{ device: 'phone', state: 'acked', result: 'ok', ackMs: 3 }, { device: null, state: 'pending' }] };
+    const f = fakeFetch(() => ({ status: 200, body: answer }));
+    const base = { url: 'ws://h:1/rt', token: 't', userId: 'u', fetch: f.fetch };
+    await publish({ ...base, type: 'x' });
+    assert.deepEqual(f.calls[0].body, { userId: 'u', type: 'x' }, 'nothing new when nothing asked');
+    assert.equal(f.calls[0].url, 'http://h:1/rt/publish');
+    const got = await publish({ ...base, receipts: true, until: 'first', cancel: true });
+    assert.deepEqual(f.calls[1].body, { userId: 'u', receipts: true, until: 'first', cancel: true });
+    assert.deepEqual(got, answer);
+    await publish({ ...base, receipts: false, until: 2, cancel: false });
+    assert.deepEqual(f.calls[2].body, { userId: 'u', receipts: false, until: 2, cancel: false });
+    await publish({ ...base, until: 'all', receipts: undefined });
+    assert.deepEqual(f.calls[3].body, { userId: 'u', until: 'all' });
+    const bad = fakeFetch(() => ({ status: 400, body: { error: 'until must be "all", "first" or a positive integer' } }));
+    await assert.rejects(publish({ ...base, fetch: bad.fetch, until: 0 }),
+      (e) => e instanceof BadRequestError && e.status === 400 && /until must be/.test(e.message));
+  });
+
+  it('devices(): GET /users/<id>/devices with a bearer token; degraded from the header; errors as publish', async () => {
+    const body = { userId: 'a/b c', devices: [{ device: 'phone', since: '2026-01-01T00:00:00.000Z' }] };
+    let headers = {};
+    const f = fakeFetch(() => ({ status: 200, body, headers }));
+    const got = await devices({ url: 'wss://h/rt/', token: 'tok', userId: ' a/b c ', fetch: f.fetch });
+    assert.equal(f.calls[0].url, 'https://h/rt/users/a%2Fb%20c/devices', 'one percent-encoded segment, the user trimmed');
+    assert.equal(f.calls[0].method, 'GET');
+    assert.equal(f.calls[0].headers.authorization, 'Bearer tok');
+    assert.equal(f.calls[0].body, undefined);
+    assert.deepEqual(got, body, 'no degraded member when the header is absent');
+    headers = { 'hopeflow-degraded': 'local-only' };
+    assert.deepEqual(await devices({ url: 'http://h:8787/publish', token: 'tok', userId: 'u', fetch: f.fetch }), { ...body, degraded: true });
+    assert.equal(f.calls[1].url, 'http://h:8787/users/u/devices', 'a /publish address is taken as the base');
+    const denied = fakeFetch(() => ({ status: 401, body: { error: 'Unauthorized' } }));
+    await assert.rejects(devices({ url: 'http://h', token: 'x', userId: 'u', fetch: denied.fetch }),
+      (e) => e instanceof UnauthorizedError && e.status === 401 && /^devices: 401/.test(e.message));
+    await assert.rejects(devices({ url: 'http://h', token: 'x', userId: '  ', fetch: f.fetch }), TypeError);
+  });
+});
+
+describe('tabDeviceId()', () => {
+  // A fresh copy of the module for each case: the id is kept per page (module).
+  let n = 0;
+  const fresh = () => import(`../../clients/js/src/index.js?tab=${++n}`);
+
+  it('without sessionStorage: one valid id per process and prefix', async () => {
+    const { tabDeviceId, isDevice: valid } = await fresh();
+    const a = tabDeviceId();
+    assert.match(a, /^tab-[0-9a-f]{12}$/);
+    assert.equal(tabDeviceId(), a);
+    const w = tabDeviceId('worker');
+    assert.match(w, /^worker-[0-9a-f]{12}$/);
+    assert.ok(valid(tabDeviceId('p'.repeat(51))));
+    assert.throws(() => tabDeviceId('p'.repeat(52)), TypeError);
+    assert.throws(() => tabDeviceId('with space'), TypeError);
+  });
+
+  it('with sessionStorage: the same id after a reload, a new one in a duplicated tab', async () => {
+    const store = new Map();
+    const listeners = {};
+    const sessionStorage = {
+      getItem: (k) => (store.has(k) ? store.get(k) : null),
+      setItem: (k, v) => store.set(k, String(v)),
+      removeItem: (k) => store.delete(k),
+    };
+    globalThis.sessionStorage = sessionStorage;
+    globalThis.addEventListener = (type, fn) => { (listeners[type] ??= []).push(fn); };
+    try {
+      const first = (await fresh()).tabDeviceId();
+      assert.match(first, /^tab-[0-9a-f]{12}$/);
+      assert.equal(store.size, 0, 'not in storage while the page lives');
+      // Duplicating the tab now copies a storage without it: a new id there.
+      const duplicate = (await fresh()).tabDeviceId();
+      assert.notEqual(duplicate, first);
+      store.clear();
+      // A reload: pagehide writes it back, the next page takes it.
+      listeners.pagehide[0]({});
+      assert.equal(store.get('hopeflow.device.tab'), first, 'pagehide writes the id back');
+      store.set('hopeflow.device.tab', first);
+      assert.equal((await fresh()).tabDeviceId(), first, 'reloaded: the same id');
+      assert.equal(store.has('hopeflow.device.tab'), false, 'taken out again while the reloaded page lives');
+      assert.notEqual((await fresh()).tabDeviceId(), first, 'so a tab duplicated from it gets its own');
+      store.set('hopeflow.device.tab', 'not valid');
+      assert.match((await fresh()).tabDeviceId(), /^tab-[0-9a-f]{12}$/, 'garbage in storage is replaced');
+      globalThis.sessionStorage = { getItem() { throw new Error('SecurityError'); } };
+      assert.match((await fresh()).tabDeviceId(), /^tab-[0-9a-f]{12}$/, 'blocked storage: a per-process id');
+    } finally {
+      delete globalThis.sessionStorage;
+      delete globalThis.addEventListener;
+    }
   });
 });

@@ -13,10 +13,20 @@ export interface Envelope<P = unknown> {
 /** Exact-match filter: `type` plus string members matched against the payload. */
 export type Filter = { type: string } & Record<string, string>;
 
-/** What a handler returns (or resolves to) is the ack's `result`; undefined means null. */
-export type Handler<P = unknown> = (envelope: Envelope<P>) => unknown | Promise<unknown>;
+/** The second argument of a handler. */
+export interface HandlerContext {
+  /**
+   * Aborted when the server cancels the envelope before this client acked it
+   * (docs/protocol.md section 12); no ack is sent for it then.
+   */
+  readonly signal: AbortSignal;
+}
 
-export type State = 'connecting' | 'open' | 'reconnecting' | 'closed';
+/** What a handler returns (or resolves to) is the ack's `result`; undefined means null. */
+export type Handler<P = unknown> = (envelope: Envelope<P>, context: HandlerContext) => unknown | Promise<unknown>;
+
+/** 'closed' (close()) and 'replaced' (close code 4002) are final. */
+export type State = 'connecting' | 'open' | 'reconnecting' | 'closed' | 'replaced';
 
 export interface Clock {
   now(): number;
@@ -34,6 +44,13 @@ export interface ConnectOptions {
    * `import { WebSocket } from 'ws'`); the browser's and npm ws's both fit.
    */
   WebSocket?: new (url: string) => any;
+  /**
+   * This socket's device (docs/protocol.md section 11), sent as the `device`
+   * query parameter: 1-64 printable ASCII characters (`!` to `~`), else the
+   * constructor throws. A newer socket of the same user and device replaces
+   * this one (close 4002, state 'replaced'). See tabDeviceId().
+   */
+  device?: string | null;
   /** Opt in to offsets and recovery of missed envelopes (default true). */
   recover?: boolean;
   backoffInitialMs?: number;
@@ -77,10 +94,20 @@ export interface CloseInfo {
   wasOpen: boolean;
 }
 
+export interface CancelInfo {
+  envelopeId: string;
+  /** Whether handlers of that envelope were still running (their signal is now aborted). */
+  aborted: boolean;
+}
+
 export interface Events {
   state: State;
   open: undefined;
   close: CloseInfo;
+  /** Closed with 4002: a newer socket of the same device took over; the client does not reconnect. */
+  replaced: { code: number; reason: string };
+  /** The server withdrew an envelope this client had not acked (section 12). */
+  cancel: CancelInfo;
   reconnecting: { attempt: number; delayMs: number };
   envelope: Envelope;
   recovered: RecoveredInfo;
@@ -93,10 +120,18 @@ export interface Events {
 export declare class RealtimeClient {
   constructor(options: ConnectOptions);
   readonly state: State;
+  /** The `device` option, or null. */
+  readonly device: string | null;
   readonly position: { epoch: string; offset: number } | null;
   readonly filters: Filter[];
   on<E extends keyof Events>(event: E, listener: (arg: Events[E]) => void): () => void;
   subscribe<P = unknown>(filter: Filter, handler: Handler<P>): () => void;
+  /**
+   * Resolves once the socket is open and every filter subscribed so far has
+   * been handled by the server (a ping/pong barrier). Rejects when the client
+   * is closed or replaced, or `signal` aborts.
+   */
+  ready(options?: { signal?: AbortSignal }): Promise<void>;
   close(): void;
 }
 
@@ -110,18 +145,61 @@ export interface PublishOptions<P = unknown> {
   payload?: P;
   /** How long the server waits for acks (0 = do not wait), capped by its configuration. */
   ackTimeoutMs?: number;
+  /** Add `devices` (one receipt per target) to the answer (section 12). */
+  receipts?: boolean;
+  /** Answer once this many targets acked ('first' = 1; default 'all'). */
+  until?: 'all' | 'first' | number;
+  /** Once answered, send a `cancel` to targets that named a device and have not acked. */
+  cancel?: boolean;
   fetch?: typeof fetch;
   signal?: AbortSignal;
+}
+
+/** One target of a publish with `receipts: true`. */
+export interface DeviceReceipt<R = unknown> {
+  device: string | null;
+  /** acked; pending: open, not acked when the answer was sent; gone: closed, replaced or failed first. */
+  state: 'acked' | 'pending' | 'gone';
+  /** Acked entries only. */
+  result?: R;
+  /** Acked entries only: ms from the publish's arrival to the ack. */
+  ackMs?: number;
 }
 
 export interface PublishAnswer<R = unknown> {
   clientCount: number;
   results: R[];
+  /** With `receipts: true`: acked entries first (in ack order, `results[i]` is `devices[i].result`), then pending, then gone. */
+  devices?: DeviceReceipt<R>[];
   /** Present when the server answered from a degraded state (`hopeflow-degraded`). */
   degraded?: string;
 }
 
 export declare function publish<R = unknown, P = unknown>(options: PublishOptions<P>): Promise<PublishAnswer<R>>;
+
+export interface DevicesOptions {
+  url: string;
+  token: string;
+  userId: string;
+  fetch?: typeof fetch;
+  signal?: AbortSignal;
+}
+
+export interface DevicesAnswer {
+  userId: string;
+  /** Every open socket of the user, ordered by `since` (ISO 8601 UTC), then device. */
+  devices: { device: string | null; since: string }[];
+  /** True when the server could list only its own node's sockets (`hopeflow-degraded: local-only`). */
+  degraded?: boolean;
+}
+
+/** GET /users/<userId>/devices (section 13): who is online. Throws the errors of publish(). */
+export declare function devices(options: DevicesOptions): Promise<DevicesAnswer>;
+
+/** A device name for this tab, kept across reloads in sessionStorage (one per process without it). */
+export declare function tabDeviceId(prefix?: string): string;
+/** Whether a string is a valid device name (1-64 printable ASCII characters). */
+export declare function isDevice(device: unknown): device is string;
 
 export declare class HopeflowError extends Error {
   constructor(message: string, props?: Record<string, unknown>);
@@ -147,7 +225,7 @@ export declare function backoffDelay(
   attempt: number,
   o: { initialMs: number; maxMs: number; floorMs?: number; random?: () => number },
 ): number;
-export declare function closePolicy(code: number): 'retry' | 'fresh-token' | 'slow' | 'protocol-error';
+export declare function closePolicy(code: number): 'retry' | 'fresh-token' | 'slow' | 'protocol-error' | 'replaced';
 
-export declare const DEFAULTS: Readonly<Required<Omit<ConnectOptions, 'url' | 'token' | 'WebSocket' | 'clock' | 'random'>>>;
+export declare const DEFAULTS: Readonly<Required<Omit<ConnectOptions, 'url' | 'token' | 'WebSocket' | 'device' | 'clock' | 'random'>>>;
 export declare const STATES: readonly State[];

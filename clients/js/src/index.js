@@ -2,8 +2,9 @@
 // Node 20+ (pass `WebSocket` from the npm `ws` package where there is no
 // global one). The wire contract is docs/protocol.md; this file is the part
 // every client used to write by hand: reconnects with backoff, filters that
-// several views share, acks from handlers, recovery of what was missed, and
-// token refresh. Types: index.d.ts.
+// several views share, acks from handlers, recovery of what was missed, token
+// refresh, devices and cancels (sections 11-13), and the publish and roster
+// calls of backends. Types: index.d.ts.
 
 /** Defaults, each explained in README.md ("Defaults"). */
 export const DEFAULTS = Object.freeze({
@@ -23,8 +24,12 @@ export const DEFAULTS = Object.freeze({
 
 const CHUNK = 50;  // the server looks at 50 filters per message (section 4)
 
-/** The connection states, in the order a connection normally goes through them. */
-export const STATES = Object.freeze(['connecting', 'open', 'reconnecting', 'closed']);
+/**
+ * The connection states, in the order a connection normally goes through them;
+ * 'closed' (by close()) and 'replaced' (by another socket of the same device,
+ * close code 4002) are the two ends.
+ */
+export const STATES = Object.freeze(['connecting', 'open', 'reconnecting', 'closed', 'replaced']);
 
 // --- errors -----------------------------------------------------------------
 
@@ -35,7 +40,7 @@ export class HopeflowError extends Error {
     Object.assign(this, props);
   }
 }
-/** A `publish` answered with a status other than 200. */
+/** A `publish` (or `devices`) answered with a status other than 200. */
 export class PublishError extends HopeflowError {}
 export class UnauthorizedError extends PublishError {}   // 401
 export class ForbiddenError extends PublishError {}      // 403: not a publisher token
@@ -83,6 +88,63 @@ export function matches(filter, envelope) {
   return true;
 }
 
+// --- devices (docs/protocol.md section 11) ----------------------------------------
+
+const DEVICE_RE = /^[!-~]{1,64}$/;
+
+/** Whether `d` is a device name the server accepts: 1-64 printable ASCII characters, `!` to `~`. */
+export function isDevice(d) {
+  return typeof d === 'string' && DEVICE_RE.test(d);
+}
+
+function randomHex(n) {
+  const c = globalThis.crypto;
+  if (typeof c?.randomUUID === 'function') return c.randomUUID().replace(/-/g, '').slice(0, n);
+  // randomUUID exists only in secure contexts (https, localhost); getRandomValues everywhere.
+  if (typeof c?.getRandomValues === 'function') {
+    return [...c.getRandomValues(new Uint8Array(Math.ceil(n / 2)))].map((b) => b.toString(16).padStart(2, '0')).join('').slice(0, n);
+  }
+  let out = '';
+  while (out.length < n) out += Math.floor(Math.random() * 16).toString(16);
+  return out;
+}
+
+const tabIds = new Map();  // prefix -> id, for the life of this page or process
+
+/**
+ * A device name for this tab: the same across reloads of the tab, another
+ * one in every other tab (a duplicated tab included), `<prefix>-<12 hex>`.
+ * In a browser it is kept in `sessionStorage` (key `hopeflow.device.<prefix>`);
+ * the key is taken out while the page lives and written back on `pagehide`,
+ * so a tab duplicated meanwhile (which copies sessionStorage) does not get
+ * the same name and replace this tab's socket (close 4002). Without
+ * sessionStorage (Node, workers, storage blocked) one name per process.
+ */
+export function tabDeviceId(prefix = 'tab') {
+  if (typeof prefix !== 'string' || !/^[!-~]{0,51}$/.test(prefix)) {
+    throw new TypeError('tabDeviceId(prefix): the prefix must be 0-51 printable ASCII characters (! to ~)');
+  }
+  if (tabIds.has(prefix)) return tabIds.get(prefix);
+  const key = `hopeflow.device.${prefix}`;
+  let storage = null;
+  try { storage = globalThis.sessionStorage ?? null; } catch { /* blocked (sandboxed frame, privacy settings) */ }
+  let id = null;
+  try {
+    const kept = storage?.getItem(key);
+    if (isDevice(kept) && (prefix === '' || kept.startsWith(`${prefix}-`))) id = kept;
+    storage?.removeItem(key);
+  } catch { storage = null; }
+  id ??= prefix === '' ? randomHex(12) : `${prefix}-${randomHex(12)}`;
+  tabIds.set(prefix, id);
+  if (storage && typeof globalThis.addEventListener === 'function') {
+    const put = () => { try { storage.setItem(key, id); } catch { /* full or blocked: a new name after the reload */ } };
+    const take = () => { try { storage.removeItem(key); } catch { /* as above */ } };
+    globalThis.addEventListener('pagehide', put);
+    globalThis.addEventListener('pageshow', (ev) => { if (ev?.persisted) take(); });  // back from the bfcache
+  }
+  return id;
+}
+
 // --- small pieces -------------------------------------------------------------
 
 /** The `exp` of a JWT in seconds, or null (the token is not verified here). */
@@ -112,6 +174,7 @@ export function backoffDelay(attempt, { initialMs, maxMs, floorMs = 0, random = 
 /** What to do after a close: the policy of README.md ("Close codes"). */
 export function closePolicy(code) {
   if (code === 4001) return 'fresh-token';                      // token expired
+  if (code === 4002) return 'replaced';                         // another socket of this device (section 11): the end
   if (code === 1008) return 'slow';                             // slow consumer: back off longer
   if (code === 1002 || code === 1007 || code === 1009) return 'protocol-error';
   return 'retry';                                               // 1001, 1006 (abnormal), 1011, 1012, ...
@@ -167,7 +230,7 @@ export class RealtimeClient {
   #deadTimer = null;
   #refreshTimer = null;
   #refreshWait = null;
-  #closedByUser = false;
+  #ended = false;  // close() was called, or the server replaced this client (4002): nothing reconnects
   #generation = 0;
   // Filters: key -> { filter, count }. Sent when a count goes 0 -> 1, removed at 1 -> 0.
   #filters = new Map();
@@ -181,6 +244,16 @@ export class RealtimeClient {
   #unknownGap = false;  // a socket went before any position was known
   #seen = new Set();
   #ackTimers = new Set();  // handlers not finished yet (cleared by close())
+  // Envelopes delivered and not acked yet: envelopeId -> cancel(). An entry
+  // goes when the ack is decided (the handlers finished, or ackTimeoutMs), so
+  // there are never more than the envelopes of the last ackTimeoutMs.
+  #running = new Map();
+  // ready(): waiters not covered by a ping yet, and the pings sent on this
+  // socket in order (each an array of waiters, or null for a heartbeat): the
+  // server answers every `ping` with a `pong`, in order (section 3).
+  #readyUnsent = [];
+  #pings = [];
+  #barrierQueued = false;
 
   constructor(options) {
     if (!options || typeof options.url !== 'string') throw new TypeError('connect({ url, token }) needs a url');
@@ -192,6 +265,9 @@ export class RealtimeClient {
     } catch {
       throw new TypeError(`url must be an absolute ws://, wss://, http:// or https:// URL, not '${options.url}'`);
     }
+    if (options.device !== undefined && options.device !== null && !isDevice(options.device)) {
+      throw new TypeError(`device must be 1-64 printable ASCII characters (! to ~), not ${JSON.stringify(options.device)}`);
+    }
     this.#o = { ...DEFAULTS, ...options };
     this.#clock = options.clock ?? realClock;
     this.#random = options.random ?? Math.random;
@@ -202,8 +278,10 @@ export class RealtimeClient {
     this.#open();
   }
 
-  /** 'connecting' | 'open' | 'reconnecting' | 'closed' */
+  /** 'connecting' | 'open' | 'reconnecting' | 'closed' | 'replaced' */
   get state() { return this.#state; }
+  /** The device this client names (the `device` option), or null. */
+  get device() { return this.#o.device ?? null; }
   /** The last recovery position: { epoch, offset }, or null before the first `recovered`. */
   get position() { return this.#epoch === null ? null : { epoch: this.#epoch, offset: this.#offset }; }
 
@@ -215,8 +293,10 @@ export class RealtimeClient {
   }
 
   /**
-   * Calls `handler(envelope)` for every envelope that matches `filter`; what it
-   * returns (or resolves to) is the ack's result. Returns the unsubscribe function.
+   * Calls `handler(envelope, { signal })` for every envelope that matches
+   * `filter`; what it returns (or resolves to) is the ack's result. `signal`
+   * is aborted when the server cancels the envelope before it was acked
+   * (docs/protocol.md section 12). Returns the unsubscribe function.
    */
   subscribe(filter, handler) {
     if (typeof handler !== 'function') throw new TypeError('subscribe(filter, handler) needs a handler');
@@ -249,16 +329,58 @@ export class RealtimeClient {
   /** The filters currently subscribed, normalised, in subscription order. */
   get filters() { return [...this.#filters.values()].map((h) => h.filter); }
 
-  /** Closes for good: no reconnect. */
+  /**
+   * Resolves once the socket is open and every filter subscribed so far (in
+   * this tick included) has been sent on it and handled by the server: the
+   * SDK sends a `ping` after them and waits for its `pong` (the server
+   * handles a socket's messages in order, section 3). A socket that goes
+   * before the pong moves the wait to the next one. Rejects when the client
+   * ends (close(), or replaced) or `signal` aborts.
+   */
+  ready({ signal } = {}) {
+    return new Promise((resolve, reject) => {
+      if (signal?.aborted) return reject(signal.reason);
+      if (this.#ended) return reject(this.#endedError());
+      const w = { done: false, resolve, reject, off: null };
+      const settle = (fn, arg) => { if (w.done) return; w.done = true; w.off?.(); fn(arg); };
+      w.resolve = () => settle(resolve);
+      w.reject = (err) => settle(reject, err);
+      if (signal) {
+        const onAbort = () => w.reject(signal.reason);
+        signal.addEventListener('abort', onAbort, { once: true });
+        w.off = () => signal.removeEventListener('abort', onAbort);
+      }
+      this.#readyUnsent.push(w);
+      this.#queueBarrier();
+    });
+  }
+
+  /** Closes for good: no reconnect. After a 4002 the state stays 'replaced'. */
   close() {
-    this.#closedByUser = true;
-    this.#clearTimers();
-    for (const t of this.#ackTimers) this.#clock.clearTimeout(t);
-    this.#ackTimers.clear();
+    this.#ended = true;
     const ws = this.#ws;
     this.#ws = null;
     if (ws && ws.readyState <= 1) ws.close(1000, 'client closed');
-    this.#setState('closed');
+    this.#end(this.#state === 'replaced' ? 'replaced' : 'closed');
+  }
+
+  #end(state) {
+    this.#ended = true;
+    this.#clearTimers();
+    for (const t of this.#ackTimers) this.#clock.clearTimeout(t);
+    this.#ackTimers.clear();
+    this.#running.clear();
+    this.#setState(state);
+    const waiters = [...this.#readyUnsent, ...this.#pings.flatMap((p) => p ?? [])];
+    this.#readyUnsent = [];
+    this.#pings = [];
+    for (const w of waiters) w.reject(this.#endedError());
+  }
+
+  #endedError() {
+    return this.#state === 'replaced'
+      ? new HopeflowError('the client was replaced by a newer socket of its device (close 4002)', { code: 4002 })
+      : new HopeflowError('the client was closed');
   }
 
   // --- events ---
@@ -278,20 +400,22 @@ export class RealtimeClient {
   // --- connecting ---
 
   async #open() {
-    if (this.#closedByUser) return;
+    if (this.#ended) return;
     const gen = ++this.#generation;
     let token;
     try {
       token = await this.#currentToken();
     } catch (err) {
-      if (gen !== this.#generation || this.#closedByUser) return;
+      if (gen !== this.#generation || this.#ended) return;
       this.#emit('error', new HopeflowError(`token source failed: ${err?.message ?? err}`, { cause: err }));
       this.#needFreshToken = true;
       return this.#retry('retry');
     }
-    if (gen !== this.#generation || this.#closedByUser) return;
+    if (gen !== this.#generation || this.#ended) return;
     const url = toWsUrl(this.#o.url);  // checked in the constructor
     url.searchParams.set('token', token);
+    // Percent-encoded by URLSearchParams; the server decodes it (section 11).
+    if (this.#o.device != null) url.searchParams.set('device', this.#o.device);
     let ws;
     try {
       ws = new this.#WebSocket(url.toString());
@@ -306,10 +430,14 @@ export class RealtimeClient {
       if (this.#ws !== ws) return;
       opened = true;
       this.#failedOpens = 0;
+      // Waiters for pongs that an earlier socket never sent wait for this one.
+      this.#readyUnsent = [...this.#pings.flatMap((p) => p ?? []), ...this.#readyUnsent];
+      this.#pings = [];
       this.#resubscribe();
       this.#setState('open');
       this.#emit('open');
       if (this.#ws !== ws) return;  // a listener closed the client
+      this.#barrier();
       this.#armHeartbeat();
       this.#scheduleRefresh();
       this.#stableTimer = this.#clock.setTimeout(() => { this.#attempt = 0; this.#floorMs = 0; }, this.#o.stableAfterMs);
@@ -328,11 +456,19 @@ export class RealtimeClient {
       if (this.#ws !== ws) return;
       this.#ws = null;
       this.#clearTimers();
-      if (this.#closedByUser) return;
+      if (this.#ended) return;
       const code = ev?.code ?? 1006;
       const reason = ev?.reason ?? '';
       this.#emit('close', { code, reason, wasOpen: opened });
+      if (this.#ended) return;  // a listener closed the client
       let policy = closePolicy(code);
+      if (policy === 'replaced') {
+        // Another socket of this device took over (section 11): reconnecting
+        // would replace it in turn, so this client ends here.
+        this.#end('replaced');
+        this.#emit('replaced', { code, reason });
+        return;
+      }
       // A socket refused with 401 needs a fresh token. Browsers cannot tell a
       // 401 from a server that is down, so after every third connection in a
       // row that never opened the next try starts from a fresh token too
@@ -365,7 +501,7 @@ export class RealtimeClient {
   }
 
   #retry(policy) {
-    if (this.#closedByUser) return;
+    if (this.#ended) return;
     this.#setState('reconnecting');
     if (policy === 'slow' || policy === 'protocol-error') this.#floorMs = this.#o.slowBackoffMs;
     // A token that expired on a long-lived socket is replaced at once
@@ -376,7 +512,7 @@ export class RealtimeClient {
       initialMs: this.#o.backoffInitialMs, maxMs: this.#o.backoffMaxMs, floorMs: this.#floorMs, random: this.#random,
     });
     this.#emit('reconnecting', { attempt, delayMs: delay });
-    if (this.#closedByUser || this.#retryTimer !== null) return;  // a listener closed (or reopened) it
+    if (this.#ended || this.#retryTimer !== null) return;  // a listener closed (or reopened) it
     this.#retryTimer = this.#clock.setTimeout(() => { this.#retryTimer = null; this.#open(); }, delay);
   }
 
@@ -416,15 +552,44 @@ export class RealtimeClient {
     this.#flushQueued = true;
     queueMicrotask(() => {
       this.#flushQueued = false;
-      if (!this.#ws || this.#ws.readyState !== 1) return;  // sent on open
-      const add = [...this.#pendingAdd].map((k) => this.#filters.get(k).filter);
-      const remove = [...this.#pendingRemove].map((k) => this.#removed.get(k));
-      this.#pendingAdd.clear();
-      this.#pendingRemove.clear();
-      this.#removed.clear();
-      this.#sendChunks('unsubscribe', remove);
-      this.#sendChunks('subscribe', add);
+      this.#flushNow();
     });
+  }
+
+  /** Sends the filter changes not sent yet; on a socket that is not open, nothing (onopen sends them all). */
+  #flushNow() {
+    if (!this.#ws || this.#ws.readyState !== 1) return;
+    const add = [...this.#pendingAdd].map((k) => this.#filters.get(k).filter);
+    const remove = [...this.#pendingRemove].map((k) => this.#removed.get(k));
+    this.#pendingAdd.clear();
+    this.#pendingRemove.clear();
+    this.#removed.clear();
+    this.#sendChunks('unsubscribe', remove);
+    this.#sendChunks('subscribe', add);
+  }
+
+  // --- ready(): a ping after the subscribes ---
+
+  #queueBarrier() {
+    if (this.#barrierQueued) return;
+    this.#barrierQueued = true;
+    // A microtask, so that subscribe() calls later in this tick are covered.
+    queueMicrotask(() => { this.#barrierQueued = false; this.#barrier(); });
+  }
+
+  /** Sends what is pending and a ping whose pong resolves the waiters; on a closed socket, waits for onopen. */
+  #barrier() {
+    this.#readyUnsent = this.#readyUnsent.filter((w) => !w.done);
+    if (this.#readyUnsent.length === 0 || !this.#ws || this.#ws.readyState !== 1) return;
+    this.#flushNow();
+    if (!this.#send('ping')) return;
+    this.#pings.push(this.#readyUnsent);
+    this.#readyUnsent = [];
+  }
+
+  #onPong() {
+    const waiters = this.#pings.shift();
+    for (const w of waiters ?? []) w.resolve();
   }
 
   #sendChunks(type, filters) {
@@ -445,17 +610,22 @@ export class RealtimeClient {
   // --- frames ---
 
   #onFrame(text) {
-    if (text === 'pong') return;
+    if (text === 'pong') return this.#onPong();
     let msg;
     try { msg = JSON.parse(text); } catch { return; }
     if (msg === null || typeof msg !== 'object') return;
+    // A cancel (section 12) has an envelopeId too; an envelope (even one of
+    // type "cancel") always carries userId and timestamp.
+    if (msg.type === 'cancel' && typeof msg.envelopeId === 'string' && !('userId' in msg) && !('timestamp' in msg)) {
+      return this.#onCancel(msg.envelopeId);
+    }
     if (typeof msg.envelopeId === 'string') return this.#onEnvelope(msg);
     switch (msg.type) {
       case 'recovered': return this.#onRecovered(msg);
       case 'refreshed':
         if (this.#refreshWait !== null) { this.#clock.clearTimeout(this.#refreshWait); this.#refreshWait = null; }
         this.#emit('tokenRefreshed', { exp: msg.exp });
-        if (!this.#closedByUser) this.#scheduleRefresh();
+        if (!this.#ended) this.#scheduleRefresh();
         return;
       case 'refresh_failed':
         this.#emit('error', new HopeflowError(`token refresh failed: ${msg.reason}`, { reason: msg.reason }));
@@ -494,20 +664,37 @@ export class RealtimeClient {
     if (this.#seen.size > this.#o.dedupeWindow) this.#seen.delete(this.#seen.values().next().value);
     this.#emit('envelope', env);
     const ws = this.#ws;
+    const id = env.envelopeId;
+    const controller = new AbortController();
+    const context = Object.freeze({ signal: controller.signal });
     const handlers = [...this.#handlers].filter((h) => matches(h.filter, env));
     const results = handlers.map((h) => {
       try {
-        return Promise.resolve(h.handler(env)).then((v) => v, () => undefined);
+        return Promise.resolve(h.handler(env, context)).then((v) => v, () => undefined);
       } catch {
         return Promise.resolve(undefined);
       }
     });
-    let acked = false;
-    const ack = (result) => {
-      if (acked) return;
+    let acked = false;  // the ack is decided: sent, or withheld after a cancel
+    const decide = () => {
       acked = true;
       this.#clock.clearTimeout(timer);
       this.#ackTimers.delete(timer);
+      if (this.#running.get(id) === cancel) this.#running.delete(id);
+    };
+    // A cancel before the ack: abort the handlers' signal and send no ack
+    // (the publish was answered; an ack now would only reach the backend as
+    // a late ack of something it withdrew). The handlers run on; what they
+    // return is dropped.
+    const cancel = () => {
+      if (acked) return false;
+      decide();
+      controller.abort();
+      return true;
+    };
+    const ack = (result) => {
+      if (acked) return;
+      decide();
       // Only on the socket that delivered it: the server ignores acks from others.
       if (this.#ws !== ws) return;
       let text;
@@ -522,9 +709,17 @@ export class RealtimeClient {
     };
     const timer = this.#clock.setTimeout(() => ack(null), this.#o.ackTimeoutMs);
     this.#ackTimers.add(timer);
+    this.#running.set(id, cancel);
     // The first handler (in subscription order) that returns something other
     // than undefined gives the result; none, or a throw: null.
     Promise.all(results).then((values) => ack(values.find((v) => v !== undefined)));
+  }
+
+  /** `{"type":"cancel"}` (section 12): the envelope was withdrawn; abort its handlers if they still run. */
+  #onCancel(envelopeId) {
+    const cancel = this.#running.get(envelopeId);
+    const aborted = cancel ? cancel() : false;
+    this.#emit('cancel', { envelopeId, aborted });
   }
 
   // --- heartbeat and refresh ---
@@ -536,6 +731,7 @@ export class RealtimeClient {
     this.#heartbeatTimer = this.#clock.setTimeout(() => {
       this.#heartbeatTimer = null;
       if (!this.#send('ping')) return;
+      this.#pings.push(null);  // its pong resolves no ready() waiter
       this.#deadTimer = this.#clock.setTimeout(() => this.#abandon('heartbeat timeout', false), this.#o.heartbeatTimeoutMs);
     }, this.#o.heartbeatMs);
   }
@@ -562,12 +758,12 @@ export class RealtimeClient {
     } catch (err) {
       this.#emit('error', new HopeflowError(`token source failed: ${err?.message ?? err}`, { cause: err }));
       // Tried again while the old token lasts; past it, the 4001 close gets a fresh one.
-      if (this.#ws === ws && ws && !this.#closedByUser) {
+      if (this.#ws === ws && ws && !this.#ended) {
         this.#refreshTimer = this.#clock.setTimeout(() => this.#refresh(), this.#o.refreshTimeoutMs);
       }
       return;
     }
-    if (this.#ws !== ws || !ws || this.#closedByUser) return;
+    if (this.#ws !== ws || !ws || this.#ended) return;
     this.#send({ type: 'refresh', token: fresh });
     // A server without section 8 never answers: reconnect with the fresh token instead.
     this.#refreshWait = this.#clock.setTimeout(() => { this.#refreshWait = null; this.#abandon('token refresh unanswered', false); },
@@ -580,10 +776,14 @@ export class RealtimeClient {
 /**
  * POST /publish and wait for the answer: `{ clientCount, results }` (and
  * `degraded` when the server said so in its `hopeflow-degraded` header).
- * Throws UnauthorizedError, ForbiddenError, BadRequestError or ServerError
- * for other statuses (with `status` and `body`).
+ * `receipts`, `until` and `cancel` (docs/protocol.md section 12) are sent
+ * only when given: with `receipts: true` the answer has `devices`, one entry
+ * per target. Throws UnauthorizedError, ForbiddenError, BadRequestError or
+ * ServerError for other statuses (with `status` and `body`).
  */
-export async function publish({ url, token, userId, type, payload, ackTimeoutMs, fetch: fetchImpl, signal } = {}) {
+export async function publish({
+  url, token, userId, type, payload, ackTimeoutMs, receipts, until, cancel, fetch: fetchImpl, signal,
+} = {}) {
   if (typeof url !== 'string') throw new TypeError('publish({ url, token, userId, ... }) needs a url');
   if (typeof token !== 'string') throw new TypeError('publish needs a token (a publisher token when PUBLISH_SECRET is set)');
   if (typeof userId !== 'string' || userId.trim() === '') throw new TypeError('publish needs a userId');
@@ -594,24 +794,67 @@ export async function publish({ url, token, userId, type, payload, ackTimeoutMs,
   if (type !== undefined) body.type = type;
   if (payload !== undefined) body.payload = payload;
   if (ackTimeoutMs !== undefined) body.ackTimeoutMs = ackTimeoutMs;
+  // Checked by the server (a 400 that names the member), not here.
+  if (receipts !== undefined) body.receipts = receipts;
+  if (until !== undefined) body.until = until;
+  if (cancel !== undefined) body.cancel = cancel;
   const res = await (fetchImpl ?? fetch)(target.toString(), {
     method: 'POST',
     headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
     body: JSON.stringify(body),
     signal,
   });
-  const text = await res.text();
-  let json = null;
-  try { json = JSON.parse(text); } catch { /* reported below */ }
+  const { text, json } = await readAnswer(res);
   if (res.status === 200 && json && typeof json.clientCount === 'number' && Array.isArray(json.results)) {
     const degraded = res.headers.get('hopeflow-degraded');
     return degraded ? { ...json, degraded } : json;
   }
-  const message = `publish: ${res.status} ${json?.error ?? (text.slice(0, 200) || res.statusText)}`;
+  throw answerError('publish', res, text, json);
+}
+
+/**
+ * GET /users/<userId>/devices (docs/protocol.md section 13): the user's open
+ * sockets on every node, `{ userId, devices: [{ device, since }] }`, ordered
+ * by `since`; `degraded: true` when the server could list only its own
+ * sockets (header `hopeflow-degraded`). Authorised like publish; the same
+ * errors.
+ */
+export async function devices({ url, token, userId, fetch: fetchImpl, signal } = {}) {
+  if (typeof url !== 'string') throw new TypeError('devices({ url, token, userId }) needs a url');
+  if (typeof token !== 'string') throw new TypeError('devices needs a token (a publisher token when PUBLISH_SECRET is set)');
+  if (typeof userId !== 'string' || userId.trim() === '') throw new TypeError('devices needs a userId');
+  const target = toHttpUrl(url);
+  // The server's base address; a /publish address is accepted too, as by publish().
+  const base = target.pathname.replace(/\/+$/, '').replace(/\/publish$/, '');
+  // The user as the server keeps it (trimmed, section 1), as one path segment.
+  target.pathname = `${base}/users/${encodeURIComponent(userId.trim())}/devices`;
+  target.search = '';
+  const res = await (fetchImpl ?? fetch)(target.toString(), {
+    method: 'GET',
+    headers: { authorization: `Bearer ${token}` },
+    signal,
+  });
+  const { text, json } = await readAnswer(res);
+  if (res.status === 200 && json && typeof json.userId === 'string' && Array.isArray(json.devices)) {
+    return res.headers.get('hopeflow-degraded') ? { ...json, degraded: true } : json;
+  }
+  throw answerError('devices', res, text, json);
+}
+
+async function readAnswer(res) {
+  const text = await res.text();
+  let json = null;
+  try { json = JSON.parse(text); } catch { /* reported by answerError */ }
+  return { text, json };
+}
+
+/** The error for an answer that is not a success, by status. */
+function answerError(what, res, text, json) {
+  const message = `${what}: ${res.status} ${json?.error ?? (text.slice(0, 200) || res.statusText)}`;
   const props = { status: res.status, body: json ?? text };
-  if (res.status === 401) throw new UnauthorizedError(message, props);
-  if (res.status === 403) throw new ForbiddenError(message, props);
-  if (res.status >= 400 && res.status < 500) throw new BadRequestError(message, props);
-  if (res.status >= 500) throw new ServerError(message, props);
-  throw new PublishError(message, props);  // a redirect, or a 200 that is not an answer
+  if (res.status === 401) return new UnauthorizedError(message, props);
+  if (res.status === 403) return new ForbiddenError(message, props);
+  if (res.status >= 400 && res.status < 500) return new BadRequestError(message, props);
+  if (res.status >= 500) return new ServerError(message, props);
+  return new PublishError(message, props);  // a redirect, or a 200 that is not an answer
 }
