@@ -97,7 +97,7 @@ chaos: build
 # kills, 20 recovery cycles (the Redis Cluster chaos runs in `make ci`).
 chaos-short: build
 	@scripts/setup.sh --with-test-clients
-	cd tests/chaos && CHAOS_SECONDS=10 CHAOS_RECOVERY_CYCLES=20 HOPEFLOW_BIN=$(abspath $(BUILD_DIR))/hopeflow-realtime node --test --test-timeout=600000 --test-force-exit --test-reporter=spec chaos.test.mjs recovery.test.mjs
+	cd tests/chaos && CHAOS_SECONDS=10 CHAOS_RECOVERY_CYCLES=20 HOPEFLOW_BIN=$(abspath $(BUILD_DIR))/hopeflow-realtime node --test --test-timeout=600000 --test-force-exit --test-reporter=spec chaos.test.mjs recovery.test.mjs devices.test.mjs
 
 # The Debian package: build, install on this machine, run the installed
 # server with the installed configuration, remove (docs/operations.md).

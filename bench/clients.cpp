@@ -234,7 +234,17 @@ void ws_client::handle_text(std::string_view text) {
   ack.append("\",\"result\":");
   ack.append(*ack_result_);
   ack.push_back('}');
-  pending_ += client_frame(ack);
+  if (ack_delay_.count() == 0) {
+    pending_ += client_frame(ack);
+    return;
+  }
+  auto timer = std::make_shared<asio::steady_timer>(socket_.get_executor(), ack_delay_);
+  timer->async_wait(
+      [self = shared_from_this(), timer, frame = client_frame(ack)](boost::system::error_code ec) {
+        if (ec) return;
+        self->pending_ += frame;
+        self->flush();
+      });
 }
 
 http_publisher::http_publisher(asio::io_context& ioc) : socket_(ioc), rbuf_(4096) {}

@@ -55,6 +55,9 @@ class ws_client : public std::enable_shared_from_this<ws_client> {
   int recovered() const { return recovered_; }          // -1 no frame yet, 0 false, 1 true
   // Drops the TCP connection without a close frame (a network that goes).
   void drop();
+  // Acks this long after each envelope arrives (a device that takes a
+  // while), rather than at once (set before start()).
+  void set_ack_delay(std::chrono::milliseconds d) { ack_delay_ = d; }
 
  private:
   void do_read();
@@ -76,6 +79,7 @@ class ws_client : public std::enable_shared_from_this<ws_client> {
   std::string recover_, epoch_;
   std::uint64_t offset_ = 0, replayed_ = 0;
   int recovered_ = -1;
+  std::chrono::milliseconds ack_delay_{0};
 };
 
 // One keep-alive HTTP/1.1 connection sending one request at a time.

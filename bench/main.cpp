@@ -307,6 +307,8 @@ int usage() {
           rtt: opted in, no churn)
   fanout  [--sockets 1000] [--publishers 2] [--seconds 5]                 one user
           rtt/rate/fanout: --compression 1 (sockets offer permessage-deflate)
+          --receipts 1, --until first|N, --cancel 1 (docs/protocol.md section 12),
+          --ack-delays 0,20,40 (ms before each socket of a user acks, by its index)
           --payload-bytes N (chat-like text of N bytes instead of {"n":1})
   filters [--sockets 100] [--filters 100] [--publishers 2] [--seconds 5]   one user whose
           sockets hold N filters each of the published type, one matching (the server's
@@ -364,6 +366,22 @@ int main(int argc, char** argv) {
       o.rate = num(a, "rate", o.rate);
       o.compression = num(a, "compression", 0) != 0;
       o.payload_bytes = unsigned(num(a, "payload-bytes", 0));
+      // Section 12: --receipts 1, --until first|N, --cancel 1; --ack-delays 0,20,40 (ms, per
+      // socket of a user).
+      if (num(a, "receipts", 0) != 0) o.publish_members += R"(,"receipts":true)";
+      if (num(a, "cancel", 0) != 0) o.publish_members += R"(,"cancel":true)";
+      if (auto u = a.find("until"); u != a.end())
+        o.publish_members += u->second == "first" || u->second == "all"
+                                 ? R"(,"until":")" + u->second + "\""
+                                 : R"(,"until":)" + std::to_string(std::stoul(u->second));
+      if (auto d = a.find("ack-delays"); d != a.end()) {
+        std::string list = d->second;
+        for (std::size_t at = 0; at <= list.size();) {
+          std::size_t comma = std::min(list.find(',', at), list.size());
+          o.ack_delays_ms.push_back(unsigned(std::stoul(list.substr(at, comma - at))));
+          at = comma + 1;
+        }
+      }
       r = run_rtt(t, o, cmd);
     } else if (cmd == "connect") {
       if (t.sources.empty()) t.sources = default_sources();

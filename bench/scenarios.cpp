@@ -115,7 +115,8 @@ struct socket_set {
 socket_set open_sockets(loop_pool& pool, const target& t, std::size_t count, std::size_t per_user,
                         std::size_t first_user, unsigned concurrency, bool ack,
                         bool close_when_ready = false, bool recover = false,
-                        bool compression = false, const std::string& subscribe = subscribe_json) {
+                        bool compression = false, const std::string& subscribe = subscribe_json,
+                        const std::vector<unsigned>& ack_delays_ms = {}) {
   socket_set set;
   set.clients.resize(count);
   set.context.resize(count);
@@ -136,6 +137,9 @@ socket_set open_sockets(loop_pool& pool, const target& t, std::size_t count, std
                                          ack ? std::optional<std::string>("1") : std::nullopt);
     if (recover) c->set_recover(R"({"type":"recover"})");
     c->set_compression(compression);
+    if (!ack_delays_ms.empty())
+      c->set_ack_delay(
+          std::chrono::milliseconds(ack_delays_ms[(i % per_user) % ack_delays_ms.size()]));
     set.clients[i] = c;
     set.context[i] = chain % pool.size();
     asio::post(ioc, [&, c, i, chain] {
@@ -228,9 +232,10 @@ std::string many_filters_subscribe(unsigned filters) {
 boost::json::object run_rtt(const target& t, const rtt_options& o, const std::string& name) {
   loop_pool pool(t.threads);
   auto ep = server_endpoint(t);
-  socket_set set = open_sockets(pool, t, std::size_t(o.users) * o.sockets, o.sockets, 0, 64, true,
-                                false, o.recover, o.compression,
-                                o.filters ? many_filters_subscribe(o.filters) : subscribe_json);
+  socket_set set =
+      open_sockets(pool, t, std::size_t(o.users) * o.sockets, o.sockets, 0, 64, true, false,
+                   o.recover, o.compression,
+                   o.filters ? many_filters_subscribe(o.filters) : subscribe_json, o.ack_delays_ms);
 
   // Pre-built requests, one per user (round-robin targets).
   std::string pub_token = bench_token(t.secret, "bench-publisher");
@@ -251,9 +256,10 @@ boost::json::object run_rtt(const target& t, const rtt_options& o, const std::st
   }
   if (o.filters) payload = R"({"room":"~all","n":1})";
   for (unsigned u = 0; u < o.users; ++u)
-    requests[u] = publish_request(
-        t.host, pub_token,
-        R"({"userId":")" + user_name(u) + R"(","type":"bench","payload":)" + payload + "}");
+    requests[u] =
+        publish_request(t.host, pub_token,
+                        R"({"userId":")" + user_name(u) + R"(","type":"bench","payload":)" +
+                            payload + o.publish_members + "}");
 
   std::vector<publisher_lane> lanes(pool.size());
   tcp::endpoint pub_ep = ep;

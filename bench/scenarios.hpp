@@ -47,6 +47,11 @@ struct rtt_options {
   // publish costs the matching of that many filters per socket
   // (MAX_FILTERS_PER_USER must allow sockets x filters).
   unsigned filters = 0;
+  // Section 12 of docs/protocol.md: members added to every publish body
+  // (",\"receipts\":true", ",\"until\":\"first\"", ...), and the ack delay of
+  // each user's k-th socket (ack_delays_ms[k % size]; empty: at once).
+  std::string publish_members;
+  std::vector<unsigned> ack_delays_ms;
 };
 boost::json::object run_rtt(const target& t, const rtt_options& o, const std::string& name);
 

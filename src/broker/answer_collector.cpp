@@ -1,5 +1,7 @@
 #include "broker/answer_collector.hpp"
 
+#include <unordered_set>
+
 namespace hf::broker {
 
 std::uint64_t answer_collector::open(time_point deadline, std::string envelope_id,
@@ -132,6 +134,13 @@ answer_collector::completion answer_collector::finish(iterator it) {
     // Acked first, by ack time, then pending, then gone; the results are
     // the acked entries' in that order (within the result limits).
     protocol::order_receipts(r.entries);
+    // A device that moved between nodes in the millisecond of the fan-out
+    // (its replacement and this publish crossing in Redis) may be a target
+    // on both: it is one device, listed once in its best state.
+    std::unordered_set<std::string_view> seen;
+    std::erase_if(r.entries, [&](const protocol::receipt& e) {
+      return e.device && !seen.insert(*e.device).second;
+    });
     for (auto& e : r.entries)
       if (e.state == protocol::receipt_state::acked && e.result && !r.results.add(*e.result))
         e.result.reset();

@@ -14,16 +14,15 @@ namespace hf::http {
 void handle_upgrade(context& c, const request& req, exchange_ptr x) {
   auto who = authenticate(c, req, caller::end_user, "upgrade");
   if (!who) return x->respond(text_response(401, "Unauthorized", false));
-  // Section 11: the token's `device` claim, else the `device` query parameter.
+  // Section 11: the token's `device` claim, else the `device` query
+  // parameter (which must be a device name whenever it is present).
   std::string device = std::move(who->device);
-  if (device.empty()) {
-    if (auto q = auth::query_param(req.target, "device")) {
-      if (!protocol::valid_device(*q)) {
-        core::log_refusal(spdlog::level::info, "upgrade rejected: 400 (invalid device parameter)");
-        return x->respond(text_response(400, "Bad Request", false));
-      }
-      device = std::move(*q);
+  if (auto q = auth::query_param(req.target, "device")) {
+    if (!protocol::valid_device(*q)) {
+      core::log_refusal(spdlog::level::info, "upgrade rejected: 400 (invalid device parameter)");
+      return x->respond(text_response(400, "Bad Request", false));
     }
+    if (device.empty()) device = std::move(*q);
   }
   if (c.stopping) return x->respond(text_response(503, "Service Unavailable", false));
   auto hs = ws::check_handshake({req.method, req.version, req.connection, req.upgrade,

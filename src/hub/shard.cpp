@@ -321,7 +321,8 @@ void shard::deliver(std::shared_ptr<const protocol::envelope> env, deadline unti
       named ? ack::ack_collector(std::move(with_devices), limits_.results, env->options.until)
             : ack::ack_collector(std::move(targets), limits_.results),
       std::move(done));
-  if (!waits) {  // fire-and-forget with receipts: every target pending
+  if (!waits) {  // fire-and-forget with options: every target pending
+    if (env->options.cancel) send_cancels(u, *p, env->id);
     delivery_result r;
     r.client_count = p->acks.client_count();
     r.receipts = p->acks.receipts();

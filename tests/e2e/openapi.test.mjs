@@ -26,6 +26,7 @@ const DOC_FILE = new URL('../../docs/openapi.yaml', import.meta.url).pathname;
 const METHODS = ['get', 'put', 'post', 'delete', 'options', 'head', 'patch', 'trace'];
 const PUBLISH_SECRET = 'openapi-publisher-secret-at-least-32-bytes!';
 const WS_KEY = 'dGhlIHNhbXBsZSBub25jZQ==';
+const UNTIL_ERROR = 'until must be "all", "first" or a positive integer';
 
 // --- the document ------------------------------------------------------------
 
@@ -150,15 +151,18 @@ function raw(port, bytes, { timeoutMs = 4000, isHead = false } = {}) {
 }
 
 // The operations of the document, each with a request that reaches it.
+const ROSTER = '/users/{userId}/devices';
 const OPERATIONS = [
-  ['/publish', 'POST'], ['/publish', 'OPTIONS'], ['/', 'GET'],
+  ['/publish', 'POST'], ['/publish', 'OPTIONS'], ['/', 'GET'], [ROSTER, 'GET'], [ROSTER, 'OPTIONS'],
   ['/healthz', 'GET'], ['/healthz', 'HEAD'], ['/readyz', 'GET'], ['/readyz', 'HEAD'],
   ['/metrics', 'GET'], ['/metrics', 'HEAD'],
   ['/console', 'GET'], ['/console/', 'GET'], ['/console/app.js', 'GET'], ['/console/sdk.js', 'GET'],
 ];
+// A documented path with its parameters filled in.
+const concrete = (path) => path.replace('{userId}', 'openapi-user');
 // The request line and headers of a well-formed request for `path`/`method`
 // (without the blank line that ends them), and its body.
-function requestFor(path, method, tok, { target = path, extra = [], hosts = ['x'] } = {}) {
+function requestFor(path, method, tok, { target = concrete(path), extra = [], hosts = ['x'] } = {}) {
   const lines = [`${method} ${target} HTTP/1.1`, ...hosts.map((h) => `Host: ${h}`)];
   let body = '';
   if (path === '/' && method === 'GET') {
@@ -166,6 +170,7 @@ function requestFor(path, method, tok, { target = path, extra = [], hosts = ['x'
   } else {
     lines.push('Connection: close');
   }
+  if (path === ROSTER && method === 'GET') lines.push(`Authorization: Bearer ${tok}`);
   if (method === 'POST') {
     body = '{"userId":"u"}';
     lines.push(`Authorization: Bearer ${tok}`, 'Content-Type: application/json', `Content-Length: ${body.length}`);
@@ -232,10 +237,23 @@ describe('docs/openapi.yaml', () => {
       }
       const q = await post(main, { userId: 'nobody' }, { tok: null, query: `?token=${encodeURIComponent(endUser)}` });
       assert.equal(q.status, 200);
+      // Section 12's members at their defaults change nothing; receipts add `devices` (empty here).
+      const sectionTwelve = [
+        [{ userId: 'nobody', receipts: false, until: 'all', cancel: false }, '{"clientCount":0,"results":[]}'],
+        [{ userId: 'nobody', until: 'first', cancel: true }, '{"clientCount":0,"results":[]}'],
+        [{ userId: 'nobody', until: 4294967296 }, '{"clientCount":0,"results":[]}'],
+        [{ userId: 'nobody', receipts: true, until: 3, ackTimeoutMs: 0 }, '{"clientCount":0,"results":[],"devices":[]}'],
+      ];
+      for (const [body, answer] of sectionTwelve) {
+        assertValid(requestSchema(), body, 'a body the server accepts');
+        const r = await post(main, body, { tok: endUser });
+        assert.equal(r.status, 200, JSON.stringify(body));
+        assert.equal(r.body, answer, JSON.stringify(body));
+      }
     });
 
-    it('200 with one acking socket, with ackTimeoutMs 0, and with resultsDropped', async () => {
-      const c = await connect(main, 'openapi-acker');
+    it('200 with one acking socket, with ackTimeoutMs 0, and with resultsDropped (also with receipts)', async () => {
+      const c = await connect(main, 'openapi-acker', { path: '/?device=acker-1' });
       await c.subscribe([{ type: 'note' }]);
       c.autoAck((e) => (e.payload?.big ? 'r'.repeat(64) : { read: true }));
       const r = await post(main, { userId: 'openapi-acker', type: 'note', payload: { text: 'hi' } }, { tok: endUser });
@@ -246,7 +264,71 @@ describe('docs/openapi.yaml', () => {
       // A result above MAX_ACK_RESULT_BYTES (16 here) is left out and counted.
       const dropped = await post(main, { userId: 'openapi-acker', type: 'note', payload: { big: true } }, { tok: endUser });
       assert.deepEqual(JSON.parse(dropped.body), { clientCount: 1, results: [], resultsDropped: 1 });
+      // Receipts (section 12): the acked entry has result and ackMs; with
+      // the result left out it has no result, and resultsDropped follows devices.
+      const kept = JSON.parse((await post(main, { userId: 'openapi-acker', type: 'note', receipts: true }, { tok: endUser })).body);
+      assert.deepEqual(Object.keys(kept), ['clientCount', 'results', 'devices']);
+      assert.deepEqual(kept.devices.map((d) => Object.keys(d)), [['device', 'state', 'result', 'ackMs']]);
+      assert.deepEqual({ ...kept.devices[0], ackMs: 0 }, { device: 'acker-1', state: 'acked', result: { read: true }, ackMs: 0 });
+      const both = JSON.parse((await post(main, { userId: 'openapi-acker', type: 'note', payload: { big: true }, receipts: true }, { tok: endUser })).body);
+      assert.deepEqual(Object.keys(both), ['clientCount', 'results', 'devices', 'resultsDropped']);
+      assert.deepEqual({ ...both, devices: both.devices.map((d) => ({ ...d, ackMs: 0 })) },
+        { clientCount: 1, results: [], devices: [{ device: 'acker-1', state: 'acked', ackMs: 0 }], resultsDropped: 1 });
       await c.close();
+    });
+
+    it('200 with receipts, until and cancel: acked, pending and gone entries; cancel frames match CancelFrame', async () => {
+      // On `gated` (PUBLISH_SECRET: publishes with the publisher token), where a user may hold several sockets.
+      const user = 'openapi-receipts';
+      const phone = await connect(gated, user, { path: '/?device=phone' });
+      const laptop = await connect(gated, user, { path: '/?device=laptop' });
+      const nameless = await connect(gated, user);
+      for (const c of [phone, laptop, nameless]) await c.subscribe([{ type: 'call' }]);
+      const phoneFrames = [];
+      phone.auto = (m) => {
+        const f = JSON.parse(m);
+        phoneFrames.push(f);
+        if (f.envelopeId && f.type === 'call') setTimeout(() => phone.ack(f.envelopeId, 'accepted'), 30);
+      };
+      const body = { userId: user, type: 'call', payload: { from: 'ann' }, receipts: true, until: 'first', cancel: true, ackTimeoutMs: 4000 };
+      assertValid(requestSchema(), body, 'a body the server accepts');
+      const started = performance.now();
+      const r = await post(gated, body, { tok: publisher });
+      assert.equal(r.status, 200);
+      assert.ok(performance.now() - started < 2000, 'answered at the first ack, not at the deadline');
+      const answer = JSON.parse(r.body);
+      assert.equal(answer.clientCount, 3);
+      assert.deepEqual(answer.results, ['accepted']);
+      assert.deepEqual(answer.devices.map((d) => [d.device, d.state]), [['phone', 'acked'], ['laptop', 'pending'], [null, 'pending']]);
+      assert.equal(answer.devices[0].result, 'accepted');
+      // The named socket that did not ack is told, once; the nameless one and the acker never.
+      const envelope = await laptop.nextJson();
+      const cancel = await laptop.nextJson();
+      assertValid(doc.components.schemas.CancelFrame, cancel, 'the cancel frame');
+      assert.deepEqual(cancel, { type: 'cancel', envelopeId: envelope.envelopeId });
+      await sleep(100);
+      await laptop.barrier();
+      assert.equal((await nameless.nextJson()).envelopeId, envelope.envelopeId);
+      await nameless.barrier();
+      assert.deepEqual(phoneFrames.map((f) => f.type), ['call']);
+      // until n: answered once two targets acked.
+      for (const c of [laptop, nameless]) c.autoAck(() => 'ok');
+      const two = await post(gated, { userId: user, type: 'call', until: 2, receipts: true, ackTimeoutMs: 4000 }, { tok: publisher });
+      assert.ok(JSON.parse(two.body).results.length >= 2);
+      for (const c of [phone, laptop, nameless]) await c.close();
+    });
+
+    it('200 with receipts: a socket replaced by a newer one of its device (4002) is gone', async () => {
+      const user = 'openapi-replaced';
+      const old = await connect(gated, user, { path: '/?device=phone' });
+      await old.subscribe([{ type: 'm' }]);
+      const pending = post(gated, { userId: user, type: 'm', receipts: true, ackTimeoutMs: 4000 }, { tok: publisher });
+      await old.next();
+      const fresh = await connect(gated, user, { path: '/?device=phone' });
+      assert.deepEqual(await old.closed, { code: 4002, reason: 'replaced' });
+      const r = await pending;
+      assert.deepEqual(JSON.parse(r.body), { clientCount: 1, results: [], devices: [{ device: 'phone', state: 'gone' }] });
+      await fresh.close();
     });
 
     it('400 for each body error, in JSON; the request schema refuses the same bodies', async () => {
@@ -264,6 +346,23 @@ describe('docs/openapi.yaml', () => {
         ['{"userId":"u","ackTimeoutMs":-5}', 'ackTimeoutMs must be a non-negative number'],
         ['{"userId":"u","ackTimeoutMs":"100"}', 'ackTimeoutMs must be a non-negative number'],
         ['{"userId":"u","ackTimeoutMs":null}', 'ackTimeoutMs must be a non-negative number'],
+        ['{"userId":"u","ackTimeoutMs":-1,"receipts":"x"}', 'ackTimeoutMs must be a non-negative number'],
+        ['{"userId":"u","receipts":"yes"}', 'receipts must be a boolean'],
+        ['{"userId":"u","receipts":null}', 'receipts must be a boolean'],
+        ['{"userId":"u","receipts":1}', 'receipts must be a boolean'],
+        ['{"userId":"u","receipts":"true","until":0}', 'receipts must be a boolean'],
+        ['{"userId":"u","until":"ALL"}', UNTIL_ERROR],
+        ['{"userId":"u","until":"First"}', UNTIL_ERROR],
+        ['{"userId":"u","until":"1"}', UNTIL_ERROR],
+        ['{"userId":"u","until":0}', UNTIL_ERROR],
+        ['{"userId":"u","until":-1}', UNTIL_ERROR],
+        ['{"userId":"u","until":1.5}', UNTIL_ERROR],
+        ['{"userId":"u","until":null}', UNTIL_ERROR],
+        ['{"userId":"u","until":true}', UNTIL_ERROR],
+        ['{"userId":"u","until":0,"cancel":1}', UNTIL_ERROR],
+        ['{"userId":"u","cancel":1}', 'cancel must be a boolean'],
+        ['{"userId":"u","cancel":"true"}', 'cancel must be a boolean'],
+        ['{"userId":"u","cancel":null}', 'cancel must be a boolean'],
       ];
       for (const [body, error] of cases) {
         const r = await post(main, body, { tok: endUser });
@@ -322,10 +421,71 @@ describe('docs/openapi.yaml', () => {
     });
   });
 
+  describe('GET and OPTIONS /users/{userId}/devices', () => {
+    // `segment` is the path segment as sent (already percent-encoded).
+    const get = async (server, segment, { tok, query = '' } = {}) =>
+      check(ROSTER, 'GET', await viaFetch(`${server.http}/users/${segment}/devices${query}`, { headers: tok ? { authorization: `Bearer ${tok}` } : {} }));
+
+    it('200: the open sockets, ordered by since, the token in the header or the query; the id decoded and trimmed', async () => {
+      const empty = await get(main, 'openapi-nobody', { tok: endUser });
+      assert.equal(empty.status, 200);
+      assert.equal(empty.body, '{"userId":"openapi-nobody","devices":[]}');
+      const q = await get(main, 'openapi-nobody', { query: `?token=${encodeURIComponent(endUser)}` });
+      assert.equal(q.status, 200);
+      // Several sockets of one user (on `gated`: main allows one per user).
+      const user = 'openapi roster/+';
+      const sockets = [];
+      for (const path of ['/?device=tablet', '/', '/?device=phone']) {
+        sockets.push(await connect(gated, user, { path }));
+        await sleep(5);
+      }
+      const r = await get(gated, encodeURIComponent(` ${user} `), { tok: publisher });
+      assert.equal(r.status, 200);
+      const answer = JSON.parse(r.body);
+      assert.equal(answer.userId, user, '%2F stays part of the id, + stays +, and the id is trimmed');
+      assert.deepEqual(answer.devices.map((d) => d.device), ['tablet', null, 'phone']);
+      assert.deepEqual(answer.devices.map((d) => d.since), answer.devices.map((d) => d.since).sort());
+      for (const c of sockets) await c.close();
+      await sleep(100);
+      assert.deepEqual(JSON.parse((await get(gated, encodeURIComponent(user), { tok: publisher })).body).devices, []);
+    });
+
+    it('200 with hopeflow-degraded: local-only while Redis is unreachable (cluster mode)', async () => {
+      const r = await get(noRedis, 'openapi-nobody', { tok: endUser });
+      assert.equal(r.status, 200);
+      assert.equal(r.headers['hopeflow-degraded'], 'local-only');
+    });
+
+    it('400 userId is required for a blank id; 401 without a valid token; 403 for an end-user token with PUBLISH_SECRET', async () => {
+      for (const segment of ['%20', '%20%0A%09', '%C2%A0']) {
+        const r = await get(main, segment, { tok: endUser });
+        assert.equal(r.status, 400, segment);
+        assert.deepEqual(JSON.parse(r.body), { error: 'userId is required' });
+      }
+      for (const tok of [undefined, 'not-a-token', await token('x', { secret: 'another-secret-that-is-at-least-32-bytes!' })]) {
+        const r = await get(main, 'u', { tok });
+        assert.equal(r.status, 401);
+        assert.deepEqual(JSON.parse(r.body), { error: 'Unauthorized' });
+      }
+      // The token comes first: a blank id with no token is a 401.
+      assert.equal((await get(main, '%20')).status, 401);
+      const forbidden = await get(gated, 'u', { tok: endUser });
+      assert.equal(forbidden.status, 403);
+      assert.deepEqual(JSON.parse(forbidden.body), { error: 'Forbidden' });
+    });
+
+    it('OPTIONS: 204 with the CORS headers (GET,OPTIONS)', async () => {
+      const r = check(ROSTER, 'OPTIONS', await viaFetch(`${main.http}/users/u/devices`, { method: 'OPTIONS' }));
+      assert.equal(r.status, 204);
+      assert.equal(r.headers['access-control-allow-methods'], 'GET,OPTIONS');
+    });
+  });
+
   describe('the WebSocket upgrade', () => {
     // Opens a socket with the ws client and checks its 101.
-    async function open(server, { via = 'header', tok, perMessageDeflate = true } = {}) {
-      const url = via === 'query' ? `${server.ws}/?token=${encodeURIComponent(tok)}` : `${server.ws}/`;
+    async function open(server, { via = 'header', tok, perMessageDeflate = true, device } = {}) {
+      const query = [...(via === 'query' ? [`token=${encodeURIComponent(tok)}`] : []), ...(device === undefined ? [] : [`device=${device}`])];
+      const url = `${server.ws}/${query.length ? `?${query.join('&')}` : ''}`;
       const ws = new WebSocket(url, { perMessageDeflate, ...(via === 'header' ? { headers: { Authorization: `Bearer ${tok}` } } : {}) });
       const opened = once(ws, 'open');
       const [res] = await once(ws, 'upgrade');
@@ -370,6 +530,38 @@ describe('docs/openapi.yaml', () => {
       // A publisher token opens no socket (docs/protocol.md section 10).
       const p = check('/', 'GET', await raw(gated.port, full(requestFor('/', 'GET', publisher))));
       assert.equal(p.status, 401);
+    });
+
+    it('101 with a device from the query parameter or the token claim (section 11)', async () => {
+      const a = await open(main, { tok: await token('openapi-dev-a'), device: encodeURIComponent('phone~1') });
+      const b = await open(main, { via: 'query', tok: await token('openapi-dev-b'), device: 'x'.repeat(64) });
+      // The claim wins over the query parameter.
+      const c = await open(main, { tok: await token('openapi-dev-c', { claims: { device: 'from-claim' } }), device: 'ignored' });
+      const seenDevices = [];
+      for (const [user, { c: client }] of [['openapi-dev-a', a], ['openapi-dev-b', b], ['openapi-dev-c', c]]) {
+        await client.barrier();
+        const r = check(ROSTER, 'GET', await viaFetch(`${main.http}/users/${user}/devices`, { headers: { authorization: `Bearer ${endUser}` } }));
+        seenDevices.push(...JSON.parse(r.body).devices.map((d) => d.device));
+        await client.close();
+      }
+      assert.deepEqual(seenDevices, ['phone~1', 'x'.repeat(64), 'from-claim']);
+    });
+
+    it('400 Bad Request for a bad device parameter, 401 for a bad device claim (section 11)', async () => {
+      const t = await token('openapi-bad-device');
+      for (const device of ['', '%20', 'a+b', 'x'.repeat(65), 'caf%C3%A9', '%7F', 'a%00', '%20&device=fine']) {
+        const r = check('/', 'GET', await raw(main.port, full(requestFor('/', 'GET', t, { target: `/?device=${device}` }))));
+        assert.equal(r.status, 400, `device=${device}`);
+        assert.equal(r.body, 'Bad Request');
+      }
+      // A bare `device` (no `=`) is present and empty.
+      assert.equal(check('/', 'GET', await raw(main.port, full(requestFor('/', 'GET', t, { target: '/?device' })))).status, 400);
+      for (const claim of ['', 7, null, { a: 1 }, 'has space', 'x'.repeat(65)]) {
+        const bad = await token('openapi-bad-device', { claims: { device: claim } });
+        const r = check('/', 'GET', await raw(main.port, full(requestFor('/', 'GET', bad, { target: '/?device=fine' }))));
+        assert.equal(r.status, 401, `claim ${JSON.stringify(claim)}`);
+        assert.equal(r.body, 'Unauthorized');
+      }
     });
 
     it('429 past MAX_SOCKETS_PER_USER; 404 for GET / without Upgrade', async () => {
@@ -417,10 +609,16 @@ describe('docs/openapi.yaml', () => {
     it('requests that are no route get the NotFound response', async () => {
       const notFound = doc.components.responses.NotFound;
       for (const [method, path] of [['GET', '/publish'], ['HEAD', '/publish'], ['PUT', '/publish'], ['DELETE', '/publish'], ['GET', '/publish/'],
-        ['OPTIONS', '/x'], ['PUT', '/healthz'], ['POST', '/metrics'], ['HEAD', '/console'], ['GET', '/nowhere']]) {
+        ['OPTIONS', '/x'], ['PUT', '/healthz'], ['POST', '/metrics'], ['HEAD', '/console'], ['GET', '/nowhere'], ['HEAD', '/nowhere'],
+        ['HEAD', '/users/u/devices'], ['POST', '/users/u/devices'], ['PUT', '/users/u/devices'], ['DELETE', '/users/u/devices'],
+        ['PATCH', '/users/u/devices'], ['GET', '/users//devices'], ['GET', '/users/a/b/devices'], ['GET', '/users/u/devices/']]) {
         const r = await raw(main.port, `${method} ${path} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n`, { isHead: method === 'HEAD' });
         assert.equal(r.status, 404, `${method} ${path}`);
+        assert.equal(r.statusLine, 'HTTP/1.1 404 Not Found', `${method} ${path}`);
         checkResponse(`${method} ${path}`, notFound, method, r);
+        // HEAD gets the GET answer's headers, no body (content-length is the body's length).
+        assert.equal(r.body, method === 'HEAD' ? '' : 'Not Found', `${method} ${path}`);
+        assert.equal(r.headers['content-length'], '9', `${method} ${path}`);
       }
     });
   });
@@ -438,9 +636,10 @@ describe('docs/openapi.yaml', () => {
     it('414 for a long target and 431 for large headers on every operation', async () => {
       const t = await token('openapi-limits');
       for (const [path, method] of OPERATIONS) {
-        const long = `${path}?${path === '/' ? 'token' : 'pad'}=${'h'.repeat(9000)}`;
+        const long = `${concrete(path)}?${path === '/' ? 'token' : 'pad'}=${'h'.repeat(9000)}`;
         const u = check(path, method, await raw(main.port, full(requestFor(path, method, t, { target: long }))));
         assert.equal(u.status, 414, `${method} ${path}`);
+        assert.equal(u.statusLine, 'HTTP/1.1 414 URI Too Long', `${method} ${path}`);
         const h = check(path, method, await raw(main.port, full(requestFor(path, method, t, { extra: [`X-Big: ${'a'.repeat(20000)}`] }))));
         assert.equal(h.status, 431, `${method} ${path}`);
       }

@@ -27,6 +27,9 @@ describe('11-13. devices, receipts and the roster', () => {
       assert.equal(out.status, 400, `device=${bad}`);
       assert.equal(out.body, 'Bad Request');
     }
+    // The parameter must be a device name whenever present, even next to a claim.
+    const claimed = await token('dev-user', { claims: { device: 'fine' } });
+    assert.equal((await refusedUpgrade(server, { headers: { authorization: `Bearer ${claimed}` }, path: '/?device=%20' })).status, 400);
     for (const claim of [7, true, { a: 1 }, ['x'], '']) {
       const t = await token('dev-user', { claims: { device: claim } });
       const out = await refusedUpgrade(server, { headers: { authorization: `Bearer ${t}` }, path: '/?device=fine' });
@@ -154,6 +157,20 @@ describe('11-13. devices, receipts and the roster', () => {
     assert.ok(two.json.results.length >= 2);
     assert.deepEqual(Object.keys(two.json), ['clientCount', 'results']);
     for (const c of [acker, late, nameless]) await c.close();
+  });
+
+  it('12: cancel with ackTimeoutMs 0 (fire-and-forget) tells every named target at once', async () => {
+    const named = await connectDevice(server, 'ff-user', 'phone');
+    const nameless = await connect(server, 'ff-user');
+    for (const c of [named, nameless]) await c.subscribe([{ type: 'm' }]);
+    const r = await publish(server, { userId: 'ff-user', type: 'm', ackTimeoutMs: 0, cancel: true, receipts: true });
+    assert.deepEqual(r.json.devices.map((d) => d.state), ['pending', 'pending']);
+    const env = await named.nextJson();
+    assert.deepEqual(await named.nextJson(), { type: 'cancel', envelopeId: env.envelopeId });
+    await nameless.nextJson();
+    nameless.send('ping');
+    assert.equal(await nameless.next(), 'pong', 'no cancel to a socket without a device');
+    for (const c of [named, nameless]) await c.close();
   });
 
   it('13: the roster is authorised like a publish, answers OPTIONS, and 404s other methods', async () => {

@@ -240,3 +240,27 @@ TEST(AnswerCollector, FinalReceiptsFromEveryNodeCompleteAsAllDone) {
   EXPECT_EQ(got->results, (std::vector<std::string>{"2", "1"}));
   EXPECT_EQ(got->receipts.back().state, receipt_state::gone);
 }
+
+TEST(AnswerCollector, ADeviceOnTwoNodesInTheMomentItMovedIsListedOnce) {
+  using phase = broker::wire::node_answer::phase;
+  using protocol::receipt_state;
+  broker::answer_collector c;
+  std::optional<hub::delivery_result> got;
+  auto id = c.open(std::chrono::steady_clock::time_point{} + 5s, "e",
+                   [&](hub::delivery_result r) { got = std::move(r); }, {0, true, false});
+  if (auto x = c.expect(id, 2)) x->done(std::move(x->result));
+  if (auto x = c.receipts(
+          id, "e", phase::final, 2, 0,
+          {{"phone", receipt_state::gone, {}, 0}, {std::nullopt, receipt_state::acked, "1", 3}}))
+    x->done(std::move(x->result));
+  if (auto x = c.receipts(
+          id, "e", phase::final, 2, 0,
+          {{"phone", receipt_state::acked, "2", 9}, {std::nullopt, receipt_state::acked, "3", 4}}))
+    x->done(std::move(x->result));
+  ASSERT_TRUE(got);
+  EXPECT_EQ(got->client_count, 3u);
+  ASSERT_EQ(got->receipts.size(), 3u);
+  EXPECT_EQ(got->receipts[2].device, std::optional<std::string>("phone"));
+  EXPECT_EQ(got->receipts[2].state, receipt_state::acked);
+  EXPECT_EQ(got->results, (std::vector<std::string>{"1", "3", "2"}));
+}
