@@ -209,6 +209,8 @@ int run_cli(int argc, char** argv) {
     return listen_command(program, {args.begin() + 1, args.end()}, load);
   if (!args.empty() && args[0] == "publish")
     return publish_command(program, {args.begin() + 1, args.end()}, load);
+  if (!args.empty() && args[0] == "devices")
+    return devices_command(program, {args.begin() + 1, args.end()}, load);
   if (!args.empty() && args[0] == "serve") args.erase(args.begin());
   if (!args.empty() && (args[0] == "--version" || args[0] == "version")) {
     std::cout << "hopeflow-realtime 0.1.0\n";

@@ -1,7 +1,8 @@
 // The client subcommands: `listen` (a WebSocket client that prints envelopes
-// as JSON lines and acks them) and `publish` (one POST /publish, the answer
-// printed). Both talk to a running server; a developer's first client after
-// `make run`, and a scripting tool. See README.md ("Clients").
+// as JSON lines and acks them), `publish` (one POST /publish, the answer
+// printed) and `devices` (GET /users/<id>/devices, the answer printed). They
+// talk to a running server; a developer's first client after `make run`, and
+// a scripting tool. See README.md ("Clients").
 #pragma once
 
 #include <functional>
@@ -19,6 +20,8 @@ using config_loader = std::function<config::load_result(const std::vector<std::s
 int listen_command(const std::string& program, const std::vector<std::string>& args,
                    const config_loader& load);
 int publish_command(const std::string& program, const std::vector<std::string>& args,
+                    const config_loader& load);
+int devices_command(const std::string& program, const std::vector<std::string>& args,
                     const config_loader& load);
 
 }  // namespace hf::app

@@ -230,10 +230,15 @@ std::string help_text(const std::string& program) {
     << "                                  print an HS256 token signed with JWT_SECRET\n"
     << "  " << program << " token --publisher [--ttl SECONDS] [options]\n"
     << "                                  print a publisher token signed with PUBLISH_SECRET\n"
-    << "  " << program << " listen --user ID --filter type=T[,key=value...] [--recover] [options]\n"
+    << "  " << program
+    << " listen --user ID --filter type=T[,key=value...] [--recover] [--device D] [options]\n"
     << "                                  open a socket, print and ack every envelope\n"
-    << "  " << program << " publish --user ID [--type T] [--payload JSON] [options]\n"
+    << "  " << program
+    << " publish --user ID [--type T] [--payload JSON] [--receipts] [--until first|all|N] "
+       "[--cancel] [options]\n"
     << "                                  POST /publish and print the answer\n"
+    << "  " << program << " devices --user ID [options]\n"
+    << "                                  GET /users/ID/devices: print who is online\n"
     << "  " << program << " version         print the version (also --version)\n\n"
     << "options (flag > environment variable > env file > config file > default):\n";
   for (const auto& s : settings()) {

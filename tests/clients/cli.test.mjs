@@ -1,14 +1,20 @@
-// `hopeflow-realtime listen` and `hopeflow-realtime publish` against a
-// running server: JSON lines out, acks back to the publisher, the secret read
-// as `token` reads it, the URL from the configuration or --url (ws/wss and
-// http/https alike), clear errors with exit codes.
+// `hopeflow-realtime listen`, `publish` and `devices` against a running
+// server: JSON lines out, acks back to the publisher, the secret read as
+// `token` reads it, the URL from the configuration or --url (ws/wss and
+// http/https alike), clear errors with exit codes; devices, receipts,
+// `until`, `cancel` and the roster (docs/protocol.md sections 11-13).
 import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
 import { once } from 'node:events';
+import http from 'node:http';
+import { createRequire } from 'node:module';
 import { after, before, describe, it } from 'node:test';
 import { publish as sdkPublish } from '../../clients/js/src/index.js';
 import { SECRET, startServer, token } from '../e2e/helpers.mjs';
+import { until } from './helpers.mjs';
 
+// The e2e tests' ws package, for a fake server.
+const { WebSocketServer } = createRequire(new URL('../e2e/package.json', import.meta.url))('ws');
 const BIN = process.env.HOPEFLOW_BIN ?? new URL('../../build/hopeflow-realtime', import.meta.url).pathname;
 const PUBLISHER_SECRET = 'publisher-secret-that-is-32-bytes-long!!';
 const baseEnv = { PATH: process.env.PATH, ENV_FILE: '', JWT_SECRET: SECRET };
@@ -18,9 +24,21 @@ function cli(args, env = {}) {
   return { code: r.status, out: r.stdout, err: r.stderr };
 }
 
+// `cli` without blocking the event loop (for a fake server in this process).
+async function cliAsync(args, env = {}) {
+  const proc = spawn(BIN, args, { env: { ...baseEnv, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  let out = '';
+  let err = '';
+  proc.stdout.on('data', (d) => { out += d; });
+  proc.stderr.on('data', (d) => { err += d; });
+  const [code] = await once(proc, 'exit');
+  return { code, out, err };
+}
+
 // Starts `listen`; resolves once it says it is listening (subscribed).
 async function listen(args, env = {}) {
   const proc = spawn(BIN, ['listen', ...args], { env: { ...baseEnv, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  const exited = once(proc, 'exit');
   let out = '';
   let err = '';
   proc.stdout.on('data', (d) => { out += d; });
@@ -32,8 +50,15 @@ async function listen(args, env = {}) {
     });
     proc.on('exit', (code) => { clearTimeout(timer); reject(new Error(`listen exited ${code}: ${err}`)); });
   });
-  return { proc, lines: () => out.trim().split('\n').filter(Boolean).map((l) => JSON.parse(l)), err: () => err };
+  return { proc, exited, lines: () => out.trim().split('\n').filter(Boolean).map((l) => JSON.parse(l)), err: () => err };
 }
+
+const stop = async (l) => {
+  if (l.proc.exitCode !== null || l.proc.signalCode !== null) return;
+  l.proc.kill('SIGCONT');
+  l.proc.kill('SIGTERM');
+  await l.exited;
+};
 
 describe('CLI', () => {
   let server;
@@ -85,7 +110,27 @@ describe('CLI', () => {
     assert.equal(r.code, 2);
     r = cli(['publish', '--help']);
     assert.equal(r.code, 0);
-    assert.match(r.err, /usage: .* publish --user ID/);
+    assert.match(r.err, /usage: .* publish --user ID.* \[--receipts\] \[--until first\|all\|N\] \[--cancel\]/);
+    for (const bad of ['0', '-1', 'ALL', '1.5', '']) {
+      r = cli(['publish', '--user', 'u', '--until', bad, '--url', server.http]);
+      assert.equal(r.code, 2, bad);
+      assert.match(r.err, /bad value for --until \(expected first, all or an integer >= 1\)/, bad);
+    }
+    r = cli(['devices', '--help']);
+    assert.equal(r.code, 0);
+    assert.match(r.err, /usage: .* devices --user ID/);
+    r = cli(['devices', '--url', server.http]);
+    assert.equal(r.code, 2, 'devices needs --user');
+    assert.match(r.err, /usage: .* devices --user ID/);
+    r = cli(['devices', '--user', 'u', '--token', 'not-a-token', '--url', server.http]);
+    assert.equal(r.code, 1);
+    assert.match(r.err, /^hopeflow-realtime devices: HTTP 401 \{"error":"Unauthorized"\}/);
+    r = cli(['listen', '--help']);
+    assert.equal(r.code, 0);
+    assert.match(r.err, /\[--device D\]/);
+    r = cli(['--help']);
+    assert.equal(r.code, 0);
+    assert.match(r.out, /devices --user ID/);
   });
 
   it('mints a publisher token with PUBLISH_SECRET when the server restricts publishing', async () => {
@@ -99,8 +144,130 @@ describe('CLI', () => {
       const denied = cli(['publish', '--user', 'dee', '--type', 't', '--url', restricted.http]);
       assert.equal(denied.code, 1);
       assert.match(denied.err, /HTTP 403/);
+      const roster = cli(['devices', '--user', 'dee', '--url', restricted.http], { PUBLISH_SECRET: PUBLISHER_SECRET });
+      assert.equal(roster.code, 0, roster.err);
+      assert.deepEqual(JSON.parse(roster.out), { userId: 'dee', devices: [] });
+      const rosterDenied = cli(['devices', '--user', 'dee', '--url', restricted.http]);
+      assert.equal(rosterDenied.code, 1);
+      assert.match(rosterDenied.err, /devices: HTTP 403/);
     } finally {
       await restricted.stop();
     }
+  });
+
+  it('devices, receipts, until first and cancel: listen --device, publish --receipts, devices --user, 4002', async () => {
+    const user = 'cli devices/user';  // a space and a slash: percent-encoded in the roster's path
+    const phone = await listen(['--user', user, '--device', 'phone', '--filter', 'type=note', '--ack', '"phone saw it"', '--url', server.ws]);
+    const laptop = await listen(['--user', user, '--device', 'lap&top=1', '--filter', 'type=note', '--url', server.ws]);
+    let phone2;
+    try {
+      assert.match(phone.err(), /listening \(1 filters, device phone\)/);
+      let r = cli(['devices', '--user', user, '--url', server.http]);
+      assert.equal(r.code, 0, r.err);
+      assert.equal(r.err, '', 'no hopeflow-degraded header on one node');
+      const roster = JSON.parse(r.out);
+      assert.equal(roster.userId, user);
+      assert.deepEqual(roster.devices.map((d) => d.device).sort(), ['lap&top=1', 'phone']);
+      assert.ok(roster.devices.every((d) => /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/.test(d.since)));
+
+      // The laptop does not read (stopped), so it never acks: --until first
+      // answers with the phone's ack, and --cancel then withdraws the
+      // envelope from the laptop.
+      laptop.proc.kill('SIGSTOP');
+      r = cli(['publish', '--user', user, '--type', 'note', '--payload', '{"n":1}', '--receipts', '--until', 'first', '--cancel',
+        '--ack-timeout', '10000', '--url', server.http]);
+      assert.equal(r.code, 0, r.err);
+      const answer = JSON.parse(r.out);
+      assert.equal(answer.clientCount, 2);
+      assert.deepEqual(answer.results, ['phone saw it']);
+      assert.equal(answer.devices.length, 2);
+      assert.deepEqual({ ...answer.devices[0], ackMs: 0 }, { device: 'phone', state: 'acked', result: 'phone saw it', ackMs: 0 });
+      assert.equal(typeof answer.devices[0].ackMs, 'number');
+      assert.deepEqual(answer.devices[1], { device: 'lap&top=1', state: 'pending' });
+      laptop.proc.kill('SIGCONT');
+      const { envelopeId } = await until(() => phone.lines().find((x) => x.type === 'note'), 'the envelope on the phone');
+      await until(() => laptop.lines().some((x) => x.type === 'cancel'), 'the cancel frame on the laptop');
+      const got = laptop.lines();
+      assert.deepEqual(got.map((x) => x.type), ['note', 'cancel']);
+      assert.equal(got[0].envelopeId, envelopeId);
+      assert.deepEqual(got[1], { type: 'cancel', envelopeId });
+      assert.ok(!phone.lines().some((x) => x.type === 'cancel'), 'the device that acked gets no cancel');
+
+      // Numbers pass through as integers; both listeners still ack.
+      r = cli(['publish', '--user', user, '--type', 'note', '--receipts', '--until', '2', '--url', server.http]);
+      assert.equal(r.code, 0, r.err);
+      assert.deepEqual(JSON.parse(r.out).devices.map((d) => d.state), ['acked', 'acked']);
+
+      // A second socket of the phone replaces the first: 4002, exit 1.
+      phone2 = await listen(['--user', user, '--device', 'phone', '--filter', 'type=note', '--url', server.ws]);
+      const [code] = await phone.exited;
+      assert.equal(code, 1);
+      assert.match(phone.err(), /^hopeflow-realtime listen: closed by the server: 4002 replaced \(another socket of this device opened\)$/m);
+      r = cli(['devices', '--user', user, '--url', server.http]);
+      assert.equal(JSON.parse(r.out).devices.length, 2, 'the new phone and the laptop');
+    } finally {
+      await Promise.all([phone, laptop, phone2].filter(Boolean).map(stop));
+    }
+  });
+
+  it('listen --device refuses a name that is not 1 to 64 characters ! to ~ before connecting', () => {
+    for (const bad of ['', 'has space', 'x'.repeat(65), 'caf\u00e9', 'tab\there']) {
+      // No server at this URL: the name is checked before any connection.
+      const r = cli(['listen', '--user', 'u', '--device', bad, '--filter', 'type=x', '--url', 'http://127.0.0.1:9']);
+      assert.equal(r.code, 2, JSON.stringify(bad));
+      assert.match(r.err, /^hopeflow-realtime listen: bad value for --device \(expected 1 to 64 printable ASCII characters, ! to ~, no spaces\)\n$/);
+    }
+  });
+});
+
+// Against a fake server in this process: exactly what the CLI sends.
+describe('CLI against a fake server', () => {
+  let fake;
+  let port;
+  const upgrades = [];
+  const requests = [];
+  before(async () => {
+    fake = http.createServer((req, res) => {
+      requests.push({ method: req.method, url: req.url, authorization: req.headers.authorization });
+      res.writeHead(200, { 'content-type': 'application/json', 'hopeflow-degraded': 'partial' });
+      res.end('{"userId":"a/b c","devices":[]}');
+    });
+    const wss = new WebSocketServer({ server: fake });
+    wss.on('connection', (ws, req) => {
+      const sent = [];
+      upgrades.push({ url: req.url, sent });
+      ws.on('message', (data) => {
+        const text = data.toString();
+        sent.push(text);
+        if (text !== 'ping') return;
+        ws.send('pong');
+        ws.send('{"type":"cancel","envelopeId":"e-0"}');
+        // An envelope of type "cancel" is still an envelope: acked.
+        ws.send('{"envelopeId":"e-1","type":"cancel","userId":"u","timestamp":"2026-12-07T09:00:00.000Z"}');
+      });
+    });
+    fake.listen(0, '127.0.0.1');
+    await once(fake, 'listening');
+    port = fake.address().port;
+  });
+  after(() => fake.close());
+
+  it('listen sends ?device= and acks envelopes only, never a cancel frame', async () => {
+    const r = await cliAsync(['listen', '--user', 'u', '--device', 'a&b=c', '--filter', 'type=cancel', '--count', '1', '--url', `ws://127.0.0.1:${port}/base/`]);
+    assert.equal(r.code, 0, r.err);
+    assert.deepEqual(r.out.trim().split('\n').map((l) => JSON.parse(l).envelopeId), ['e-0', 'e-1'], 'both printed');
+    const { url, sent } = upgrades.at(-1);
+    assert.equal(url, '/base/?device=a%26b%3Dc');
+    await until(() => sent.some((m) => m.includes('"ack"')), 'the ack');
+    const acks = sent.filter((m) => m !== 'ping').map((m) => JSON.parse(m)).filter((m) => m.type === 'ack');
+    assert.deepEqual(acks, [{ type: 'ack', envelopeId: 'e-1', result: null }]);
+  });
+
+  it('devices GETs /users/<encoded id>/devices and reports hopeflow-degraded on stderr', async () => {
+    const r = await cliAsync(['devices', '--user', 'a/b c', '--token', 'tok', '--url', `http://127.0.0.1:${port}`]);
+    assert.equal(r.code, 0, r.err);
+    assert.deepEqual(JSON.parse(r.out), { userId: 'a/b c', devices: [] });
+    assert.equal(r.err, 'hopeflow-realtime devices: degraded: partial\n');
+    assert.deepEqual(requests.at(-1), { method: 'GET', url: '/users/a%2Fb%20c/devices', authorization: 'Bearer tok' });
   });
 });
