@@ -5,14 +5,16 @@
 //    once, in order, and acks from both tabs reach the publisher.
 // 2. The console (CONSOLE=1): connect with the token from the link, subscribe,
 //    receive, publish from the page, live numbers; a screenshot
-//    (docs/console.png when UPDATE_SCREENSHOT=1).
+//    (docs/console.png when UPDATE_SCREENSHOT=1). Then two console tabs as
+//    two devices: a publish with receipts, until first and cancel, who is
+//    online, a tab replaced by a third, a token the server refuses.
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { createServer } from 'node:http';
 import { after, before, describe, it } from 'node:test';
 import { chromium } from 'playwright-core';
 import { publish } from '../../clients/js/src/index.js';
-import { startServer, token } from '../e2e/helpers.mjs';
+import { sleep, startServer, token } from '../e2e/helpers.mjs';
 import { restartablePair, until } from './helpers.mjs';
 
 const CHROMIUM = process.env.CHROMIUM ?? '/usr/bin/chromium';
@@ -164,8 +166,12 @@ describe('browser: the console', () => {
     assert.match(rows[0], /hello from the console/);
     assert.match(rows.at(-1), /from the backend/);
     await page.waitForFunction(() => Number(document.getElementById('stat-sockets').textContent) >= 1);
-    // Publishes from the page show in the live rate within a poll or two.
+    // Publishes from the page show in the live rate within a poll or two
+    // (with receipts: the answer shows this tab's device, for the screenshot).
+    await page.check('#pub-receipts');
     for (let i = 0; i < 5; i++) await page.click('#publish');
+    await page.waitForSelector('#answer tbody tr');
+    assert.equal(await page.textContent('#answer tbody tr td'), await page.inputValue('#device'));
     await page.waitForFunction(() => Number(document.getElementById('stat-rate').textContent) > 0, null, { timeout: 10_000 });
     const shot = process.env.UPDATE_SCREENSHOT === '1'
       ? new URL('../../docs/console.png', import.meta.url).pathname
@@ -183,5 +189,110 @@ describe('browser: the console', () => {
       await plain.stop();
     }
     await page.close();
+  });
+
+  it('two tabs as devices: receipts, until first and cancel; who is online; replaced; a refused token; the default type', async () => {
+    const context = await browser.newContext({ viewport: { width: 1280, height: 900 } });
+    const errors = [];
+    const tok = await token('devices-user');
+    const open = async (withToken = tok) => {
+      const page = await context.newPage();
+      page.on('pageerror', (e) => errors.push(e.message));
+      await page.goto(`${server.http}/console#token=${withToken}`);
+      return page;
+    };
+    const text = (page, sel) => page.evaluate((s) => document.querySelector(s).textContent, sel);
+    const waitText = (page, sel, part) => page.waitForFunction(([s, p]) => document.querySelector(s).textContent.includes(p), [sel, part]);
+    const rows = (page, sel) => page.$$eval(sel, (trs) => trs.map((tr) => [...tr.cells].map((td) => td.textContent)));
+    const codes = (page) => page.$$eval('#roster li code', (cs) => cs.map((x) => x.textContent));
+    const a = await open();
+    const b = await open();
+    // Each tab is its own device by default (the SDK's tabDeviceId()).
+    const devA = await a.inputValue('#device');
+    const devB = await b.inputValue('#device');
+    assert.match(devA, /^tab-[0-9a-f]{12}$/);
+    assert.match(devB, /^tab-[0-9a-f]{12}$/);
+    assert.notEqual(devA, devB);
+    await b.fill('#ack-delay', '3000');  // the slow device: A acks first, B is cancelled
+    for (const page of [a, b]) {
+      await page.click('#connect');
+      await page.waitForFunction(() => document.getElementById('state').textContent === 'open');
+      await page.fill('#filter-type', 'incoming_call');
+      await page.click('#add-filter');
+      await waitText(page, '#events', 'subscribed type=incoming_call');  // once the server has it (ready())
+    }
+    // Who is online: B listed both when it connected; A does on Refresh.
+    await b.waitForFunction(() => document.querySelectorAll('#roster li code').length === 2);
+    const rosterB = await b.$$eval('#roster li', (lis) => lis.map((li) => li.textContent));
+    assert.match(rosterB[0], new RegExp(`^${devA} since `));
+    assert.match(rosterB[1], new RegExp(`^${devB} since .* \\(this tab\\)$`));
+    assert.match(await text(a, '#roster-user'), /user devices-user/);
+    await a.click('#roster-refresh');
+    await a.waitForFunction(() => document.querySelectorAll('#roster li code').length === 2);
+    assert.deepEqual(await codes(a), [devA, devB]);
+
+    // The type defaults to the last subscribed filter's.
+    assert.equal(await a.inputValue('#pub-type'), '');
+    assert.equal(await a.getAttribute('#pub-type', 'placeholder'), 'incoming_call');
+    await a.fill('#pub-payload', '{"from":"ann","n":1}');
+    await a.check('#pub-receipts');
+    await a.selectOption('#pub-until', 'first');
+    await a.check('#pub-cancel');
+    await a.click('#publish');
+    await a.waitForSelector('#answer tbody tr');
+    assert.match(await text(a, '#answer pre'), /^\{"clientCount":2,"results":\[\{"seen":true\}\]\}/);
+    const receipts = await rows(a, '#answer tbody tr');
+    assert.equal(receipts.length, 2);
+    assert.deepEqual(receipts[0].slice(0, 3), [devA, 'acked', '{"seen":true}']);
+    assert.match(receipts[0][3], /^\d+$/);
+    assert.deepEqual(receipts[1], [devB, 'pending', '', '']);
+    // B got the envelope (of the filter's type), then the cancel: no ack from it.
+    await waitText(b, '#events', 'cancel ');
+    assert.match(await text(b, '#events'), /cancel [0-9a-f-]{36}: handler stopped, no ack sent/);
+    const [rowB] = await rows(b, '#envelopes tr');
+    assert.equal(rowB[1], 'incoming_call');
+    assert.match(rowB[4], /"n":1/);
+    assert.equal(rowB[5], 'cancelled: not acked');
+    assert.doesNotMatch(await text(a, '#events'), /cancel /, 'A acked: no cancel for it');
+
+    // One row per envelope, listing every filter it matched.
+    await a.fill('#filter-type', 'incoming_call');
+    await a.fill('#filter-extra', 'from=ann');
+    await a.click('#add-filter');
+    await waitText(a, '#events', 'subscribed type=incoming_call,from=ann');
+    await a.fill('#pub-payload', '{"from":"ann","n":2}');
+    await a.click('#publish');
+    await a.waitForFunction(() => [...document.querySelectorAll('#envelopes tr')].some((tr) => tr.textContent.includes('"n":2')));
+    const second = (await rows(a, '#envelopes tr')).filter((r) => r[4].includes('"n":2'));
+    assert.equal(second.length, 1);
+    assert.equal(second[0][2], 'type=incoming_call | type=incoming_call,from=ann');
+
+    // A third tab that names A's device replaces A, which says so and stays down.
+    const c = await open();
+    await c.fill('#device', devA);
+    await c.click('#connect');
+    await c.waitForFunction(() => document.getElementById('state').textContent === 'open');
+    await waitText(a, '#conn-status', `replaced by another socket of device ${devA}: not reconnecting`);
+    assert.equal(await text(a, '#state'), 'replaced');
+    assert.equal(await a.isEnabled('#connect'), true);
+
+    // A token the server refuses: said, and no more tries.
+    const bad = await token('devices-user', { secret: 'not-the-secret-of-this-server-at-all!!' });
+    const d = await open(bad);
+    await d.click('#connect');
+    await waitText(d, '#conn-status', '401');
+    assert.equal(await text(d, '#conn-status'), '401: the token was refused (wrong secret, expired, or wrong user claim)');
+    assert.equal(await text(d, '#state'), 'refused');
+    const tries = async () => (await text(d, '#events')).split('did not open').length - 1;
+    const before = await tries();
+    await sleep(1500);  // several of the SDK's backoffs (500 ms at first)
+    assert.equal(await tries(), before, 'no reconnect loop');
+    // The publisher token field is used for the roster (and publishes) instead.
+    await d.fill('#pub-token', tok);
+    await d.click('#roster-refresh');
+    await d.waitForFunction(() => document.querySelectorAll('#roster li code').length === 2);
+    assert.deepEqual((await codes(d)).sort(), [devA, devB].sort());
+    assert.deepEqual(errors, []);
+    await context.close();
   });
 });
