@@ -370,6 +370,8 @@ int main(int argc, char** argv) {
       // socket of a user).
       if (num(a, "receipts", 0) != 0) o.publish_members += R"(,"receipts":true)";
       if (num(a, "cancel", 0) != 0) o.publish_members += R"(,"cancel":true)";
+      if (auto u = a.find("until"); u != a.end() && u->second != "all")
+        o.until = u->second == "first" ? 1 : unsigned(std::stoul(u->second));
       if (auto u = a.find("until"); u != a.end())
         o.publish_members += u->second == "first" || u->second == "all"
                                  ? R"(,"until":")" + u->second + "\""

@@ -52,6 +52,7 @@ struct rtt_options {
   // each user's k-th socket (ack_delays_ms[k % size]; empty: at once).
   std::string publish_members;
   std::vector<unsigned> ack_delays_ms;
+  unsigned until = 0;  // the `until` count asked (0: all): that many results are expected
 };
 boost::json::object run_rtt(const target& t, const rtt_options& o, const std::string& name);
 

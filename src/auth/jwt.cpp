@@ -198,7 +198,7 @@ result<principal> jwt_verifier::verify(std::string_view token, std::int64_t now)
     if (const boost::json::value* d = claims->if_contains("device")) {
       const boost::json::string* s = d->if_string();
       if (!s || !core::printable_token(*s, 64)) return errc::token_bad_device;
-      p.device.assign(s->data(), s->size());
+      p.device = std::make_shared<const std::string>(s->data(), s->size());
     }
   }
   if (has_exp) p.expires_at = exp >= 9.0e18 ? INT64_MAX : static_cast<std::int64_t>(std::ceil(exp));

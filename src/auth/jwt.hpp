@@ -32,9 +32,10 @@ struct principal {
   std::int64_t expires_at = INT64_MAX;
   bool publisher = false;  // signed with PUBLISH_SECRET
   // The `device` claim (docs/protocol.md section 11) when it is a string of
-  // 1-64 printable ASCII characters; empty when absent. Any other value
-  // makes the token invalid (errc::token_bad_device).
-  std::string device;
+  // 1-64 printable ASCII characters; null when absent. Any other value
+  // makes the token invalid (errc::token_bad_device). A pointer: the token
+  // cache keeps thousands of principals, most without a device.
+  std::shared_ptr<const std::string> device;
 };
 
 struct verifier_options {

@@ -16,7 +16,7 @@ void handle_upgrade(context& c, const request& req, exchange_ptr x) {
   if (!who) return x->respond(text_response(401, "Unauthorized", false));
   // Section 11: the token's `device` claim, else the `device` query
   // parameter (which must be a device name whenever it is present).
-  std::string device = std::move(who->device);
+  std::string device = who->device ? *who->device : std::string();
   if (auto q = auth::query_param(req.target, "device")) {
     if (!protocol::valid_device(*q)) {
       core::log_refusal(spdlog::level::info, "upgrade rejected: 400 (invalid device parameter)");

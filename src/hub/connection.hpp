@@ -76,12 +76,15 @@ class connection {
   friend class shard;
   std::uint64_t id_ = 0;        // unique within the shard, increasing
   user_state* user_ = nullptr;  // set by shard::attach, cleared by shard::detach
-  std::size_t slot_ = 0;        // index in the user's socket list (O(1) removal);
-                                // closing_slot: retired (closing, still counted)
-  // Token lifetime (docs/protocol.md section 8): the token's exp (INT64_MAX:
-  // none), and the refreshes of the current minute (rate limit).
+  // Index in the user's socket list (O(1) removal); closing_slot: retired
+  // (closing, still counted). 32 bits: a user has at most
+  // MAX_SOCKETS_PER_USER sockets, bounded by the open-file limit.
+  std::uint32_t slot_ = 0;
+  // Token lifetime (docs/protocol.md section 8): the minute (since the Unix
+  // epoch: 32 bits last for 4,000 years) of the refreshes counted, and the
+  // token's exp (INT64_MAX: none).
+  std::int32_t refresh_minute_ = 0;
   std::int64_t expires_at_ = INT64_MAX;
-  std::int64_t refresh_minute_ = 0;
   // Recovery (docs/protocol.md section 7). Before the socket's `recover`: the
   // offsets of the envelopes sent to it (so a replay does not repeat them).
   // Its tail padding holds the two small members below.

@@ -63,7 +63,7 @@ std::int64_t shard::attach(connection& c, std::string_view user_id, std::int64_t
   c.id_ = next_connection_id_++;
   c.user_ = &u;
   history_.pin(u.id, std::chrono::steady_clock::now());
-  c.slot_ = u.connections.size();
+  c.slot_ = static_cast<std::uint32_t>(u.connections.size());
   u.connections.push_back(&c);
   ++connections_;
   return c.since_ms_;
@@ -99,7 +99,7 @@ void shard::stop_targeting(user_state& u, connection& c, std::size_t slot) {
   // Swap-and-pop: delivery order across one user's sockets carries no meaning.
   connection* last = u.connections.back();
   u.connections[slot] = last;
-  if (last != &c) last->slot_ = slot;
+  if (last != &c) last->slot_ = static_cast<std::uint32_t>(slot);
   u.connections.pop_back();
   u.filters -= c.filters_.size();
   c.filters_ = {};
@@ -179,8 +179,8 @@ void shard::on_refresh(connection& c, const protocol::refresh_message& m) {
   std::int64_t now = std::chrono::duration_cast<std::chrono::seconds>(
                          std::chrono::system_clock::now().time_since_epoch())
                          .count();
-  if (c.refresh_minute_ != now / 60) {
-    c.refresh_minute_ = now / 60;
+  if (c.refresh_minute_ != static_cast<std::int32_t>(now / 60)) {
+    c.refresh_minute_ = static_cast<std::int32_t>(now / 60);
     c.refreshes_ = 0;
   }
   if (c.refreshes_ >= max_refreshes_per_minute)

@@ -87,6 +87,6 @@ struct user_state {
 };
 
 // connection::slot_ of a retired socket.
-inline constexpr std::size_t closing_slot = SIZE_MAX;
+inline constexpr std::uint32_t closing_slot = UINT32_MAX;
 
 }  // namespace hf::hub
