@@ -220,7 +220,14 @@ $('connect').onclick = () => {
     markCancelled(envelopeId, aborted);
   });
   c.on('envelope', addRow);
-  c.on('recovered', (r) => event(`recovered: epoch ${r.epoch}, offset ${r.offset}, ${r.recovered ? 'nothing missed' : 'from here on'}`));
+  // The client's first recover has no position (section 7): its false is no failure.
+  let positioned = false;
+  c.on('recovered', (r) => {
+    const why = r.recovered ? 'nothing missed'
+      : positioned ? 'from here on' : 'recovered:false: no position was given, so there is nothing to vouch for; later envelopes carry offsets';
+    positioned = true;
+    event(`recovered: epoch ${r.epoch}, offset ${r.offset}, ${why}`);
+  });
   c.on('recoveryFailed', () => event('recovery failed: envelopes may have been missed while away', 'error'));
   c.on('error', (e) => event(e.message, 'error'));
   setState(c.state);

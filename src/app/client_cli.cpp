@@ -100,6 +100,14 @@ bool is_envelope(const json::object& frame) {
   return id && id->is_string() && frame.contains("timestamp") && frame.contains("userId");
 }
 
+// A `recovered` frame (docs/protocol.md section 7) that says "recovered":false.
+bool unvouched_recovered(const json::object& frame) {
+  auto type = frame.if_contains("type");
+  auto recovered = frame.if_contains("recovered");
+  return type && type->is_string() && type->as_string() == "recovered" && recovered &&
+         recovered->is_bool() && !recovered->as_bool();
+}
+
 // `type=chat_message,questId=q1` -> {"type":"chat_message","questId":"q1"}
 std::optional<json::object> parse_filter(const std::string& text) {
   json::object f;
@@ -151,6 +159,7 @@ int run_listen(websocket::stream<Stream>& ws, const prepared& p, const listen_op
   // A barrier: once the pong is back, every subscribe has been applied.
   if (!ec) ws.write(asio::buffer(std::string("ping")), ec);
   bool ready = false;
+  bool first_recovered = true;
   long long printed = 0;
   beast::flat_buffer buf;
   while (!ec && printed != o.count) {
@@ -168,8 +177,17 @@ int run_listen(websocket::stream<Stream>& ws, const prepared& p, const listen_op
     std::cout << text << "\n" << std::flush;
     boost::system::error_code pe;
     auto v = json::parse(text, pe);
+    if (pe || !v.is_object()) continue;
     // Recovered, refreshed and cancel frames are printed only.
-    if (pe || !v.is_object() || !is_envelope(v.as_object())) continue;
+    if (!is_envelope(v.as_object())) {
+      // listen sends `recover` without a position (it has none), so its
+      // recovered frame always says false (section 7): explain, once.
+      if (o.recover && first_recovered && unvouched_recovered(v.as_object()))
+        std::cerr << "recovered:false: no position was given, so there is nothing to vouch for; "
+                     "later envelopes carry offsets\n";
+      if (v.as_object().contains("recovered")) first_recovered = false;
+      continue;
+    }
     ++printed;
     std::string ack = R"({"type":"ack","envelopeId":)" + json::serialize(v.at("envelopeId")) +
                       R"(,"result":)" + o.ack + "}";
@@ -194,10 +212,11 @@ void usage_listen(const std::string& program) {
             << " listen --user ID --filter type=T[,key=value...] [--filter ...] [--ack JSON] "
                "[--recover] [--count N] [--device D] [--url URL] [--token JWT] [options]\n"
                "  Prints every envelope (and recovered or cancel frame) as one JSON line and\n"
-               "  acks each envelope with --ack (default null). --device names this socket's\n"
-               "  device (1 to 64 characters ! to ~); another socket of the device replaces it\n"
-               "  (close 4002). --url defaults to this configuration's server; without\n"
-               "  --token, one is minted for --user with JWT_SECRET.\n";
+               "  acks each envelope with --ack (default null). --recover adds offsets to the\n"
+               "  envelopes (its recovered frame says false: no position is given). --device\n"
+               "  names this socket's device (1 to 64 characters ! to ~); another socket of\n"
+               "  the device replaces it (close 4002). --url defaults to this configuration's\n"
+               "  server; without --token, one is minted for --user with JWT_SECRET.\n";
 }
 
 void usage_publish(const std::string& program) {

@@ -67,6 +67,7 @@ struct config {
   std::string log_level = "info";           // one of log_levels()
   std::string log_format = "text";          // or "json": one JSON object per line
   bool console = false;                     // true: GET /console serves the developer console
+  bool serve_sdk = false;                   // true: GET /sdk/realtime.js serves the SDK module
   std::string env_file = ".env";            // the working directory's, like `.dev.vars`
   std::string config_file;                  // TOML file; empty: none
 };

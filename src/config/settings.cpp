@@ -335,8 +335,13 @@ std::vector<setting> table() {
       row("NODE_ID", "--node-id", "(random)", "this node's name in the cluster (unique per node)",
           node_id(&config::node_id)),
       row("CONSOLE", "--console", from_config,
-          "1 serves a developer console at GET /console (connect, subscribe, watch, publish)",
+          "1 serves a developer console at GET /console (connect, subscribe, watch, publish) "
+          "and redirects GET / to it",
           zero_or_one(&config::console)),
+      row("SERVE_SDK", "--serve-sdk", from_config,
+          "1 serves the JavaScript SDK module at GET /sdk/realtime.js, with CORS, for pages "
+          "that import it without a bundler (independent of CONSOLE)",
+          zero_or_one(&config::serve_sdk)),
       row("LOG_LEVEL", "--log-level", from_config, "lowest severity written to the log",
           one_of(&config::log_level, log_levels())),
       row("LOG_FORMAT", "--log-format", from_config,

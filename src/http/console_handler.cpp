@@ -1,7 +1,8 @@
-// GET /console: the developer console (CONSOLE=1 only). Static files that
-// were embedded at build time; the page talks to this server like any other
-// client (WebSocket, POST /publish, GET /metrics), with the token the
-// developer gives it. No endpoint here mints tokens.
+// GET /console: the developer console (CONSOLE=1 only), and GET / that
+// redirects to it. Static files that were embedded at build time; the page
+// talks to this server like any other client (WebSocket, POST /publish,
+// GET /metrics), with the token the developer gives it. No endpoint here
+// mints tokens.
 #include "http/console_assets.hpp"
 #include "http/handlers.hpp"
 
@@ -25,6 +26,13 @@ void handle_console(context& c, const request& req, exchange_ptr x) {
     return x->respond(
         {200, body_kind::javascript, std::string(console_assets::app_js), true, headers});
   x->respond({200, body_kind::html, std::string(console_assets::index_html), true, headers});
+}
+
+void handle_root(context& c, const request&, exchange_ptr x) {
+  if (!c.cfg.console) return x->respond(text_response(404, "Not Found"));
+  // A developer who opens the server's address finds the console.
+  static constexpr std::string_view location = "location: /console\r\n";
+  x->respond({302, body_kind::text, {}, true, location});
 }
 
 }  // namespace hf::http

@@ -45,6 +45,7 @@ struct settings {
   bool publisher_tokens_only;                 // PUBLISH_SECRET set: 403 to end-user tokens
   bool compression;                           // permessage-deflate offered to upgrades
   bool console;                               // GET /console served
+  bool serve_sdk;                             // GET /sdk/realtime.js served
 };
 settings settings_of(const config::config& cfg);
 

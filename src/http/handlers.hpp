@@ -33,6 +33,13 @@ void handle_metrics(context& c, const request& req, exchange_ptr x);
 // console's page and the SDK it uses, embedded at build time; 404 unless
 // CONSOLE=1.
 void handle_console(context& c, const request& req, exchange_ptr x);
+// GET / without Upgrade (console_handler.cpp): 302 to /console with
+// CONSOLE=1; else the contract's 404.
+void handle_root(context& c, const request& req, exchange_ptr x);
+
+// GET and HEAD /sdk/realtime.js (sdk_handler.cpp): the SDK module, the
+// console's embedded copy, with CORS; 404 unless SERVE_SDK=1.
+void handle_sdk(context& c, const request& req, exchange_ptr x);
 
 // Any request with Upgrade: websocket (upgrade_handler.cpp): authenticate,
 // check the handshake, and hand the connection (c.hand_off) to the worker

@@ -12,6 +12,8 @@ std::string_view reason_phrase(unsigned status) noexcept {
       return "OK";
     case 204:
       return "No Content";
+    case 302:
+      return "Found";
     case 400:
       return "Bad Request";
     case 401:

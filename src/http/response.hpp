@@ -16,7 +16,7 @@ enum class body_kind {
   cors_preflight,   // 204 to OPTIONS /publish: CORS headers, max-age, no body
   metrics,          // Prometheus text exposition format 0.0.4
   html,             // the developer console's page
-  javascript,       // the SDK module the console imports
+  javascript,       // the SDK module (the console's, and /sdk/realtime.js)
   roster_json,      // GET /users/<id>/devices answers: json's, with GET allowed (section 13)
   roster_preflight  // 204 to OPTIONS /users/<id>/devices
 };

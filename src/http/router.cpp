@@ -13,7 +13,8 @@ settings settings_of(const config::config& cfg) {
           .ack_timeout = cfg.ack_timeout,
           .publisher_tokens_only = !cfg.publish_secret.empty(),
           .compression = cfg.compression,
-          .console = cfg.console};
+          .console = cfg.console,
+          .serve_sdk = cfg.serve_sdk};
 }
 
 void handle_request(context& c, protocol::route route, const request& req, exchange_ptr x) {
@@ -32,6 +33,10 @@ void handle_request(context& c, protocol::route route, const request& req, excha
       return handle_metrics(c, req, std::move(x));
     case protocol::route::console:
       return handle_console(c, req, std::move(x));
+    case protocol::route::root:
+      return handle_root(c, req, std::move(x));
+    case protocol::route::sdk:
+      return handle_sdk(c, req, std::move(x));
     case protocol::route::roster:
       return handle_roster(c, req, std::move(x));
     case protocol::route::roster_preflight:

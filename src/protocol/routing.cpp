@@ -36,11 +36,14 @@ route classify(std::string_view method, std::string_view target,
     if (path == "/healthz") return route::healthz;
     if (path == "/readyz") return route::readyz;
     if (path == "/metrics") return route::metrics;
+    if (path == "/sdk/realtime.js") return route::sdk;
   }
   if (method == "GET") {
     if (path == "/console" || path == "/console/" || path == "/console/app.js" ||
         path == "/console/sdk.js")
       return route::console;
+    if (path == "/" || (path.empty() && target.find("://") != std::string_view::npos))
+      return route::root;
   }
   if (roster_user(target)) {
     if (method == "GET") return route::roster;

@@ -15,6 +15,8 @@ enum class route {
   readyz,     // GET or HEAD /readyz: accepting work (not draining; Redis up in a cluster)
   metrics,    // GET or HEAD /metrics: Prometheus text format
   console,    // GET /console, /console/{app,sdk}.js: the developer console (404 unless CONSOLE=1)
+  root,       // GET / without Upgrade: 302 to /console with CONSOLE=1, else 404 (the contract's)
+  sdk,        // GET or HEAD /sdk/realtime.js: the SDK module, with CORS (404 unless SERVE_SDK=1)
   roster,     // GET /users/<id>/devices: who is online (docs/protocol.md section 13)
   roster_preflight,  // OPTIONS /users/<id>/devices -> 204 with CORS headers
   not_found,         // everything else -> 404 "Not Found"

@@ -157,6 +157,7 @@ const OPERATIONS = [
   ['/healthz', 'GET'], ['/healthz', 'HEAD'], ['/readyz', 'GET'], ['/readyz', 'HEAD'],
   ['/metrics', 'GET'], ['/metrics', 'HEAD'],
   ['/console', 'GET'], ['/console/', 'GET'], ['/console/app.js', 'GET'], ['/console/sdk.js', 'GET'],
+  ['/sdk/realtime.js', 'GET'], ['/sdk/realtime.js', 'HEAD'],
 ];
 // A documented path with its parameters filled in.
 const concrete = (path) => path.replace('{userId}', 'openapi-user');
@@ -183,7 +184,7 @@ const full = (r) => `${r.head}\r\n\r\n${r.body}`;
 
 describe('docs/openapi.yaml', () => {
   let main;      // defaults, MAX_SOCKETS_PER_USER=1, MAX_ACK_RESULT_BYTES=16
-  let gated;     // CONSOLE=1, PUBLISH_SECRET
+  let gated;     // CONSOLE=1, SERVE_SDK=1, PUBLISH_SECRET
   let full503;   // MAX_CONNECTIONS=2
   let noRedis;   // cluster mode with Redis unreachable
   let endUser, publisher;
@@ -198,7 +199,7 @@ describe('docs/openapi.yaml', () => {
     assert.ok(!JSON.stringify(doc).includes('"$ref"'), 'every $ref resolved');
     [main, gated, full503, noRedis] = await Promise.all([
       startServer({ single: true, env: { MAX_SOCKETS_PER_USER: '1', MAX_ACK_RESULT_BYTES: '16' } }),
-      startServer({ single: true, env: { CONSOLE: '1', PUBLISH_SECRET } }),
+      startServer({ single: true, env: { CONSOLE: '1', SERVE_SDK: '1', PUBLISH_SECRET } }),
       startServer({ single: true, env: { MAX_CONNECTIONS: '2' } }),
       freePort().then((p) => startServer({ single: true, env: { REDIS_URL: `redis://127.0.0.1:${p}`, REDIS_REQUIRED: '0' } })),
     ]);
@@ -606,10 +607,34 @@ describe('docs/openapi.yaml', () => {
       }
     });
 
+    it('GET / redirects to /console with CONSOLE=1 (302, empty body); 404 without', async () => {
+      const r = check('/', 'GET', await raw(gated.port, 'GET / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n'));
+      assert.equal(r.status, 302);
+      assert.equal(r.statusLine, 'HTTP/1.1 302 Found');
+      assert.equal(r.headers.location, '/console');
+      assert.equal(r.headers['content-length'], '0');
+      assert.equal(check('/', 'GET', await viaFetch(`${main.http}/`)).status, 404);
+    });
+
+    it('/sdk/realtime.js: 200 with SERVE_SDK=1 (GET and HEAD), 404 without', async () => {
+      const g = check('/sdk/realtime.js', 'GET', await viaFetch(`${gated.http}/sdk/realtime.js`));
+      assert.equal(g.status, 200);
+      const h = check('/sdk/realtime.js', 'HEAD', await raw(gated.port, 'HEAD /sdk/realtime.js HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n', { isHead: true }));
+      assert.equal(h.status, 200);
+      assert.equal(h.body, '');
+      assert.equal(h.headers['content-type'], g.headers['content-type']);
+      assert.equal(Number(h.headers['content-length']), Buffer.byteLength(g.body));
+      assert.equal(check('/sdk/realtime.js', 'GET', await viaFetch(`${main.http}/sdk/realtime.js`)).status, 404);
+      const off = check('/sdk/realtime.js', 'HEAD', await raw(main.port, 'HEAD /sdk/realtime.js HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n', { isHead: true }));
+      assert.equal(off.status, 404);
+      assert.equal(off.body, '');
+    });
+
     it('requests that are no route get the NotFound response', async () => {
       const notFound = doc.components.responses.NotFound;
       for (const [method, path] of [['GET', '/publish'], ['HEAD', '/publish'], ['PUT', '/publish'], ['DELETE', '/publish'], ['GET', '/publish/'],
         ['OPTIONS', '/x'], ['PUT', '/healthz'], ['POST', '/metrics'], ['HEAD', '/console'], ['GET', '/nowhere'], ['HEAD', '/nowhere'],
+        ['HEAD', '/'], ['POST', '/'], ['OPTIONS', '/sdk/realtime.js'], ['POST', '/sdk/realtime.js'], ['GET', '/sdk/'],
         ['HEAD', '/users/u/devices'], ['POST', '/users/u/devices'], ['PUT', '/users/u/devices'], ['DELETE', '/users/u/devices'],
         ['PATCH', '/users/u/devices'], ['GET', '/users//devices'], ['GET', '/users/a/b/devices'], ['GET', '/users/u/devices/']]) {
         const r = await raw(main.port, `${method} ${path} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n`, { isHead: method === 'HEAD' });

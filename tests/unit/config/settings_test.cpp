@@ -276,6 +276,7 @@ TEST(Settings, EachRowParsesWhatItShowsFromEverySource) {
                 {"REDIS_URL", "redis://10.0.0.1:6380"},
                 {"REDIS_REQUIRED", "1"},
                 {"NODE_ID", "node-7"},
+                {"SERVE_SDK", "1"},
                 {"LOG_LEVEL", "critical"},
                 {"LOG_FORMAT", "json"},
                 {"ENV_FILE", "my.env"},

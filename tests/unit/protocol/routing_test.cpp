@@ -8,7 +8,9 @@ TEST(Routing, UpgradeComesFirstOnAnyPath) {
   EXPECT_EQ(classify("GET", "/", "websocket"), route::websocket);
   EXPECT_EQ(classify("GET", "/anything?token=x", "WebSocket"), route::websocket);
   EXPECT_EQ(classify("POST", "/publish", "websocket"), route::websocket);
-  EXPECT_EQ(classify("GET", "/", "h2c"), route::not_found);
+  // Another Upgrade is no upgrade: the request is routed by method and path.
+  EXPECT_EQ(classify("GET", "/", "h2c"), route::root);
+  EXPECT_EQ(classify("GET", "/x", "h2c"), route::not_found);
 }
 
 TEST(Routing, PublishAndPreflight) {
@@ -44,10 +46,34 @@ TEST(Routing, TheConsoleIsItsOwnRouteAndNeverShadowsUpgrades) {
   EXPECT_EQ(classify("GET", "/console", "websocket"), route::websocket);
 }
 
+TEST(Routing, TheRootIsItsOwnRouteForGetOnly) {
+  // The handler redirects to /console with CONSOLE=1, else answers the
+  // contract's 404.
+  EXPECT_EQ(classify("GET", "/", std::nullopt), route::root);
+  EXPECT_EQ(classify("GET", "/?x=1", std::nullopt), route::root);
+  EXPECT_EQ(classify("GET", "http://host:8787", std::nullopt), route::root);
+  EXPECT_EQ(classify("GET", "http://host:8787/", std::nullopt), route::root);
+  EXPECT_EQ(classify("HEAD", "/", std::nullopt), route::not_found);
+  EXPECT_EQ(classify("POST", "/", std::nullopt), route::not_found);
+  EXPECT_EQ(classify("GET", "//", std::nullopt), route::not_found);
+  EXPECT_EQ(classify("GET", "/", "websocket"), route::websocket);
+}
+
+TEST(Routing, TheSdkIsGetOrHeadAndNeverShadowsUpgrades) {
+  // The handler answers 404 for it unless SERVE_SDK=1.
+  EXPECT_EQ(classify("GET", "/sdk/realtime.js", std::nullopt), route::sdk);
+  EXPECT_EQ(classify("GET", "/sdk/realtime.js?v=0.1.0", std::nullopt), route::sdk);
+  EXPECT_EQ(classify("HEAD", "/sdk/realtime.js", std::nullopt), route::sdk);
+  EXPECT_EQ(classify("OPTIONS", "/sdk/realtime.js", std::nullopt), route::not_found);
+  EXPECT_EQ(classify("POST", "/sdk/realtime.js", std::nullopt), route::not_found);
+  EXPECT_EQ(classify("GET", "/sdk/", std::nullopt), route::not_found);
+  EXPECT_EQ(classify("GET", "/sdk/realtime.js/", std::nullopt), route::not_found);
+  EXPECT_EQ(classify("GET", "/sdk/realtime.js", "websocket"), route::websocket);
+}
+
 TEST(Routing, EverythingElseIsNotFound) {
   EXPECT_EQ(classify("GET", "/publish", std::nullopt), route::not_found);
   EXPECT_EQ(classify("OPTIONS", "/x", std::nullopt), route::not_found);
-  EXPECT_EQ(classify("GET", "/", std::nullopt), route::not_found);
   EXPECT_EQ(classify("POST", "/publish/", std::nullopt), route::not_found);
   EXPECT_EQ(classify("POST", "/Publish", std::nullopt), route::not_found);
   EXPECT_EQ(classify("POST", "//publish", std::nullopt), route::not_found);
