@@ -52,7 +52,7 @@ struct server::impl {
     broker::broker* b;
     broker::presence* p;
     if (cfg.redis_url.empty() && cfg.redis_cluster_nodes.empty()) {
-      local = std::make_unique<broker::local_broker>(*the_hub);
+      local = std::make_unique<broker::local_broker>(*the_hub, cfg.idempotency_ttl);
       b = local.get();
       p = local.get();
     } else {
@@ -69,6 +69,7 @@ struct server::impl {
       ro.history_ttl = cfg.history_ttl;
       ro.history_max_bytes = std::min(cfg.history_max_bytes, cfg.max_queued_bytes);
       ro.read_max_bytes = cfg.max_queued_bytes;
+      ro.idempotency_ttl = cfg.idempotency_ttl;
       cluster = std::make_unique<broker::redis_broker>(*the_hub, ro);
       for (auto& s : shards) s->use_stream_source(cluster.get());
       b = cluster.get();

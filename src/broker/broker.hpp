@@ -10,6 +10,7 @@
 #include <memory>
 #include <string>
 
+#include "broker/idempotency_keys.hpp"
 #include "hub/delivery.hpp"
 #include "metrics/metrics.hpp"
 #include "protocol/envelope.hpp"
@@ -58,6 +59,14 @@ class broker {
   using roster_callback =
       std::function<void(std::vector<protocol::roster_entry>, std::optional<metrics::degradation>)>;
   virtual void roster(const std::string& user, roster_callback done) = 0;
+
+  // Section 15 (Idempotency-Key): claims `key` for a publish whose body has
+  // `fingerprint`, in flight for at most `hold`; `done` once, on a thread
+  // of the broker's choosing, with what was there. Any thread.
+  virtual void claim_key(std::string key, std::string fingerprint, std::chrono::milliseconds hold,
+                         std::function<void(key_claim)> done) = 0;
+  // Keeps the answer of the publish that claimed `key` (IDEMPOTENCY_TTL_MS).
+  virtual void keep_answer(std::string key, protocol::idempotency_record answered) = 0;
 
   // Shutdown: answer every publish this node took with what it has now,
   // instead of waiting for other nodes. Any thread.

@@ -1,5 +1,6 @@
 #include "broker/redis_broker.hpp"
 
+#include <hiredis/hiredis.h>
 #include <spdlog/spdlog.h>
 
 #include <boost/asio/executor_work_guard.hpp>
@@ -110,9 +111,10 @@ struct redis_broker::impl {
   epoch_fence fence;    // refuses what superseded masters write
   node_delivery nodes;  // publishes of other nodes (and ours) for our users
   channel_sync channels;
-  stream_reads reads;        // for recovering sockets
-  device_roster devices;     // sections 11 and 13 across nodes
-  origin_publish publisher;  // publishes this node takes
+  stream_reads reads;                            // for recovering sockets
+  device_roster devices;                         // sections 11 and 13 across nodes
+  origin_publish publisher;                      // publishes this node takes
+  idempotency_memory keys{opt.idempotency_ttl};  // section 15 while Redis is unreachable
 
   void set_first_connect(bool ok) {
     if (!std::exchange(first_connect_set, true)) first_connect.set_value(ok);
@@ -295,6 +297,37 @@ void redis_broker::device_opened(const std::string& user, const std::string& dev
                                  std::int64_t since_ms) {
   asio::post(impl_->ioc, [m = impl_.get(), user, device, since_ms] {
     m->devices.device_opened(user, device, since_ms);
+  });
+}
+
+// Section 15: records in Redis, seen by every node (one SET each; see
+// broker/idempotency_keys.hpp); in this process while Redis is unreachable.
+void redis_broker::claim_key(std::string key, std::string fingerprint,
+                             std::chrono::milliseconds hold, std::function<void(key_claim)> done) {
+  asio::post(impl_->ioc, [m = impl_.get(), key = "hf:idem:" + key, fp = std::move(fingerprint),
+                          hold, done = std::move(done)]() mutable {
+    auto local = [m, key, fp, hold, done] { done(m->keys.claim(key, fp, hold, clock::now())); };
+    if (m->st != impl::state::up || !m->redis->up()) return local();
+    std::string flight = protocol::encode(protocol::idempotency_record{fp});
+    bool sent = m->redis->command(
+        {"SET", key, flight, "NX", "GET", "PX", std::to_string(hold.count())}, key,
+        [fp, done, local](redisReply* r) {
+          if (!r || r->type == REDIS_REPLY_ERROR) return local();
+          if (r->type == REDIS_REPLY_NIL) return done(key_claim{});
+          done(claim_outcome(protocol::decode_idempotency_record(std::string_view(r->str, r->len)),
+                             fp));
+        });
+    if (!sent) local();
+  });
+}
+
+void redis_broker::keep_answer(std::string key, protocol::idempotency_record answered) {
+  asio::post(impl_->ioc, [m = impl_.get(), key = "hf:idem:" + key,
+                          r = std::move(answered)]() mutable {
+    std::string ttl = std::to_string(m->opt.idempotency_ttl.count());
+    if (m->st != impl::state::up || !m->redis->up() ||
+        !m->redis->command({"SET", key, protocol::encode(r), "PX", ttl}, key, [](redisReply*) {}))
+      m->keys.keep(key, std::move(r), clock::now());
   });
 }
 

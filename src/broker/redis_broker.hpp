@@ -67,6 +67,7 @@ struct redis_options {
   // min(HISTORY_MAX_BYTES, MAX_QUEUED_BYTES) and MAX_QUEUED_BYTES.
   std::size_t history_max_bytes = 4 << 20;
   std::size_t read_max_bytes = 4 << 20;
+  std::chrono::milliseconds idempotency_ttl{600'000};  // section 15
 };
 
 // Also the stream source of every shard: a user's epoch, offsets and kept
@@ -101,6 +102,9 @@ class redis_broker final : public broker, public presence, public hub::stream_so
   void device_opened(const std::string& user, const std::string& device,
                      std::int64_t since_ms) override;
   void roster(const std::string& user, roster_callback done) override;
+  void claim_key(std::string key, std::string fingerprint, std::chrono::milliseconds hold,
+                 std::function<void(key_claim)> done) override;
+  void keep_answer(std::string key, protocol::idempotency_record answered) override;
 
   void read_stream(const std::string& user, std::optional<hub::stream_position> after,
                    std::function<void(hub::stream_view)> done) override;

@@ -32,8 +32,10 @@ struct config {
   std::uint16_t port = 8787;                    // the original's `wrangler dev` port
   unsigned threads = 0;                         // 0 = one per core
   std::chrono::milliseconds ack_timeout{5000};  // the original's ack wait
-  std::size_t max_body_bytes = 1 << 20;         // POST /publish body: 1 MiB
-  std::size_t max_message_bytes = 64 << 10;     // one WebSocket message: 64 KiB
+  // How long a publish's Idempotency-Key keeps its answer (section 15).
+  std::chrono::milliseconds idempotency_ttl{600'000};
+  std::size_t max_body_bytes = 1 << 20;      // POST /publish body: 1 MiB
+  std::size_t max_message_bytes = 64 << 10;  // one WebSocket message: 64 KiB
   // permessage-deflate (RFC 7692) when a client offers it; envelopes shorter
   // than compression_min_bytes go uncompressed (measured: below it the
   // bytes saved do not pay for the CPU; docs/performance.md).

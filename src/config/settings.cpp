@@ -245,6 +245,10 @@ std::vector<setting> table() {
       row("ACK_TIMEOUT_MS", "--ack-timeout-ms", from_config,
           "longest a publish waits for acks; also the cap for a request's ackTimeoutMs",
           milliseconds(&config::ack_timeout, 0, 3'600'000)),
+      row("IDEMPOTENCY_TTL_MS", "--idempotency-ttl-ms", from_config,
+          "how long a publish with an Idempotency-Key keeps its answer for retries "
+          "(docs/protocol.md section 15)",
+          milliseconds(&config::idempotency_ttl, 1000, 86'400'000)),
       row("MAX_BODY_BYTES", "--max-body-bytes", from_config,
           "largest POST /publish body (413 above)",
           integer<size_t>(&config::max_body_bytes, 64, size_t{1} << 30)),

@@ -17,7 +17,8 @@ struct request {
   unsigned version = 11;    // 10 = HTTP/1.0, 11 = HTTP/1.1
   std::optional<std::string_view> authorization, content_type, upgrade, connection,
       sec_websocket_key, sec_websocket_version,
-      sec_websocket_extensions;  // the first such header line
+      sec_websocket_extensions,  // the first such header line
+      idempotency_key;           // section 15
   std::string_view body;         // empty for an upgrade (answered after the header)
   bool keep_alive = true;        // what the request asked for
 };

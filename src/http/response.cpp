@@ -67,6 +67,17 @@ std::string_view degraded_header(protocol::degradation d) noexcept {
   return lines[static_cast<std::size_t>(d)];
 }
 
+std::string_view replayed_header(std::optional<protocol::degradation> d) noexcept {
+  static const auto lines = [] {
+    std::array<std::string, protocol::degraded_values.size() + 1> h;
+    h[0] = "idempotent-replayed: true\r\n";
+    for (std::size_t i = 0; i < protocol::degraded_values.size(); ++i)
+      h[i + 1] = h[0] + "hopeflow-degraded: " + std::string(protocol::degraded_values[i]) + "\r\n";
+    return h;
+  }();
+  return lines[d ? static_cast<std::size_t>(*d) + 1 : 0];
+}
+
 std::string serialize(const response& r, bool http10, int idle_seconds) {
   static constexpr std::string_view cors =
       "access-control-allow-origin: *\r\n"

@@ -3,6 +3,7 @@
 // publish path). Pure.
 #pragma once
 
+#include <optional>
 #include <string>
 #include <string_view>
 
@@ -51,6 +52,9 @@ response json_error(unsigned status, std::string_view message, bool keep_alive =
 // The `hopeflow-degraded: <value>` header line (with its CRLF; static
 // storage, so a response may keep a view of it).
 std::string_view degraded_header(protocol::degradation d) noexcept;
+// `idempotent-replayed: true` (section 15), and the degraded line the first
+// answer had, if any.
+std::string_view replayed_header(std::optional<protocol::degradation> d) noexcept;
 
 std::string serialize(const response& r, bool http10 = false, int idle_seconds = -1);
 

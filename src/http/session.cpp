@@ -49,6 +49,8 @@ request view_of(const bhttp::request<bhttp::string_body>& r, protocol::route rou
     v.sec_websocket_extensions = header(r, bhttp::field::sec_websocket_extensions);
   } else {
     v.body = r.body();
+    if (route == protocol::route::publish)
+      if (auto it = r.find("Idempotency-Key"); it != r.end()) v.idempotency_key = it->value();
   }
   v.keep_alive = r.keep_alive();
   return v;

@@ -65,6 +65,8 @@ void counters::add(const counters& o) {
   for (std::size_t i = 0; i < completions.size(); ++i) completions[i] += o.completions[i];
   cancels_sent += o.cancels_sent;
   publishes_forbidden += o.publishes_forbidden;
+  idempotent_replays += o.idempotent_replays;
+  idempotency_conflicts += o.idempotency_conflicts;
   refreshes += o.refreshes;
   for (std::size_t i = 0; i < refresh_failures.size(); ++i)
     refresh_failures[i] += o.refresh_failures[i];
@@ -216,6 +218,13 @@ std::string render_prometheus(const counters& c, const gauges& g) {
   single(o, "hopeflow_publishes_forbidden_total", "counter",
          "Publishes refused with 403: valid tokens that are not publisher tokens (PUBLISH_SECRET).",
          double(c.publishes_forbidden));
+  single(o, "hopeflow_idempotent_replays_total", "counter",
+         "Publishes answered with the first answer of their Idempotency-Key (no delivery).",
+         double(c.idempotent_replays));
+  single(
+      o, "hopeflow_idempotency_conflicts_total", "counter",
+      "Publishes refused for their Idempotency-Key: 409 (still in flight) or 422 (another body).",
+      double(c.idempotency_conflicts));
   single(o, "hopeflow_token_refreshes_total", "counter",
          "Tokens refreshed on open sockets (refresh messages answered refreshed).",
          double(c.refreshes));

@@ -139,6 +139,8 @@ struct counters {
   per<degradation> publishes_degraded{};
   std::uint64_t publish_backstops = 0;    // answered by the session's backstop timer
   std::uint64_t publishes_forbidden = 0;  // 403: valid tokens that are not publishers
+  // Section 15: answers replayed for an Idempotency-Key, and 409/422 conflicts.
+  std::uint64_t idempotent_replays = 0, idempotency_conflicts = 0;
   // Identity on open sockets (docs/protocol.md sections 8-9).
   std::uint64_t refreshes = 0;
   per<refresh_failure> refresh_failures{};

@@ -89,7 +89,7 @@ struct handlers_fixture : ::testing::Test {
   boost::asio::io_context ioc{1};
   hub::shard shard{ioc, hub::shard_limits{}};
   hub::hub the_hub{{&shard}};
-  broker::local_broker broker{the_hub};
+  broker::local_broker broker{the_hub, std::chrono::minutes(10)};
   auth::token_cache tokens{verifier};
   metrics::counters counters;
   one_worker workers{counters, shard};
