@@ -106,9 +106,16 @@ def mint_token(
     return f"{signing_input}.{_b64url(signature)}"
 
 
-def _request(method: str, url: str, token: str, body: Any = _ABSENT, timeout: float = 10) -> Any:
+def _request(
+    method: str,
+    url: str,
+    token: str,
+    body: Any = _ABSENT,
+    timeout: float = 10,
+    extra_headers: dict[str, str] | None = None,
+) -> Any:
     """Send one request with the bearer token; return the parsed JSON answer or raise HopeflowError."""
-    headers = {"Authorization": f"Bearer {token}", "Accept": "application/json"}
+    headers = {"Authorization": f"Bearer {token}", "Accept": "application/json", **(extra_headers or {})}
     data = None
     if body is not _ABSENT:
         data = json.dumps(body, separators=(",", ":"), ensure_ascii=False).encode("utf-8")
@@ -141,6 +148,7 @@ def publish(
     receipts: bool | None = None,
     until: str | int | None = None,
     cancel: bool | None = None,
+    idempotency_key: str | None = None,
     timeout: float = 10,
 ) -> dict[str, Any]:
     """``POST /publish`` an envelope for ``user_id`` and return the server's answer.
@@ -148,6 +156,10 @@ def publish(
     Only the members passed are sent: ``type``, ``payload`` (``None`` sends
     ``null``), ``ackTimeoutMs``, and the upcoming ``receipts``, ``until``
     (``"all"``, ``"first"`` or a number) and ``cancel``, passed through as given.
+    ``idempotency_key`` sends the ``Idempotency-Key`` header (docs/protocol.md
+    section 15): a retry with the same key and body gets the first answer back
+    instead of delivering again (409 while the first is still waiting, 422 for
+    another body), so a publish whose connection dropped can be retried safely.
     ``timeout`` bounds the HTTP request in seconds (keep it above the ack wait).
     Raises :class:`HopeflowError` on a non-2xx answer.
     """
@@ -164,7 +176,8 @@ def publish(
         body["until"] = until
     if cancel is not None:
         body["cancel"] = cancel
-    return _request("POST", base_url.rstrip("/") + "/publish", token, body, timeout)
+    headers = {"Idempotency-Key": idempotency_key} if idempotency_key is not None else None
+    return _request("POST", base_url.rstrip("/") + "/publish", token, body, timeout, headers)
 
 
 def devices(base_url: str, token: str, user_id: str, timeout: float = 10) -> dict[str, Any]:

@@ -286,6 +286,16 @@ class PublishEndToEndTest(unittest.TestCase):
             self.assertEqual(ctx.exception.status, 401)
             self.assertEqual(ctx.exception.message, "Unauthorized")
 
+    def test_idempotency_key_answers_a_retry_from_the_first(self) -> None:
+        token = mint_token(SECRET, "backend")
+        first = publish(self.server.base, token, "idem-py", "chat", {"n": 1}, idempotency_key="py-1")
+        again = publish(self.server.base, token, "idem-py", "chat", {"n": 1}, idempotency_key="py-1")
+        self.assertEqual(again, first)
+        with self.assertRaises(HopeflowError) as ctx:
+            publish(self.server.base, token, "idem-py", "chat", {"n": 2}, idempotency_key="py-1")
+        self.assertEqual((ctx.exception.status, ctx.exception.message),
+                         (422, "Idempotency-Key reused with a different body"))
+
     def test_bad_body_is_400_with_message(self) -> None:
         with self.assertRaises(HopeflowError) as ctx:
             publish(self.server.base, mint_token(SECRET, "backend"), "u1", ack_timeout_ms=-5)
