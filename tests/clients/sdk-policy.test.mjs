@@ -593,6 +593,42 @@ describe('publish() and devices() on the wire (sections 12 and 13)', () => {
       (e) => e instanceof BadRequestError && e.status === 400 && /until must be/.test(e.message));
   });
 
+  it('section 15: a key per call; a failed connection is sent again with the same key; 409 waits for the first answer', async () => {
+    const base = { url: 'http://h:1', token: 't', userId: 'u' };
+    const f = fakeFetch();
+    await publish({ ...base, fetch: f.fetch });
+    await publish({ ...base, fetch: f.fetch });
+    const [k1, k2] = f.calls.map((c) => c.headers['idempotency-key']);
+    assert.match(k1, /^[0-9a-f]{32}$/);
+    assert.notEqual(k1, k2, 'a fresh key for each call');
+    await publish({ ...base, fetch: f.fetch, idempotencyKey: 'order-7' });
+    assert.equal(f.calls[2].headers['idempotency-key'], 'order-7');
+    await publish({ ...base, fetch: f.fetch, idempotencyKey: false });
+    assert.equal(f.calls[3].headers['idempotency-key'], undefined);
+    // The connection fails once, then the retry finds the first in flight (409), then its answer.
+    let n = 0;
+    const flaky = fakeFetch(() => {
+      n++;
+      if (n === 1) throw new TypeError('fetch failed');
+      if (n === 2) return { status: 409, body: { error: 'A request with this Idempotency-Key is in progress' } };
+      return { status: 200, body: { clientCount: 1, results: ['ok'] }, headers: { 'idempotent-replayed': 'true' } };
+    });
+    const got = await publish({ ...base, fetch: flaky.fetch });
+    assert.deepEqual(got, { clientCount: 1, results: ['ok'], replayed: true });
+    assert.equal(flaky.calls.length, 3);
+    assert.equal(new Set(flaky.calls.map((c) => c.headers['idempotency-key'])).size, 1, 'one key for every attempt');
+    // Without a key a failed connection is not retried; retries are bounded.
+    const down = fakeFetch(() => { throw new TypeError('fetch failed'); });
+    await assert.rejects(publish({ ...base, fetch: down.fetch, idempotencyKey: false }), /fetch failed/);
+    assert.equal(down.calls.length, 1);
+    await assert.rejects(publish({ ...base, fetch: down.fetch, retries: 1 }), /fetch failed/);
+    assert.equal(down.calls.length, 3);
+    // A first answer of 409 (another caller's publish with this key) is not waited for.
+    const busy = fakeFetch(() => ({ status: 409, body: { error: 'A request with this Idempotency-Key is in progress' } }));
+    await assert.rejects(publish({ ...base, fetch: busy.fetch, idempotencyKey: 'k' }), (e) => e.status === 409);
+    assert.equal(busy.calls.length, 1);
+  });
+
   it('devices(): GET /users/<id>/devices with a bearer token; degraded from the header; errors as publish', async () => {
     const body = { userId: 'a/b c', devices: [{ device: 'phone', since: '2026-01-01T00:00:00.000Z' }] };
     let headers = {};

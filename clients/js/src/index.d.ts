@@ -151,6 +151,15 @@ export interface PublishOptions<P = unknown> {
   until?: 'all' | 'first' | number;
   /** Once answered, send a `cancel` to targets that named a device and have not acked. */
   cancel?: boolean;
+  /**
+   * The Idempotency-Key header (section 15): by default a fresh key for each
+   * call, so that a call whose connection failed is sent again (up to
+   * `retries` times) and performed at most once; a string of your own (the
+   * same for a retry of yours); `false`: no key, no retry.
+   */
+  idempotencyKey?: string | false;
+  /** Resends after a failed connection (default 2). */
+  retries?: number;
   fetch?: typeof fetch;
   signal?: AbortSignal;
 }
@@ -173,6 +182,8 @@ export interface PublishAnswer<R = unknown> {
   devices?: DeviceReceipt<R>[];
   /** Present when the server answered from a degraded state (`hopeflow-degraded`). */
   degraded?: string;
+  /** True when this is the first answer of the same Idempotency-Key again (nothing was delivered). */
+  replayed?: boolean;
 }
 
 export declare function publish<R = unknown, P = unknown>(options: PublishOptions<P>): Promise<PublishAnswer<R>>;

@@ -782,7 +782,8 @@ export class RealtimeClient {
  * ServerError for other statuses (with `status` and `body`).
  */
 export async function publish({
-  url, token, userId, type, payload, ackTimeoutMs, receipts, until, cancel, fetch: fetchImpl, signal,
+  url, token, userId, type, payload, ackTimeoutMs, receipts, until, cancel, idempotencyKey, retries = 2,
+  fetch: fetchImpl, signal,
 } = {}) {
   if (typeof url !== 'string') throw new TypeError('publish({ url, token, userId, ... }) needs a url');
   if (typeof token !== 'string') throw new TypeError('publish needs a token (a publisher token when PUBLISH_SECRET is set)');
@@ -798,18 +799,43 @@ export async function publish({
   if (receipts !== undefined) body.receipts = receipts;
   if (until !== undefined) body.until = until;
   if (cancel !== undefined) body.cancel = cancel;
-  const res = await (fetchImpl ?? fetch)(target.toString(), {
-    method: 'POST',
-    headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
-    body: JSON.stringify(body),
-    signal,
-  });
-  const { text, json } = await readAnswer(res);
-  if (res.status === 200 && json && typeof json.clientCount === 'number' && Array.isArray(json.results)) {
-    const degraded = res.headers.get('hopeflow-degraded');
-    return degraded ? { ...json, degraded } : json;
+  // Section 15: every call carries an Idempotency-Key (its own, or one made
+  // here; `false`: none), so that a publish whose connection failed is sent
+  // again with the same key and performed at most once.
+  const key = idempotencyKey === false ? null : (idempotencyKey ?? newIdempotencyKey());
+  const headers = { authorization: `Bearer ${token}`, 'content-type': 'application/json' };
+  if (key !== null) headers['idempotency-key'] = key;
+  const init = { method: 'POST', headers, body: JSON.stringify(body), signal };
+  for (let attempt = 0; ; attempt++) {
+    let res;
+    try {
+      res = await (fetchImpl ?? fetch)(target.toString(), init);
+    } catch (err) {
+      // The connection failed: with a key, the server may have it; send it again.
+      if (key === null || attempt >= retries || signal?.aborted) throw err;
+      await new Promise((r) => setTimeout(r, 100 * 3 ** attempt));
+      continue;
+    }
+    const { text, json } = await readAnswer(res);
+    // A retry that finds the first still waiting for acks: wait for its answer.
+    if (res.status === 409 && attempt > 0 && attempt < retries + 20) {
+      await new Promise((r) => setTimeout(r, 250));
+      continue;
+    }
+    if (res.status === 200 && json && typeof json.clientCount === 'number' && Array.isArray(json.results)) {
+      const degraded = res.headers.get('hopeflow-degraded');
+      const replayed = res.headers.get('idempotent-replayed') === 'true';
+      return degraded || replayed ? { ...json, ...(degraded && { degraded }), ...(replayed && { replayed }) } : json;
+    }
+    throw answerError('publish', res, text, json);
   }
-  throw answerError('publish', res, text, json);
+}
+
+// A fresh Idempotency-Key: 128 random bits.
+function newIdempotencyKey() {
+  const bytes = new Uint8Array(16);
+  globalThis.crypto.getRandomValues(bytes);
+  return Array.from(bytes, (b) => b.toString(16).padStart(2, '0')).join('');
 }
 
 /**
