@@ -77,7 +77,9 @@ describe('browser: two tabs through a node restart', () => {
     for (const page of tabs) await until(() => page.evaluate(() => window.states.at(-1) === 'reconnecting'), 'the tab noticing');
     for (let n = 2; n <= 4; n++) assert.deepEqual(await pub(n), { clientCount: 0, results: [] });
     await pair.restartA();
-    for (const page of tabs) await until(() => page.evaluate(() => window.got.includes(4)), 'the recovered envelopes');
+    // The tabs' reconnect backoff doubles from 0.5 s (with jitter): the attempt
+    // after the restart can come up to ~12 s later on a loaded machine.
+    for (const page of tabs) await until(() => page.evaluate(() => window.got.includes(4)), 'the recovered envelopes', 40_000);
     const live = await pub(5);
     assert.equal(live.clientCount, 2);
     assert.deepEqual(live.results.map((r) => `${r.tab}:${r.n}`).sort(), ['1:5', '2:5']);
