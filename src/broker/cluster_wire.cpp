@@ -244,16 +244,22 @@ std::optional<protocol::receipt> take_receipt(std::string_view& in) {
   return r;
 }
 
-std::string encode_receipts(const node_answer& a) {
-  std::string out;
-  out.reserve(128 + a.entries.size() * 32);
-  out.append(receipts_tag).append(a.incarnation).push_back(' ');
+// "<tag><incarnation> <request> <envelopeId> <count> <dropped> ": the head
+// both answer versions share.
+void append_answer_head(std::string& out, std::string_view tag, const node_answer& a) {
+  out.append(tag).append(a.incarnation).push_back(' ');
   append_number(out, a.request);
   out.append(" ").append(a.envelope_id).push_back(' ');
   append_number(out, a.count);
   out.push_back(' ');
   append_number(out, a.dropped);
   out.push_back(' ');
+}
+
+std::string encode_receipts(const node_answer& a) {
+  std::string out;
+  out.reserve(128 + a.entries.size() * 32);
+  append_answer_head(out, receipts_tag, a);
   append_number(out, static_cast<std::uint64_t>(a.step));
   out.push_back(' ');
   append_number(out, a.entries.size());
@@ -314,13 +320,7 @@ std::string encode(const node_answer& a) {
   for (const auto& r : a.results) size += r.size() + 12;
   std::string out;
   out.reserve(size);
-  out.append(answer_tag).append(a.incarnation).push_back(' ');
-  append_number(out, a.request);
-  out.append(" ").append(a.envelope_id).push_back(' ');
-  append_number(out, a.count);
-  out.push_back(' ');
-  append_number(out, a.dropped);
-  out.push_back(' ');
+  append_answer_head(out, answer_tag, a);
   append_number(out, a.results.size());
   out.push_back('\n');
   for (const auto& r : a.results) {
