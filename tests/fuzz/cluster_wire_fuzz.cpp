@@ -1,5 +1,5 @@
 // Fuzz target: the messages nodes exchange through Redis (they come off the
-// network). Properties: decoding never crashes; every message has one
+// network), sections 11-13's included. Properties: decoding never crashes; every message has one
 // spelling, so whatever decodes re-encodes to the same bytes; and a message
 // built from arbitrary parts decodes back to those parts.
 #include <cstdint>
@@ -7,6 +7,7 @@
 #include <string_view>
 
 #include "broker/cluster_wire.hpp"
+#include "broker/device_wire.hpp"
 #include "protocol/envelope.hpp"
 
 using namespace hf::broker::wire;
@@ -21,6 +22,11 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     if (encode(*a) != in) std::abort();
     if (a->results.size() + a->dropped > a->count) std::abort();
   }
+  // Sections 11-13 (broker/device_wire.hpp) and the end of a publish.
+  if (auto d = decode_device_opened(in); d && encode(*d) != in) std::abort();
+  if (auto q = decode_roster_query(in); q && encode(*q) != in) std::abort();
+  if (auto r = decode_roster_answer(in); r && encode(*r) != in) std::abort();
+  if (auto e = decode_end(in); e && encode_end(*e) != in) std::abort();
   // Build messages from the input's pieces: split at the first two bytes'
   // values into results (non-empty) and an envelope.
   if (size >= 2) {
