@@ -222,10 +222,13 @@ void usage_listen(const std::string& program) {
 void usage_publish(const std::string& program) {
   std::cerr << "usage: " << program
             << " publish --user ID [--type T] [--payload JSON] [--ack-timeout MS] [--receipts] "
-               "[--until first|all|N] [--cancel] [--url URL] [--token JWT] [options]\n"
+               "[--until first|all|N] [--cancel] [--idempotency-key K] [--url URL] [--token JWT] "
+               "[options]\n"
                "  POSTs /publish and prints the answer ({\"clientCount\",\"results\"}, and\n"
                "  \"devices\" with --receipts). --until answers after the first or N acks;\n"
                "  --cancel then withdraws the envelope from the devices that did not ack it.\n"
+               "  --idempotency-key K: run it again with the same K and it is not delivered\n"
+               "  twice (the first answer comes back; stderr says \"replayed\").\n"
                "  Without --token, one is minted with PUBLISH_SECRET when set, else JWT_SECRET.\n";
 }
 
@@ -315,6 +318,7 @@ int publish_command(const std::string& program, const std::vector<std::string>& 
                     const config_loader& load) {
   common_args c;
   json::object body;
+  std::string idempotency_key;  // section 15: sent as the Idempotency-Key header
   bool help = false;
   auto err =
       split_args(args, c, [&](const std::string& name, const auto& value) -> std::optional<bool> {
@@ -338,6 +342,11 @@ int publish_command(const std::string& program, const std::vector<std::string>& 
           auto ms = integer_arg(*v, 0);
           if (!ms) return std::nullopt;
           body["ackTimeoutMs"] = *ms;
+          return true;
+        }
+        if (name == "--idempotency-key") {
+          auto v = value();
+          if (v) idempotency_key = *v;
           return true;
         }
         if (name == "--receipts" || name == "--cancel") {
@@ -378,7 +387,7 @@ int publish_command(const std::string& program, const std::vector<std::string>& 
   auto p = client::prepare("publish", c, load, true);
   if (!p) return 2;
   return client::http_request("publish", *p, bhttp::verb::post, "/publish", json::serialize(body),
-                              publish_timeout_s);
+                              publish_timeout_s, idempotency_key);
 }
 
 int devices_command(const std::string& program, const std::vector<std::string>& args,

@@ -75,11 +75,13 @@ std::string default_url(const config::config& cfg) {
 
 template <class Stream>
 int exchange(Stream& s, const char* cmd, const prepared& p, bhttp::verb method,
-             const std::string& path, const std::optional<std::string>& body) {
+             const std::string& path, const std::optional<std::string>& body,
+             const std::string& idempotency_key) {
   bhttp::request<bhttp::string_body> req{method, p.where.base_path + path, 11};
   req.set(bhttp::field::host, p.where.host_header());
   req.set(bhttp::field::user_agent, std::string("hopeflow-realtime ") + cmd);
   req.set(bhttp::field::authorization, "Bearer " + p.token);
+  if (!idempotency_key.empty()) req.set("Idempotency-Key", idempotency_key);
   if (body) {
     req.set(bhttp::field::content_type, "application/json");
     req.body() = *body;
@@ -103,6 +105,9 @@ int exchange(Stream& s, const char* cmd, const prepared& p, bhttp::verb method,
   }
   if (auto d = res.find("hopeflow-degraded"); d != res.end())
     std::cerr << "hopeflow-realtime " << cmd << ": degraded: " << d->value() << "\n";
+  if (res.find("idempotent-replayed") != res.end())
+    std::cerr << "hopeflow-realtime " << cmd
+              << ": replayed: the first answer of this Idempotency-Key (nothing delivered again)\n";
   std::cout << res.body() << "\n";
   return 0;
 }
@@ -167,10 +172,12 @@ asio::ssl::context client_tls() {
 }
 
 int http_request(const char* cmd, const prepared& p, bhttp::verb method, const std::string& path,
-                 const std::optional<std::string>& body, unsigned timeout_s) {
+                 const std::optional<std::string>& body, unsigned timeout_s,
+                 const std::string& idempotency_key) {
   arm_timeout(cmd, timeout_s);
-  return with_transport(
-      cmd, p, [&](auto& transport) { return exchange(transport, cmd, p, method, path, body); });
+  return with_transport(cmd, p, [&](auto& transport) {
+    return exchange(transport, cmd, p, method, path, body, idempotency_key);
+  });
 }
 
 }  // namespace hf::app::client

@@ -93,9 +93,11 @@ int with_transport(const char* cmd, const prepared& p, Use&& use) {
 // JSON body when `body` is given). A 200 answer's body is printed on stdout
 // (0); a `hopeflow-degraded` header is reported on stderr; any other status
 // prints "HTTP <status> <body>" on stderr (1), as does a connection failure.
-// Exits the process (1) when nothing has come back after `timeout_s`.
+// Exits the process (1) when nothing has come back after `timeout_s`. With
+// `idempotency_key`, the request carries it (docs/protocol.md section 15),
+// and a replayed answer is reported on stderr.
 int http_request(const char* cmd, const prepared& p, boost::beast::http::verb method,
                  const std::string& path, const std::optional<std::string>& body,
-                 unsigned timeout_s);
+                 unsigned timeout_s, const std::string& idempotency_key = {});
 
 }  // namespace hf::app::client

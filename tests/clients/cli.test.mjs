@@ -87,6 +87,24 @@ describe('CLI', () => {
     assert.ok(envs.every((e) => e.userId === 'cli-user' && typeof e.offset === 'number'));
   });
 
+  it('publish --idempotency-key: run again with the same key, the first answer comes back and nothing is delivered twice (section 15)', async () => {
+    const l = await listen(['--user', 'cli-idem', '--filter', 'type=m', '--ack', '"seen"', '--url', server.http]);
+    const args = ['publish', '--user', 'cli-idem', '--type', 'm', '--idempotency-key', 'cli-order-1', '--url', server.http];
+    const first = cli(args);
+    assert.equal(first.code, 0, first.err);
+    assert.deepEqual(JSON.parse(first.out), { clientCount: 1, results: ['seen'] });
+    assert.doesNotMatch(first.err, /replayed/);
+    const again = cli(args);
+    assert.equal(again.code, 0, again.err);
+    assert.equal(again.out, first.out);
+    assert.match(again.err, /replayed: the first answer of this Idempotency-Key/);
+    const other = cli(['publish', '--user', 'cli-idem', '--type', 'other', '--idempotency-key', 'cli-order-1', '--url', server.http]);
+    assert.equal(other.code, 1);
+    assert.match(other.err, /HTTP 422 .*Idempotency-Key reused with a different body/);
+    await stop(l);
+    assert.equal(l.lines().filter((x) => x.envelopeId).length, 1, 'delivered once');
+  });
+
   it('refuses bad input with a clear line and exit 2, and reports refusals with exit 1', async () => {
     let r = cli(['publish', '--user', 'u', '--payload', '{bad', '--url', server.http]);
     assert.equal(r.code, 2);
