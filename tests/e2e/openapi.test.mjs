@@ -47,6 +47,7 @@ function assertValid(schema, value, what) {
 
 const seen = new Set();           // "path METHOD status media"
 const seenValues = new Map();     // same key -> texts and error strings seen
+const seenHeaders = new Set();    // "path METHOD status header" for documented headers that were present
 const keyOf = (path, method, status, media) => `${path} ${method.toUpperCase()} ${status} ${media ?? '(no content)'}`;
 
 // Checks one answer against a response object of the document; returns the
@@ -86,6 +87,9 @@ function check(path, method, ans) {
   const { media, value } = checkResponse(what, response, method, ans);
   const key = keyOf(path, method, ans.status, media);
   seen.add(key);
+  for (const name of Object.keys(response.headers ?? {})) {
+    if (ans.headers[name.toLowerCase()] !== undefined) seenHeaders.add(`${path} ${method.toUpperCase()} ${ans.status} header ${name}`);
+  }
   const text = typeof value === 'string' ? value : typeof value?.error === 'string' ? value.error : undefined;
   if (text !== undefined) {
     if (!seenValues.has(key)) seenValues.set(key, new Set());
@@ -114,6 +118,22 @@ function documented() {
     }
   }
   return keys;
+}
+
+// Every response header the document names (content-type aside), as
+// "path METHOD status header name".
+function documentedHeaders() {
+  const out = [];
+  for (const [path, item] of Object.entries(doc.paths)) {
+    for (const method of METHODS) {
+      for (const [status, response] of Object.entries(item[method]?.responses ?? {})) {
+        for (const name of Object.keys(response.headers ?? {})) {
+          if (name.toLowerCase() !== 'content-type') out.push(`${path} ${method.toUpperCase()} ${status} header ${name}`);
+        }
+      }
+    }
+  }
+  return out;
 }
 
 // --- talking to the server -----------------------------------------------------
@@ -412,6 +432,90 @@ describe('docs/openapi.yaml', () => {
       const r = await post(noRedis, { userId: 'nobody' }, { tok: endUser });
       assert.equal(r.status, 200);
       assert.equal(r.headers['hopeflow-degraded'], 'local-only');
+    });
+
+    // Section 15: Idempotency-Key.
+    const keySchema = () => doc.paths['/publish'].post.parameters.find((p) => p.in === 'header' && p.name === 'Idempotency-Key').schema;
+    const keyed = async (server, body, key, { tok = endUser } = {}) => {
+      const headers = { authorization: `Bearer ${tok}`, 'content-type': 'application/json', 'idempotency-key': key };
+      return check('/publish', 'POST', await viaFetch(`${server.http}/publish`, { method: 'POST', headers, body: typeof body === 'string' ? body : JSON.stringify(body) }));
+    };
+
+    it('200 with idempotent-replayed: true for the same Idempotency-Key and body, with the first answer\'s hopeflow-degraded', async () => {
+      for (const key of ['openapi-replay-1', 'a key ~with spaces', 'k'.repeat(255)]) {
+        assertValid(keySchema(), key, 'a key the server accepts');
+        const first = await keyed(main, { userId: 'nobody', type: 'x', payload: { n: 1 } }, key);
+        assert.equal(first.status, 200);
+        assert.equal(first.headers['idempotent-replayed'], undefined, 'never on a first answer');
+        // Member order and white space do not matter; 1.0 is 1.
+        const again = await keyed(main, ' { "payload": {"n": 1.0}, "type": "x", "userId": "nobody" }', key);
+        assert.equal(again.status, 200);
+        assert.equal(again.body, first.body);
+        assert.equal(again.headers['idempotent-replayed'], 'true');
+        assert.equal(again.headers['hopeflow-degraded'], undefined);
+      }
+      // The first answer's hopeflow-degraded comes back with the replay.
+      const first = await keyed(noRedis, { userId: 'nobody' }, 'openapi-replay-degraded');
+      assert.equal(first.headers['hopeflow-degraded'], 'local-only');
+      assert.equal(first.headers['idempotent-replayed'], undefined);
+      const again = await keyed(noRedis, { userId: 'nobody' }, 'openapi-replay-degraded');
+      assert.equal(again.status, 200);
+      assert.equal(again.body, first.body);
+      assert.equal(again.headers['idempotent-replayed'], 'true');
+      assert.equal(again.headers['hopeflow-degraded'], 'local-only');
+    });
+
+    it('409 for a key whose publish is still waiting for acks; 422 for a key reused with another body; the replay delivers nothing', async () => {
+      const user = 'openapi-idem-slow';
+      const key = 'openapi-in-flight';
+      const body = { userId: user, type: 'm', payload: { n: 1 }, ackTimeoutMs: 1500 };
+      const s = await connect(main, user);
+      await s.subscribe([{ type: 'm' }]);  // never acks
+      const started = performance.now();
+      const slow = keyed(main, body, key);
+      const envelope = JSON.parse(await s.next());
+      assert.equal(envelope.type, 'm');
+      const busy = await keyed(main, body, key);
+      assert.equal(busy.status, 409);
+      assert.deepEqual(JSON.parse(busy.body), { error: 'A request with this Idempotency-Key is in progress' });
+      const other = await keyed(main, { ...body, payload: { n: 2 } }, key);
+      assert.equal(other.status, 422, 'another body, while the first is in flight');
+      assert.deepEqual(JSON.parse(other.body), { error: 'Idempotency-Key reused with a different body' });
+      assert.ok(performance.now() - started < 1400, 'the 409 and 422 came while the first was in flight');
+      const done = await slow;
+      assert.equal(done.status, 200);
+      assert.equal(done.body, '{"clientCount":1,"results":[]}');
+      assert.equal(done.headers['idempotent-replayed'], undefined);
+      const replay = await keyed(main, body, key);
+      assert.equal(replay.status, 200);
+      assert.equal(replay.body, done.body);
+      assert.equal(replay.headers['idempotent-replayed'], 'true');
+      const late = await keyed(main, { userId: user, type: 'other' }, key);
+      assert.equal(late.status, 422, 'another body, once the first was answered');
+      // The only frame the socket got was the first envelope: next is the pong.
+      await s.barrier();
+      await s.close();
+    });
+
+    it('400 Invalid Idempotency-Key for a key that is empty, too long or holds another byte, after the body checks; the parameter schema refuses the same keys', async () => {
+      for (const key of ['', 'x'.repeat(256)]) {
+        assert.equal(validatorOf(keySchema())(key), false, `the parameter schema accepts a key of ${key.length} characters`);
+        const r = await keyed(main, { userId: 'u' }, key);
+        assert.equal(r.status, 400, `key of ${key.length} characters`);
+        assert.deepEqual(JSON.parse(r.body), { error: 'Invalid Idempotency-Key' });
+      }
+      // Bytes fetch will not send: a tab inside the value, a latin-1 byte, UTF-8.
+      for (const [key, bytes] of [['a\tb', 'a\tb'], ['caf\u00e9', 'caf\u00e9'], ['caf\u00e9 (UTF-8)', Buffer.from('caf\u00e9').toString('latin1')]]) {
+        assert.equal(validatorOf(keySchema())(key), false, `the parameter schema accepts ${JSON.stringify(key)}`);
+        const req = requestFor('/publish', 'POST', endUser, { extra: [`Idempotency-Key: ${bytes}`] });
+        const r = check('/publish', 'POST', await raw(main.port, Buffer.from(full(req), 'latin1')));
+        assert.equal(r.status, 400, JSON.stringify(key));
+        assert.deepEqual(JSON.parse(r.body), { error: 'Invalid Idempotency-Key' }, JSON.stringify(key));
+      }
+      // The key is checked after the token and the body.
+      assert.equal((await keyed(main, { userId: 'u' }, '', { tok: 'not-a-token' })).status, 401);
+      assert.deepEqual(JSON.parse((await keyed(main, 'x', '')).body), { error: 'Invalid JSON body' });
+      assert.deepEqual(JSON.parse((await keyed(main, { userId: 'u', until: 0 }, '')).body), { error: UNTIL_ERROR });
     });
   });
 
@@ -717,12 +821,13 @@ describe('docs/openapi.yaml', () => {
     });
   });
 
-  it('every documented path, method, status and media type, and every error text, was produced', () => {
+  it('every documented path, method, status and media type, every error text and every response header, was produced', () => {
     const missing = [];
     for (const [key, texts] of documented()) {
       if (!seen.has(key)) { missing.push(key); continue; }
       for (const t of texts) if (!seenValues.get(key)?.has(t)) missing.push(`${key}: ${JSON.stringify(t)}`);
     }
+    for (const h of documentedHeaders()) if (!seenHeaders.has(h)) missing.push(h);
     assert.deepEqual(missing, [], 'documented in docs/openapi.yaml but never produced by the server');
     assert.ok(seen.size >= 80, `exercised ${seen.size} answers`);
   });
