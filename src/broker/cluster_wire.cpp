@@ -170,6 +170,7 @@ std::optional<publish_message> decode_publish(std::string_view in) {
     if (!since || *receipts > 1 || *cancel > 1 || *until > UINT32_MAX || *since > max_wait_ms)
       return std::nullopt;
     o = {static_cast<std::uint32_t>(*until), *receipts == 1, *cancel == 1};
+    if (!o.any()) return std::nullopt;  // one spelling: a publish without options is P1
     elapsed = *since;
   }
   auto epoch = wait ? take_token(in, ' ') : std::nullopt;
@@ -268,26 +269,35 @@ std::string encode_receipts(const node_answer& a) {
   return out;
 }
 
-std::optional<node_answer> decode_receipts(std::string_view in) {
-  in.remove_prefix(receipts_tag.size());
+// Reads the head append_answer_head writes (after the tag), consuming it.
+std::optional<node_answer> take_answer_head(std::string_view& in) {
   auto incarnation = take_token(in, ' ');
   auto request = incarnation ? take_number(in, ' ') : std::nullopt;
   auto envelope_id = request ? take_token(in, ' ') : std::nullopt;
   auto count = envelope_id ? take_number(in, ' ') : std::nullopt;
   auto dropped = count ? take_number(in, ' ') : std::nullopt;
-  auto step = dropped ? take_number(in, ' ') : std::nullopt;
-  auto n = step ? take_number(in, '\n') : std::nullopt;
-  // Each receipt takes at least 6 bytes ("p0 - -"): n is bounded before
-  // anything is allocated; an answer other than an ack has at most one per
-  // target.
-  if (!n || *step > 3 || *n > in.size() / 6 || (*step != 1 && *n > *count) || *dropped > *count)
-    return std::nullopt;
+  if (!dropped) return std::nullopt;
   node_answer a;
   a.incarnation = *incarnation;
   a.request = *request;
   a.envelope_id = *envelope_id;
   a.count = *count;
   a.dropped = *dropped;
+  return a;
+}
+
+std::optional<node_answer> decode_receipts(std::string_view in) {
+  in.remove_prefix(receipts_tag.size());
+  auto head = take_answer_head(in);
+  auto step = head ? take_number(in, ' ') : std::nullopt;
+  auto n = step ? take_number(in, '\n') : std::nullopt;
+  // Each receipt takes at least 6 bytes ("p0 - -"): n is bounded before
+  // anything is allocated; an answer other than an ack has at most one per
+  // target.
+  if (!n || *step > 3 || *n > in.size() / 6 || (*step != 1 && *n > head->count) ||
+      head->dropped > head->count)
+    return std::nullopt;
+  node_answer a = std::move(*head);
   a.receipts = true;
   a.step = static_cast<node_answer::phase>(*step);
   a.entries.reserve(*n);
@@ -335,22 +345,14 @@ std::optional<node_answer> decode_answer(std::string_view in) {
   if (in.starts_with(receipts_tag)) return decode_receipts(in);
   if (!in.starts_with(answer_tag)) return std::nullopt;
   in.remove_prefix(answer_tag.size());
-  auto incarnation = take_token(in, ' ');
-  auto request = incarnation ? take_number(in, ' ') : std::nullopt;
-  auto envelope_id = request ? take_token(in, ' ') : std::nullopt;
-  auto count = envelope_id ? take_number(in, ' ') : std::nullopt;
-  auto dropped = count ? take_number(in, ' ') : std::nullopt;
-  auto n = dropped ? take_number(in, '\n') : std::nullopt;
+  auto head = take_answer_head(in);
+  auto n = head ? take_number(in, '\n') : std::nullopt;
   // A node reports at most one result per socket it sent the envelope to,
   // and each result takes at least 3 bytes ("1:x"): n is bounded by both
   // before anything is allocated.
-  if (!n || *n > *count || *dropped > *count - *n || *n > in.size() / 3) return std::nullopt;
-  node_answer a;
-  a.incarnation = *incarnation;
-  a.request = *request;
-  a.envelope_id = *envelope_id;
-  a.count = *count;
-  a.dropped = *dropped;
+  if (!n || *n > head->count || head->dropped > head->count - *n || *n > in.size() / 3)
+    return std::nullopt;
+  node_answer a = std::move(*head);
   a.results.reserve(*n);
   for (std::uint64_t i = 0; i < *n; ++i) {
     auto len = take_number(in, ':');

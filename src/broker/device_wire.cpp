@@ -1,6 +1,7 @@
 #include "broker/device_wire.hpp"
 
 #include <charconv>
+#include <cstdint>
 
 #include "broker/cluster_wire.hpp"
 
@@ -57,7 +58,7 @@ std::optional<device_opened> decode_device_opened(std::string_view in) {
   in.remove_prefix(3);
   auto inc = token(in, ' ');
   auto since = inc ? number(in, ' ') : std::nullopt;
-  if (!since || !protocol::valid_device(in)) return std::nullopt;
+  if (!since || *since > INT64_MAX || !protocol::valid_device(in)) return std::nullopt;
   return device_opened{std::string(*inc), static_cast<std::int64_t>(*since), std::string(in)};
 }
 
@@ -86,7 +87,7 @@ std::optional<roster_answer> decode_roster_answer(std::string_view in) {
   for (std::uint64_t i = 0; i < *n; ++i) {
     auto since = number(in, ' ');
     std::size_t nl = in.find('\n');
-    if (!since || nl == std::string_view::npos) return std::nullopt;
+    if (!since || *since > INT64_MAX || nl == std::string_view::npos) return std::nullopt;
     std::string_view dev = in.substr(0, nl);
     in.remove_prefix(nl + 1);
     protocol::roster_entry e{std::nullopt, static_cast<std::int64_t>(*since)};

@@ -24,8 +24,8 @@ TEST(DeviceWire, DeviceOpenedQueryAndAnswerRoundTrip) {
 }
 
 TEST(DeviceWire, MalformedMessagesDoNotDecode) {
-  for (auto bad :
-       {"R1 inc 5", "R1 inc -5 phone", "R1 inc 05 phone", "R1 inc 5 ph one", "R2 i 5 p", "R1  5 p"})
+  for (auto bad : {"R1 inc 5", "R1 inc -5 phone", "R1 inc 9582242582582242588 phone",
+                   "R1 inc 05 phone", "R1 inc 5 ph one", "R2 i 5 p", "R1  5 p"})
     EXPECT_FALSE(decode_device_opened(bad)) << bad;
   for (auto bad : {"Q1 n i", "Q1 n i x", "Q1 n i 1 2", "Q1 n i 01"})
     EXPECT_FALSE(decode_roster_query(bad)) << bad;
@@ -42,6 +42,7 @@ TEST(DeviceWire, APublishWithOptionsIsP2AndWithoutIsP1) {
   EXPECT_EQ(encode(m).substr(0, encode(m).find('\n')), "P2 n i 3 5000 1 0 2 4 ep 9");
   EXPECT_EQ(decode_publish(encode(m)), m);
   EXPECT_FALSE(decode_publish("P2 n i 3 5000 2 0 2 4 ep 9\n{}"));  // receipts is 0 or 1
+  EXPECT_FALSE(decode_publish("P2 n i 3 5000 0 0 0 4 ep 9\n{}"));  // no options: that is P1
   EXPECT_FALSE(decode_publish("P2 n i 3 5000 1 0 4294967296 4 ep 9\n{}"));
 }
 
