@@ -93,4 +93,12 @@ std::vector<std::uint64_t> ack_collector::unacked_named() const {
   return out;
 }
 
+std::vector<target> ack_collector::waiting() const {
+  std::vector<target> out;
+  if (!book_) return out;
+  for (std::size_t i = 0; i < targets_.size(); ++i)
+    if (states_[i] == state::waiting) out.push_back({targets_[i], book_->devices[i]});
+  return out;
+}
+
 }  // namespace hf::ack

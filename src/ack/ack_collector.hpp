@@ -61,6 +61,9 @@ class ack_collector {
   // Targets that named a device and neither acked nor went: those a cancel
   // goes to.
   std::vector<std::uint64_t> unacked_named() const;
+  // Targets (with their devices) that neither acked nor went: those whose
+  // ack may still come as a late_ack (section 14). Requires devices.
+  std::vector<target> waiting() const;
 
  private:
   enum class state : std::uint8_t { waiting, acked, gone };

@@ -30,9 +30,19 @@
 #include "net/listener.hpp"
 #include "net/socket.hpp"
 #include "net/tls_front.hpp"
+#include "net/webhook_sender.hpp"
 #include "ws/session.hpp"
 
 namespace hf::app {
+namespace {
+
+// At shutdown, webhook events still queued get at most this long (within
+// the drain's grace) before the sender stops: those of the publishes the
+// drain answered usually go in a few ms; a dead receiver does not hold the
+// shutdown.
+constexpr std::chrono::milliseconds webhook_flush{2000};
+
+}  // namespace
 namespace asio = boost::asio;
 
 struct server::impl {
@@ -76,6 +86,9 @@ struct server::impl {
       p = cluster.get();
     }
     the_broker = b;
+    if (!cfg.webhook_url.empty())  // throws for a URL it cannot use
+      webhooks = std::make_unique<net::webhook_sender>(
+          net::webhook_options{cfg.webhook_url, cfg.webhook_secret}, b->outbox());
     for (unsigned i = 0; i < cfg.threads; ++i)
       workers.push_back(std::make_unique<worker>(i, *contexts[i], *shards[i], cfg, verifier, *b, *p,
                                                  state, sampler));
@@ -85,6 +98,12 @@ struct server::impl {
         hand_off(*wk, std::move(s), std::move(up));
       };
       w->shard.use_counters(&w->metrics);
+      if (webhooks) {  // section 14
+        w->http_ctx.webhooks = webhooks.get();
+        w->shard.use_late_acks(cfg.late_ack, [s = webhooks.get()](protocol::late_ack a) {
+          s->late_ack(std::move(a));
+        });
+      }
       // A `refresh` is verified by the worker's own token cache, on its thread.
       w->shard.use_token_check(
           [wk = w.get()](std::string_view token) { return wk->tokens.verify(token, unix_now()); });
@@ -187,6 +206,8 @@ struct server::impl {
   all_workers sampler;
   std::vector<auth::public_key> file_keys;  // JWT_PUBLIC_KEY_FILE, JWKS_FILE
   std::unique_ptr<net::jwks_fetcher> jwks;  // JWKS_URL
+  // WEBHOOK_URL (section 14); after the brokers: it uses the cluster's outbox.
+  std::unique_ptr<net::webhook_sender> webhooks;
   std::vector<std::unique_ptr<worker>> workers;
   std::vector<std::shared_ptr<net::listener>> listeners;
   std::vector<asio::executor_work_guard<asio::io_context::executor_type>> guards;
@@ -210,6 +231,7 @@ void server::start() {
   }
   m.load_keys();                      // throws when a key source is unusable
   if (m.cluster) m.cluster->start();  // throws when REDIS_REQUIRED and unreachable
+  if (m.webhooks) m.webhooks->start();
   std::uint16_t port = m.cfg.port;
   for (auto& w : m.workers) {
     // The first listener may pick a free port; the others share it.
@@ -324,7 +346,10 @@ void server::stop(std::chrono::milliseconds grace) {
   for (auto& c : m.contexts) c->stop();
   for (auto& t : m.threads) t.join();
   m.threads.clear();
+  // Events of the publishes answered during the drain get a moment to go.
+  if (m.webhooks) m.webhooks->flush(std::min<std::chrono::milliseconds>(grace, webhook_flush));
   if (m.cluster) m.cluster->stop();
+  if (m.webhooks) m.webhooks->stop();
   if (m.jwks) m.jwks->stop();
   spdlog::info("stopped");
 }

@@ -11,6 +11,7 @@
 #include <string>
 
 #include "broker/idempotency_keys.hpp"
+#include "broker/webhook_outbox.hpp"
 #include "hub/delivery.hpp"
 #include "metrics/metrics.hpp"
 #include "protocol/envelope.hpp"
@@ -67,6 +68,10 @@ class broker {
                          std::function<void(key_claim)> done) = 0;
   // Keeps the answer of the publish that claimed `key` (IDEMPOTENCY_TTL_MS).
   virtual void keep_answer(std::string key, protocol::idempotency_record answered) = 0;
+
+  // Section 14: where undelivered webhook events are shared with the other
+  // nodes (cluster mode), or null (one node: they live in the sender only).
+  virtual webhook_outbox* outbox() { return nullptr; }
 
   // Shutdown: answer every publish this node took with what it has now,
   // instead of waiting for other nodes. Any thread.

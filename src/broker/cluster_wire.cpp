@@ -81,7 +81,11 @@ std::string publish_prefix(const publish_message& m) {
   append_number(out, m.wait_ms);
   out.push_back(' ');
   if (options) {
-    out.append(m.options.receipts ? "1 " : "0 ").append(m.options.cancel ? "1 " : "0 ");
+    // The first number: receipts (1) and webhook (2, section 14) as bits.
+    out.push_back(
+        static_cast<char>('0' + (m.options.receipts ? 1 : 0) + (m.options.webhook ? 2 : 0)));
+    out.push_back(' ');
+    out.append(m.options.cancel ? "1 " : "0 ");
     append_number(out, m.options.until);
     out.push_back(' ');
     append_number(out, m.elapsed_ms);
@@ -167,9 +171,10 @@ std::optional<publish_message> decode_publish(std::string_view in) {
     auto cancel = receipts ? take_number(in, ' ') : std::nullopt;
     auto until = cancel ? take_number(in, ' ') : std::nullopt;
     auto since = until ? take_number(in, ' ') : std::nullopt;
-    if (!since || *receipts > 1 || *cancel > 1 || *until > UINT32_MAX || *since > max_wait_ms)
+    if (!since || *receipts > 3 || *cancel > 1 || *until > UINT32_MAX || *since > max_wait_ms)
       return std::nullopt;
-    o = {static_cast<std::uint32_t>(*until), *receipts == 1, *cancel == 1};
+    o = {static_cast<std::uint32_t>(*until), (*receipts & 1) != 0, *cancel == 1,
+         (*receipts & 2) != 0};
     if (!o.any()) return std::nullopt;  // one spelling: a publish without options is P1
     elapsed = *since;
   }

@@ -13,8 +13,10 @@
 //            then n results, each "<length>:" <JSON text>
 // and, for a publish with section 12's options (only then, so that a
 // cluster of older nodes reads every ordinary publish as before):
-//   publish: "P2 <node> <incarnation> <request> <wait_ms> <receipts 0|1>
+//   publish: "P2 <node> <incarnation> <request> <wait_ms> <flags 0-3>
 //            <cancel 0|1> <until> <elapsed_ms> <epoch> <offset>\n" <envelope text>
+//            (flags: 1 receipts, 2 webhook; a node older than section 14
+//            reads only 0 and 1, and drops a webhook publish it cannot read)
 //   answer:  "A2 <incarnation> <request> <envelopeId> <count> <dropped> <phase> <n>\n"
 //            then n receipts, each "<a|p|g><ackMs> <- or d<device>> <- or <length>:<JSON>>"
 //   end:     "C1 <envelopeId>" on the user's channel: the origin answered.

@@ -24,6 +24,8 @@
 #include "broker/run_script.hpp"
 #include "broker/store.hpp"
 #include "broker/stream_reads.hpp"
+#include "broker/webhook_redis.hpp"
+#include "broker/webhook_store.hpp"
 #include "core/log.hpp"
 
 namespace hf::broker {
@@ -80,7 +82,9 @@ struct redis_broker::impl {
         reads(*redis, cmds, fence, [this] { return new_epoch(); }),
         devices(ioc, hub, *redis, cmds.names(), replies, node_id()),
         publisher({hub, *redis, cmds, replies, origin, renewals, opt.node_id,
-                   [this] { return new_epoch(); }}) {}
+                   [this] { return new_epoch(); }}),
+        webhooks(ioc, *redis, webhook_store::consumer_name(node_id(), incarnation),
+                 [this] { return st == state::up && redis->up(); }) {}
 
   const std::string& node_id() {
     if (opt.node_id.empty()) opt.node_id = protocol::random_hex_id();
@@ -115,6 +119,7 @@ struct redis_broker::impl {
   device_roster devices;                         // sections 11 and 13 across nodes
   origin_publish publisher;                      // publishes this node takes
   idempotency_memory keys{opt.idempotency_ttl};  // section 15 while Redis is unreachable
+  webhook_redis webhooks;                        // section 14: the events' outbox
 
   void set_first_connect(bool ok) {
     if (!std::exchange(first_connect_set, true)) first_connect.set_value(ok);
@@ -330,6 +335,8 @@ void redis_broker::keep_answer(std::string key, protocol::idempotency_record ans
       m->keys.keep(key, std::move(r), clock::now());
   });
 }
+
+webhook_outbox* redis_broker::outbox() { return &impl_->webhooks; }
 
 void redis_broker::socket_closed(const std::string& user) {
   asio::post(impl_->ioc, [m = impl_.get(), user] { m->channels.closed(user); });

@@ -94,6 +94,7 @@ class redis_broker final : public broker, public presence, public hub::stream_so
   void publish(std::shared_ptr<const protocol::envelope> env, hub::deadline until,
                hub::delivery_callback done) override;
   void drain() override;
+  webhook_outbox* outbox() override;
   hub::deadline answer_by(hub::deadline until) const override;
   broker_status status() const override;
 

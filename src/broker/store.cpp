@@ -46,6 +46,11 @@ const script& claim_script() {
   static const script s{std::string(lua::claim)};
   return s;
 }
+const script& webhook_keep_script() {
+  static const script s{std::string(lua::webhook_keep)};
+  return s;
+}
+
 const script& release_script() {
   static const script s{std::string(lua::release)};
   return s;

@@ -42,6 +42,7 @@ const script& read_script();
 const script& renew_script();
 const script& claim_script();
 const script& release_script();
+const script& webhook_keep_script();  // section 14: broker/webhook_redis.hpp
 
 // A user's meta key outlives its stream: while it exists, the user keeps
 // its epoch, so positions stay comparable; a day without publishes to a

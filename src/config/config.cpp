@@ -92,6 +92,14 @@ void check_together(load_result& r) {
               ": TLS needs both TLS_CERT_FILE and TLS_KEY_FILE";
     return;
   }
+  if (c.webhook_url.empty() != c.webhook_secret.empty()) {
+    r.error = c.webhook_url.empty()
+                  ? "WEBHOOK_SECRET: set WEBHOOK_URL too (events are signed with the secret and "
+                    "sent to the URL), or neither"
+                  : "WEBHOOK_URL: set WEBHOOK_SECRET too (every event is signed with it), or "
+                    "neither";
+    return;
+  }
   if (!c.redis_url.empty() && !c.redis_cluster_nodes.empty()) {
     r.error =
         "REDIS_CLUSTER_NODES: set either REDIS_URL (one Redis) or REDIS_CLUSTER_NODES (a Redis "

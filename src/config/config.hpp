@@ -34,6 +34,12 @@ struct config {
   std::chrono::milliseconds ack_timeout{5000};  // the original's ack wait
   // How long a publish's Idempotency-Key keeps its answer (section 15).
   std::chrono::milliseconds idempotency_ttl{600'000};
+  // Section 14: where events of publishes with "webhook": true go, signed
+  // with the secret; acks within late_ack of a publish's arrival that come
+  // after its answer are reported (a minute: device commands that take
+  // longer than the 5 s deadline).
+  std::string webhook_url, webhook_secret;
+  std::chrono::milliseconds late_ack{60'000};
   std::size_t max_body_bytes = 1 << 20;      // POST /publish body: 1 MiB
   std::size_t max_message_bytes = 64 << 10;  // one WebSocket message: 64 KiB
   // permessage-deflate (RFC 7692) when a client offers it; envelopes shorter

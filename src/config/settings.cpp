@@ -175,8 +175,8 @@ codec http_url(std::string config::*member) {
     if (!u || (u->scheme() != "http" && u->scheme() != "https") || u->host().empty())
       return "must be an http:// or https:// URL, got '" + core::without_userinfo(v) + "'";
     if (u->has_userinfo())
-      return "must not carry credentials (user:password@): a JWKS is public and none are "
-             "sent, got '" +
+      return "must not carry credentials (user:password@): none are sent (a JWKS is public, "
+             "a webhook is signed), got '" +
              core::without_userinfo(v) + "'";
     return std::nullopt;
   });
@@ -249,6 +249,18 @@ std::vector<setting> table() {
           "how long a publish with an Idempotency-Key keeps its answer for retries "
           "(docs/protocol.md section 15)",
           milliseconds(&config::idempotency_ttl, 1000, 86'400'000)),
+      row("WEBHOOK_URL", "--webhook-url", "(none)",
+          "http(s) URL (no user:password@) the events of publishes with \"webhook\": true are "
+          "POSTed to (docs/protocol.md section 14); needs WEBHOOK_SECRET",
+          http_url(&config::webhook_url)),
+      row("WEBHOOK_SECRET", "--webhook-secret", "(none)",
+          "the HMAC-SHA256 key of the hopeflow-signature header of every webhook POST; needs "
+          "WEBHOOK_URL",
+          secret(&config::webhook_secret)),
+      row("LATE_ACK_MS", "--late-ack-ms", from_config,
+          "how long after a webhook publish arrived an ack after its answer is still reported "
+          "(a late_ack event), 0 to 3600000 (1 hour)",
+          milliseconds(&config::late_ack, 0, 3'600'000)),
       row("MAX_BODY_BYTES", "--max-body-bytes", from_config,
           "largest POST /publish body (413 above)",
           integer<size_t>(&config::max_body_bytes, 64, size_t{1} << 30)),

@@ -52,6 +52,10 @@ class category final : public boost::system::error_category {
         return "until must be \"all\", \"first\" or a positive integer";
       case errc::invalid_cancel:
         return "cancel must be a boolean";
+      case errc::invalid_webhook:
+        return "webhook must be a boolean";
+      case errc::webhook_not_configured:
+        return "webhook is not configured";
     }
     return "unknown hopeflow error";
   }

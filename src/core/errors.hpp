@@ -33,6 +33,8 @@ enum class errc {
   invalid_receipts,              // 400: receipts not a boolean (section 12)
   invalid_until,                 // 400: until not "all", "first" or a positive integer
   invalid_cancel,                // 400: cancel not a boolean
+  invalid_webhook,               // 400: webhook not a boolean (section 14)
+  webhook_not_configured,        // 400: webhook true without WEBHOOK_URL
 };
 
 const boost::system::error_category& hopeflow_category() noexcept;

@@ -29,7 +29,8 @@ class broker;
 }
 namespace hf::net {
 class jwks_fetcher;
-}
+class webhook_sender;
+}  // namespace hf::net
 
 namespace hf::http {
 
@@ -88,6 +89,7 @@ struct context {
   const std::atomic<bool>& not_ready;  // drain announced: /readyz says 503
   std::atomic<long>& live_sessions;    // open connections of the process
   const net::jwks_fetcher* jwks = nullptr;  // JWKS_URL: its fetches count in /metrics
+  net::webhook_sender* webhooks = nullptr;  // WEBHOOK_URL (section 14); any thread may use it
   // The HTTP sessions alive on this thread (shutdown closes the idle ones,
   // /metrics counts them).
   std::unordered_set<session*> sessions;

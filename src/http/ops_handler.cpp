@@ -6,6 +6,7 @@
 #include "http/handlers.hpp"
 #include "net/jwks_fetcher.hpp"
 #include "net/process_stats.hpp"
+#include "net/webhook_sender.hpp"
 
 // The project version (CMakeLists.txt sets it from project()).
 #ifndef HOPEFLOW_VERSION
@@ -75,6 +76,7 @@ void handle_metrics(context& c, const request& req, exchange_ptr x) {
   acc->g.duplicate_node_id = status.duplicate_node_id;
   acc->g.unreachable_masters = status.unreachable_masters;
   if (c.jwks) acc->c.jwks_fetches = c.jwks->counts();
+  if (c.webhooks) acc->g.webhooks = c.webhooks->sample();
   c.workers.sample_all(c.ioc, [acc](const worker_sample& s) {
     acc->c.add(s.counters);
     acc->g.sockets += s.sockets;

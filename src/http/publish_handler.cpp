@@ -10,6 +10,7 @@
 #include "broker/broker.hpp"
 #include "http/authenticate.hpp"
 #include "http/handlers.hpp"
+#include "net/webhook_sender.hpp"
 #include "protocol/idempotency.hpp"
 #include "protocol/publish_request.hpp"
 #include "protocol/vocabulary.hpp"
@@ -39,6 +40,16 @@ void keep(context& c, const std::optional<claimed_key>& k, const response& r,
   if (k) c.broker.keep_answer(k->key, {k->fingerprint, true, r.status, r.body, d});
 }
 
+// What follows each answer (on c's thread): section 14's `unacked` event
+// when the publish asked for webhooks and no target acked.
+void after_answer(context& c, const protocol::envelope& env, const hub::delivery_result& r) {
+  if (!env.options.webhook || !c.webhooks) return;
+  for (const auto& d : r.receipts)
+    if (d.state == protocol::receipt_state::acked) return;
+  if (!r.results.empty() || r.dropped) return;  // acked (receipts missing: never, but safe)
+  c.webhooks->unacked(env.text, r.client_count, r.receipts);
+}
+
 // Delivers an accepted publish and answers it (steps 4-9 of
 // docs/life-of-a-publish.md).
 void deliver(context& c, protocol::publish_request p, exchange_ptr x,
@@ -63,9 +74,11 @@ void deliver(context& c, protocol::publish_request p, exchange_ptr x,
   fallback.extra_headers = degraded_header(metrics::degradation::unknown);
   // The backstop's answer is also the key's (a retry is not delivered again).
   auto kept = key ? std::optional<response>(fallback) : std::nullopt;
+  auto told = env->options.webhook ? env : nullptr;  // for after_answer
   x->backstop(c.broker.answer_by(until) + backstop_grace, std::move(fallback),
-              [&c, backstopped, key, kept = std::move(kept)] {
+              [&c, backstopped, key, kept = std::move(kept), told] {
                 if (kept) keep(c, key, *kept, metrics::degradation::unknown);
+                if (told) after_answer(c, *told, {});
                 *backstopped = true;
                 ++c.metrics.publish_backstops;
                 ++c.metrics.publishes_answered;
@@ -77,10 +90,10 @@ void deliver(context& c, protocol::publish_request p, exchange_ptr x,
   bool receipts = env->options.receipts;
   c.broker.publish(
       std::move(env), until,
-      [&c, x = std::move(x), started, backstopped, receipts,
-       key = std::move(key)](hub::delivery_result r) mutable {
+      [&c, x = std::move(x), started, backstopped, receipts, key = std::move(key),
+       told = std::move(told)](hub::delivery_result r) mutable {
         boost::asio::post(c.ioc, [&c, x = std::move(x), started, backstopped, receipts,
-                                  key = std::move(key), r = std::move(r)] {
+                                  key = std::move(key), told = std::move(told), r = std::move(r)] {
           if (*backstopped) return;  // answered already; this one is ignored
           ++c.metrics.publishes_answered;
           if (r.client_count == 0) ++c.metrics.publishes_no_target;
@@ -97,6 +110,7 @@ void deliver(context& c, protocol::publish_request p, exchange_ptr x,
           }
           keep(c, key, answer, r.degraded);
           x->respond(std::move(answer));
+          if (told) after_answer(c, *told, r);
         });
       });
 }
@@ -115,6 +129,10 @@ void handle_publish(context& c, const request& req, exchange_ptr x) {
     ++c.metrics.publish_errors;
     unsigned status = parsed.error() == errc::unsupported_media_type ? 415 : 400;
     return x->respond(json_error(status, parsed.error().message()));
+  }
+  if (parsed->options.webhook && !c.webhooks) {  // section 14
+    ++c.metrics.publish_errors;
+    return x->respond(json_error(400, make_error_code(errc::webhook_not_configured).message()));
   }
   auto started = std::chrono::steady_clock::now();
   if (!req.idempotency_key) return deliver(c, std::move(*parsed), std::move(x), started, {});

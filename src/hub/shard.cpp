@@ -224,7 +224,10 @@ std::size_t shard::sweep_expired(std::int64_t now) {
 void shard::on_ack(connection& c, std::string_view envelope_id, std::string result_json) {
   user_state& u = *c.user_;
   auto it = u.pending.find(envelope_id);  // heterogeneous: no key built
-  if (it == u.pending.end()) return;
+  if (it == u.pending.end()) {
+    if (!late_.empty()) on_late_ack(c, envelope_id, result_json);  // section 14
+    return;
+  }
   pending_publish& p = *it->second;
   std::int64_t ms = 0;
   if (p.options.any())
@@ -321,8 +324,11 @@ void shard::deliver(std::shared_ptr<const protocol::envelope> env, deadline unti
       named ? ack::ack_collector(std::move(with_devices), limits_.results, env->options.until)
             : ack::ack_collector(std::move(targets), limits_.results),
       std::move(done));
+  p->options = env->options;
+  p->arrived = env->arrived;
   if (!waits) {  // fire-and-forget with options: every target pending
     if (env->options.cancel) send_cancels(u, *p, env->id);
+    if (env->options.webhook && late_sink_) watch_late_acks(*p, u.id, env->id);
     delivery_result r;
     r.client_count = p->acks.client_count();
     r.receipts = p->acks.receipts();
@@ -330,8 +336,6 @@ void shard::deliver(std::shared_ptr<const protocol::envelope> env, deadline unti
     p->done(std::move(r));
     return;
   }
-  p->options = env->options;
-  p->arrived = env->arrived;
   p->progress = std::move(progress);
   if (p->progress) p->progress(p->acks.receipts());  // every target, pending
   p->timer.expires_at(until);
@@ -353,6 +357,7 @@ void shard::finish(user_state& u, std::string_view envelope_id, metrics::complet
   if (it == u.pending.end()) return;
   std::unique_ptr<pending_publish> p = std::move(it->second);
   if (p->options.cancel) send_cancels(u, *p, envelope_id);  // before the key (and view) goes
+  if (p->options.webhook && late_sink_) watch_late_acks(*p, u.id, envelope_id);
   u.pending.erase(it);
   --pending_;
   p->timer.cancel();
@@ -408,7 +413,9 @@ std::size_t shard::sweep_heartbeats() {
     for (connection* c : u->connections)
       if (!c->heartbeat()) dead.push_back(c);
   for (connection* c : dead) c->abort();  // abort detaches: not while iterating
-  history_.expire(std::chrono::steady_clock::now());
+  auto now = std::chrono::steady_clock::now();
+  history_.expire(now);
+  late_.expire(now);
   return dead.size();
 }
 

@@ -13,6 +13,7 @@
 #include <unordered_map>
 #include <vector>
 
+#include "ack/late_acks.hpp"
 #include "ack/result_list.hpp"
 #include "auth/jwt.hpp"
 #include "hub/connection.hpp"
@@ -20,6 +21,7 @@
 #include "hub/stream_source.hpp"
 #include "metrics/metrics.hpp"
 #include "protocol/envelope.hpp"
+#include "protocol/webhook.hpp"
 #include "recovery/history.hpp"
 
 namespace boost::asio {
@@ -62,6 +64,10 @@ struct shard_stats {
 
 struct pending_publish;
 
+// Section 14: where this shard's late acks go (the webhook sender). Called
+// on the shard's thread; must not block.
+using late_ack_sink = std::function<void(protocol::late_ack)>;
+
 class shard {
  public:
   // `counters`, when given, is incremented on this shard's thread
@@ -79,6 +85,13 @@ class shard {
   // envelopes; this shard's own history numbers only what it delivers while
   // the source is unreachable. Call before the shard runs.
   void use_stream_source(stream_source* source) noexcept { source_ = source; }
+  // Section 14 (WEBHOOK_URL set): acks that come after the answer of a
+  // publish with `"webhook": true`, within `window` of its arrival
+  // (LATE_ACK_MS), go to `sink`. Call before the shard runs.
+  void use_late_acks(std::chrono::milliseconds window, late_ack_sink sink) {
+    late_window_ = window;
+    late_sink_ = std::move(sink);
+  }
 
   // --- everything below: only on this shard's thread ---
 
@@ -147,7 +160,8 @@ class shard {
 
   // Runs connection::heartbeat on every socket of this shard and aborts the
   // dead ones (each stops being waited for by pending publishes at once).
-  // Returns how many were dead.
+  // Returns how many were dead. Also forgets late-ack watches whose window
+  // ended.
   std::size_t sweep_heartbeats();
 
   // TOKEN_EXPIRY=close: closes (4001 token expired) every socket whose token
@@ -195,6 +209,12 @@ class shard {
   void replace_here(user_state& u, std::string_view device, std::int64_t before_ms,
                     bool same_ms_too = false);
   void erase_if_idle(user_state& u);
+  // Section 14 (shard_late_acks.cpp): an answered webhook publish's targets
+  // that did not ack are watched for LATE_ACK_MS; an ack from one of them
+  // is a late_ack.
+  void watch_late_acks(const pending_publish& p, const std::string& user,
+                       std::string_view envelope_id);
+  void on_late_ack(connection& c, std::string_view envelope_id, std::string& result_json);
 
   boost::asio::io_context& ioc_;
   shard_limits limits_;
@@ -206,6 +226,10 @@ class shard {
   token_check check_token_;
   // TOKEN_EXPIRY=close: the sockets with an expiry, soonest first.
   std::set<std::pair<std::int64_t, connection*>> expiries_;
+  // Section 14: acks that may still come after an answer (WEBHOOK_URL set).
+  ack::late_acks late_;
+  late_ack_sink late_sink_;
+  std::chrono::milliseconds late_window_{60'000};
   std::uint64_t next_connection_id_ = 1;
   std::size_t connections_ = 0;
   std::size_t pending_ = 0;

@@ -43,6 +43,8 @@ std::optional<auth_failure> auth_failure_of(const boost::system::error_code& ec)
     case errc::invalid_receipts:
     case errc::invalid_until:
     case errc::invalid_cancel:
+    case errc::invalid_webhook:
+    case errc::webhook_not_configured:
       return std::nullopt;
   }
   return std::nullopt;
@@ -64,6 +66,7 @@ void counters::add(const counters& o) {
   publish_backstops += o.publish_backstops;
   for (std::size_t i = 0; i < completions.size(); ++i) completions[i] += o.completions[i];
   cancels_sent += o.cancels_sent;
+  late_watches_refused += o.late_watches_refused;
   publishes_forbidden += o.publishes_forbidden;
   idempotent_replays += o.idempotent_replays;
   idempotency_conflicts += o.idempotency_conflicts;
@@ -242,6 +245,32 @@ std::string render_prometheus(const counters& c, const gauges& g) {
   single(o, "hopeflow_cancels_sent_total", "counter",
          "cancel frames sent to this node's sockets (publishes with cancel: true).",
          double(c.cancels_sent));
+  if (g.webhooks) {
+    const webhook_sample& w = *g.webhooks;
+    labelled(o, "hopeflow_webhook_events_total",
+             "Webhook events made by this node (section 14), by event.", "event",
+             webhook_event_labels, w.made);
+    single(o, "hopeflow_webhook_sent_total", "counter",
+           "Webhook events delivered (the receiver answered 2xx).", double(w.sent));
+    single(o, "hopeflow_webhook_failures_total", "counter",
+           "Webhook POSTs that failed (not a 2xx, or no answer within 5 s).", double(w.failed));
+    single(o, "hopeflow_webhook_retries_total", "counter",
+           "Webhook POSTs that were retries of an event.", double(w.retried));
+    auto dropped = w.dropped;
+    dropped[index(webhook_drop::watch_full)] += c.late_watches_refused;
+    labelled(o, "hopeflow_webhook_dropped_total",
+             "Webhook events dropped, by reason: the queue was full, still undelivered after the "
+             "retry window, or late acks not watched (table full).",
+             "reason", webhook_drop_labels, dropped);
+    single(o, "hopeflow_webhook_adopted_total", "counter",
+           "Webhook events taken over from a node that stopped holding them (cluster).",
+           double(w.adopted));
+    single(o, "hopeflow_webhook_queue_depth", "gauge",
+           "Webhook events in this node's queue (waiting or being sent).", double(w.queued));
+    single(o, "hopeflow_webhook_oldest_event_age_seconds", "gauge",
+           "Age of the oldest webhook event in this node's queue; 0 when it is empty.",
+           w.oldest_seconds);
+  }
   single(o, "hopeflow_ack_deadlines_total", "counter",
          "Publish waits on this node that hit the deadline.", double(c.ack_deadlines));
   single(o, "hopeflow_heap_allocations_total", "counter",

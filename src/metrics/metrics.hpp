@@ -89,6 +89,16 @@ enum class jwks_outcome : std::uint8_t {
 inline constexpr auto jwks_outcome_labels =
     label_table<jwks_outcome>({"ok", "unreachable", "bad_status", "too_large", "unusable"});
 
+// Section 14's events (hopeflow_webhook_events_total{event}) and why one
+// was dropped (hopeflow_webhook_dropped_total{reason}): the queue was full,
+// it was still undelivered after the retry window, or the shard could not
+// watch an answered publish's late acks.
+enum class webhook_event : std::uint8_t { unacked, late_ack, count_ };
+inline constexpr auto webhook_event_labels = label_table<webhook_event>({"unacked", "late_ack"});
+enum class webhook_drop : std::uint8_t { queue_full, expired, watch_full, count_ };
+inline constexpr auto webhook_drop_labels =
+    label_table<webhook_drop>({"queue_full", "expired", "watch_full"});
+
 // Why a token was refused (hopeflow_auth_failures_total{reason}).
 enum class auth_failure : std::uint8_t {
   missing,
@@ -152,6 +162,9 @@ struct counters {
   std::uint64_t deliveries = 0, acks = 0, ack_deadlines = 0;
   per<completion> completions{};   // publishes answered by this node, by why (section 12)
   std::uint64_t cancels_sent = 0;  // `cancel` frames sent to this node's sockets
+  // Section 14: answered webhook publishes whose late acks could not be
+  // watched (the shard's table was full): counted as dropped events.
+  std::uint64_t late_watches_refused = 0;
   // Heap allocations (operator new) on the worker threads, read at scrape.
   std::uint64_t heap_allocations = 0;
 
@@ -180,6 +193,18 @@ struct process_sample {
   double start_time_seconds = 0;     // since the Unix epoch
 };
 
+// The webhook sender's counts and queue (WEBHOOK_URL set), read at a scrape.
+struct webhook_sample {
+  std::array<std::uint64_t, static_cast<std::size_t>(webhook_event::count_)> made{};
+  std::uint64_t sent = 0;     // events delivered (a 2xx)
+  std::uint64_t failed = 0;   // attempts that failed (not a 2xx, or no answer in 5 s)
+  std::uint64_t retried = 0;  // attempts after the first
+  std::array<std::uint64_t, static_cast<std::size_t>(webhook_drop::count_)> dropped{};
+  std::uint64_t adopted = 0;  // events taken over from a node that stopped holding them
+  std::uint64_t queued = 0;   // events in this node's queue now (waiting or being sent)
+  double oldest_seconds = 0;  // age of the oldest of them
+};
+
 struct gauges {
   std::string_view version;               // hopeflow_build_info{version}: the project version
   std::optional<process_sample> process;  // the process_* metrics; none without
@@ -188,8 +213,9 @@ struct gauges {
   cluster_state cluster = cluster_state::standalone;
   double cluster_rtt_seconds = 0;  // PUBLISH round trips to Redis: sum
   std::uint64_t cluster_rtt_count = 0;
-  bool duplicate_node_id = false;         // another live node claims this NODE_ID
-  std::uint64_t unreachable_masters = 0;  // Redis Cluster masters this node cannot use now
+  bool duplicate_node_id = false;          // another live node claims this NODE_ID
+  std::uint64_t unreachable_masters = 0;   // Redis Cluster masters this node cannot use now
+  std::optional<webhook_sample> webhooks;  // WEBHOOK_URL set
 };
 
 std::string render_prometheus(const counters& c, const gauges& g);

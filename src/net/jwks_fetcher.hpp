@@ -16,21 +16,13 @@
 
 #include "auth/public_keys.hpp"
 #include "metrics/metrics.hpp"
+#include "net/http_target.hpp"
 
 namespace hf::net {
 
-// Where a JWKS_URL points, as the fetcher uses it. Pure.
-struct jwks_target {
-  bool https = false;
-  bool ip_literal = false;  // an IPv4 or IPv6 address, not a name (no SNI)
-  std::string host;         // to resolve: a name, or an address (IPv6 without brackets)
-  std::string port;         // the URL's, else 80 / 443
-  std::string host_header;  // the URL's host as written ("[::1]" for IPv6), ":port" unless default
-  std::string target;       // path and query, "/" when empty
-  std::string display;      // the URL for logs
-};
-// Throws std::runtime_error (one line, never echoing credentials) for
-// anything but an http:// or https:// URL with a host and no userinfo.
+// Where a JWKS_URL points (net/http_target.hpp). Throws std::runtime_error
+// for a URL that cannot be used.
+using jwks_target = http_target;
 jwks_target parse_jwks_url(const std::string& url);
 
 // How long after the `failures`-th failed fetch in a row the next one

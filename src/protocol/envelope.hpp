@@ -32,7 +32,10 @@ struct publish_options {
   std::uint32_t until = 0;  // answer once this many targets acked; 0: "all" (section 5)
   bool receipts = false;    // the answer lists each target's device, state, result, ackMs
   bool cancel = false;      // after the answer, named targets that did not ack get `cancel`
-  bool any() const noexcept { return until || receipts || cancel; }
+  // Section 14: `unacked` and `late_ack` events go to WEBHOOK_URL (the
+  // targets' receipts are collected for them, as for `receipts`).
+  bool webhook = false;
+  bool any() const noexcept { return until || receipts || cancel || webhook; }
   bool operator==(const publish_options&) const = default;
 };
 

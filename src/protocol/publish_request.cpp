@@ -32,6 +32,10 @@ errc parse_options(const boost::json::object& obj, publish_options& o) {
     if (!v->is_bool()) return errc::invalid_cancel;
     o.cancel = v->get_bool();
   }
+  if (const boost::json::value* v = obj.if_contains("webhook")) {  // section 14
+    if (!v->is_bool()) return errc::invalid_webhook;
+    o.webhook = v->get_bool();
+  }
   return errc::ok;
 }
 

@@ -414,3 +414,59 @@ export async function roster(server, user, { tok, method = 'GET' } = {}) {
   try { json = JSON.parse(text); } catch { json = undefined; }
   return { status: res.status, headers: res.headers, text, json };
 }
+
+// Section 14: a webhook receiver (node:http) on a free loopback port. It
+// records every POST ({ headers, body, json, at }) and answers with what
+// `answer(request, index)` returns: a status number (200 by default), or
+// 'hang' to never answer. `events` are the parsed bodies of the 2xx-answered
+// POSTs; stop() closes it, start() opens it again on the same port.
+export const WEBHOOK_SECRET = 'webhook-secret-of-the-e2e-tests-0123456789';
+export async function startReceiver({ answer = () => 200, port } = {}) {
+  const http = await import('node:http');
+  const r = { posts: [], events: [], answer, port: port ?? await freePort(), server: null, hung: [] };
+  r.url = `http://127.0.0.1:${r.port}/hooks/hopeflow?from=e2e`;
+  r.start = async () => {
+    r.server = http.createServer((req, res) => {
+      let body = '';
+      req.on('data', (d) => { body += d; });
+      req.on('end', () => {
+        let json;
+        try { json = JSON.parse(body); } catch { json = undefined; }
+        const post = { headers: req.headers, body, json, at: Date.now(), url: req.url };
+        r.posts.push(post);
+        const a = r.answer(post, r.posts.length - 1);
+        if (a === 'hang') { r.hung.push(res); return; }
+        if (a >= 200 && a < 300) r.events.push(json);
+        res.writeHead(a, { 'content-type': 'text/plain' });
+        res.end('ok');
+      });
+    });
+    r.server.listen(r.port, '127.0.0.1');
+    await once(r.server, 'listening');
+  };
+  r.stop = async () => {
+    for (const res of r.hung.splice(0)) res.destroy();
+    r.server.closeAllConnections?.();
+    await new Promise((resolve) => r.server.close(resolve));
+  };
+  // Resolves with the first event (2xx-answered) that `pred` accepts.
+  r.waitFor = async (pred, ms = 5000) => {
+    const until = Date.now() + ms;
+    for (;;) {
+      const e = r.events.find(pred);
+      if (e) return e;
+      if (Date.now() > until) throw new Error(`no matching webhook event within ${ms} ms; got ${JSON.stringify(r.events)}`);
+      await new Promise((res) => setTimeout(res, 20));
+    }
+  };
+  await r.start();
+  return r;
+}
+
+// The hopeflow-signature check a receiver makes (section 14).
+export function signatureOk(post, secret = WEBHOOK_SECRET) {
+  const m = /^t=(\d+),v1=([0-9a-f]{64})$/.exec(post.headers['hopeflow-signature'] ?? '');
+  if (!m) return false;
+  const want = createHmac('sha256', secret).update(`${m[1]}.${post.body}`).digest('hex');
+  return want === m[2] && Math.abs(Date.now() / 1000 - Number(m[1])) < 300;
+}

@@ -41,7 +41,13 @@ TEST(DeviceWire, APublishWithOptionsIsP2AndWithoutIsP1) {
   m.elapsed_ms = 4;
   EXPECT_EQ(encode(m).substr(0, encode(m).find('\n')), "P2 n i 3 5000 1 0 2 4 ep 9");
   EXPECT_EQ(decode_publish(encode(m)), m);
-  EXPECT_FALSE(decode_publish("P2 n i 3 5000 2 0 2 4 ep 9\n{}"));  // receipts is 0 or 1
+  EXPECT_FALSE(decode_publish("P2 n i 3 5000 4 0 2 4 ep 9\n{}"));  // flags: receipts 1, webhook 2
+  m.options.webhook = true;                                        // section 14: the second flag
+  EXPECT_EQ(encode(m).substr(0, encode(m).find('\n')), "P2 n i 3 5000 3 0 2 4 ep 9");
+  EXPECT_EQ(decode_publish(encode(m)), m);
+  m.options = {0, false, false, true};
+  EXPECT_EQ(encode(m).substr(0, encode(m).find('\n')), "P2 n i 3 5000 2 0 0 4 ep 9");
+  EXPECT_EQ(decode_publish(encode(m)), m);
   EXPECT_FALSE(decode_publish("P2 n i 3 5000 0 0 0 4 ep 9\n{}"));  // no options: that is P1
   EXPECT_FALSE(decode_publish("P2 n i 3 5000 1 0 4294967296 4 ep 9\n{}"));
 }

@@ -277,6 +277,9 @@ TEST(Settings, EachRowParsesWhatItShowsFromEverySource) {
                 {"REDIS_REQUIRED", "1"},
                 {"NODE_ID", "node-7"},
                 {"SERVE_SDK", "1"},
+                {"WEBHOOK_URL", "https://backend.example/hooks?x=1"},
+                {"WEBHOOK_SECRET", long_secret},
+                {"LATE_ACK_MS", "1500"},
                 {"LOG_LEVEL", "critical"},
                 {"LOG_FORMAT", "json"},
                 {"ENV_FILE", "my.env"},
@@ -291,11 +294,15 @@ TEST(Settings, EachRowParsesWhatItShowsFromEverySource) {
     fixture by_flag, by_env, by_toml;
     by_flag.files = by_env.files = source->files;
     by_flag.env["JWT_SECRET"] = by_env.env["JWT_SECRET"] = by_toml.env["JWT_SECRET"] = long_secret;
+    if (source->env.contains("WEBHOOK_SECRET"))  // shown masked, so given as it is
+      by_flag.env["WEBHOOK_SECRET"] = by_env.env["WEBHOOK_SECRET"] = by_toml.env["WEBHOOK_SECRET"] =
+          source->env["WEBHOOK_SECRET"];
     by_toml.env["CONFIG_FILE"] = "all.toml";
     std::vector<std::string> args;
     std::string toml;
     for (const auto& s : settings()) {
-      if (s.env == "JWT_SECRET" || s.env == "PUBLISH_SECRET") continue;  // shown masked
+      if (s.env == "JWT_SECRET" || s.env == "PUBLISH_SECRET" || s.env == "WEBHOOK_SECRET")
+        continue;  // shown masked
       std::string shown = s.show(first.cfg);
       args.push_back(s.flag + "=" + shown);
       by_env.env[s.env] = shown;
