@@ -42,7 +42,7 @@ e2e-cluster: build
 # publishing, a slot migration with sockets connected, recovery across nodes.
 e2e-rediscluster: build
 	@scripts/setup.sh --with-test-clients
-	cd tests/e2e && HOPEFLOW_CLUSTER=1 HOPEFLOW_REDIS_CLUSTER=1 HOPEFLOW_BIN=$(abspath $(BUILD_DIR))/hopeflow-realtime $(NODE_TEST) $(addsuffix .test.mjs,$(E2E_CLUSTER_FILES)) redis_cluster.test.mjs receipts_cluster.test.mjs
+	cd tests/e2e && HOPEFLOW_CLUSTER=1 HOPEFLOW_REDIS_CLUSTER=1 HOPEFLOW_BIN=$(abspath $(BUILD_DIR))/hopeflow-realtime $(NODE_TEST) $(addsuffix .test.mjs,$(E2E_CLUSTER_FILES)) redis_cluster.test.mjs receipts_cluster.test.mjs webhook_cluster.test.mjs
 
 # The JavaScript SDK (clients/js), the console and the CLI (tests/clients/):
 # policies with a fake clock, the SDK against the real binary (kill/restart,

@@ -4,7 +4,9 @@
 // stream view that is ok has strictly ascending offsets, each record
 // numbered in the view's epoch; a complete view runs without a gap from
 // the position after the one asked to the latest; a counted publish came
-// from a non-negative integer.
+// from a non-negative integer; the webhook outbox's readers
+// (broker/webhook_store.hpp) give only events with a ref and an id, and a
+// kept entry is never among the ones found with it.
 #include <hiredis/hiredis.h>
 
 #include <cstdint>
@@ -14,6 +16,7 @@
 
 #include "broker/resp_reader.hpp"
 #include "broker/store.hpp"
+#include "broker/webhook_store.hpp"
 
 using namespace hf::broker;
 
@@ -53,6 +56,15 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
          p.receivers != std::size_t(r->integer)))
       std::abort();
     if (store::read_claim(r) && r->type != REDIS_REPLY_INTEGER) std::abort();
+    auto kept = webhook_store::read_kept(r);
+    if (!kept.ref && !kept.found.empty()) std::abort();
+    for (const auto& e : kept.found)
+      if (e.ref.empty() || e.id.empty() || e.ref == *kept.ref) std::abort();
+    if (auto adopted = webhook_store::read_adopted(r)) {
+      if (adopted->cursor.empty()) std::abort();
+      for (const auto& e : adopted->events)
+        if (e.ref.empty() || e.id.empty()) std::abort();
+    }
     freeReplyObject(r);
   }
   redisReaderFree(reader);

@@ -20,6 +20,7 @@
 
 #include "broker/cluster_wire.hpp"
 #include "broker/store.hpp"
+#include "broker/webhook_store.hpp"
 
 extern char** environ;
 
@@ -216,4 +217,58 @@ TEST_F(redis_fixture, KeptEnvelopesAreBoundedByBytesAndReadsByTheirBudget) {
   EXPECT_EQ(run(cmd, {"XLEN", "hf:{u3}:s"})->integer, 1);
   auto b = run(cmd, {"HGET", "hf:{u3}:m", "b"});
   EXPECT_EQ(std::stoul(std::string(b->str, b->len)), env(11).size());
+}
+
+// Section 14's outbox (broker/webhook_store.hpp) in a real Redis: the keep
+// script hands each entry to the node that added it, a held entry is not
+// adopted, one left alone is, and a forgotten one is gone.
+TEST_F(redis_fixture, TheWebhookOutboxKeepsHoldsAdoptsAndForgets) {
+  namespace ws = webhook_store;
+  std::string a = ws::consumer_name("node-a", "i1"), b = ws::consumer_name("node-b", "i2");
+  std::vector<std::string> refs;
+  for (int n = 0; n < 3; ++n) {
+    stored_event e{"", "id-" + std::to_string(n), R"({"n":)" + std::to_string(n) + "}", 1000 + n};
+    auto r = call(ws::keep(a, e));
+    auto k = ws::read_kept(r.get());
+    ASSERT_TRUE(k.ref) << store::error_of(r.get());
+    EXPECT_TRUE(k.found.empty()) << "only its own entry, which is not listed as found";
+    refs.push_back(*k.ref);
+  }
+  auto pending = run(cmd, {"XPENDING", std::string(ws::stream_key), std::string(ws::group)});
+  ASSERT_EQ(pending->type, REDIS_REPLY_ARRAY);
+  EXPECT_EQ(pending->element[0]->integer, 3);
+  // Idle for 0 ms is enough for a test: b adopts with min idle 200 ms after
+  // a held the first entry again 300 ms later.
+  std::this_thread::sleep_for(300ms);
+  run(cmd, ws::hold(a, {refs[0]}));
+  auto got = ws::read_adopted(run(cmd, ws::adopt(b, 200ms, "0-0", 100)).get());
+  ASSERT_TRUE(got);
+  ASSERT_EQ(got->events.size(), 2u);
+  EXPECT_EQ(got->events[0].ref, refs[1]);
+  EXPECT_EQ(got->events[0].id, "id-1");
+  EXPECT_EQ(got->events[0].body, R"({"n":1})");
+  EXPECT_EQ(got->events[0].made_ms, 1001);
+  EXPECT_EQ(got->events[1].id, "id-2");
+  EXPECT_EQ(got->cursor, "0-0");
+  // Forgotten: acknowledged and deleted, so nobody adopts it again.
+  run(cmd, ws::forget_ack({refs[0], refs[1], refs[2]}));
+  run(cmd, ws::forget_del({refs[0], refs[1], refs[2]}));
+  std::this_thread::sleep_for(250ms);
+  auto none = ws::read_adopted(run(cmd, ws::adopt(b, 200ms, "0-0", 100)).get());
+  ASSERT_TRUE(none);
+  EXPECT_TRUE(none->events.empty());
+  EXPECT_EQ(run(cmd, {"XLEN", std::string(ws::stream_key)})->integer, 0);
+}
+
+// The stream was there without the group (Redis lost it, or it was
+// deleted by hand): the keep script makes the group after the entries
+// already there, and still hands over exactly the new entry.
+TEST_F(redis_fixture, TheWebhookKeepScriptMakesItsGroupWhenMissing) {
+  namespace ws = webhook_store;
+  run(cmd, {"XADD", std::string(ws::stream_key), "*", "i", "stray", "b", "{}", "t", "1"});
+  auto k = ws::read_kept(call(ws::keep("n:1", {"", "id-x", "{}", 5})).get());
+  ASSERT_TRUE(k.ref);
+  EXPECT_TRUE(k.found.empty());
+  auto pending = run(cmd, {"XPENDING", std::string(ws::stream_key), std::string(ws::group)});
+  EXPECT_EQ(pending->element[0]->integer, 1);
 }
