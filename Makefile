@@ -32,7 +32,7 @@ e2e: build
 
 # The protocol conformance tests again, across a 2-node cluster (own
 # redis-server on a free port): sockets on one node, publishes through the other.
-E2E_CLUSTER_FILES = auth publish socket subscriptions guarantees routing websocket heartbeat receipts idempotency webhook
+E2E_CLUSTER_FILES = auth publish socket subscriptions guarantees routing websocket heartbeat receipts idempotency webhook many_users
 e2e-cluster: build
 	@scripts/setup.sh --with-test-clients
 	cd tests/e2e && HOPEFLOW_CLUSTER=1 HOPEFLOW_BIN=$(abspath $(BUILD_DIR))/hopeflow-realtime $(NODE_TEST) $(addsuffix .test.mjs,$(E2E_CLUSTER_FILES))

@@ -172,6 +172,14 @@ std::string markdown(const std::vector<boost::json::object>& rows, const floor_r
          << fmt(get(r, "server_cpu_us_per_connection") / fl.connect_us, 2) << "× | "
          << fmt(get(r, "server_peak_rss_kib") / 1024) << " MiB | "
          << fmt(get(r, "client_cpu_share") * 100, 0) << "% | " << get(r, "errors") << " |\n";
+    } else if (s == "multi") {
+      md << get(r, "users") << " users×1, " << get(r, "rounds") << " rounds | "
+         << fmt(get(r, "single_envelopes_per_s"), 0) << " env/s single, "
+         << fmt(get(r, "multi_envelopes_per_s"), 0) << " env/s userIds | | | | | "
+         << fmt(get(r, "single_server_cpu_us_per_envelope"), 2) << " µs/envelope single, "
+         << fmt(get(r, "multi_server_cpu_us_per_envelope"), 2) << " userIds ("
+         << fmt(get(r, "multi_to_single_ratio"), 2) << "×) | | | | | " << get(r, "errors")
+         << " |\n";
     } else if (s == "idle") {
       md << get(r, "sockets") << " sockets, " << get(r, "processes") << " client procs | | | | | | "
          << fmt(get(r, "server_bytes_per_socket"), 0) << " B RSS/socket | | | | "
@@ -273,6 +281,12 @@ int suite(const args_map& a) {
     many.filters = 100;
     with_server("filters", [&](const target& t) { return run_rtt(t, many, "filters"); });
   }
+  // Section 15: 1,000 users, their envelopes as single publishes and as
+  // userIds publishes: server CPU per envelope, and the ratio.
+  {
+    multi_options multi{smoke ? 50u : 1000u, smoke ? 4u : 20u, smoke ? 8u : 32u};
+    with_server("multi", [&](const target& t) { return run_multi(t, multi); });
+  }
   connect_options conn{smoke ? 300u : 10000u, 64};
   with_server("connect", [&](const target& t) { return run_connect(t, conn); });
   idle_options idle{smoke ? 300u : 19000u, 2, self};
@@ -313,6 +327,10 @@ int usage() {
   filters [--sockets 100] [--filters 100] [--publishers 2] [--seconds 5]   one user whose
           sockets hold N filters each of the published type, one matching (the server's
           MAX_FILTERS_PER_USER must allow sockets x filters): server CPU per publish
+  multi   [--users 1000] [--rounds 20] [--publishers 32]   users x 1 acking socket each; the
+          same users x rounds envelopes as single publishes, then as `rounds` publishes with
+          userIds of every user (docs/protocol.md section 15): server CPU per envelope, ratio
+          (a cluster: --publish-port P, and --server-pids A,B to sum the nodes' CPU)
   connect [--count 10000] [--concurrency 64]
   idle    [--count 19000] [--processes 2]
   floor   the CPU cost of one loopback send and recv on this machine
@@ -385,6 +403,9 @@ int main(int argc, char** argv) {
         }
       }
       r = run_rtt(t, o, cmd);
+    } else if (cmd == "multi") {
+      r = run_multi(t, {unsigned(num(a, "users", 1000)), unsigned(num(a, "rounds", 20)),
+                        unsigned(num(a, "publishers", 32))});
     } else if (cmd == "connect") {
       if (t.sources.empty()) t.sources = default_sources();
       r = run_connect(t, {unsigned(num(a, "count", 10000)), unsigned(num(a, "concurrency", 64))});

@@ -515,6 +515,127 @@ boost::json::object run_rtt(const target& t, const rtt_options& o, const std::st
   return r;
 }
 
+namespace {
+
+// Sends `total` requests (requests[i % size]) over `publishers` keep-alive
+// connections, each one at a time, and waits for every answer. Returns the
+// wall time and counts the answers `good` refuses.
+struct phase_result {
+  double seconds = 0, server_cpu_s = 0;
+  std::uint64_t errors = 0;
+};
+phase_result run_phase(loop_pool& pool, const target& t, const std::vector<std::string>& requests,
+                       std::uint64_t total, unsigned publishers,
+                       const std::function<bool(const http_publisher::answer&)>& good) {
+  phase_result r;
+  auto ep = server_endpoint(t);
+  if (t.publish_port) ep.port(t.publish_port);
+  std::atomic<std::uint64_t> next{0}, answered{0}, errors{0};
+  std::promise<void> done;
+  std::vector<std::shared_ptr<http_publisher>> conns;
+  std::promise<void> connected;
+  std::atomic<unsigned> up{0};
+  for (unsigned i = 0; i < publishers; ++i) {
+    auto p = std::make_shared<http_publisher>(pool.at(i));
+    conns.push_back(p);
+    asio::post(pool.at(i), [&, p] {
+      p->connect(ep, [&](bool ok) {
+        if (!ok) ++errors;
+        if (++up == publishers) connected.set_value();
+      });
+    });
+  }
+  connected.get_future().wait();
+  std::function<void(std::shared_ptr<http_publisher>)> send;
+  send = [&](std::shared_ptr<http_publisher> p) {
+    std::uint64_t i = next++;
+    if (i >= total) return;
+    p->send(requests[i % requests.size()], [&, p](const http_publisher::answer& a) {
+      if (!good(a)) ++errors;
+      send(p);  // before the count: once the last is counted, run_phase may return
+      if (++answered == total) done.set_value();
+    });
+  };
+  // Every node of a cluster (--server-pids) does part of the work.
+  auto server_cpu = [&t] {
+    if (t.pids.empty()) return sample_process(t.server_pid).cpu_seconds;
+    double sum = 0;
+    for (pid_t p : t.pids) sum += sample_process(p).cpu_seconds;
+    return sum;
+  };
+  double cpu0 = server_cpu();
+  auto t0 = clock::now();
+  if (total == 0) done.set_value();
+  for (unsigned i = 0; i < publishers; ++i) asio::post(pool.at(i), [&, i] { send(conns[i]); });
+  done.get_future().wait();
+  r.seconds = std::chrono::duration<double>(clock::now() - t0).count();
+  r.server_cpu_s = server_cpu() - cpu0;
+  r.errors = errors;
+  // The connections close on their own threads.
+  std::promise<void> closed;
+  std::atomic<unsigned> left{publishers};
+  for (unsigned i = 0; i < publishers; ++i)
+    asio::post(pool.at(i), [&, i] {
+      conns[i].reset();
+      if (--left == 0) closed.set_value();
+    });
+  if (publishers) closed.get_future().wait();
+  return r;
+}
+
+}  // namespace
+
+boost::json::object run_multi(const target& t, const multi_options& o) {
+  loop_pool pool(t.threads);
+  socket_set set = open_sockets(pool, t, o.users, 1, 0, 64, true);
+  std::string pub_token = bench_token(t.secret, "bench-publisher");
+  std::vector<std::string> singles(o.users);
+  std::string ids;
+  for (unsigned u = 0; u < o.users; ++u) {
+    singles[u] =
+        publish_request(t.host, pub_token,
+                        R"({"userId":")" + user_name(u) + R"(","type":"bench","payload":{"n":1}})");
+    ids += (u ? ",\"" : "\"") + user_name(u) + "\"";
+  }
+  std::vector<std::string> many = {publish_request(
+      t.host, pub_token, R"({"userIds":[)" + ids + R"(],"type":"bench","payload":{"n":1}})")};
+  long n = long(o.users);
+  auto one = [](const http_publisher::answer& a) {
+    return a.ok && a.client_count == 1 && a.results == 1;
+  };
+  auto all = [n](const http_publisher::answer& a) {
+    return a.ok && a.client_count == n && a.results == n;
+  };
+  // A short warm-up of each kind (thread caches, the token cache, the pool).
+  run_phase(pool, t, singles, std::min<std::uint64_t>(o.users, 200), o.publishers, one);
+  run_phase(pool, t, many, 1, 1, all);
+  std::uint64_t envelopes = std::uint64_t(o.users) * o.rounds;
+  phase_result single = run_phase(pool, t, singles, envelopes, o.publishers, one);
+  // One userIds publish at a time: each already keeps every shard busy.
+  phase_result multi = run_phase(pool, t, many, o.rounds, 1, all);
+  close_sockets(pool, set);
+  pool.stop();
+
+  double single_us = envelopes ? single.server_cpu_s * 1e6 / double(envelopes) : 0.0;
+  double multi_us = envelopes ? multi.server_cpu_s * 1e6 / double(envelopes) : 0.0;
+  boost::json::object r;
+  r["scenario"] = "multi";
+  r["users"] = o.users;
+  r["rounds"] = o.rounds;
+  r["publishers"] = o.publishers;
+  r["envelopes"] = envelopes;
+  r["single_seconds"] = single.seconds;
+  r["multi_seconds"] = multi.seconds;
+  r["single_envelopes_per_s"] = single.seconds ? double(envelopes) / single.seconds : 0.0;
+  r["multi_envelopes_per_s"] = multi.seconds ? double(envelopes) / multi.seconds : 0.0;
+  r["single_server_cpu_us_per_envelope"] = single_us;
+  r["multi_server_cpu_us_per_envelope"] = multi_us;
+  // The target: a userIds publish costs at most 1.3 times as much per envelope.
+  r["multi_to_single_ratio"] = single_us > 0 ? multi_us / single_us : 0.0;
+  r["errors"] = single.errors + multi.errors + set.failed;
+  return r;
+}
+
 boost::json::object run_connect(const target& t, const connect_options& o) {
   loop_pool pool(t.threads);
   auto srv0 = sample_process(t.server_pid);

@@ -56,6 +56,17 @@ struct rtt_options {
 };
 boost::json::object run_rtt(const target& t, const rtt_options& o, const std::string& name);
 
+// Section 15 of docs/protocol.md: `users` users with one acking socket each;
+// the same envelopes (users x rounds) published as users x rounds single
+// publishes, then as `rounds` publishes that each name every user in
+// `userIds`. Reports the server's CPU per delivered envelope for both, and
+// their ratio.
+struct multi_options {
+  unsigned users = 1000, rounds = 20;
+  unsigned publishers = 32;  // connections for the single publishes (closed loop)
+};
+boost::json::object run_multi(const target& t, const multi_options& o);
+
 struct connect_options {
   unsigned count = 10000, concurrency = 64;
 };

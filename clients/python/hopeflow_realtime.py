@@ -1,7 +1,8 @@
 """A small helper for backends talking to HopeFlow Realtime (standard library only).
 
 - :func:`mint_token` makes the HS256 JWT the server accepts (docs/protocol.md, section 1).
-- :func:`publish` calls ``POST /publish`` and returns ``{"clientCount": N, "results": [...]}``.
+- :func:`publish` calls ``POST /publish`` and returns ``{"clientCount": N, "results": [...]}``
+  (with ``user_ids``, one envelope per user and each user's part in ``"users"``).
 - :func:`devices` calls ``GET /users/<user>/devices``.
 - :func:`verify_webhook` checks a ``hopeflow-signature`` header and returns the JSON body.
 
@@ -140,10 +141,11 @@ def _request(
 def publish(
     base_url: str,
     token: str,
-    user_id: str,
+    user_id: str | None = None,
     type: str | None = None,  # noqa: A002 - the protocol's name
     payload: Any = _ABSENT,
     *,
+    user_ids: Iterable[str] | None = None,
     ack_timeout_ms: float | None = None,
     receipts: bool | None = None,
     until: str | int | None = None,
@@ -160,10 +162,18 @@ def publish(
     section 15): a retry with the same key and body gets the first answer back
     instead of delivering again (409 while the first is still waiting, 422 for
     another body), so a publish whose connection dropped can be retried safely.
+    ``user_ids`` instead of ``user_id`` (docs/protocol.md section 15) publishes
+    to 1 to 1000 users at once, an envelope for each; the answer then also has
+    ``"users"``: each user's ``{"clientCount", "results", "envelopeId"}`` (and
+    ``"devices"`` with receipts), in the order given. The ids are sent as
+    given (the server trims them and drops duplicates).
     ``timeout`` bounds the HTTP request in seconds (keep it above the ack wait).
-    Raises :class:`HopeflowError` on a non-2xx answer.
+    Raises :class:`HopeflowError` on a non-2xx answer, ValueError when both
+    ``user_id`` and ``user_ids`` are given.
     """
-    body: dict[str, Any] = {"userId": user_id}
+    if user_ids is not None and user_id is not None:
+        raise ValueError("give user_id or user_ids, not both")
+    body: dict[str, Any] = {"userIds": list(user_ids)} if user_ids is not None else {"userId": user_id}
     if type is not None:
         body["type"] = type
     if payload is not _ABSENT:

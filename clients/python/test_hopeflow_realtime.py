@@ -184,6 +184,16 @@ class RequestShapeTest(unittest.TestCase):
                                                       "cancel": True})
         self.assertEqual(json.loads(third["body"]), {"userId": "u1", "payload": {"a": 1}, "until": 2})
 
+    def test_publish_to_many_users_sends_user_ids(self) -> None:
+        publish(self.base, "tok", user_ids=["a", " b"], type="m", receipts=True)
+        publish(self.base, "tok", None, "m", user_ids=iter(["c"]))
+        first, second = _Recorder.requests
+        self.assertEqual(json.loads(first["body"]), {"userIds": ["a", " b"], "type": "m", "receipts": True})
+        self.assertEqual(json.loads(second["body"]), {"userIds": ["c"], "type": "m"})
+        with self.assertRaises(ValueError):
+            publish(self.base, "tok", "a", user_ids=["b"])
+        self.assertEqual(len(_Recorder.requests), 2, "nothing sent for both")
+
     def test_error_answer_raises(self) -> None:
         _Recorder.answer = (400, b'{"error":"userId is required"}')
         with self.assertRaises(HopeflowError) as ctx:
@@ -328,6 +338,59 @@ class PublishEndToEndTest(unittest.TestCase):
         self.assertEqual(envelope["payload"], {"questId": "q1", "text": "hi"})
         self.assertRegex(envelope["envelopeId"], r"^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$")
         self.assertLess(took, 3.0, "the answer should come with the ack, not at the ack deadline")
+
+
+class PublishToManyUsersTest(unittest.TestCase):
+    """publish(user_ids=...) against the real binary (docs/protocol.md section 15)."""
+
+    server: Server
+
+    @classmethod
+    def setUpClass(cls) -> None:
+        cls.server = Server()
+
+    @classmethod
+    def tearDownClass(cls) -> None:
+        cls.server.stop()
+
+    def test_each_user_gets_its_own_envelope_and_the_answer_has_every_user(self) -> None:
+        token = mint_token(SECRET, "backend")
+
+        async def scenario() -> tuple[dict[str, Any], dict[str, Any], dict[str, Any]]:
+            ann = await open_subscribed(f"{self.server.ws}?token={mint_token(SECRET, 'py-mu-ann')}", [{"type": "m"}])
+            bob = await open_subscribed(f"{self.server.ws}?token={mint_token(SECRET, 'py-mu-bob')}", [{"type": "m"}])
+            try:
+                call = asyncio.create_task(asyncio.to_thread(
+                    publish, self.server.base, token, None, "m", {"n": 1},
+                    user_ids=["py-mu-bob", "py-mu-nobody", " py-mu-ann", "py-mu-bob"], ack_timeout_ms=4000))
+                envelopes = {}
+                for name, ws in (("ann", ann), ("bob", bob)):
+                    envelope = json.loads(await asyncio.wait_for(ws.recv(), 5))
+                    envelopes[name] = envelope
+                    await ws.send(json.dumps({"type": "ack", "envelopeId": envelope["envelopeId"], "result": name}))
+                return await asyncio.wait_for(call, 10), envelopes["ann"], envelopes["bob"]
+            finally:
+                await ann.close()
+                await bob.close()
+
+        answer, ann, bob = asyncio.run(scenario())
+        self.assertEqual(list(answer), ["clientCount", "results", "users"])
+        self.assertEqual(list(answer["users"]), ["py-mu-bob", "py-mu-nobody", "py-mu-ann"])
+        self.assertEqual(answer["clientCount"], 2)
+        self.assertEqual(answer["results"], ["bob", "ann"])
+        self.assertEqual(answer["users"]["py-mu-ann"], {"clientCount": 1, "results": ["ann"],
+                                                        "envelopeId": ann["envelopeId"]})
+        self.assertEqual(answer["users"]["py-mu-bob"]["envelopeId"], bob["envelopeId"])
+        self.assertEqual((ann["userId"], bob["userId"]), ("py-mu-ann", "py-mu-bob"))
+        self.assertEqual(answer["users"]["py-mu-nobody"]["results"], [])
+
+    def test_bad_user_ids_are_400_with_message(self) -> None:
+        token = mint_token(SECRET, "backend")
+        for user_ids in ([], ["a", " "], [f"u{i}" for i in range(1001)]):
+            with self.subTest(n=len(user_ids)), self.assertRaises(HopeflowError) as ctx:
+                publish(self.server.base, token, user_ids=user_ids)
+            self.assertEqual((ctx.exception.status, ctx.exception.message),
+                             (400, "userIds must be an array of 1-1000 non-blank strings"))
 
 
 class DevicesEndpointTest(unittest.TestCase):

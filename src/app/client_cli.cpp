@@ -67,6 +67,25 @@ std::optional<json::value> json_arg(const std::string& text) {
   return v;
 }
 
+// `a,b,c` -> ["a","b","c"] for publish --users (docs/protocol.md section 15):
+// 1 to 1000 ids, none of them blank (the server trims them and drops
+// duplicates); nullopt otherwise.
+std::optional<json::array> user_list(const std::string& text) {
+  constexpr std::size_t max_users = 1000;  // the server's limit for one publish
+  json::array users;
+  std::size_t start = 0;
+  for (;;) {
+    std::size_t comma = text.find(',', start);
+    std::string id =
+        text.substr(start, comma == std::string::npos ? std::string::npos : comma - start);
+    if (id.find_first_not_of(" \t") == std::string::npos || users.size() == max_users)
+      return std::nullopt;
+    users.emplace_back(id);
+    if (comma == std::string::npos) return users;
+    start = comma + 1;
+  }
+}
+
 // A whole integer >= min; nullopt otherwise.
 std::optional<long long> integer_arg(const std::string& text, long long min) {
   char* end = nullptr;
@@ -220,16 +239,19 @@ void usage_listen(const std::string& program) {
 }
 
 void usage_publish(const std::string& program) {
-  std::cerr << "usage: " << program
-            << " publish --user ID [--type T] [--payload JSON] [--ack-timeout MS] [--receipts] "
-               "[--until first|all|N] [--cancel] [--idempotency-key K] [--url URL] [--token JWT] "
-               "[options]\n"
-               "  POSTs /publish and prints the answer ({\"clientCount\",\"results\"}, and\n"
-               "  \"devices\" with --receipts). --until answers after the first or N acks;\n"
-               "  --cancel then withdraws the envelope from the devices that did not ack it.\n"
-               "  --idempotency-key K: run it again with the same K and it is not delivered\n"
-               "  twice (the first answer comes back; stderr says \"replayed\").\n"
-               "  Without --token, one is minted with PUBLISH_SECRET when set, else JWT_SECRET.\n";
+  std::cerr
+      << "usage: " << program
+      << " publish --user ID|--users ID,ID,... [--type T] [--payload JSON] [--ack-timeout MS] "
+         "[--receipts] [--until first|all|N] [--cancel] [--idempotency-key K] [--url URL] "
+         "[--token JWT] [options]\n"
+         "  POSTs /publish and prints the answer ({\"clientCount\",\"results\"}, and\n"
+         "  \"devices\" with --receipts). --until answers after the first or N acks;\n"
+         "  --cancel then withdraws the envelope from the devices that did not ack it.\n"
+         "  --users publishes to 1 to 1000 users at once, an envelope for each; the\n"
+         "  answer adds \"users\", each user's own answer and envelopeId.\n"
+         "  --idempotency-key K: run it again with the same K and it is not delivered\n"
+         "  twice (the first answer comes back; stderr says \"replayed\").\n"
+         "  Without --token, one is minted with PUBLISH_SECRET when set, else JWT_SECRET.\n";
 }
 
 void usage_devices(const std::string& program) {
@@ -318,7 +340,8 @@ int publish_command(const std::string& program, const std::vector<std::string>& 
                     const config_loader& load) {
   common_args c;
   json::object body;
-  std::string idempotency_key;  // section 15: sent as the Idempotency-Key header
+  std::optional<json::array> users;  // --users: section 15's userIds
+  std::string idempotency_key;       // section 15: sent as the Idempotency-Key header
   bool help = false;
   auto err =
       split_args(args, c, [&](const std::string& name, const auto& value) -> std::optional<bool> {
@@ -342,6 +365,13 @@ int publish_command(const std::string& program, const std::vector<std::string>& 
           auto ms = integer_arg(*v, 0);
           if (!ms) return std::nullopt;
           body["ackTimeoutMs"] = *ms;
+          return true;
+        }
+        if (name == "--users") {
+          auto v = value();
+          if (!v) return true;
+          users = user_list(*v);
+          if (!users) return std::nullopt;
           return true;
         }
         if (name == "--idempotency-key") {
@@ -375,15 +405,24 @@ int publish_command(const std::string& program, const std::vector<std::string>& 
     std::cerr << "hopeflow-realtime publish: " << *err
               << (*err == "bad value for --payload" ? " (not JSON)"
                   : *err == "bad value for --until" ? " (expected first, all or an integer >= 1)"
-                                                    : "")
+                  : *err == "bad value for --users"
+                      ? " (expected 1 to 1000 comma-separated user ids, none blank)"
+                      : "")
               << "\n";
     return 2;
   }
-  if (c.user.empty()) {
+  if (!c.user.empty() && users) {
+    std::cerr << "hopeflow-realtime publish: give --user or --users, not both\n";
+    return 2;
+  }
+  if (c.user.empty() && !users) {
     usage_publish(program);
     return 2;
   }
-  body["userId"] = c.user;
+  if (users)
+    body["userIds"] = std::move(*users);
+  else
+    body["userId"] = c.user;
   auto p = client::prepare("publish", c, load, true);
   if (!p) return 2;
   return client::http_request("publish", *p, bhttp::verb::post, "/publish", json::serialize(body),

@@ -18,7 +18,8 @@ namespace beast = boost::beast;
 namespace bhttp = beast::http;
 namespace json = boost::json;
 
-// A publish answer holds at most the server's MAX_RESULTS_BYTES; this bounds
+// A publish answer holds at most the server's MAX_RESULTS_BYTES of results
+// (twice that, and 1000 users' entries, for publish --users); this bounds
 // what the tool buffers if it is pointed at something else.
 constexpr std::uint64_t max_answer_bytes = 64ull << 20;
 

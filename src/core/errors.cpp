@@ -42,6 +42,8 @@ class category final : public boost::system::error_category {
         return "Invalid JSON body";
       case errc::user_id_required:
         return "userId is required";
+      case errc::invalid_user_ids:
+        return "userIds must be an array of 1-1000 non-blank strings";
       case errc::invalid_ack_timeout:
         return "ackTimeoutMs must be a non-negative number";
       case errc::publish_forbidden:

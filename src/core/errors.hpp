@@ -28,6 +28,7 @@ enum class errc {
   unsupported_media_type = 100,  // 415
   invalid_json_body,             // 400 {"error":"Invalid JSON body"}
   user_id_required,              // 400 {"error":"userId is required"}
+  invalid_user_ids,              // 400: userIds not 1-1000 non-blank strings, or next to userId
   invalid_ack_timeout,           // 400: ackTimeoutMs present but not a number >= 0
   publish_forbidden,             // 403: a valid token that is not a publisher's (PUBLISH_SECRET)
   invalid_receipts,              // 400: receipts not a boolean (section 12)

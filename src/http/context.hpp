@@ -43,6 +43,7 @@ struct settings {
   std::size_t max_uri_bytes;                  // request target: 414 above
   std::chrono::milliseconds request_timeout;  // whole request; also keep-alive idle
   std::chrono::milliseconds ack_timeout;      // a publish's longest wait for acks
+  std::size_t max_results_bytes;              // a publish's results, all its users' together
   bool publisher_tokens_only;                 // PUBLISH_SECRET set: 403 to end-user tokens
   bool compression;                           // permessage-deflate offered to upgrades
   bool console;                               // GET /console served

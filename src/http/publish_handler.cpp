@@ -1,18 +1,21 @@
 // POST /publish (docs/protocol.md section 5): the checks in the contract's order,
-// the envelope built once, and the answer when the broker calls back, or
-// from the session's backstop if it never does.
+// the envelope built once (once per user for section 15's `userIds`), and
+// the answer when the broker calls back, or from the session's backstop if
+// it never does.
 #include <array>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/post.hpp>
 #include <chrono>
 #include <memory>
 
+#include "ack/users_tally.hpp"
 #include "broker/broker.hpp"
 #include "http/authenticate.hpp"
 #include "http/handlers.hpp"
 #include "net/webhook_sender.hpp"
 #include "protocol/idempotency.hpp"
 #include "protocol/publish_request.hpp"
+#include "protocol/users_answer.hpp"
 #include "protocol/vocabulary.hpp"
 
 namespace hf::http {
@@ -40,14 +43,140 @@ void keep(context& c, const std::optional<claimed_key>& k, const response& r,
   if (k) c.broker.keep_answer(k->key, {k->fingerprint, true, r.status, r.body, d});
 }
 
-// What follows each answer (on c's thread): section 14's `unacked` event
-// when the publish asked for webhooks and no target acked.
-void after_answer(context& c, const protocol::envelope& env, const hub::delivery_result& r) {
-  if (!env.options.webhook || !c.webhooks) return;
+// One envelope's delivery was answered by the broker and the request had
+// not been answered by its backstop yet: called on c's thread, once per
+// envelope (one for a publish to `userId`, one per user for `userIds`),
+// before the request's answer is written. What follows each user's answer
+// goes here.
+void after_answer(context& c, std::shared_ptr<const protocol::envelope> env,
+                  const hub::delivery_result& r) {
+  ++c.metrics.completions[metrics::index(r.why)];
+  // Section 14: `unacked` when the publish asked for webhooks and no
+  // target acked (posted: it follows the answer, which is written first).
+  if (!env->options.webhook || !c.webhooks || !r.results.empty() || r.dropped) return;
   for (const auto& d : r.receipts)
     if (d.state == protocol::receipt_state::acked) return;
-  if (!r.results.empty() || r.dropped) return;  // acked (receipts missing: never, but safe)
-  c.webhooks->unacked(env.text, r.client_count, r.receipts);
+  boost::asio::post(
+      c.ioc, [&c, env = std::move(env), count = r.client_count, devices = r.receipts]() mutable {
+        c.webhooks->unacked(env->text, count, std::move(devices));
+      });
+}
+
+// Section 14: a webhook publish answered by the backstop reached nobody
+// that the answer knows of: `unacked`, with no targets.
+void unacked_by_backstop(context& c, const protocol::envelope& env) {
+  if (env.options.webhook && c.webhooks) c.webhooks->unacked(env.text, 0, {});
+}
+
+// Counts an answered publish request (one, whatever the number of users)
+// and answers it with `body`; on c's thread.
+void answer_publish(context& c, const exchange_ptr& x, const std::optional<claimed_key>& key,
+                    std::chrono::steady_clock::time_point started, std::string body,
+                    std::size_t client_count, std::size_t dropped,
+                    std::optional<protocol::degradation> degraded) {
+  ++c.metrics.publishes_answered;
+  if (client_count == 0) ++c.metrics.publishes_no_target;
+  c.metrics.results_dropped += dropped;
+  c.metrics.observe_latency(
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count());
+  response answer = json_response(200, std::move(body));
+  if (degraded) {
+    ++c.metrics.publishes_degraded[metrics::index(*degraded)];
+    answer.extra_headers = degraded_header(*degraded);
+  }
+  keep(c, key, answer, degraded);
+  x->respond(std::move(answer));
+}
+
+// Arms the session's backstop: every accepted publish is answered by
+// `by`, whatever happens below, with `fallback` marked unknown (also kept
+// as the key's answer: a retry is not delivered again). `backstopped`
+// (touched on c's thread only) keeps a late broker answer from being
+// counted a second time.
+void arm_backstop(context& c, exchange& x, hub::deadline by, std::string fallback,
+                  const std::optional<claimed_key>& key, std::shared_ptr<bool> backstopped,
+                  std::function<void()> fired) {
+  response r = json_response(200, std::move(fallback));
+  r.extra_headers = degraded_header(metrics::degradation::unknown);
+  auto kept = key ? std::optional<response>(r) : std::nullopt;
+  x.backstop(by, std::move(r), [&c, backstopped, key, kept = std::move(kept), fired] {
+    if (kept) keep(c, key, *kept, metrics::degradation::unknown);
+    if (fired) fired();
+    *backstopped = true;
+    ++c.metrics.publish_backstops;
+    ++c.metrics.publishes_answered;
+    ++c.metrics.publishes_degraded[metrics::index(metrics::degradation::unknown)];
+  });
+}
+
+// A publish to many users (section 15, `userIds`) while its users' answers
+// come in; touched on c's thread only.
+struct many_users {
+  std::vector<std::shared_ptr<const protocol::envelope>> envelopes;  // in userIds order
+  ack::users_tally tally;  // its ids are views into `envelopes`
+  exchange_ptr x;
+  std::optional<claimed_key> key;
+  std::chrono::steady_clock::time_point started;
+  bool receipts;  // the answer lists each user's devices
+  std::shared_ptr<bool> backstopped = std::make_shared<bool>(false);
+  std::vector<bool> answered = std::vector<bool>(envelopes.size());  // by the broker
+};
+
+// Section 15: one envelope per user (each with its own id and, from its
+// user's shard or Redis, its own offset), handed to the broker one after
+// the other in this one handler, and one answer once every user's delivery
+// is answered. In cluster mode the publishes reach the broker thread as
+// one run of posted handlers, so their script calls leave on each Redis
+// link in one write or a few (resp_link writes what a turn of its thread
+// queued, and what queues during a write goes in the next): one round trip
+// per Redis shard, not per user, unless that thread keeps pace with this
+// loop.
+void deliver_many(context& c, protocol::publish_request p, exchange_ptr x,
+                  std::chrono::steady_clock::time_point started, hub::deadline until,
+                  std::optional<claimed_key> key) {
+  auto now = std::chrono::system_clock::now();
+  std::vector<std::shared_ptr<const protocol::envelope>> envelopes;
+  std::vector<protocol::user_answer> users(p.user_ids.size());
+  envelopes.reserve(p.user_ids.size());
+  for (std::size_t i = 0; i < p.user_ids.size(); ++i) {
+    bool last = i + 1 == p.user_ids.size();
+    auto made = protocol::make_envelope(last ? std::move(p.type) : p.type, std::move(p.user_ids[i]),
+                                        last ? std::move(p.payload) : p.payload, now);
+    made.options = p.options;  // section 12, for each user
+    made.arrived = started;
+    envelopes.push_back(std::make_shared<const protocol::envelope>(std::move(made)));
+    users[i].user_id = envelopes.back()->user_id;
+    users[i].envelope_id = envelopes.back()->id;
+  }
+  auto s = std::make_shared<many_users>(
+      many_users{std::move(envelopes), ack::users_tally(std::move(users), c.cfg.max_results_bytes),
+                 std::move(x), std::move(key), started, p.options.receipts});
+  // The backstop answers every user with nothing, marked unknown (and
+  // tells the webhook about the users whose answer had not come).
+  std::function<void()> fired;
+  if (p.options.webhook)
+    fired = [&c, w = std::weak_ptr<many_users>(s)] {
+      if (auto s = w.lock())
+        for (std::size_t i = 0; i < s->envelopes.size(); ++i)
+          if (!s->answered[i]) unacked_by_backstop(c, *s->envelopes[i]);
+    };
+  arm_backstop(c, *s->x, c.broker.answer_by(until) + backstop_grace,
+               protocol::serialize_users_answer(s->tally.users(), s->receipts), s->key,
+               s->backstopped, std::move(fired));
+  for (std::size_t i = 0; i < s->envelopes.size(); ++i) {
+    c.broker.publish(s->envelopes[i], until, [&c, s, i](hub::delivery_result r) mutable {
+      boost::asio::post(c.ioc, [&c, s = std::move(s), i, r = std::move(r)]() mutable {
+        if (*s->backstopped) return;  // answered already; this one is ignored
+        s->answered[i] = true;
+        after_answer(c, s->envelopes[i], r);
+        if (!s->tally.add(i, std::move(r))) return;
+        const auto& t = s->tally;
+        answer_publish(c, s->x, s->key, s->started,
+                       protocol::serialize_users_answer(t.users(), s->receipts), t.client_count(),
+                       t.dropped(), t.degraded());
+      });
+    });
+  }
 }
 
 // Delivers an accepted publish and answers it (steps 4-9 of
@@ -57,60 +186,36 @@ void deliver(context& c, protocol::publish_request p, exchange_ptr x,
   auto wait = c.cfg.ack_timeout;
   if (p.ack_timeout_ms) wait = std::min(wait, std::chrono::milliseconds(*p.ack_timeout_ms));
   auto until = started + wait;
+  if (!p.user_ids.empty())
+    return deliver_many(c, std::move(p), std::move(x), started, until, std::move(key));
   auto made = protocol::make_envelope(std::move(p.type), std::move(p.user_id), std::move(p.payload),
                                       std::chrono::system_clock::now());
   made.options = p.options;  // section 12
   made.arrived = started;
   auto env = std::make_shared<const protocol::envelope>(std::move(made));
 
-  // Every accepted publish is answered by then, whatever happens below. The
-  // flag (touched on c's thread only) keeps a late broker answer from being
-  // counted a second time.
-  auto backstopped = std::make_shared<bool>(false);
   static const std::vector<protocol::receipt> no_receipts;
-  response fallback = json_response(
-      200,
-      protocol::serialize_publish_answer(0, {}, 0, p.options.receipts ? &no_receipts : nullptr));
-  fallback.extra_headers = degraded_header(metrics::degradation::unknown);
-  // The backstop's answer is also the key's (a retry is not delivered again).
-  auto kept = key ? std::optional<response>(fallback) : std::nullopt;
-  auto told = env->options.webhook ? env : nullptr;  // for after_answer
-  x->backstop(c.broker.answer_by(until) + backstop_grace, std::move(fallback),
-              [&c, backstopped, key, kept = std::move(kept), told] {
-                if (kept) keep(c, key, *kept, metrics::degradation::unknown);
-                if (told) after_answer(c, *told, {});
-                *backstopped = true;
-                ++c.metrics.publish_backstops;
-                ++c.metrics.publishes_answered;
-                ++c.metrics.publishes_degraded[metrics::index(metrics::degradation::unknown)];
-              });
+  auto backstopped = std::make_shared<bool>(false);
+  arm_backstop(
+      c, *x, c.broker.answer_by(until) + backstop_grace,
+      protocol::serialize_publish_answer(0, {}, 0, p.options.receipts ? &no_receipts : nullptr),
+      key, backstopped, [&c, env] { unacked_by_backstop(c, *env); });
 
   // `done` runs on a thread of the broker's choosing; the counters are c's,
   // so the accounting is posted back to c's thread with the answer.
-  bool receipts = env->options.receipts;
   c.broker.publish(
-      std::move(env), until,
-      [&c, x = std::move(x), started, backstopped, receipts, key = std::move(key),
-       told = std::move(told)](hub::delivery_result r) mutable {
-        boost::asio::post(c.ioc, [&c, x = std::move(x), started, backstopped, receipts,
-                                  key = std::move(key), told = std::move(told), r = std::move(r)] {
+      env, until,
+      [&c, x = std::move(x), started, backstopped, env,
+       key = std::move(key)](hub::delivery_result r) mutable {
+        boost::asio::post(c.ioc, [&c, x = std::move(x), started, backstopped, env = std::move(env),
+                                  key = std::move(key), r = std::move(r)] {
           if (*backstopped) return;  // answered already; this one is ignored
-          ++c.metrics.publishes_answered;
-          if (r.client_count == 0) ++c.metrics.publishes_no_target;
-          c.metrics.results_dropped += r.dropped;
-          ++c.metrics.completions[metrics::index(r.why)];
-          c.metrics.observe_latency(
-              std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count());
-          response answer = json_response(
-              200, protocol::serialize_publish_answer(r.client_count, r.results, r.dropped,
-                                                      receipts ? &r.receipts : nullptr));
-          if (r.degraded) {
-            ++c.metrics.publishes_degraded[metrics::index(*r.degraded)];
-            answer.extra_headers = degraded_header(*r.degraded);
-          }
-          keep(c, key, answer, r.degraded);
-          x->respond(std::move(answer));
-          if (told) after_answer(c, *told, r);
+          after_answer(c, env, r);
+          answer_publish(
+              c, x, key, started,
+              protocol::serialize_publish_answer(r.client_count, r.results, r.dropped,
+                                                 env->options.receipts ? &r.receipts : nullptr),
+              r.client_count, r.dropped, r.degraded);
         });
       });
 }

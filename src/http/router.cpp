@@ -11,6 +11,7 @@ settings settings_of(const config::config& cfg) {
           .max_uri_bytes = cfg.max_uri_bytes,
           .request_timeout = cfg.request_timeout,
           .ack_timeout = cfg.ack_timeout,
+          .max_results_bytes = cfg.max_results_bytes,
           .publisher_tokens_only = !cfg.publish_secret.empty(),
           .compression = cfg.compression,
           .console = cfg.console,

@@ -38,6 +38,7 @@ std::optional<auth_failure> auth_failure_of(const boost::system::error_code& ec)
     case errc::unsupported_media_type:
     case errc::invalid_json_body:
     case errc::user_id_required:
+    case errc::invalid_user_ids:
     case errc::invalid_ack_timeout:
     case errc::publish_forbidden:
     case errc::invalid_receipts:

@@ -1,8 +1,10 @@
 #include "protocol/publish_request.hpp"
 
+#include <boost/json/array.hpp>
 #include <boost/json/object.hpp>
 #include <boost/json/string.hpp>
 #include <cmath>
+#include <unordered_set>
 
 #include "core/js_json.hpp"
 #include "core/text.hpp"
@@ -39,6 +41,25 @@ errc parse_options(const boost::json::object& obj, publish_options& o) {
   return errc::ok;
 }
 
+// Section 15's `userIds` (present in the body): trimmed, the first
+// occurrence of each user kept, in order.
+errc parse_user_ids(const boost::json::value& v, std::vector<std::string>& out) {
+  const boost::json::array* list = v.if_array();
+  if (!list || list->empty() || list->size() > max_user_ids) return errc::invalid_user_ids;
+  // Views into the parsed body, which outlives this function; at most 1000.
+  std::unordered_set<std::string_view> seen;
+  seen.reserve(list->size());
+  out.reserve(list->size());
+  for (const boost::json::value& item : *list) {
+    const boost::json::string* s = item.if_string();
+    if (!s) return errc::invalid_user_ids;
+    std::string_view user = core::js_trim(*s);
+    if (user.empty()) return errc::invalid_user_ids;
+    if (seen.insert(user).second) out.emplace_back(user);
+  }
+  return errc::ok;
+}
+
 }  // namespace
 
 result<publish_request> parse_publish_request(std::optional<std::string_view> content_type,
@@ -58,11 +79,16 @@ result<publish_request> parse_publish_request(std::optional<std::string_view> co
 
   boost::json::object* obj = parsed->if_object();
   if (!obj) return errc::user_id_required;  // null, arrays, numbers, strings, booleans
-  auto user = core::trimmed_string_member(*obj, "userId");
-  if (!user) return errc::user_id_required;
-
   publish_request req;
-  req.user_id.assign(*user);
+  if (const boost::json::value* many = obj->if_contains("userIds")) {
+    // Section 15: both members, even `"userId":null`, name no one target.
+    if (obj->contains("userId")) return errc::invalid_user_ids;
+    if (auto e = parse_user_ids(*many, req.user_ids); e != errc::ok) return e;
+  } else {
+    auto user = core::trimmed_string_member(*obj, "userId");
+    if (!user) return errc::user_id_required;
+    req.user_id.assign(*user);
+  }
   req.type = core::trimmed_string_member(*obj, "type").value_or("message");
   if (const boost::json::value* ms = obj->if_contains("ackTimeoutMs")) {
     double v = core::json_number(*ms).value_or(-1);

@@ -14,8 +14,17 @@
 
 namespace hf::protocol {
 
+// Section 15 ("many users"): the most entries `userIds` may have, as the
+// body sends them (before duplicates are removed). The contract's bound: one
+// request makes at most this many envelopes in one go on one worker thread,
+// and waits on at most this many deliveries.
+inline constexpr std::size_t max_user_ids = 1000;
+
 struct publish_request {
-  std::string user_id;                        // trimmed, non-blank
+  std::string user_id;  // trimmed, non-blank; empty when user_ids is used
+  // Section 15: `userIds`, trimmed, duplicates removed (the first occurrence
+  // kept), in the body's order; empty for a publish to `userId`.
+  std::vector<std::string> user_ids;
   std::string type;                           // trimmed, or "message"
   std::optional<boost::json::value> payload;  // absent vs present-and-null matters
   // Improve (optional request field): per-request ack deadline in ms; the
@@ -27,6 +36,11 @@ struct publish_request {
 // Runs checks 2-5 of the contract in order (auth, check 1, is the caller's):
 // content type (errc::unsupported_media_type), JSON (errc::invalid_json_body),
 // userId (errc::user_id_required; also for null, arrays, numbers, strings).
+// Section 15: at the place of the userId check, a body with a `userIds`
+// member (whatever its value) is a publish to many users: it must have no
+// `userId` member (not even null) and be an array of 1 to max_user_ids
+// strings, each non-blank once trimmed, or it is errc::invalid_user_ids. A
+// body with neither member is errc::user_id_required.
 // `content_type` is nullopt when the header is absent. The body is decoded as
 // fetch's Request.json() does (BOM dropped, invalid UTF-8 replaced).
 // An `ackTimeoutMs` that is present but not a non-negative number is

@@ -105,6 +105,30 @@ describe('CLI', () => {
     assert.equal(l.lines().filter((x) => x.envelopeId).length, 1, 'delivered once');
   });
 
+  it('publish --users: an envelope for each user, and an answer with every user\'s part (section 15)', async () => {
+    const ann = await listen(['--user', 'cli-mu-ann', '--filter', 'type=m', '--ack', '"ann saw it"', '--count', '1', '--url', server.http]);
+    const bob = await listen(['--user', 'cli-mu-bob', '--filter', 'type=m', '--ack', '"bob saw it"', '--count', '1', '--url', server.http]);
+    const r = cli(['publish', '--users', 'cli-mu-bob,cli-mu-ann, cli-mu-bob,cli-mu-nobody', '--type', 'm', '--payload', '{"n":1}', '--url', server.http]);
+    assert.equal(r.code, 0, r.err);
+    const answer = JSON.parse(r.out);
+    assert.deepEqual(Object.keys(answer.users), ['cli-mu-bob', 'cli-mu-ann', 'cli-mu-nobody']);
+    assert.deepEqual(answer.results, ['bob saw it', 'ann saw it']);
+    await Promise.all([ann.exited, bob.exited]);
+    const [annEnv] = ann.lines(), [bobEnv] = bob.lines();
+    assert.equal(answer.users['cli-mu-ann'].envelopeId, annEnv.envelopeId);
+    assert.equal(answer.users['cli-mu-bob'].envelopeId, bobEnv.envelopeId);
+    assert.deepEqual([annEnv.userId, bobEnv.userId], ['cli-mu-ann', 'cli-mu-bob']);
+    for (const bad of ['', 'a,,b', 'a, ', Array.from({ length: 1001 }, (_, i) => `u${i}`).join(',')]) {
+      const refused = cli(['publish', '--users', bad, '--url', server.http]);
+      assert.equal(refused.code, 2, bad.slice(0, 20));
+      assert.match(refused.err, /bad value for --users \(expected 1 to 1000 comma-separated user ids, none blank\)/);
+    }
+    const both = cli(['publish', '--user', 'a', '--users', 'b', '--url', server.http]);
+    assert.equal(both.code, 2);
+    assert.match(both.err, /--user or --users, not both/);
+    assert.match(cli(['publish', '--help']).err, /--users ID,ID,\.\.\./);
+  });
+
   it('refuses bad input with a clear line and exit 2, and reports refusals with exit 1', async () => {
     let r = cli(['publish', '--user', 'u', '--payload', '{bad', '--url', server.http]);
     assert.equal(r.code, 2);

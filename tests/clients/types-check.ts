@@ -1,7 +1,7 @@
 // Compiled (not run) by sdk-package.test.mjs with `tsc --strict --noEmit`:
 // the SDK's declared types fit the way the README uses it.
 import {
-  connect, publish, ForbiddenError, PublishError, type Envelope, type RealtimeClient,
+  connect, publish, ForbiddenError, PublishError, type Envelope, type PublishManyAnswer, type RealtimeClient,
 } from '../../clients/js/src/index.js';
 
 // The browser's own constructor (lib dom) must fit the option as it is.
@@ -30,3 +30,12 @@ async function backend(): Promise<number> {
   }
 }
 void backend;
+
+// Section 15: userIds gives the many-users answer, with each user's part.
+async function toMany(): Promise<string[]> {
+  const many: PublishManyAnswer<string> = await publish<string>({ url: 'http://127.0.0.1:8787', token: 't', userIds: ['a', 'b'], type: 'mention', receipts: true });
+  const ids: string[] = Object.values(many.users).map((u) => u.envelopeId);
+  const states = Object.values(many.users).flatMap((u) => u.devices ?? []).map((d) => d.state);
+  return [...ids, ...states, String(many.clientCount + many.results.length)];
+}
+void toMany;

@@ -27,6 +27,7 @@ const METHODS = ['get', 'put', 'post', 'delete', 'options', 'head', 'patch', 'tr
 const PUBLISH_SECRET = 'openapi-publisher-secret-at-least-32-bytes!';
 const WS_KEY = 'dGhlIHNhbXBsZSBub25jZQ==';
 const UNTIL_ERROR = 'until must be "all", "first" or a positive integer';
+const USER_IDS_ERROR = 'userIds must be an array of 1-1000 non-blank strings';
 
 // --- the document ------------------------------------------------------------
 
@@ -352,6 +353,34 @@ describe('docs/openapi.yaml', () => {
       await fresh.close();
     });
 
+    it('200 with userIds (section 15): ManyUsersAnswer, with receipts and with resultsDropped', async () => {
+      const ann = await connect(main, 'openapi-many-ann', { path: '/?device=phone' });
+      const bob = await connect(main, 'openapi-many-bob');
+      for (const c of [ann, bob]) await c.subscribe([{ type: 'many' }]);
+      ann.autoAck(() => 'ann');
+      bob.autoAck((e) => (e.payload?.big ? 'r'.repeat(64) : { bob: true }));
+      const users = ['openapi-many-ann', 'openapi-many-bob', 'openapi-many-nobody'];
+      const body = { userIds: [...users, ' openapi-many-ann '], type: 'many', payload: { n: 1 } };
+      assertValid(requestSchema(), body, 'a body the server accepts');
+      const r = await post(main, body, { tok: endUser });
+      assert.equal(r.status, 200);
+      const answer = JSON.parse(r.body);
+      assert.deepEqual(Object.keys(answer), ['clientCount', 'results', 'users']);
+      assert.deepEqual(Object.keys(answer.users), users);
+      assert.deepEqual(answer.results, ['ann', { bob: true }]);
+      assert.deepEqual(Object.keys(answer.users['openapi-many-ann']), ['clientCount', 'results', 'envelopeId']);
+      const withReceipts = JSON.parse((await post(main, { userIds: users, type: 'many', receipts: true }, { tok: endUser })).body);
+      assert.deepEqual(Object.keys(withReceipts), ['clientCount', 'results', 'users']);
+      assert.deepEqual(withReceipts.users['openapi-many-ann'].devices.map((d) => [d.device, d.state]), [['phone', 'acked']]);
+      assert.deepEqual(Object.keys(withReceipts.users['openapi-many-bob']), ['clientCount', 'results', 'devices', 'envelopeId']);
+      // bob's result is above MAX_ACK_RESULT_BYTES (16 here): left out, counted for bob and in the sum.
+      const dropped = JSON.parse((await post(main, { userIds: users, type: 'many', payload: { big: true } }, { tok: endUser })).body);
+      assert.deepEqual(Object.keys(dropped), ['clientCount', 'results', 'users', 'resultsDropped']);
+      assert.equal(dropped.resultsDropped, 1);
+      assert.deepEqual(Object.keys(dropped.users['openapi-many-bob']), ['clientCount', 'results', 'resultsDropped', 'envelopeId']);
+      for (const c of [ann, bob]) await c.close();
+    });
+
     it('400 for each body error, in JSON; the request schema refuses the same bodies', async () => {
       const cases = [
         ['x', 'Invalid JSON body'],
@@ -384,6 +413,16 @@ describe('docs/openapi.yaml', () => {
         ['{"userId":"u","cancel":1}', 'cancel must be a boolean'],
         ['{"userId":"u","cancel":"true"}', 'cancel must be a boolean'],
         ['{"userId":"u","cancel":null}', 'cancel must be a boolean'],
+        ['{"userIds":"u"}', USER_IDS_ERROR],
+        ['{"userIds":null}', USER_IDS_ERROR],
+        ['{"userIds":[]}', USER_IDS_ERROR],
+        ['{"userIds":["u",5]}', USER_IDS_ERROR],
+        ['{"userIds":["u"," "]}', USER_IDS_ERROR],
+        [JSON.stringify({ userIds: Array.from({ length: 1001 }, (_, i) => `u${i}`) }), USER_IDS_ERROR],
+        ['{"userIds":["u"],"userId":"u"}', USER_IDS_ERROR],
+        ['{"userIds":["u"],"userId":null}', USER_IDS_ERROR],
+        ['{"userIds":7,"ackTimeoutMs":-1}', USER_IDS_ERROR],
+        ['{"userIds":["u"],"ackTimeoutMs":-1}', 'ackTimeoutMs must be a non-negative number'],
       ];
       for (const [body, error] of cases) {
         const r = await post(main, body, { tok: endUser });

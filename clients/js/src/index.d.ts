@@ -137,10 +137,9 @@ export declare class RealtimeClient {
 
 export declare function connect(options: ConnectOptions): RealtimeClient;
 
-export interface PublishOptions<P = unknown> {
+interface PublishCommon<P = unknown> {
   url: string;
   token: string;
-  userId: string;
   type?: string;
   payload?: P;
   /** How long the server waits for acks (0 = do not wait), capped by its configuration. */
@@ -162,6 +161,22 @@ export interface PublishOptions<P = unknown> {
   retries?: number;
   fetch?: typeof fetch;
   signal?: AbortSignal;
+}
+
+/** A publish to one user. */
+export interface PublishOptions<P = unknown> extends PublishCommon<P> {
+  userId: string;
+  userIds?: never;
+}
+
+/**
+ * A publish to many users (section 15): 1 to 1000 user ids, each non-blank
+ * (trimmed by the server; a user named twice counts once). Each user gets
+ * an envelope of its own; `until` and `cancel` work per user.
+ */
+export interface PublishManyOptions<P = unknown> extends PublishCommon<P> {
+  userIds: string[];
+  userId?: never;
 }
 
 /** One target of a publish with `receipts: true`. */
@@ -186,7 +201,32 @@ export interface PublishAnswer<R = unknown> {
   replayed?: boolean;
 }
 
+/** One user's part of a many-users answer: that user's envelope's answer, and its id. */
+export interface UserAnswer<R = unknown> {
+  clientCount: number;
+  results: R[];
+  /** With `receipts: true`: this user's targets, as in `PublishAnswer.devices`. */
+  devices?: DeviceReceipt<R>[];
+  /** Present when some of this user's results were left out by the server's result limits. */
+  resultsDropped?: number;
+  envelopeId: string;
+}
+
+export interface PublishManyAnswer<R = unknown> {
+  /** The sum of the users' `clientCount`. */
+  clientCount: number;
+  /** Every user's results, one user after the other in the order of `users`. */
+  results: R[];
+  /** One entry per user, in the order of `userIds` (trimmed, duplicates removed). */
+  users: Record<string, UserAnswer<R>>;
+  /** Present when some results were left out: their sum. */
+  resultsDropped?: number;
+  degraded?: string;
+  replayed?: boolean;
+}
+
 export declare function publish<R = unknown, P = unknown>(options: PublishOptions<P>): Promise<PublishAnswer<R>>;
+export declare function publish<R = unknown, P = unknown>(options: PublishManyOptions<P>): Promise<PublishManyAnswer<R>>;
 
 export interface DevicesOptions {
   url: string;

@@ -778,20 +778,32 @@ export class RealtimeClient {
  * `degraded` when the server said so in its `hopeflow-degraded` header).
  * `receipts`, `until` and `cancel` (docs/protocol.md section 12) are sent
  * only when given: with `receipts: true` the answer has `devices`, one entry
- * per target. Throws UnauthorizedError, ForbiddenError, BadRequestError or
- * ServerError for other statuses (with `status` and `body`).
+ * per target. With `userIds` instead of `userId` (section 15: 1 to 1000
+ * users, each its own envelope), the answer also has `users`, each user's
+ * `{ clientCount, results, envelopeId }` (and `devices`). Throws
+ * UnauthorizedError, ForbiddenError, BadRequestError or ServerError for
+ * other statuses (with `status` and `body`).
  */
 export async function publish({
-  url, token, userId, type, payload, ackTimeoutMs, receipts, until, cancel, idempotencyKey, retries = 2,
+  url, token, userId, userIds, type, payload, ackTimeoutMs, receipts, until, cancel, idempotencyKey, retries = 2,
   fetch: fetchImpl, signal,
 } = {}) {
   if (typeof url !== 'string') throw new TypeError('publish({ url, token, userId, ... }) needs a url');
   if (typeof token !== 'string') throw new TypeError('publish needs a token (a publisher token when PUBLISH_SECRET is set)');
-  if (typeof userId !== 'string' || userId.trim() === '') throw new TypeError('publish needs a userId');
+  if (userIds !== undefined) {
+    // The server's rule (section 15), checked here so that a typo is found at the call.
+    if (userId !== undefined) throw new TypeError('publish takes a userId or userIds, not both');
+    if (!Array.isArray(userIds) || userIds.length < 1 || userIds.length > MAX_USER_IDS ||
+        !userIds.every((u) => typeof u === 'string' && u.trim() !== '')) {
+      throw new TypeError(`publish needs userIds: 1 to ${MAX_USER_IDS} non-blank strings`);
+    }
+  } else if (typeof userId !== 'string' || userId.trim() === '') {
+    throw new TypeError('publish needs a userId (or userIds)');
+  }
   const target = toHttpUrl(url);
   target.pathname = target.pathname.replace(/\/?$/, '/publish').replace(/\/publish\/publish$/, '/publish');
   target.search = '';
-  const body = { userId };
+  const body = userIds !== undefined ? { userIds } : { userId };
   if (type !== undefined) body.type = type;
   if (payload !== undefined) body.payload = payload;
   if (ackTimeoutMs !== undefined) body.ackTimeoutMs = ackTimeoutMs;
@@ -830,6 +842,9 @@ export async function publish({
     throw answerError('publish', res, text, json);
   }
 }
+
+// The most users one publish may name (docs/protocol.md section 15).
+const MAX_USER_IDS = 1000;
 
 // A fresh Idempotency-Key: 128 random bits.
 function newIdempotencyKey() {

@@ -209,6 +209,88 @@ TEST_F(handlers_fixture, PublishAnswersWithTheAcksOfMatchingSockets) {
   shard.detach(b);
 }
 
+TEST_F(handlers_fixture, PublishToManyUsersAnswersOnceWithEveryUsersAnswer) {
+  fake_socket a, b;
+  shard.attach(a, "ann");
+  shard.attach(b, "bob");
+  for (auto* s : {&a, &b}) shard.on_text(*s, R"({"type":"subscribe","filters":[{"type":"m"}]})");
+  auto x = std::make_shared<fake_exchange>(ioc);
+  http::handle_request(ctx, protocol::route::publish,
+                       publish(R"({"userIds":["bob"," ann","nobody","bob"],"type":"m"})",
+                               "Bearer " + token("backend")),
+                       x);
+  ioc.restart();
+  ioc.poll();
+  ASSERT_EQ(a.sent.size(), 1u);
+  ASSERT_EQ(b.sent.size(), 1u);
+  EXPECT_EQ(x->answers, 0);  // waiting for both acks
+  auto id_of = [](const std::string& text) {
+    return std::string(core::parse_json(text)->as_object().at("envelopeId").as_string());
+  };
+  std::string ann = id_of(a.sent[0]), bob = id_of(b.sent[0]);
+  EXPECT_NE(ann, bob);
+  // The backstop would answer every user with nothing.
+  ASSERT_TRUE(x->fallback);
+  EXPECT_TRUE(x->fallback->body.starts_with(
+      R"({"clientCount":0,"results":[],"users":{"bob":{"clientCount":0,"results":[],"envelopeId":")" +
+      bob + R"("},"ann":{"clientCount":0,"results":[],"envelopeId":")" + ann +
+      R"("},"nobody":{"clientCount":0,"results":[],"envelopeId":")"))
+      << x->fallback->body;
+  shard.on_text(a, R"({"type":"ack","envelopeId":")" + ann + R"(","result":"A"})");
+  ioc.restart();
+  ioc.poll();
+  EXPECT_EQ(x->answers, 0);  // bob has not acked
+  shard.on_text(b, R"({"type":"ack","envelopeId":")" + bob + R"(","result":"B"})");
+  ioc.restart();
+  ioc.poll();
+  ASSERT_EQ(x->answers, 1);
+  auto answer = core::parse_json(x->answer->body)->as_object();
+  EXPECT_EQ(core::to_js_json(answer.at("results")), R"(["B","A"])");  // in userIds order
+  EXPECT_EQ(answer.at("clientCount").as_int64(), 2);
+  EXPECT_EQ(answer.at("users").as_object().size(), 3u);
+  EXPECT_EQ(core::to_js_json(answer.at("users").as_object().at("nobody")),
+            R"({"clientCount":0,"results":[],"envelopeId":")" +
+                std::string(answer.at("users")
+                                .as_object()
+                                .at("nobody")
+                                .as_object()
+                                .at("envelopeId")
+                                .as_string()) +
+                R"("})");
+  // One request: counted once; each envelope's completion counted.
+  EXPECT_EQ(counters.publishes_answered, 1u);
+  EXPECT_EQ(counters.publishes_no_target, 0u);
+  EXPECT_EQ(counters.completions[metrics::index(metrics::completion::all_done)], 3u);
+  shard.detach(a);
+  shard.detach(b);
+}
+
+TEST_F(handlers_fixture, PublishToManyUsersIsAnsweredByTheBackstopOnlyOnce) {
+  fake_socket a;
+  shard.attach(a, "ann");
+  shard.on_text(a, R"({"type":"subscribe","filters":[{"type":"m"}]})");
+  auto x = send(protocol::route::publish,
+                publish(R"({"userIds":["ann","bob"],"type":"m"})", "Bearer " + token("backend")));
+  ASSERT_TRUE(x->fired);
+  x->fired();  // the session answered the fallback
+  EXPECT_EQ(counters.publish_backstops, 1u);
+  std::string id(core::parse_json(a.sent[0])->as_object().at("envelopeId").as_string());
+  shard.on_text(a, R"({"type":"ack","envelopeId":")" + id + R"("})");
+  ioc.restart();
+  ioc.poll();
+  EXPECT_EQ(x->answers, 0);  // the late answer is ignored
+  EXPECT_EQ(counters.publishes_answered, 1u);
+  shard.detach(a);
+}
+
+TEST_F(handlers_fixture, PublishToManyUsersErrors) {
+  auto x = send(protocol::route::publish,
+                publish(R"({"userIds":["a"],"userId":null})", "Bearer " + token("backend")));
+  EXPECT_EQ(x->answer->status, 400u);
+  EXPECT_EQ(x->answer->body, R"({"error":"userIds must be an array of 1-1000 non-blank strings"})");
+  EXPECT_EQ(counters.publish_errors, 1u);
+}
+
 TEST_F(handlers_fixture, ReadinessAndMetrics) {
   auto x = send(protocol::route::readyz, {});
   EXPECT_EQ(x->answer->status, 200u);

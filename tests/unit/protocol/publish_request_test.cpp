@@ -80,3 +80,96 @@ TEST(PublishAnswer, Serialisation) {
             R"({"clientCount":2,"results":[null,{"a":1}]})");
   EXPECT_EQ(serialize_error("Unauthorized"), R"({"error":"Unauthorized"})");
 }
+
+// Section 15: `userIds` instead of `userId`.
+namespace {
+std::string user_ids_body(std::size_t n, std::string_view extra = "") {
+  std::string body = R"({"userIds":[)";
+  for (std::size_t i = 0; i < n; ++i) body += (i ? ",\"u" : "\"u") + std::to_string(i) + "\"";
+  return body + "]" + std::string(extra) + "}";
+}
+}  // namespace
+
+TEST(PublishRequest, UserIdsTrimmedWithoutDuplicatesFirstOccurrenceKept) {
+  auto r = parse_publish_request(
+      "application/json",
+      R"({"userIds":[" b","a","b ","c","\u00a0a\n"],"type":"chat","payload":{"n":1}})");
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->user_ids, (std::vector<std::string>{"b", "a", "c"}));
+  EXPECT_EQ(r->user_id, "");
+  EXPECT_EQ(r->type, "chat");
+  EXPECT_EQ(core::to_js_json(*r->payload), R"({"n":1})");
+  // Only the first of `u` and ` u`.
+  r = parse_publish_request("application/json", R"({"userIds":["u"," u","u "]})");
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->user_ids, std::vector<std::string>{"u"});
+  // A single userId leaves user_ids empty.
+  EXPECT_TRUE(parse_publish_request("application/json", R"({"userId":"u"})")->user_ids.empty());
+}
+
+TEST(PublishRequest, UserIdsBadShapesAre400WithTheirOwnMessage) {
+  for (auto body : {
+           R"({"userIds":"a"})",         // not an array
+           R"({"userIds":{"a":1}})",     // an object
+           R"({"userIds":null})",        // null
+           R"({"userIds":5})",           // a number
+           R"({"userIds":true})",        // a boolean
+           R"({"userIds":[]})",          // empty
+           R"({"userIds":["a",5]})",     // a number inside
+           R"({"userIds":["a",null]})",  // null inside
+           R"({"userIds":[["a"]]})",     // an array inside
+           R"({"userIds":["a",""]})",    // empty
+           R"({"userIds":["a","  "]})",  // blank
+           R"({"userIds":["\u00a0\n"]})",
+       })
+    EXPECT_EQ(error_of("application/json", body), errc::invalid_user_ids) << body;
+  EXPECT_EQ(make_error_code(errc::invalid_user_ids).message(),
+            "userIds must be an array of 1-1000 non-blank strings");
+}
+
+TEST(PublishRequest, UserIdsNextToUserIdIs400WhateverTheirValues) {
+  for (auto body : {
+           R"({"userIds":["a"],"userId":"b"})",
+           R"({"userId":"b","userIds":["a"]})",
+           R"({"userIds":["a"],"userId":null})",
+           R"({"userIds":["a"],"userId":""})",
+           R"({"userId":"b","userIds":null})",
+           R"({"userId":null,"userIds":"x"})",
+       })
+    EXPECT_EQ(error_of("application/json", body), errc::invalid_user_ids) << body;
+  // Neither member: userId is required, as before.
+  EXPECT_EQ(error_of("application/json", R"({"type":"m"})"), errc::user_id_required);
+  EXPECT_EQ(error_of("application/json", R"({"userID":["a"]})"), errc::user_id_required);
+}
+
+TEST(PublishRequest, UserIdsAtMost1000AsSent) {
+  auto r = parse_publish_request("application/json", user_ids_body(max_user_ids));
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->user_ids.size(), 1000u);
+  EXPECT_EQ(r->user_ids.front(), "u0");
+  EXPECT_EQ(r->user_ids.back(), "u999");
+  EXPECT_EQ(error_of("application/json", user_ids_body(max_user_ids + 1)), errc::invalid_user_ids);
+  // The bound counts the array as sent: 1001 entries are too many even when
+  // one is a duplicate.
+  std::string dup = user_ids_body(max_user_ids);
+  dup.insert(dup.find(']'), R"(,"u0")");
+  EXPECT_EQ(error_of("application/json", dup), errc::invalid_user_ids);
+}
+
+TEST(PublishRequest, UserIdsSitWhereUserIdIsInTheOrderOfChecks) {
+  EXPECT_EQ(error_of("text/plain", R"({"userIds":5})"), errc::unsupported_media_type);
+  EXPECT_EQ(error_of("application/json", R"({"userIds":[)"), errc::invalid_json_body);
+  // Before ackTimeoutMs and section 12's members...
+  EXPECT_EQ(error_of("application/json", R"({"userIds":[],"ackTimeoutMs":-1,"receipts":1})"),
+            errc::invalid_user_ids);
+  // ...which are checked for many users as for one.
+  EXPECT_EQ(error_of("application/json", R"({"userIds":["a"],"ackTimeoutMs":-1})"),
+            errc::invalid_ack_timeout);
+  EXPECT_EQ(error_of("application/json", R"({"userIds":["a"],"until":0})"), errc::invalid_until);
+  auto r = parse_publish_request(
+      "application/json",
+      R"({"userIds":["a","b"],"ackTimeoutMs":250,"receipts":true,"until":"first","cancel":true})");
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->ack_timeout_ms, 250);
+  EXPECT_EQ(r->options, (publish_options{1, true, true}));
+}
