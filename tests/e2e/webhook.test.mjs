@@ -124,6 +124,23 @@ describe('14. webhooks: one receiver, every event rule', () => {
     await s.close();
   });
 
+  it('many users (section 15): one unacked per user that nobody acked, each with its own envelope', async () => {
+    const s = await connect(server, 'wh-many-b');
+    await s.subscribe([{ type: 'm' }]);
+    s.autoAck(() => 'b');
+    const r = await publish(server, { userIds: ['wh-many-a', 'wh-many-b', 'wh-many-c'], type: 'm', webhook: true, ackTimeoutMs: 500 });
+    assert.equal(r.status, 200);
+    assert.equal(r.json.users['wh-many-b'].clientCount, 1);
+    for (const u of ['wh-many-a', 'wh-many-c']) {
+      const e = await receiver.waitFor((x) => x.event === 'unacked' && x.envelope?.userId === u);
+      assert.equal(e.envelope.envelopeId, r.json.users[u].envelopeId);
+      assert.equal(e.clientCount, 0);
+    }
+    await sleep(300);
+    assert.equal(receiver.events.filter((x) => x.envelope?.userId === 'wh-many-b').length, 0, 'b acked');
+    await s.close();
+  });
+
   it('/metrics counts the events', async () => {
     const text = await (await fetch(`${server.http}/metrics`)).text();
     const value = (name) => Number(new RegExp(`^${name.replace(/[{}"]/g, (c) => `\\${c}`)} (\\S+)$`, 'm').exec(text)?.[1]);
