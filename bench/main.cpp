@@ -180,6 +180,14 @@ std::string markdown(const std::vector<boost::json::object>& rows, const floor_r
          << fmt(get(r, "multi_server_cpu_us_per_envelope"), 2) << " userIds ("
          << fmt(get(r, "multi_to_single_ratio"), 2) << "×) | | | | | " << get(r, "errors")
          << " |\n";
+    } else if (s == "webhooks") {
+      md << fmt(get(r, "target_events_per_s"), 0) << " events/s offered, publishes at "
+         << fmt(get(r, "rtt_rate"), 0) << "/s meanwhile | "
+         << fmt(get(r, "events_per_s_received"), 0) << " events/s received, drained in "
+         << fmt(get(r, "drain_s"), 1) << " s | " << fmt(get(r, "p50_us") / 1000, 2) << " ms | "
+         << fmt(get(r, "p99_us") / 1000, 2) << " ms (alone "
+         << fmt(get(r, "p99_us_alone") / 1000, 2) << ") | | | | | | | | " << get(r, "errors")
+         << " |\n";
     } else if (s == "idle") {
       md << get(r, "sockets") << " sockets, " << get(r, "processes") << " client procs | | | | | | "
          << fmt(get(r, "server_bytes_per_socket"), 0) << " B RSS/socket | | | | "
@@ -287,6 +295,16 @@ int suite(const args_map& a) {
     multi_options multi{smoke ? 50u : 1000u, smoke ? 4u : 20u, smoke ? 8u : 32u};
     with_server("multi", [&](const target& t) { return run_multi(t, multi); });
   }
+  // Section 14: webhook events to a local receiver, and the latency of
+  // ordinary publishes meanwhile.
+  {
+    webhook_receiver receiver;
+    webhook_bench_options wh;
+    if (smoke) wh.events_per_second = 500, wh.rtt = {20, 1, 4, 1, 0.2, 200};
+    with_server("webhooks", [&](const target& t) { return run_webhooks(t, wh, receiver); },
+                {"WEBHOOK_URL=http://127.0.0.1:" + std::to_string(receiver.port()) + "/hook",
+                 "WEBHOOK_SECRET=bench-webhook-secret-0123456789abcdef"});
+  }
   connect_options conn{smoke ? 300u : 10000u, 64};
   with_server("connect", [&](const target& t) { return run_connect(t, conn); });
   idle_options idle{smoke ? 300u : 19000u, 2, self};
@@ -331,6 +349,11 @@ int usage() {
           same users x rounds envelopes as single publishes, then as `rounds` publishes with
           userIds of every user (docs/protocol.md section 15): server CPU per envelope, ratio
           (a cluster: --publish-port P, and --server-pids A,B to sum the nodes' CPU)
+  webhooks [--receiver-port P] [--events 6000] [--users-per-publish 10] [--rate 1000]
+          [--seconds 5]   a webhook receiver on P (start the server with
+          WEBHOOK_URL=http://127.0.0.1:P/hook and a WEBHOOK_SECRET): events/s it gets
+          from userIds publishes with "webhook": true, and the p99 of ordinary
+          publishes (open loop at --rate) alone and under that load
   connect [--count 10000] [--concurrency 64]
   idle    [--count 19000] [--processes 2]
   floor   the CPU cost of one loopback send and recv on this machine
@@ -406,6 +429,15 @@ int main(int argc, char** argv) {
     } else if (cmd == "multi") {
       r = run_multi(t, {unsigned(num(a, "users", 1000)), unsigned(num(a, "rounds", 20)),
                         unsigned(num(a, "publishers", 32))});
+    } else if (cmd == "webhooks") {
+      webhook_receiver receiver(std::uint16_t(num(a, "receiver-port", 0)));
+      std::cerr << "webhook receiver on 127.0.0.1:" << receiver.port() << "\n";
+      webhook_bench_options o;
+      o.events_per_second = num(a, "events", o.events_per_second);
+      o.users_per_publish = unsigned(num(a, "users-per-publish", o.users_per_publish));
+      o.rtt.rate = num(a, "rate", o.rtt.rate);
+      o.rtt.seconds = num(a, "seconds", o.rtt.seconds);
+      r = run_webhooks(t, o, receiver);
     } else if (cmd == "connect") {
       if (t.sources.empty()) t.sources = default_sources();
       r = run_connect(t, {unsigned(num(a, "count", 10000)), unsigned(num(a, "concurrency", 64))});

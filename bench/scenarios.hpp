@@ -6,6 +6,7 @@
 
 #include <boost/json/object.hpp>
 #include <cstdint>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -66,6 +67,30 @@ struct multi_options {
   unsigned publishers = 32;  // connections for the single publishes (closed loop)
 };
 boost::json::object run_multi(const target& t, const multi_options& o);
+
+// Section 14 (bench/webhooks.cpp): a local webhook receiver, made before the
+// server (whose WEBHOOK_URL names its port), counting the POSTs it answers.
+class webhook_receiver {
+ public:
+  explicit webhook_receiver(std::uint16_t port = 0);  // 0: a free one
+  ~webhook_receiver();
+  std::uint16_t port() const;
+  std::uint64_t received() const;
+
+ private:
+  struct impl;
+  std::unique_ptr<impl> impl_;
+};
+struct webhook_bench_options {
+  double events_per_second = 6000;  // unacked events made by `userIds` publishes
+  unsigned users_per_publish = 10;
+  unsigned generators = 4;  // paced keep-alive connections making them
+  // The ordinary publishes whose latency is measured, alone and under the
+  // event load (open loop).
+  rtt_options rtt{200, 1, 16, 5, 1, 1000};
+};
+boost::json::object run_webhooks(const target& t, const webhook_bench_options& o,
+                                 const webhook_receiver& receiver);
 
 struct connect_options {
   unsigned count = 10000, concurrency = 64;

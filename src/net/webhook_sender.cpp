@@ -1,6 +1,9 @@
 #include "net/webhook_sender.hpp"
 
 #include <spdlog/spdlog.h>
+#include <sys/resource.h>
+#include <sys/syscall.h>
+#include <unistd.h>
 
 #include <atomic>
 #include <boost/asio/executor_work_guard.hpp>
@@ -36,6 +39,9 @@ constexpr auto post_timeout = std::chrono::seconds(5);
 constexpr std::uint64_t max_answer_body = 64 << 10;
 // Drops are logged at most this often (with how many since the last line).
 constexpr auto drop_log_every = std::chrono::seconds(10);
+// The sender thread's nice value: it yields the CPU to the workers when both
+// want it (a webhook may wait a millisecond; a publish should not).
+constexpr int sender_niceness = 10;
 // Outbox holds are sent in commands of at most this many refs.
 constexpr std::size_t hold_batch = 1000;
 
@@ -410,7 +416,12 @@ void webhook_sender::start() {
       m.schedule_hold();
       m.schedule_adopt();
     });
-  m.thread = std::thread([&m] { m.ioc.run(); });
+  m.thread = std::thread([&m] {
+    // Background work: under a full CPU the workers' publishes come first
+    // (measured: `hopeflow-bench webhooks`, docs/performance.md).
+    ::setpriority(PRIO_PROCESS, static_cast<id_t>(::syscall(SYS_gettid)), sender_niceness);
+    m.ioc.run();
+  });
   spdlog::info("webhook: events of publishes with \"webhook\": true go to {}{}", m.where.display,
                m.outbox ? " (kept in Redis until delivered)" : "");
 }
