@@ -9,6 +9,7 @@
 #include <chrono>
 #include <cstdint>
 #include <functional>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -39,8 +40,12 @@ class webhook_outbox {
   // Delivered, or given up: gone from the outbox.
   virtual void forget(std::vector<std::string> refs) = 0;
   // Still this node's: other nodes do not take these before they were left
-  // alone for orphan_after.
-  virtual void hold(std::vector<std::string> refs) = 0;
+  // alone for orphan_after. `held` once, on any thread, with those of `refs`
+  // the outbox still has (the others are gone: Redis restarted empty, or
+  // lost them in a failover; they are kept again), or nullopt when it could
+  // not be asked.
+  virtual void hold(std::vector<std::string> refs,
+                    std::function<void(std::optional<std::vector<std::string>>)> held) = 0;
   // Events that their node left alone for orphan_after (it died, or froze):
   // now this node's. `done` once, on any thread.
   virtual void adopt(std::function<void(std::vector<stored_event>)> done) = 0;

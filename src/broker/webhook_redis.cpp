@@ -44,11 +44,14 @@ void webhook_redis::forget(std::vector<std::string> refs) {
   });
 }
 
-void webhook_redis::hold(std::vector<std::string> refs) {
-  asio::post(ioc_, [this, refs = std::move(refs)] {
-    if (refs.empty() || !usable_()) return;
-    redis_.command(webhook_store::hold(consumer_, refs), std::string(webhook_store::stream_key),
-                   [](redisReply*) {});
+void webhook_redis::hold(std::vector<std::string> refs,
+                         std::function<void(std::optional<std::vector<std::string>>)> held) {
+  asio::post(ioc_, [this, refs = std::move(refs), held = std::move(held)] {
+    if (refs.empty() || !usable_()) return held(std::nullopt);
+    bool sent =
+        redis_.command(webhook_store::hold(consumer_, refs), std::string(webhook_store::stream_key),
+                       [held](redisReply* r) { held(webhook_store::read_held(r)); });
+    if (!sent) held(std::nullopt);
   });
 }
 

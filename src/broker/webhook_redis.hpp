@@ -22,7 +22,8 @@ class webhook_redis final : public webhook_outbox {
   void keep(const stored_event& e,
             std::function<void(std::string, std::vector<stored_event>)> kept) override;
   void forget(std::vector<std::string> refs) override;
-  void hold(std::vector<std::string> refs) override;
+  void hold(std::vector<std::string> refs,
+            std::function<void(std::optional<std::vector<std::string>>)> held) override;
   void adopt(std::function<void(std::vector<stored_event>)> done) override;
 
  private:

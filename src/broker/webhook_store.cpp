@@ -91,6 +91,16 @@ std::vector<std::string> adopt(std::string_view consumer, std::chrono::milliseco
           std::to_string(count)};
 }
 
+std::optional<std::vector<std::string>> read_held(const redisReply* r) {
+  if (!r || r->type != REDIS_REPLY_ARRAY) return std::nullopt;
+  std::vector<std::string> out;
+  for (std::size_t i = 0; i < r->elements; ++i) {
+    std::string_view ref = text_of(r->element[i]);
+    if (!ref.empty()) out.emplace_back(ref);
+  }
+  return out;
+}
+
 kept read_kept(const redisReply* r) {
   kept out;
   if (!r || r->type != REDIS_REPLY_ARRAY || r->elements != 2) return out;

@@ -47,19 +47,30 @@ void keep(context& c, const std::optional<claimed_key>& k, const response& r,
 // not been answered by its backstop yet: called on c's thread, once per
 // envelope (one for a publish to `userId`, one per user for `userIds`),
 // before the request's answer is written. What follows each user's answer
-// goes here.
-void after_answer(context& c, std::shared_ptr<const protocol::envelope> env,
-                  const hub::delivery_result& r) {
+// goes here. Returns true when section 14's `unacked` event is due (the
+// publish asked for webhooks and no target acked): send_unacked then sends
+// it, and the answer follows.
+bool after_answer(context& c, const protocol::envelope& env, const hub::delivery_result& r) {
   ++c.metrics.completions[metrics::index(r.why)];
-  // Section 14: `unacked` when the publish asked for webhooks and no
-  // target acked (posted: it follows the answer, which is written first).
-  if (!env->options.webhook || !c.webhooks || !r.results.empty() || r.dropped) return;
+  if (!env.options.webhook || !c.webhooks || !r.results.empty() || r.dropped) return false;
   for (const auto& d : r.receipts)
-    if (d.state == protocol::receipt_state::acked) return;
-  boost::asio::post(
-      c.ioc, [&c, env = std::move(env), count = r.client_count, devices = r.receipts]() mutable {
-        c.webhooks->unacked(env->text, count, std::move(devices));
-      });
+    if (d.state == protocol::receipt_state::acked) return false;
+  return true;
+}
+
+// Hands the `unacked` event to the sender; `then` (the answer, or a step
+// towards it) runs once, on c's thread: at once on one node, and in cluster
+// mode once the event is kept in Redis, so that a node killed right after
+// answering loses no event (the sender bounds that wait:
+// webhook_sender::unacked).
+void send_unacked(context& c, const protocol::envelope& env, const hub::delivery_result& r,
+                  std::function<void()> then) {
+  if (!c.broker.outbox()) {
+    c.webhooks->unacked(env.text, r.client_count, r.receipts);
+    return then();
+  }
+  c.webhooks->unacked(env.text, r.client_count, r.receipts,
+                      [&c, then = std::move(then)] { boost::asio::post(c.ioc, then); });
 }
 
 // Section 14: a webhook publish answered by the backstop reached nobody
@@ -120,7 +131,19 @@ struct many_users {
   bool receipts;  // the answer lists each user's devices
   std::shared_ptr<bool> backstopped = std::make_shared<bool>(false);
   std::vector<bool> answered = std::vector<bool>(envelopes.size());  // by the broker
+  std::size_t keeping = 0;  // webhook events whose safekeeping the answer waits for
+  bool complete = false;    // every user's answer is in the tally
 };
+
+// Answers a many-users publish once every user's answer is in and every
+// webhook event it made is kept.
+void answer_many(context& c, many_users& s) {
+  if (*s.backstopped || !s.complete || s.keeping) return;
+  s.complete = false;  // once
+  const auto& t = s.tally;
+  answer_publish(c, s.x, s.key, s.started, protocol::serialize_users_answer(t.users(), s.receipts),
+                 t.client_count(), t.dropped(), t.degraded());
+}
 
 // Section 15: one envelope per user (each with its own id and, from its
 // user's shard or Redis, its own offset), handed to the broker one after
@@ -168,12 +191,16 @@ void deliver_many(context& c, protocol::publish_request p, exchange_ptr x,
       boost::asio::post(c.ioc, [&c, s = std::move(s), i, r = std::move(r)]() mutable {
         if (*s->backstopped) return;  // answered already; this one is ignored
         s->answered[i] = true;
-        after_answer(c, s->envelopes[i], r);
+        if (after_answer(c, *s->envelopes[i], r)) {
+          ++s->keeping;
+          send_unacked(c, *s->envelopes[i], r, [&c, s] {
+            --s->keeping;
+            answer_many(c, *s);
+          });
+        }
         if (!s->tally.add(i, std::move(r))) return;
-        const auto& t = s->tally;
-        answer_publish(c, s->x, s->key, s->started,
-                       protocol::serialize_users_answer(t.users(), s->receipts), t.client_count(),
-                       t.dropped(), t.degraded());
+        s->complete = true;
+        answer_many(c, *s);
       });
     });
   }
@@ -208,14 +235,23 @@ void deliver(context& c, protocol::publish_request p, exchange_ptr x,
       [&c, x = std::move(x), started, backstopped, env,
        key = std::move(key)](hub::delivery_result r) mutable {
         boost::asio::post(c.ioc, [&c, x = std::move(x), started, backstopped, env = std::move(env),
-                                  key = std::move(key), r = std::move(r)] {
+                                  key = std::move(key), r = std::move(r)]() mutable {
           if (*backstopped) return;  // answered already; this one is ignored
-          after_answer(c, env, r);
-          answer_publish(
-              c, x, key, started,
-              protocol::serialize_publish_answer(r.client_count, r.results, r.dropped,
-                                                 env->options.receipts ? &r.receipts : nullptr),
-              r.client_count, r.dropped, r.degraded);
+          auto answer = [&c, started](const exchange_ptr& x, const std::optional<claimed_key>& key,
+                                      const protocol::envelope& env,
+                                      const hub::delivery_result& a) {
+            answer_publish(
+                c, x, key, started,
+                protocol::serialize_publish_answer(a.client_count, a.results, a.dropped,
+                                                   env.options.receipts ? &a.receipts : nullptr),
+                a.client_count, a.dropped, a.degraded);
+          };
+          if (!after_answer(c, *env, r)) return answer(x, key, *env, r);
+          // The answer waits for the webhook event (section 14).
+          auto held = std::make_shared<hub::delivery_result>(std::move(r));
+          send_unacked(c, *env, *held, [x, key, env, held, backstopped, answer] {
+            if (!*backstopped) answer(x, key, *env, *held);
+          });
         });
       });
 }

@@ -60,6 +60,9 @@ struct webhook_sender::impl {
     unsigned failures = 0;
     bool keeping = false;  // an outbox keep is under way
     bool adopted = false;  // taken over from another node
+    // The publish's answer waits for this event's safekeeping (its `kept`,
+    // shared with the keep_wait timer: whichever comes first runs it).
+    std::shared_ptr<std::function<void()>> answer_waits;
   };
   using event_ptr = std::shared_ptr<event>;
 
@@ -231,6 +234,7 @@ struct webhook_sender::impl {
         drop(metrics::webhook_drop::queue_full, *e);
         --fresh;
       }
+      release_answer(*e);
       // An adopted event that does not fit is left alone in the outbox:
       // another node (or this one, later) adopts it again.
       return;
@@ -241,6 +245,7 @@ struct webhook_sender::impl {
     ++made_at[e->made_ms];
     publish_depth();
     if (outbox && e->ref.empty()) keep(e);
+    release_answer(*e, !e->keeping);  // nothing to wait for without an outbox keep
     due.emplace(clock::now(), std::move(e));
     pump();
   }
@@ -251,6 +256,7 @@ struct webhook_sender::impl {
                  [this, e](std::string ref, std::vector<broker::stored_event> found) {
                    asio::post(ioc, [this, e, ref = std::move(ref), found = std::move(found)] {
                      e->keeping = false;
+                     release_answer(*e);
                      if (!ids.contains(e->id)) {  // delivered (or dropped) meanwhile
                        if (!ref.empty()) outbox->forget({ref});
                      } else {
@@ -259,6 +265,21 @@ struct webhook_sender::impl {
                      take_over(found);
                    });
                  });
+  }
+
+  // Lets the publish whose answer waits for `e` go on (once). With
+  // `now` false, only arms the keep_wait bound.
+  void release_answer(event& e, bool now = true) {
+    if (!e.answer_waits) return;
+    if (!now) {
+      auto t = std::make_shared<asio::steady_timer>(ioc, webhook_keep_wait);
+      t->async_wait([t, waits = e.answer_waits](boost::system::error_code) {
+        if (*waits) std::exchange(*waits, nullptr)();
+      });
+      return;
+    }
+    auto waits = std::move(e.answer_waits);
+    if (*waits) std::exchange(*waits, nullptr)();
   }
 
   void take_over(const std::vector<broker::stored_event>& found) {
@@ -361,7 +382,13 @@ struct webhook_sender::impl {
       if (ec) return;
       std::vector<std::string> refs;
       auto flush = [&] {
-        if (!refs.empty()) outbox->hold(std::move(refs));
+        if (!refs.empty())
+          outbox->hold(refs,
+                       [this, asked = refs](std::optional<std::vector<std::string>> held) mutable {
+                         if (held)
+                           asio::post(ioc, [this, asked = std::move(asked),
+                                            held = std::move(*held)] { keep_again(asked, held); });
+                       });
         refs.clear();
       };
       auto add_ref = [&](const event& e) {
@@ -375,6 +402,25 @@ struct webhook_sender::impl {
       flush();
       schedule_hold();
     });
+  }
+
+  // Refs the outbox no longer has (Redis restarted empty, or a failover
+  // lost them) are kept again, so that this node's death still loses none.
+  void keep_again(const std::vector<std::string>& asked, const std::vector<std::string>& held) {
+    std::unordered_set<std::string> still(held.begin(), held.end());
+    std::unordered_set<std::string> gone;
+    for (const auto& r : asked)
+      if (!still.contains(r)) gone.insert(r);
+    if (gone.empty()) return;
+    auto again = [&](const event_ptr& e) {
+      if (!e->ref.empty() && gone.contains(e->ref) && !e->keeping) {
+        e->ref.clear();
+        keep(e);
+      }
+    };
+    for (auto& [at, e] : due) again(e);
+    for (auto& l : links)
+      if (l->busy && l->ev) again(l->ev);
   }
 
   void schedule_adopt() {
@@ -391,12 +437,14 @@ struct webhook_sender::impl {
 
   // --- new events (on the sender's thread) ---
 
-  void make(metrics::webhook_event kind, std::string id, std::string body) {
+  void make(metrics::webhook_event kind, std::string id, std::string body,
+            std::function<void()> kept = {}) {
     ++made[metrics::index(kind)];
     auto e = std::make_shared<event>();
     e->id = std::move(id);
     e->body = std::move(body);
     e->made_ms = unix_ms();
+    if (kept) e->answer_waits = std::make_shared<std::function<void()>>(std::move(kept));
     add(std::move(e), false);
   }
 };
@@ -451,15 +499,15 @@ void webhook_sender::stop() {
 }
 
 void webhook_sender::unacked(std::string envelope_json, std::size_t client_count,
-                             std::vector<protocol::receipt> devices) {
+                             std::vector<protocol::receipt> devices, std::function<void()> kept) {
   auto& m = *impl_;
   ++m.fresh;
-  asio::post(m.ioc,
-             [&m, env = std::move(envelope_json), client_count, devices = std::move(devices)] {
-               std::string id = protocol::random_uuid_v4();
-               std::string body = protocol::serialize_unacked(id, env, client_count, devices);
-               m.make(metrics::webhook_event::unacked, std::move(id), std::move(body));
-             });
+  asio::post(m.ioc, [&m, env = std::move(envelope_json), client_count, devices = std::move(devices),
+                     kept = std::move(kept)]() mutable {
+    std::string id = protocol::random_uuid_v4();
+    std::string body = protocol::serialize_unacked(id, env, client_count, devices);
+    m.make(metrics::webhook_event::unacked, std::move(id), std::move(body), std::move(kept));
+  });
 }
 
 void webhook_sender::late_ack(protocol::late_ack a) {

@@ -17,6 +17,7 @@
 
 #include <chrono>
 #include <cstddef>
+#include <functional>
 #include <memory>
 #include <string>
 #include <vector>
@@ -45,6 +46,11 @@ struct webhook_options {
   std::chrono::milliseconds adopt_every{5'000};
 };
 
+// The longest a publish's answer waits for its `unacked` event to be kept
+// in Redis (one round trip, normally well under a millisecond): an
+// unresponsive Redis delays answers by this much at most.
+inline constexpr std::chrono::milliseconds webhook_keep_wait{100};
+
 class webhook_sender {
  public:
   // `outbox`: cluster mode's shared copy (may be null); it must outlive
@@ -64,9 +70,11 @@ class webhook_sender {
 
   // A publish with `"webhook": true` was answered and no target acked:
   // `envelope_json` as a socket receives it, the answer's count and
-  // receipts. Any thread.
+  // receipts. Any thread. `kept`, when given, runs once on the sender's
+  // thread when the event is in the outbox (or could not be put there, or
+  // keep_wait passed): the publish's answer waits for it in cluster mode.
   void unacked(std::string envelope_json, std::size_t client_count,
-               std::vector<protocol::receipt> devices);
+               std::vector<protocol::receipt> devices, std::function<void()> kept = {});
   // A target acked after the answer (hub/shard_late_acks.cpp). Any thread.
   void late_ack(protocol::late_ack a);
 

@@ -197,7 +197,7 @@ async function startNode({ env = {}, args = [], shell = null } = {}) {
     ws: `ws://127.0.0.1:${port}`,
     log: () => log,
     async stop(signal = 'SIGTERM') {
-      if (proc.exitCode !== null) return proc.exitCode;
+      if (proc.exitCode !== null || proc.signalCode !== null) return proc.exitCode;  // gone (a signal leaves exitCode null)
       proc.kill(signal);
       const [code] = await once(proc, 'exit');
       return code;

@@ -80,7 +80,9 @@ describe('14. webhooks: one receiver, every event rule', () => {
     assert.equal(late.userId, 'wh-late');
     assert.equal(late.device, 'phone');
     assert.deepEqual(late.result, { done: true });
-    assert.ok(late.ackMs >= 200 && late.ackMs < 3000, `ackMs ${late.ackMs}`);
+    // After the answer; in a cluster a node answers at its own deadline,
+    // a few ms before the origin's, and the Redis hop is not counted.
+    assert.ok(late.ackMs >= 150 && late.ackMs < 3000, `ackMs ${late.ackMs}`);
     // The socket without a device acks too: device null, result null when absent.
     plain.ack(env.envelopeId);
     const other = await receiver.waitFor((x) => x.event === 'late_ack' && x.envelopeId === env.envelopeId && x.device === null);

@@ -60,6 +60,9 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     if (!kept.ref && !kept.found.empty()) std::abort();
     for (const auto& e : kept.found)
       if (e.ref.empty() || e.id.empty() || e.ref == *kept.ref) std::abort();
+    if (auto held = webhook_store::read_held(r))
+      for (const auto& ref : *held)
+        if (ref.empty()) std::abort();
     if (auto adopted = webhook_store::read_adopted(r)) {
       if (adopted->cursor.empty()) std::abort();
       for (const auto& e : adopted->events)

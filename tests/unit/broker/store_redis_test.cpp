@@ -240,7 +240,9 @@ TEST_F(redis_fixture, TheWebhookOutboxKeepsHoldsAdoptsAndForgets) {
   // Idle for 0 ms is enough for a test: b adopts with min idle 200 ms after
   // a held the first entry again 300 ms later.
   std::this_thread::sleep_for(300ms);
-  run(cmd, ws::hold(a, {refs[0]}));
+  auto held = ws::read_held(run(cmd, ws::hold(a, {refs[0], "1-1"})).get());
+  ASSERT_TRUE(held);
+  EXPECT_EQ(*held, std::vector<std::string>{refs[0]}) << "an entry the outbox lost is not held";
   auto got = ws::read_adopted(run(cmd, ws::adopt(b, 200ms, "0-0", 100)).get());
   ASSERT_TRUE(got);
   ASSERT_EQ(got->events.size(), 2u);
