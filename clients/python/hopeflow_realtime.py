@@ -150,6 +150,7 @@ def publish(
     receipts: bool | None = None,
     until: str | int | None = None,
     cancel: bool | None = None,
+    webhook: bool | None = None,
     idempotency_key: str | None = None,
     timeout: float = 10,
 ) -> dict[str, Any]:
@@ -158,6 +159,10 @@ def publish(
     Only the members passed are sent: ``type``, ``payload`` (``None`` sends
     ``null``), ``ackTimeoutMs``, and the upcoming ``receipts``, ``until``
     (``"all"``, ``"first"`` or a number) and ``cancel``, passed through as given.
+    ``webhook=True`` sends ``"webhook": true`` (docs/protocol.md section 14):
+    the server then POSTs signed ``unacked`` / ``late_ack`` events about the
+    envelope to its ``WEBHOOK_URL`` (check them with :func:`verify_webhook`);
+    the answer is unchanged, and a server without ``WEBHOOK_URL`` answers 400.
     ``idempotency_key`` sends the ``Idempotency-Key`` header (docs/protocol.md
     section 15): a retry with the same key and body gets the first answer back
     instead of delivering again (409 while the first is still waiting, 422 for
@@ -186,6 +191,8 @@ def publish(
         body["until"] = until
     if cancel is not None:
         body["cancel"] = cancel
+    if webhook is not None:
+        body["webhook"] = webhook
     headers = {"Idempotency-Key": idempotency_key} if idempotency_key is not None else None
     return _request("POST", base_url.rstrip("/") + "/publish", token, body, timeout, headers)
 

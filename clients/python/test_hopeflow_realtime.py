@@ -174,7 +174,9 @@ class RequestShapeTest(unittest.TestCase):
         publish(self.base, "tok", "u1")
         publish(self.base, "tok", "u1", "chat", None, ack_timeout_ms=0, receipts=True, until="first", cancel=True)
         publish(self.base, "tok", "u1", payload={"a": 1}, until=2)
-        first, second, third = _Recorder.requests
+        publish(self.base, "tok", "u1", "call", webhook=True)
+        publish(self.base, "tok", "u1", webhook=False)
+        first, second, third, fourth, fifth = _Recorder.requests
         self.assertEqual((first["method"], first["path"]), ("POST", "/publish"))
         self.assertEqual(first["headers"]["Authorization"], "Bearer tok")
         self.assertIn("application/json", first["headers"]["Content-Type"])
@@ -183,6 +185,8 @@ class RequestShapeTest(unittest.TestCase):
                                                       "ackTimeoutMs": 0, "receipts": True, "until": "first",
                                                       "cancel": True})
         self.assertEqual(json.loads(third["body"]), {"userId": "u1", "payload": {"a": 1}, "until": 2})
+        self.assertEqual(json.loads(fourth["body"]), {"userId": "u1", "type": "call", "webhook": True})
+        self.assertEqual(json.loads(fifth["body"]), {"userId": "u1", "webhook": False})
 
     def test_publish_to_many_users_sends_user_ids(self) -> None:
         publish(self.base, "tok", user_ids=["a", " b"], type="m", receipts=True)
@@ -218,13 +222,15 @@ def free_port() -> int:
 class Server:
     """The real binary on a free loopback port, with its own working directory (no .env)."""
 
-    def __init__(self) -> None:
+    def __init__(self, extra_env: dict[str, str] | None = None) -> None:
         self.dir = tempfile.TemporaryDirectory()
         self.log = open(os.path.join(self.dir.name, "server.log"), "w+b")
         port = free_port()
         env = {**os.environ, "PORT": str(port), "HOST": "127.0.0.1", "JWT_SECRET": SECRET,
                "ENV_FILE": "", "THREADS": "2", "ACK_TIMEOUT_MS": "5000"}
-        env.pop("PUBLISH_SECRET", None)
+        for name in ("PUBLISH_SECRET", "WEBHOOK_URL", "WEBHOOK_SECRET"):
+            env.pop(name, None)
+        env.update(extra_env or {})
         self.proc = subprocess.Popen([BIN], cwd=self.dir.name, env=env, stdout=self.log, stderr=subprocess.STDOUT)
         self.base = f"http://127.0.0.1:{port}"
         self.ws = f"ws://127.0.0.1:{port}/"
@@ -312,6 +318,11 @@ class PublishEndToEndTest(unittest.TestCase):
         self.assertEqual((ctx.exception.status, ctx.exception.message),
                          (400, "ackTimeoutMs must be a non-negative number"))
 
+    def test_webhook_without_webhook_url_is_400(self) -> None:
+        with self.assertRaises(HopeflowError) as ctx:
+            publish(self.server.base, mint_token(SECRET, "backend"), "u1", webhook=True)
+        self.assertEqual((ctx.exception.status, ctx.exception.message), (400, "webhook is not configured"))
+
     def test_socket_acks_and_publish_returns_its_result(self) -> None:
         user = "py-user/1"
         url = f"{self.server.ws}?token={mint_token(SECRET, user, device='phone-1')}"
@@ -391,6 +402,112 @@ class PublishToManyUsersTest(unittest.TestCase):
                 publish(self.server.base, token, user_ids=user_ids)
             self.assertEqual((ctx.exception.status, ctx.exception.message),
                              (400, "userIds must be an array of 1-1000 non-blank strings"))
+
+
+WEBHOOK_SECRET = "python-webhook-secret-0123456789abcdef"
+
+
+class _WebhookReceiver(http.server.BaseHTTPRequestHandler):
+    """Records each POST as the server sent it (header pairs, raw body) and answers 200."""
+
+    posts: list[tuple[list[tuple[str, str]], bytes]] = []
+    arrived = threading.Condition()
+
+    def do_POST(self) -> None:  # noqa: N802 - http.server's name
+        raw = self.rfile.read(int(self.headers.get("content-length") or 0))
+        with self.arrived:
+            self.posts.append((list(self.headers.items()), raw))
+            self.arrived.notify_all()
+        self.send_response(200)
+        self.send_header("content-length", "0")
+        self.end_headers()
+
+    def log_message(self, *args: Any) -> None:
+        pass
+
+
+class WebhookEndToEndTest(unittest.TestCase):
+    """publish(webhook=True) against the real binary, its events checked by verify_webhook (section 14)."""
+
+    server: Server
+    receiver: http.server.ThreadingHTTPServer
+
+    @classmethod
+    def setUpClass(cls) -> None:
+        _WebhookReceiver.posts = []
+        cls.receiver = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _WebhookReceiver)
+        threading.Thread(target=cls.receiver.serve_forever, daemon=True).start()
+        url = f"http://127.0.0.1:{cls.receiver.server_address[1]}/hooks?from=python"
+        cls.server = Server({"WEBHOOK_URL": url, "WEBHOOK_SECRET": WEBHOOK_SECRET, "LATE_ACK_MS": "5000"})
+
+    @classmethod
+    def tearDownClass(cls) -> None:
+        cls.server.stop()
+        cls.receiver.shutdown()
+        cls.receiver.server_close()
+
+    def verified(self, pred: Any, timeout: float = 5) -> tuple[dict[str, Any], list[tuple[str, str]], bytes]:
+        """The first POST whose verified event ``pred`` accepts: (event, headers, raw body)."""
+        deadline = time.monotonic() + timeout
+        with _WebhookReceiver.arrived:
+            while True:
+                for headers, raw in _WebhookReceiver.posts:
+                    event = verify_webhook(WEBHOOK_SECRET, headers, raw)
+                    if pred(event):
+                        return event, headers, raw
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    self.fail(f"no matching webhook within {timeout} s: {_WebhookReceiver.posts}")
+                _WebhookReceiver.arrived.wait(left)
+
+    def test_unacked_event_of_a_publish_to_nobody_verifies(self) -> None:
+        token = mint_token(SECRET, "backend")
+        answer = publish(self.server.base, token, "py-wh-nobody", "call", {"from": "ann"}, webhook=True)
+        self.assertEqual(answer, {"clientCount": 0, "results": []})
+        event, headers, raw = self.verified(lambda e: e.get("envelope", {}).get("userId") == "py-wh-nobody")
+        self.assertEqual(list(event), ["id", "event", "envelope", "clientCount", "devices"])
+        self.assertEqual((event["event"], event["clientCount"], event["devices"]), ("unacked", 0, []))
+        self.assertEqual((event["envelope"]["type"], event["envelope"]["payload"]), ("call", {"from": "ann"}))
+        signature = dict((k.lower(), v) for k, v in headers)["hopeflow-signature"]
+        self.assertRegex(signature, r"^t=\d+,v1=[0-9a-f]{64}$")
+        self.assertEqual(dict((k.lower(), v) for k, v in headers)["content-type"], "application/json")
+        # The same POST with another secret, or a changed body, does not verify.
+        with self.assertRaisesRegex(WebhookVerificationError, "does not match"):
+            verify_webhook(WEBHOOK_SECRET + "x", headers, raw)
+        with self.assertRaisesRegex(WebhookVerificationError, "does not match"):
+            verify_webhook(WEBHOOK_SECRET, headers, raw.replace(b"ann", b"bob"))
+
+    def test_late_ack_event_verifies(self) -> None:
+        user = "py-wh-late"
+        url = f"{self.server.ws}?token={mint_token(SECRET, user, device='phone')}"
+
+        async def scenario() -> tuple[dict[str, Any], dict[str, Any]]:
+            ws = await open_subscribed(url, [{"type": "job"}])
+            try:
+                call = asyncio.create_task(asyncio.to_thread(
+                    publish, self.server.base, mint_token(SECRET, "backend"), user, "job", webhook=True,
+                    ack_timeout_ms=100))
+                envelope = json.loads(await asyncio.wait_for(ws.recv(), 5))
+                answer = await asyncio.wait_for(call, 10)  # answered before the ack below
+                await ws.send(json.dumps({"type": "ack", "envelopeId": envelope["envelopeId"], "result": {"done": True}}))
+                late, _, _ = await asyncio.to_thread(
+                    self.verified, lambda e: e["event"] == "late_ack" and e.get("userId") == user)
+                return answer, {"envelope": envelope, "late": late}
+            finally:
+                await ws.close()
+
+        answer, got = asyncio.run(scenario())
+        self.assertEqual(answer, {"clientCount": 1, "results": []})
+        late = got["late"]
+        self.assertEqual(list(late), ["id", "event", "envelopeId", "userId", "device", "result", "ackMs"])
+        self.assertEqual(late["envelopeId"], got["envelope"]["envelopeId"])
+        self.assertEqual((late["device"], late["result"]), ("phone", {"done": True}))
+        self.assertGreaterEqual(late["ackMs"], 100)
+
+    def test_webhook_must_be_a_boolean(self) -> None:
+        with self.assertRaises(HopeflowError) as ctx:
+            publish(self.server.base, mint_token(SECRET, "backend"), "py-wh-bad", webhook="true")  # type: ignore[arg-type]
+        self.assertEqual((ctx.exception.status, ctx.exception.message), (400, "webhook must be a boolean"))
 
 
 class DevicesEndpointTest(unittest.TestCase):

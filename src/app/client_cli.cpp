@@ -242,11 +242,13 @@ void usage_publish(const std::string& program) {
   std::cerr
       << "usage: " << program
       << " publish --user ID|--users ID,ID,... [--type T] [--payload JSON] [--ack-timeout MS] "
-         "[--receipts] [--until first|all|N] [--cancel] [--idempotency-key K] [--url URL] "
-         "[--token JWT] [options]\n"
+         "[--receipts] [--until first|all|N] [--cancel] [--webhook] [--idempotency-key K] "
+         "[--url URL] [--token JWT] [options]\n"
          "  POSTs /publish and prints the answer ({\"clientCount\",\"results\"}, and\n"
          "  \"devices\" with --receipts). --until answers after the first or N acks;\n"
          "  --cancel then withdraws the envelope from the devices that did not ack it.\n"
+         "  --webhook asks the server to POST unacked / late_ack events about the\n"
+         "  envelope to its WEBHOOK_URL (refused with 400 when it has none).\n"
          "  --users publishes to 1 to 1000 users at once, an envelope for each; the\n"
          "  answer adds \"users\", each user's own answer and envelopeId.\n"
          "  --idempotency-key K: run it again with the same K and it is not delivered\n"
@@ -379,7 +381,7 @@ int publish_command(const std::string& program, const std::vector<std::string>& 
           if (v) idempotency_key = *v;
           return true;
         }
-        if (name == "--receipts" || name == "--cancel") {
+        if (name == "--receipts" || name == "--cancel" || name == "--webhook") {
           body[name.substr(2)] = true;
           return true;
         }

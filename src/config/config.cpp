@@ -243,7 +243,7 @@ std::string help_text(const std::string& program) {
     << "                                  open a socket, print and ack every envelope\n"
     << "  " << program
     << " publish --user ID [--type T] [--payload JSON] [--receipts] [--until first|all|N] "
-       "[--cancel] [--idempotency-key K] [options]\n"
+       "[--cancel] [--webhook] [--idempotency-key K] [options]\n"
     << "                                  POST /publish and print the answer\n"
     << "  " << program << " devices --user ID [options]\n"
     << "                                  GET /users/ID/devices: print who is online\n"

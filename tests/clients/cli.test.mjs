@@ -2,7 +2,8 @@
 // server: JSON lines out, acks back to the publisher, the secret read as
 // `token` reads it, the URL from the configuration or --url (ws/wss and
 // http/https alike), clear errors with exit codes; devices, receipts,
-// `until`, `cancel` and the roster (docs/protocol.md sections 11-13).
+// `until`, `cancel` and the roster (docs/protocol.md sections 11-13);
+// `publish --webhook` and the event it brings (section 14).
 import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
 import { once } from 'node:events';
@@ -10,7 +11,7 @@ import http from 'node:http';
 import { createRequire } from 'node:module';
 import { after, before, describe, it } from 'node:test';
 import { publish as sdkPublish } from '../../clients/js/src/index.js';
-import { SECRET, startServer, token } from '../e2e/helpers.mjs';
+import { SECRET, WEBHOOK_SECRET, signatureOk, startReceiver, startServer, token } from '../e2e/helpers.mjs';
 import { until } from './helpers.mjs';
 
 // The e2e tests' ws package, for a fake server.
@@ -259,6 +260,45 @@ describe('CLI', () => {
       assert.equal(r.code, 2, JSON.stringify(bad));
       assert.match(r.err, /^hopeflow-realtime listen: bad value for --device \(expected 1 to 64 printable ASCII characters, ! to ~, no spaces\)\n$/);
     }
+  });
+});
+
+describe('CLI: publish --webhook (section 14)', () => {
+  let server, receiver;
+  before(async () => {
+    receiver = await startReceiver();
+    server = await startServer({ single: true, env: { WEBHOOK_URL: receiver.url, WEBHOOK_SECRET } });
+  });
+  after(async () => { await server?.stop(); await receiver?.stop(); });
+
+  it('sends "webhook": true; the unacked event of a publish that reached nobody arrives, signed', async () => {
+    const r = await cliAsync(['publish', '--user', 'cli-wh-nobody', '--type', 'call', '--payload', '{"from":"ann"}', '--webhook', '--url', server.http]);
+    assert.equal(r.code, 0, r.err);
+    assert.deepEqual(JSON.parse(r.out), { clientCount: 0, results: [] }, 'the answer is unchanged');
+    const e = await receiver.waitFor((x) => x.event === 'unacked' && x.envelope?.userId === 'cli-wh-nobody');
+    assert.equal(e.envelope.type, 'call');
+    assert.deepEqual(e.envelope.payload, { from: 'ann' });
+    assert.equal(e.clientCount, 0);
+    assert.ok(signatureOk(receiver.posts.find((p) => p.json?.id === e.id)), 'signed with WEBHOOK_SECRET');
+    // Without --webhook, no event.
+    const before = receiver.posts.length;
+    const plain = await cliAsync(['publish', '--user', 'cli-wh-plain', '--type', 'call', '--url', server.http]);
+    assert.equal(plain.code, 0, plain.err);
+    await new Promise((res) => setTimeout(res, 300));
+    assert.equal(receiver.posts.length, before, 'no event without --webhook');
+  });
+
+  it('a server without WEBHOOK_URL refuses it: exit 1 with its 400; --help names the flag', async () => {
+    const plain = await startServer({ single: true });
+    try {
+      const r = await cliAsync(['publish', '--user', 'u', '--webhook', '--url', plain.http]);
+      assert.equal(r.code, 1);
+      assert.match(r.err, /HTTP 400 .*webhook is not configured/);
+    } finally {
+      await plain.stop();
+    }
+    assert.match(cli(['publish', '--help']).err, /\[--webhook\].*\n[\s\S]*--webhook asks the server to POST unacked \/ late_ack events/);
+    assert.match(cli(['--help']).out + cli(['--help']).err, /publish --user ID .*\[--webhook\]/);
   });
 });
 

@@ -9,7 +9,11 @@
 // method + status + media type in the document, and every error text it
 // enumerates, must have been produced at least once: the test fails when the
 // document describes something nothing produced, and when the server
-// answers something the document does not describe.
+// answers something the document does not describe. The `webhooks`
+// (section 14) are checked the other way round: a server with WEBHOOK_URL
+// POSTs real events to a receiver here, and each POST (its content-type, its
+// hopeflow-signature, its body) must match the webhook it claims to be;
+// every documented webhook must have been received.
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { once } from 'node:events';
@@ -20,7 +24,9 @@ import YAML from 'yaml';
 import Ajv2020 from 'ajv/dist/2020.js';
 import addFormats from 'ajv-formats';
 import { Validator } from '@seriousme/openapi-schema-validator';
-import { Client, WebSocket, connect, freePort, publish, sleep, startServer, token } from './helpers.mjs';
+import {
+  Client, WEBHOOK_SECRET, WebSocket, connect, freePort, publish, signatureOk, sleep, startReceiver, startServer, token,
+} from './helpers.mjs';
 
 const DOC_FILE = new URL('../../docs/openapi.yaml', import.meta.url).pathname;
 const METHODS = ['get', 'put', 'post', 'delete', 'options', 'head', 'patch', 'trace'];
@@ -28,6 +34,7 @@ const PUBLISH_SECRET = 'openapi-publisher-secret-at-least-32-bytes!';
 const WS_KEY = 'dGhlIHNhbXBsZSBub25jZQ==';
 const UNTIL_ERROR = 'until must be "all", "first" or a positive integer';
 const USER_IDS_ERROR = 'userIds must be an array of 1-1000 non-blank strings';
+const WEBHOOK_ERROR = 'webhook must be a boolean';
 
 // --- the document ------------------------------------------------------------
 
@@ -49,6 +56,7 @@ function assertValid(schema, value, what) {
 const seen = new Set();           // "path METHOD status media"
 const seenValues = new Map();     // same key -> texts and error strings seen
 const seenHeaders = new Set();    // "path METHOD status header" for documented headers that were present
+const seenWebhooks = new Set();   // names of the webhooks a real POST matched
 const keyOf = (path, method, status, media) => `${path} ${method.toUpperCase()} ${status} ${media ?? '(no content)'}`;
 
 // Checks one answer against a response object of the document; returns the
@@ -208,6 +216,8 @@ describe('docs/openapi.yaml', () => {
   let gated;     // CONSOLE=1, SERVE_SDK=1, PUBLISH_SECRET
   let full503;   // MAX_CONNECTIONS=2
   let noRedis;   // cluster mode with Redis unreachable
+  let hooked;    // WEBHOOK_URL pointing at `receiver` (section 14)
+  let receiver;
   let endUser, publisher;
 
   before(async () => {
@@ -218,17 +228,20 @@ describe('docs/openapi.yaml', () => {
     assert.equal(validator.version, '3.1');
     doc = validator.resolveRefs();
     assert.ok(!JSON.stringify(doc).includes('"$ref"'), 'every $ref resolved');
-    [main, gated, full503, noRedis] = await Promise.all([
+    receiver = await startReceiver();
+    [main, gated, full503, noRedis, hooked] = await Promise.all([
       startServer({ single: true, env: { MAX_SOCKETS_PER_USER: '1', MAX_ACK_RESULT_BYTES: '16' } }),
       startServer({ single: true, env: { CONSOLE: '1', SERVE_SDK: '1', PUBLISH_SECRET } }),
       startServer({ single: true, env: { MAX_CONNECTIONS: '2' } }),
       freePort().then((p) => startServer({ single: true, env: { REDIS_URL: `redis://127.0.0.1:${p}`, REDIS_REQUIRED: '0' } })),
+      startServer({ single: true, env: { WEBHOOK_URL: receiver.url, WEBHOOK_SECRET, LATE_ACK_MS: '5000' } }),
     ]);
     endUser = await token('openapi-publisher');
     publisher = await token(undefined, { secret: PUBLISH_SECRET });
   });
   after(async () => {
-    await Promise.all([main, gated, full503, noRedis].filter(Boolean).map((s) => s.stop()));
+    await Promise.all([main, gated, full503, noRedis, hooked].filter(Boolean).map((s) => s.stop()));
+    await receiver?.stop();
   });
 
   it('is a valid OpenAPI 3.1 document whose schemas all compile', () => {
@@ -239,6 +252,7 @@ describe('docs/openapi.yaml', () => {
       for (const v of Object.values(o)) walk(v);
     };
     walk(doc.paths);
+    walk(doc.webhooks);
     assert.ok(schemas.length > 20);
     for (const s of schemas) validatorOf(s);
   });
@@ -413,6 +427,11 @@ describe('docs/openapi.yaml', () => {
         ['{"userId":"u","cancel":1}', 'cancel must be a boolean'],
         ['{"userId":"u","cancel":"true"}', 'cancel must be a boolean'],
         ['{"userId":"u","cancel":null}', 'cancel must be a boolean'],
+        ['{"userId":"u","cancel":1,"webhook":1}', 'cancel must be a boolean'],
+        ['{"userId":"u","webhook":"true"}', WEBHOOK_ERROR],
+        ['{"userId":"u","webhook":1}', WEBHOOK_ERROR],
+        ['{"userId":"u","webhook":null}', WEBHOOK_ERROR],
+        ['{"userIds":["u"],"webhook":{}}', WEBHOOK_ERROR],
         ['{"userIds":"u"}', USER_IDS_ERROR],
         ['{"userIds":null}', USER_IDS_ERROR],
         ['{"userIds":[]}', USER_IDS_ERROR],
@@ -555,6 +574,107 @@ describe('docs/openapi.yaml', () => {
       assert.equal((await keyed(main, { userId: 'u' }, '', { tok: 'not-a-token' })).status, 401);
       assert.deepEqual(JSON.parse((await keyed(main, 'x', '')).body), { error: 'Invalid JSON body' });
       assert.deepEqual(JSON.parse((await keyed(main, { userId: 'u', until: 0 }, '')).body), { error: UNTIL_ERROR });
+      // Section 14's checks come before the key too.
+      assert.deepEqual(JSON.parse((await keyed(main, { userId: 'u', webhook: 'yes' }, '')).body), { error: WEBHOOK_ERROR });
+      assert.deepEqual(JSON.parse((await keyed(main, { userId: 'u', webhook: true }, '')).body), { error: 'webhook is not configured' });
+    });
+
+    it('400 webhook is not configured: "webhook": true without WEBHOOK_URL (a body the schema accepts); false is fine', async () => {
+      for (const body of [{ userId: 'u', webhook: true }, { userIds: ['u', 'v'], webhook: true, receipts: true }]) {
+        assertValid(requestSchema(), body, 'a body the schema accepts');
+        const r = await post(main, body, { tok: endUser });
+        assert.equal(r.status, 400);
+        assert.deepEqual(JSON.parse(r.body), { error: 'webhook is not configured' });
+      }
+      const off = await post(main, { userId: 'nobody', webhook: false }, { tok: endUser });
+      assert.equal(off.body, '{"clientCount":0,"results":[]}');
+    });
+  });
+
+  describe('webhooks (section 14): real POSTs against the `webhooks` of the document', () => {
+    const requestSchema = () => doc.paths['/publish'].post.requestBody.content['application/json'].schema;
+    const post = async (body) => {
+      const r = await publish(hooked, body, { tok: endUser });
+      return check('/publish', 'POST', { status: r.status, headers: Object.fromEntries(r.headers), body: r.text });
+    };
+
+    // Checks one POST the receiver got against the webhook of its `event`
+    // and records that webhook as received; returns the event.
+    function checkPost(p) {
+      const name = p.json?.event;
+      const op = doc.webhooks[name]?.post;
+      assert.ok(op, `a POST for event ${JSON.stringify(name)}, which is not among the document's webhooks ${Object.keys(doc.webhooks)}`);
+      const what = `webhook ${name}`;
+      for (const param of op.parameters ?? []) {
+        assert.equal(param.in, 'header');
+        const value = p.headers[param.name.toLowerCase()];
+        if (param.required) assert.notEqual(value, undefined, `${what}: header ${param.name} is required`);
+        if (value !== undefined) assertValid(param.schema, value, `${what}: header ${param.name}`);
+      }
+      const media = p.headers['content-type'];
+      assert.ok(Object.hasOwn(op.requestBody.content, media), `${what}: content-type ${JSON.stringify(media)} is not one of ${Object.keys(op.requestBody.content)}`);
+      assertValid(op.requestBody.content[media].schema, p.json, `${what}: body`);
+      // Each body matches its own webhook only.
+      for (const [other, item] of Object.entries(doc.webhooks)) {
+        if (other === name) continue;
+        for (const c of Object.values(item.post.requestBody.content)) {
+          assert.equal(validatorOf(c.schema)(p.json), false, `${what}: the body also matches webhook ${other}`);
+        }
+      }
+      assert.ok(signatureOk(p), `${what}: hopeflow-signature ${p.headers['hopeflow-signature']} does not verify`);
+      seenWebhooks.add(name);
+      return p.json;
+    }
+    const received = async (pred) => {
+      const e = await receiver.waitFor(pred);
+      return checkPost(receiver.posts.find((p) => p.json?.id === e.id));
+    };
+
+    it('unacked: a publish that reached nobody, and one whose two targets did not ack; late_ack from each', async () => {
+      const nobody = { userId: 'openapi-wh-nobody', type: 'call', payload: { from: 'ann' }, webhook: true };
+      assertValid(requestSchema(), nobody, 'a body the server accepts');
+      const r = await post(nobody);
+      assert.equal(r.body, '{"clientCount":0,"results":[]}', 'the answer is unchanged');
+      const first = await received((x) => x.envelope?.userId === 'openapi-wh-nobody');
+      assert.deepEqual([first.event, first.clientCount, first.devices], ['unacked', 0, []]);
+
+      const user = 'openapi-wh-late';
+      const phone = await connect(hooked, user, { path: '/?device=phone' });
+      const plain = await connect(hooked, user);
+      for (const c of [phone, plain]) await c.subscribe([{ type: 'cmd' }]);
+      const a = await post({ userId: user, type: 'cmd', webhook: true, ackTimeoutMs: 100 });  // no payload
+      assert.equal(a.body, '{"clientCount":2,"results":[]}');
+      const env = await phone.nextJson();
+      await plain.nextJson();
+      const unacked = await received((x) => x.event === 'unacked' && x.envelope?.userId === user);
+      assert.deepEqual(unacked.envelope, env);
+      assert.deepEqual(unacked.devices.map((d) => [d.device, d.state]).sort(), [[null, 'pending'], ['phone', 'pending']].sort());
+      phone.ack(env.envelopeId, { done: true });
+      plain.ack(env.envelopeId);
+      const late = await received((x) => x.event === 'late_ack' && x.envelopeId === env.envelopeId && x.device === 'phone');
+      assert.deepEqual(late.result, { done: true });
+      const anonymous = await received((x) => x.event === 'late_ack' && x.envelopeId === env.envelopeId && x.device === null);
+      assert.equal(anonymous.result, null);
+      for (const c of [phone, plain]) await c.close();
+    });
+
+    it('a 2xx answer delivers the event; any other is answered by the same event again', async () => {
+      const failOnce = new Set();
+      receiver.answer = (p) => {
+        if (p.json?.envelope?.userId !== 'openapi-wh-retry' || failOnce.has(p.json.id)) return 200;
+        failOnce.add(p.json.id);
+        return 503;
+      };
+      try {
+        await post({ userId: 'openapi-wh-retry', webhook: true });
+        const e = await received((x) => x.envelope?.userId === 'openapi-wh-retry');
+        const attempts = receiver.posts.filter((p) => p.json?.id === e.id);
+        assert.equal(attempts.length, 2, 'one refused, one delivered');
+        assert.equal(attempts[0].body, attempts[1].body, 'the same body again');
+        for (const p of attempts) checkPost(p);
+      } finally {
+        receiver.answer = () => 200;
+      }
     });
   });
 
@@ -867,6 +987,7 @@ describe('docs/openapi.yaml', () => {
       for (const t of texts) if (!seenValues.get(key)?.has(t)) missing.push(`${key}: ${JSON.stringify(t)}`);
     }
     for (const h of documentedHeaders()) if (!seenHeaders.has(h)) missing.push(h);
+    for (const name of Object.keys(doc.webhooks ?? {})) if (!seenWebhooks.has(name)) missing.push(`webhook ${name}`);
     assert.deepEqual(missing, [], 'documented in docs/openapi.yaml but never produced by the server');
     assert.ok(seen.size >= 80, `exercised ${seen.size} answers`);
   });

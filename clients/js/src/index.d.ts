@@ -151,6 +151,12 @@ interface PublishCommon<P = unknown> {
   /** Once answered, send a `cancel` to targets that named a device and have not acked. */
   cancel?: boolean;
   /**
+   * Ask for webhook events about the envelope (section 14): `unacked` when no
+   * target acked before the answer, `late_ack` for acks after it. The server
+   * answers 400 when it has no WEBHOOK_URL; the answer is otherwise unchanged.
+   */
+  webhook?: boolean;
+  /**
    * The Idempotency-Key header (section 15): by default a fresh key for each
    * call, so that a call whose connection failed is sent again (up to
    * `retries` times) and performed at most once; a string of your own (the
@@ -268,6 +274,60 @@ export declare class ProtocolError extends HopeflowError {
   code: number;
   reason: string;
 }
+/** A webhook whose signature, timestamp or body does not verify. */
+export declare class WebhookVerificationError extends HopeflowError {}
+
+/** `unacked` (section 14): no target acked before the publish was answered. Sent once, right after the answer. */
+export interface UnackedEvent<P = unknown, R = unknown> {
+  /** Unique per event (a UUID); the same on every retry of it: deduplicate by it. */
+  id: string;
+  event: 'unacked';
+  /** The envelope as a socket that never sent `recover` received it. */
+  envelope: Envelope<P>;
+  /** The answer's count, and its receipts (whether or not the publish asked for them). */
+  clientCount: number;
+  devices: DeviceReceipt<R>[];
+}
+
+/** `late_ack` (section 14): a target acked after the answer, within LATE_ACK_MS of the publish's arrival. */
+export interface LateAckEvent<R = unknown> {
+  id: string;
+  event: 'late_ack';
+  envelopeId: string;
+  userId: string;
+  /** null for a socket that named no device. */
+  device: string | null;
+  /** The ack's result (null when it had none). */
+  result: R | null;
+  /** ms from the publish's arrival to the ack. */
+  ackMs: number;
+}
+
+export type WebhookEvent<P = unknown, R = unknown> = UnackedEvent<P, R> | LateAckEvent<R>;
+
+/** A request's headers: Node's `req.headers` (IncomingHttpHeaders), a plain object, or fetch's `Headers`. */
+export type WebhookHeaders =
+  | { get(name: string): string | null | undefined }
+  | Record<string, string | string[] | undefined>;
+
+export interface VerifyWebhookOptions {
+  /** How far `t` may be from now, in seconds (default 300). */
+  toleranceSeconds?: number;
+  /** The current time in ms since the epoch (default Date.now()), for tests. */
+  now?: number;
+}
+
+/**
+ * Checks the `hopeflow-signature` header of a webhook POST against the raw
+ * body (as received: a Buffer, not a parsed object) and resolves with the
+ * event. Rejects with WebhookVerificationError when it does not verify.
+ */
+export declare function verifyWebhook<P = unknown, R = unknown>(
+  secret: string | Uint8Array,
+  headers: WebhookHeaders,
+  rawBody: string | Uint8Array | ArrayBuffer,
+  options?: VerifyWebhookOptions,
+): Promise<WebhookEvent<P, R>>;
 
 export declare function normalizeFilter(filter: Filter): Filter;
 export declare function matches(filter: Filter, envelope: Envelope): boolean;

@@ -4,7 +4,8 @@
 // every client used to write by hand: reconnects with backoff, filters that
 // several views share, acks from handlers, recovery of what was missed, token
 // refresh, devices and cancels (sections 11-13), and the publish and roster
-// calls of backends. Types: index.d.ts.
+// calls of backends and the check of their webhooks (section 14). Types:
+// index.d.ts.
 
 /** Defaults, each explained in README.md ("Defaults"). */
 export const DEFAULTS = Object.freeze({
@@ -48,6 +49,8 @@ export class BadRequestError extends PublishError {}     // other 4xx
 export class ServerError extends PublishError {}         // 5xx
 /** The server closed the socket because this client broke the protocol (1002, 1007, 1009). */
 export class ProtocolError extends HopeflowError {}
+/** A webhook POST whose `hopeflow-signature`, timestamp or body does not verify (see verifyWebhook). */
+export class WebhookVerificationError extends HopeflowError {}
 
 // --- filters ------------------------------------------------------------------
 
@@ -780,12 +783,14 @@ export class RealtimeClient {
  * only when given: with `receipts: true` the answer has `devices`, one entry
  * per target. With `userIds` instead of `userId` (section 15: 1 to 1000
  * users, each its own envelope), the answer also has `users`, each user's
- * `{ clientCount, results, envelopeId }` (and `devices`). Throws
+ * `{ clientCount, results, envelopeId }` (and `devices`). `webhook: true`
+ * (section 14) asks the server to POST `unacked` / `late_ack` events about
+ * the envelope to its WEBHOOK_URL; the answer is unchanged. Throws
  * UnauthorizedError, ForbiddenError, BadRequestError or ServerError for
  * other statuses (with `status` and `body`).
  */
 export async function publish({
-  url, token, userId, userIds, type, payload, ackTimeoutMs, receipts, until, cancel, idempotencyKey, retries = 2,
+  url, token, userId, userIds, type, payload, ackTimeoutMs, receipts, until, cancel, webhook, idempotencyKey, retries = 2,
   fetch: fetchImpl, signal,
 } = {}) {
   if (typeof url !== 'string') throw new TypeError('publish({ url, token, userId, ... }) needs a url');
@@ -811,6 +816,7 @@ export async function publish({
   if (receipts !== undefined) body.receipts = receipts;
   if (until !== undefined) body.until = until;
   if (cancel !== undefined) body.cancel = cancel;
+  if (webhook !== undefined) body.webhook = webhook;  // section 14
   // Section 15: every call carries an Idempotency-Key (its own, or one made
   // here; `false`: none), so that a publish whose connection failed is sent
   // again with the same key and performed at most once.
@@ -880,6 +886,105 @@ export async function devices({ url, token, userId, fetch: fetchImpl, signal } =
     return res.headers.get('hopeflow-degraded') ? { ...json, degraded: true } : json;
   }
   throw answerError('devices', res, text, json);
+}
+
+// --- webhooks, for backends ------------------------------------------------------
+
+const SIGNATURE_HEADER = 'hopeflow-signature';
+
+/**
+ * Checks a webhook POST from the server (docs/protocol.md section 14) and
+ * returns its event, parsed. `headers` is the request's headers: a plain
+ * object (Node's `req.headers`, names in any case, a value or an array of
+ * values), or anything with `get(name)` (fetch's `Headers`). `rawBody` is the
+ * body exactly as received (a Buffer / Uint8Array, an ArrayBuffer, or a
+ * string): not a re-serialised JSON object. The header is
+ * `t=<unix seconds>,v1=<hex HMAC-SHA256 of "<t>.<body>" keyed by secret>`;
+ * several `v1` entries may be given (while a secret rotates), any may match.
+ *
+ * Resolves with the event; rejects with WebhookVerificationError when the
+ * header is missing or malformed, `t` is more than `toleranceSeconds` from
+ * `now` (ms since the epoch, default Date.now()), no signature matches, or the
+ * body is not a JSON object; with TypeError for arguments of the wrong kind.
+ *
+ * Async because it uses WebCrypto (`crypto.subtle`, global in Node 20+ and in
+ * browsers' secure contexts), so this module needs no `node:crypto` import and
+ * still loads in a browser. `subtle.verify` compares the MAC in constant time
+ * (Node: CRYPTO_memcmp; browsers likewise), as timingSafeEqual would.
+ */
+export async function verifyWebhook(secret, headers, rawBody, { toleranceSeconds = 300, now = Date.now() } = {}) {
+  const key = typeof secret === 'string' ? new TextEncoder().encode(secret) : secret;
+  if (!(key instanceof Uint8Array) || key.length === 0) {
+    throw new TypeError('verifyWebhook(secret, headers, rawBody) needs the server\'s WEBHOOK_SECRET (a non-empty string)');
+  }
+  const body = rawBytes(rawBody);
+  if (!Number.isFinite(toleranceSeconds) || toleranceSeconds < 0) throw new TypeError('toleranceSeconds must be a number >= 0');
+  if (!Number.isFinite(now)) throw new TypeError('now must be a time in ms since the epoch');
+  const value = signatureHeader(headers);
+  if (value === undefined) throw new WebhookVerificationError(`missing ${SIGNATURE_HEADER} header`);
+  const stamps = [];
+  const candidates = [];
+  for (const part of value.split(',')) {
+    const eq = part.indexOf('=');
+    if (eq < 0) throw new WebhookVerificationError(`malformed ${SIGNATURE_HEADER} header`);
+    const name = part.slice(0, eq).trim();
+    if (name === 't') stamps.push(part.slice(eq + 1).trim());
+    else if (name === 'v1') candidates.push(part.slice(eq + 1).trim());
+    // other names: a later scheme, ignored
+  }
+  if (stamps.length !== 1 || !/^[0-9]+$/.test(stamps[0])) {
+    throw new WebhookVerificationError(`malformed ${SIGNATURE_HEADER} header: needs one t=<unix seconds>`);
+  }
+  if (candidates.length === 0) throw new WebhookVerificationError(`malformed ${SIGNATURE_HEADER} header: no v1 signature`);
+  const t = stamps[0];
+  if (Math.abs(now / 1000 - Number(t)) > toleranceSeconds) {
+    throw new WebhookVerificationError(`timestamp outside the tolerance (t=${t}, ${toleranceSeconds} s allowed)`);
+  }
+  const subtle = globalThis.crypto?.subtle;
+  if (!subtle) throw new HopeflowError('verifyWebhook needs WebCrypto (crypto.subtle): Node 20+, or a secure context');
+  const hmacKey = await subtle.importKey('raw', key, { name: 'HMAC', hash: 'SHA-256' }, false, ['verify']);
+  const prefix = new TextEncoder().encode(`${t}.`);
+  const signed = new Uint8Array(prefix.length + body.length);
+  signed.set(prefix);
+  signed.set(body, prefix.length);
+  let matched = false;
+  for (const c of candidates) {  // every one is checked, none cut short
+    if (!/^[0-9a-f]{64}$/.test(c)) continue;  // the server sends 64 lower-case hex digits
+    const mac = Uint8Array.from({ length: 32 }, (_, i) => parseInt(c.slice(2 * i, 2 * i + 2), 16));
+    if (await subtle.verify('HMAC', hmacKey, mac, signed)) matched = true;
+  }
+  if (!matched) throw new WebhookVerificationError('signature does not match');
+  let event;
+  try {
+    event = JSON.parse(new TextDecoder('utf-8', { fatal: true }).decode(body));
+  } catch (err) {
+    throw new WebhookVerificationError(`body is not JSON: ${err.message}`);
+  }
+  if (event === null || typeof event !== 'object' || Array.isArray(event)) {
+    throw new WebhookVerificationError('body is not a JSON object');
+  }
+  return event;
+}
+
+// The body's bytes as received; a string is taken as its UTF-8 encoding.
+function rawBytes(raw) {
+  if (typeof raw === 'string') return new TextEncoder().encode(raw);
+  if (raw instanceof ArrayBuffer) return new Uint8Array(raw);
+  if (ArrayBuffer.isView(raw)) return new Uint8Array(raw.buffer, raw.byteOffset, raw.byteLength);  // Buffer included
+  throw new TypeError('verifyWebhook needs the raw request body (a Buffer, Uint8Array, ArrayBuffer or string), '
+    + 'not a parsed object: in Express, express.raw({ type: \'application/json\' })');
+}
+
+// The hopeflow-signature header's value (several joined with ","), or undefined.
+function signatureHeader(headers) {
+  if (headers === null || typeof headers !== 'object') throw new TypeError('verifyWebhook needs the request\'s headers');
+  if (typeof headers.get === 'function') return headers.get(SIGNATURE_HEADER) ?? undefined;
+  const values = [];
+  for (const [name, v] of Object.entries(headers)) {
+    if (name.toLowerCase() !== SIGNATURE_HEADER || v === undefined || v === null) continue;
+    values.push(...(Array.isArray(v) ? v : [v]).map(String));
+  }
+  return values.length ? values.join(',') : undefined;
 }
 
 async function readAnswer(res) {
