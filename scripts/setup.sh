@@ -44,7 +44,8 @@ fi
 
 if [ "${1:-}" = "--with-test-clients" ]; then
   # tests/e2e: ws and jose; tests/clients: playwright-core (driving Debian's
-  # chromium, never a downloaded browser) and typescript (checks the SDK's types).
+  # chromium, never a downloaded browser), typescript (checks the SDK's types)
+  # and express (the README's webhook receiver, run as written).
   for dir in tests/e2e tests/clients; do
     if [ ! -d $dir/node_modules ] || [ $dir/package-lock.json -nt $dir/node_modules ]; then
       echo "setup: installing test clients in $dir (npm ci)"
