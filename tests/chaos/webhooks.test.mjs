@@ -173,4 +173,25 @@ describe('chaos: webhooks and idempotent retries', () => {
     assert.deepEqual(twice, [], 'no key delivered twice to a user');
     assert.equal(unsigned, 0);
   });
+
+  it('a receiver down for a minute gets every event afterwards, each id at least once', { timeout: 180_000 }, async () => {
+    const receiver = await startReceiver();
+    const server = await startServer({ single: true, env: { WEBHOOK_URL: receiver.url, WEBHOOK_SECRET } });
+    try {
+      await receiver.stop();
+      const users = Array.from({ length: 20 }, (_, i) => `down-min-${i}`);
+      for (const u of users) await publish(server, { userId: u, webhook: true });
+      await sleep(60_000);
+      await receiver.start();
+      // Retries are at most a minute apart: every event within the next one.
+      for (const u of users) await receiver.waitFor((x) => x.envelope?.userId === u, 75_000);
+      assert.equal(new Set(receiver.events.map((e) => e.id)).size, users.length);
+      const text = await (await fetch(`${server.http}/metrics`)).text();
+      assert.match(text, /^hopeflow_webhook_dropped_total\{reason="expired"\} 0$/m);
+      assert.ok(receiver.posts.every((p) => signatureOk(p)));
+    } finally {
+      await server.stop();
+      await receiver.stop();
+    }
+  });
 });

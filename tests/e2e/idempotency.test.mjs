@@ -114,4 +114,22 @@ describe('15. Idempotency-Key', () => {
     assert.equal(viaA.headers.get('idempotent-replayed'), 'true');
     await s.close();
   });
+
+  it('the same key racing through both nodes: one is delivered, the other is 409 or the replay', async () => {
+    const s = await connect(server, 'idem-race');
+    await s.subscribe([{ type: 'm' }]);
+    const got = [];
+    s.auto = (m) => { if (m !== 'pong') { const e = JSON.parse(m); got.push(e.envelopeId); setTimeout(() => s.ack(e.envelopeId, 'late'), 300); } };
+    const nodeA = { http: server.ws.replace('ws:', 'http:') };
+    for (let i = 0; i < 5; i++) {
+      const key = `race-${i}`;
+      const [a, b] = await Promise.all([post(server, { userId: 'idem-race', type: 'm' }, key), post(nodeA, { userId: 'idem-race', type: 'm' }, key)]);
+      const statuses = [a.status, b.status].sort();
+      assert.ok(statuses[0] === 200 && (statuses[1] === 409 || statuses[1] === 200), `statuses ${statuses}`);
+      if (statuses[1] === 200) assert.equal(a.text, b.text, 'a replay is the first answer');
+    }
+    await sleep(100);
+    assert.equal(got.length, 5, 'each key delivered once');
+    await s.close();
+  });
 });
