@@ -19,6 +19,7 @@
 #include <thread>
 
 #include "core/text.hpp"
+#include "net/http_stream.hpp"
 
 namespace hf::net {
 namespace asio = boost::asio;
@@ -59,8 +60,7 @@ struct jwks_fetcher::impl {
         guard(asio::make_work_guard(ioc)),
         schedule(ioc),
         tls(asio::ssl::context::tls_client) {
-    tls.set_default_verify_paths();
-    tls.set_verify_mode(asio::ssl::verify_peer);
+    use_system_roots(tls);
   }
 
   jwks_target where;
@@ -83,25 +83,22 @@ struct jwks_fetcher::impl {
 
   // One fetch; `done(outcome)` once, on this thread.
   struct fetch : std::enable_shared_from_this<fetch> {
-    fetch(impl& m) : m(m), resolver(m.ioc), deadline(m.ioc) {}
+    fetch(impl& m) : m(m), resolver(m.ioc), deadline(m.ioc), stream(m.ioc, m.tls, m.where) {}
     impl& m;
     tcp::resolver resolver;
     asio::steady_timer deadline;
-    std::optional<beast::tcp_stream> plain;
-    std::optional<beast::ssl_stream<beast::tcp_stream>> secure;
+    http_stream stream;
     beast::flat_buffer buffer;
-    bhttp::request<bhttp::empty_body> req;
-    std::optional<bhttp::response_parser<bhttp::string_body>> parser;
+    http_stream::request req;
+    std::optional<http_stream::response_parser> parser;
     bool finished = false;
-
-    beast::tcp_stream& lowest() { return secure ? beast::get_lowest_layer(*secure) : *plain; }
 
     void run() {
       deadline.expires_after(fetch_timeout);
       deadline.async_wait([self = shared_from_this()](boost::system::error_code ec) {
         if (ec) return;
         self->resolver.cancel();
-        if (self->plain || self->secure) self->lowest().close();
+        if (self->stream.is_open()) self->stream.lowest().close();  // cancels what is pending
         self->done(metrics::jwks_outcome::unreachable, "timed out");
       });
       resolver.async_resolve(
@@ -113,26 +110,10 @@ struct jwks_fetcher::impl {
     }
 
     void connect(const tcp::resolver::results_type& r) {
-      if (m.where.https) {
-        secure.emplace(m.ioc, m.tls);
-        // SNI (a host name only: RFC 6066 section 3 has no IP literals), and
-        // the certificate must name the host (or the address).
-        if (!m.where.ip_literal)
-          SSL_set_tlsext_host_name(secure->native_handle(), m.where.host.c_str());
-        secure->set_verify_callback(asio::ssl::host_name_verification(m.where.host));
-      } else {
-        plain.emplace(m.ioc);
-      }
-      lowest().async_connect(
-          r, [self = shared_from_this()](boost::system::error_code ec, const tcp::endpoint&) {
-            if (ec) return self->done(metrics::jwks_outcome::unreachable, ec.message());
-            if (!self->secure) return self->send();
-            self->secure->async_handshake(
-                asio::ssl::stream_base::client, [self](boost::system::error_code e) {
-                  if (e) return self->done(metrics::jwks_outcome::unreachable, e.message());
-                  self->send();
-                });
-          });
+      stream.connect(r, [self = shared_from_this()](boost::system::error_code ec) {
+        if (ec) return self->done(metrics::jwks_outcome::unreachable, ec.message());
+        self->send();
+      });
     }
 
     void send() {
@@ -141,29 +122,21 @@ struct jwks_fetcher::impl {
       req.set(bhttp::field::user_agent, "hopeflow-realtime");
       req.set(bhttp::field::accept, "application/json");
       req.set(bhttp::field::connection, "close");
-      auto on_sent = [self = shared_from_this()](boost::system::error_code ec, std::size_t) {
+      stream.write(req, [self = shared_from_this()](boost::system::error_code ec) {
         if (ec) return self->done(metrics::jwks_outcome::unreachable, ec.message());
         self->receive();
-      };
-      if (secure)
-        bhttp::async_write(*secure, req, on_sent);
-      else
-        bhttp::async_write(*plain, req, on_sent);
+      });
     }
 
     void receive() {
       parser.emplace();
       parser->body_limit(max_body);
-      auto on_read = [self = shared_from_this()](boost::system::error_code ec, std::size_t) {
+      stream.read(buffer, *parser, [self = shared_from_this()](boost::system::error_code ec) {
         if (ec == bhttp::error::body_limit)
           return self->done(metrics::jwks_outcome::too_large, "body above 1 MiB");
         if (ec) return self->done(metrics::jwks_outcome::unreachable, ec.message());
         self->parsed();
-      };
-      if (secure)
-        bhttp::async_read(*secure, buffer, *parser, on_read);
-      else
-        bhttp::async_read(*plain, buffer, *parser, on_read);
+      });
     }
 
     void parsed() {
@@ -187,7 +160,7 @@ struct jwks_fetcher::impl {
       finished = true;
       deadline.cancel();
       boost::system::error_code ec;
-      if (plain || secure) lowest().socket().close(ec);
+      if (stream.is_open()) stream.lowest().socket().close(ec);
       ++m.outcomes[metrics::index(outcome)];
       if (outcome == metrics::jwks_outcome::ok)
         spdlog::info("jwks: fetched {}: {}", m.url, what);

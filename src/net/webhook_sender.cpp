@@ -10,16 +10,15 @@
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/post.hpp>
-#include <boost/asio/ssl.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
-#include <boost/beast/ssl.hpp>
 #include <map>
 #include <optional>
 #include <thread>
 #include <unordered_set>
 
+#include "net/http_stream.hpp"
 #include "net/http_target.hpp"
 #include "protocol/envelope.hpp"
 
@@ -75,8 +74,7 @@ struct webhook_sender::impl {
         hold_timer(ioc),
         adopt_timer(ioc),
         tls(asio::ssl::context::tls_client) {
-    tls.set_default_verify_paths();
-    tls.set_verify_mode(asio::ssl::verify_peer);
+    use_system_roots(tls);
   }
 
   webhook_options opt;
@@ -107,11 +105,10 @@ struct webhook_sender::impl {
 
   // --- one connection, one POST at a time ---
   struct link : std::enable_shared_from_this<link> {
-    explicit link(impl& m) : m(m), resolver(m.ioc) {}
+    explicit link(impl& m) : m(m), resolver(m.ioc), stream(m.ioc, m.tls, m.where) {}
     impl& m;
     tcp::resolver resolver;
-    std::optional<beast::tcp_stream> plain;
-    std::optional<beast::ssl_stream<beast::tcp_stream>> secure;
+    http_stream stream;
     bool open = false;
     bool busy = false;
     // This POST went on a connection an earlier one used: if it fails
@@ -121,17 +118,12 @@ struct webhook_sender::impl {
     bool reused = false;
     bool answered = false;
     beast::flat_buffer buffer;
-    bhttp::request<bhttp::string_body> req;
-    std::optional<bhttp::response_parser<bhttp::string_body>> parser;
+    http_stream::request req;
+    std::optional<http_stream::response_parser> parser;
     event_ptr ev;
 
-    beast::tcp_stream& lowest() { return secure ? beast::get_lowest_layer(*secure) : *plain; }
-
     void close() {
-      boost::system::error_code ec;
-      if (plain || secure) lowest().socket().close(ec);
-      plain.reset();
-      secure.reset();
+      stream.close();
       open = false;
       buffer.clear();
     }
@@ -142,7 +134,7 @@ struct webhook_sender::impl {
       reused = open;
       answered = false;
       if (open) {
-        lowest().expires_after(post_timeout);
+        stream.lowest().expires_after(post_timeout);
         return write();
       }
       resolver.async_resolve(
@@ -154,30 +146,15 @@ struct webhook_sender::impl {
     }
 
     void connect(const tcp::resolver::results_type& r) {
-      if (m.where.https) {
-        secure.emplace(m.ioc, m.tls);
-        if (!m.where.ip_literal)
-          SSL_set_tlsext_host_name(secure->native_handle(), m.where.host.c_str());
-        secure->set_verify_callback(asio::ssl::host_name_verification(m.where.host));
-      } else {
-        plain.emplace(m.ioc);
-      }
-      lowest().expires_after(post_timeout);  // the whole attempt, from here
-      lowest().async_connect(
-          r, [self = shared_from_this()](boost::system::error_code ec, const tcp::endpoint&) {
+      stream.connect(
+          r,
+          [self = shared_from_this()](boost::system::error_code ec) {
             if (ec) return self->done(false, ec.message());
-            self->lowest().socket().set_option(tcp::no_delay(true), ec);
-            if (!self->secure) {
-              self->open = true;
-              return self->write();
-            }
-            self->secure->async_handshake(asio::ssl::stream_base::client,
-                                          [self](boost::system::error_code e) {
-                                            if (e) return self->done(false, e.message());
-                                            self->open = true;
-                                            self->write();
-                                          });
-          });
+            self->stream.lowest().socket().set_option(tcp::no_delay(true), ec);
+            self->open = true;
+            self->write();
+          },
+          post_timeout);  // the whole attempt, from here
     }
 
     void write() {
@@ -189,37 +166,29 @@ struct webhook_sender::impl {
       req.set("hopeflow-signature", protocol::webhook_signature(m.opt.secret, t, ev->body));
       req.body() = ev->body;
       req.prepare_payload();
-      auto on_sent = [self = shared_from_this()](boost::system::error_code ec, std::size_t) {
+      stream.write(req, [self = shared_from_this()](boost::system::error_code ec) {
         if (ec) return self->done(false, ec.message());
         self->read();
-      };
-      if (secure)
-        bhttp::async_write(*secure, req, on_sent);
-      else
-        bhttp::async_write(*plain, req, on_sent);
+      });
     }
 
     void read() {
       parser.emplace();
       parser->body_limit(max_answer_body);
-      auto on_read = [self = shared_from_this()](boost::system::error_code ec, std::size_t) {
+      stream.read(buffer, *parser, [self = shared_from_this()](boost::system::error_code ec) {
         if (ec) return self->done(false, ec.message());
         self->answered = true;
         auto& res = self->parser->get();
         bool ok = res.result_int() / 100 == 2;
         if (!res.keep_alive()) self->close();
         self->done(ok, ok ? "" : "HTTP " + std::to_string(res.result_int()));
-      };
-      if (secure)
-        bhttp::async_read(*secure, buffer, *parser, on_read);
-      else
-        bhttp::async_read(*plain, buffer, *parser, on_read);
+      });
     }
 
     void done(bool ok, const std::string& why) {
       if (!ok) close();  // a connection that failed once is not trusted again
       if (!ok && reused && !answered) return post(std::move(ev));  // not reused this time
-      if (open) lowest().expires_never();
+      if (open) stream.lowest().expires_never();
       busy = false;
       m.attempted(std::move(ev), ok, why);
     }

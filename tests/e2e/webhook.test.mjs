@@ -5,7 +5,9 @@
 // sockets are on one node and publishes go through the other.
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import https from 'node:https';
 import {
   CLUSTER, SECRET, WEBHOOK_SECRET, connect, connectDevice, publish, signatureOk, sleep,
   startReceiver, startServer,
@@ -193,6 +195,51 @@ describe('14. webhooks: retries', () => {
     } finally {
       await server.stop();
       await receiver.stop();
+    }
+  });
+});
+
+describe('14. webhooks over https', () => {
+  // A self-signed certificate for "localhost": trusted by the server only
+  // when SSL_CERT_FILE (OpenSSL's system roots) names it.
+  it('checks the certificate against the system roots and the URL host', async () => {
+    const dir = mkdtempSync('/tmp/hf-wh-tls-');
+    execFileSync('openssl', ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-days', '1', '-subj', '/CN=localhost',
+      '-addext', 'subjectAltName=DNS:localhost', '-keyout', `${dir}/key.pem`, '-out', `${dir}/cert.pem`], { stdio: 'ignore' });
+    const got = [];
+    const hook = https.createServer({ key: readFileSync(`${dir}/key.pem`), cert: readFileSync(`${dir}/cert.pem`) }, (req, res) => {
+      let body = '';
+      req.on('data', (d) => { body += d; });
+      req.on('end', () => { got.push({ headers: req.headers, body, json: JSON.parse(body) }); res.end('ok'); });
+    }).listen(0, '127.0.0.1');
+    await new Promise((r) => hook.once('listening', r));
+    const port = hook.address().port;
+    const run = async (url, env, user) => {
+      const server = await startServer({ single: true, env: { WEBHOOK_URL: url, WEBHOOK_SECRET, ...env } });
+      try {
+        await publish(server, { userId: user, webhook: true });
+        await sleep(1500);
+        return (await (await fetch(`${server.http}/metrics`)).text());
+      } finally {
+        await server.stop();
+      }
+    };
+    try {
+      // Trusted, and the name matches: delivered, signed.
+      await run(`https://localhost:${port}/h`, { SSL_CERT_FILE: `${dir}/cert.pem` }, 'tls-ok');
+      const ok = got.find((g) => g.json.envelope?.userId === 'tls-ok');
+      assert.ok(ok, 'delivered over https');
+      assert.ok(signatureOk(ok));
+      // Not among the roots: refused (the attempt fails, nothing arrives).
+      const untrusted = await run(`https://localhost:${port}/h`, { SSL_CERT_FILE: '/nonexistent' }, 'tls-untrusted');
+      assert.match(untrusted, /^hopeflow_webhook_failures_total [1-9]/m);
+      // Trusted, but the URL names another host (127.0.0.1): refused.
+      const wrongName = await run(`https://127.0.0.1:${port}/h`, { SSL_CERT_FILE: `${dir}/cert.pem` }, 'tls-wrong-name');
+      assert.match(wrongName, /^hopeflow_webhook_failures_total [1-9]/m);
+      assert.deepEqual(got.map((g) => g.json.envelope?.userId), ['tls-ok']);
+    } finally {
+      hook.close();
+      rmSync(dir, { recursive: true, force: true });
     }
   });
 });
