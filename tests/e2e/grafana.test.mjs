@@ -10,7 +10,7 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
-import { connect, freePort, publish, sleep, startRedis, startServer } from './helpers.mjs';
+import { WEBHOOK_SECRET, connect, freePort, publish, sleep, startReceiver, startRedis, startServer } from './helpers.mjs';
 
 const DASHBOARD = new URL('../../packaging/grafana/hopeflow-realtime.json', import.meta.url).pathname;
 
@@ -107,7 +107,7 @@ function problems(dashboard, families) {
 
 describe('packaging/grafana/hopeflow-realtime.json', () => {
   const dashboard = JSON.parse(readFileSync(DASHBOARD, 'utf8'));
-  let redis, server, metricsText;
+  let redis, receiver, server, metricsText;
 
   before(async () => {
     const names = new Set(queriesOf(dashboard).flatMap(([, e]) => [...metricNames(e)]));
@@ -116,6 +116,10 @@ describe('packaging/grafana/hopeflow-realtime.json', () => {
       const port = await freePort();
       redis = await startRedis(port);
       env.REDIS_URL = `redis://127.0.0.1:${port}`;
+    }
+    if ([...names].some((n) => n.startsWith('hopeflow_webhook_'))) {  // section 14's metrics
+      receiver = await startReceiver();
+      Object.assign(env, { WEBHOOK_URL: receiver.url, WEBHOOK_SECRET });
     }
     server = await startServer({ single: true, env });
     if (redis) {
@@ -134,6 +138,7 @@ describe('packaging/grafana/hopeflow-realtime.json', () => {
   after(async () => {
     await server?.stop();
     await redis?.stop();
+    await receiver?.stop();
   });
 
   it('is a dashboard with a ${DS_PROMETHEUS} input used by every panel and query', () => {
