@@ -110,14 +110,15 @@ void arm_backstop(context& c, exchange& x, hub::deadline by, std::string fallbac
   response r = json_response(200, std::move(fallback));
   r.extra_headers = degraded_header(metrics::degradation::unknown);
   auto kept = key ? std::optional<response>(r) : std::nullopt;
-  x.backstop(by, std::move(r), [&c, backstopped, key, kept = std::move(kept), fired] {
-    if (kept) keep(c, key, *kept, metrics::degradation::unknown);
-    if (fired) fired();
-    *backstopped = true;
-    ++c.metrics.publish_backstops;
-    ++c.metrics.publishes_answered;
-    ++c.metrics.publishes_degraded[metrics::index(metrics::degradation::unknown)];
-  });
+  x.backstop(by, std::move(r),
+             [&c, backstopped, key, kept = std::move(kept), fired = std::move(fired)] {
+               if (kept) keep(c, key, *kept, metrics::degradation::unknown);
+               if (fired) fired();
+               *backstopped = true;
+               ++c.metrics.publish_backstops;
+               ++c.metrics.publishes_answered;
+               ++c.metrics.publishes_degraded[metrics::index(metrics::degradation::unknown)];
+             });
 }
 
 // A publish to many users (section 15, `userIds`) while its users' answers
@@ -226,7 +227,10 @@ void deliver(context& c, protocol::publish_request p, exchange_ptr x,
   arm_backstop(
       c, *x, c.broker.answer_by(until) + backstop_grace,
       protocol::serialize_publish_answer(0, {}, 0, p.options.receipts ? &no_receipts : nullptr),
-      key, backstopped, [&c, env] { unacked_by_backstop(c, *env); });
+      key, backstopped,
+      // Only a webhook publish has something to do (no allocation otherwise).
+      env->options.webhook ? std::function<void()>([&c, env] { unacked_by_backstop(c, *env); })
+                           : std::function<void()>());
 
   // `done` runs on a thread of the broker's choosing; the counters are c's,
   // so the accounting is posted back to c's thread with the answer.
