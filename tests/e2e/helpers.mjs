@@ -470,3 +470,15 @@ export function signatureOk(post, secret = WEBHOOK_SECRET) {
   const want = createHmac('sha256', secret).update(`${m[1]}.${post.body}`).digest('hex');
   return want === m[2] && Math.abs(Date.now() / 1000 - Number(m[1])) < 300;
 }
+
+// The Redis the cross-node files share: one redis-server on a free port, or
+// a real Redis Cluster with HOPEFLOW_REDIS_CLUSTER=1. Returns { redis (with
+// stop()), where (the env that points a node at it) }.
+export async function startSharedRedis() {
+  if (REDIS_CLUSTER) {
+    const redis = await startRedisCluster();
+    return { redis, where: { REDIS_CLUSTER_NODES: redis.seeds } };
+  }
+  const port = await freePort();
+  return { redis: await startRedis(port), where: { REDIS_URL: `redis://127.0.0.1:${port}` } };
+}

@@ -3,20 +3,13 @@
 // Redis Cluster with HOPEFLOW_REDIS_CLUSTER=1 (make e2e-rediscluster).
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { REDIS_CLUSTER, connect, connectDevice, freePort, publish, roster, sleep, startRedis, startRedisCluster, startServer, waitReady } from './helpers.mjs';
+import { connect, connectDevice, publish, roster, sleep, startServer, startSharedRedis, waitReady } from './helpers.mjs';
 
 describe('11-13 across nodes', () => {
   let redis, where, a, b, c;
   const node = (id) => startServer({ single: true, env: { ...where, NODE_ID: id } });
   before(async () => {
-    if (REDIS_CLUSTER) {
-      redis = await startRedisCluster();
-      where = { REDIS_CLUSTER_NODES: redis.seeds };
-    } else {
-      const port = await freePort();
-      redis = await startRedis(port);
-      where = { REDIS_URL: `redis://127.0.0.1:${port}` };
-    }
+    ({ redis, where } = await startSharedRedis());
     [a, b, c] = await Promise.all(['xa', 'xb', 'xc'].map(node));
     await waitReady([a, b, c]);
   });

@@ -6,8 +6,8 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import {
-  REDIS_CLUSTER, WEBHOOK_SECRET, connectDevice, freePort, publish, signatureOk, sleep, startReceiver,
-  startRedis, startRedisCluster, startServer, waitReady,
+  WEBHOOK_SECRET, connectDevice, publish, signatureOk, sleep, startReceiver, startServer,
+  startSharedRedis, waitReady,
 } from './helpers.mjs';
 
 describe('14 across nodes', () => {
@@ -17,14 +17,7 @@ describe('14 across nodes', () => {
   });
   before(async () => {
     receiver = await startReceiver();
-    if (REDIS_CLUSTER) {
-      redis = await startRedisCluster();
-      where = { REDIS_CLUSTER_NODES: redis.seeds };
-    } else {
-      const port = await freePort();
-      redis = await startRedis(port);
-      where = { REDIS_URL: `redis://127.0.0.1:${port}` };
-    }
+    ({ redis, where } = await startSharedRedis());
     [a, b, c] = await Promise.all(['wa', 'wb', 'wc'].map(node));
     await waitReady([a, b, c]);
   });
