@@ -185,6 +185,12 @@ struct server::impl {
   // workers' contexts and the process state: destroy the io_contexts (and
   // with them every session) first.
   ~impl() {
+    // The sender's queued handlers may hold publishes' exchanges, which
+    // point at the workers' contexts: it goes first, once the broker's
+    // thread (which posts to it) has stopped. The broker itself stays until
+    // the sessions are gone (they tell it their sockets closed).
+    if (cluster) cluster->stop();
+    webhooks.reset();
     guards.clear();
     listeners.clear();
     heartbeat_timers.clear();
@@ -346,10 +352,12 @@ void server::stop(std::chrono::milliseconds grace) {
   for (auto& c : m.contexts) c->stop();
   for (auto& t : m.threads) t.join();
   m.threads.clear();
-  // Events of the publishes answered during the drain get a moment to go.
+  // Events of the publishes answered during the drain get a moment to go;
+  // the sender stops before the broker, so that what it delivered is
+  // forgotten in Redis (XACK) rather than adopted and sent again.
   if (m.webhooks) m.webhooks->flush(std::min<std::chrono::milliseconds>(grace, webhook_flush));
-  if (m.cluster) m.cluster->stop();
   if (m.webhooks) m.webhooks->stop();
+  if (m.cluster) m.cluster->stop();
   if (m.jwks) m.jwks->stop();
   spdlog::info("stopped");
 }

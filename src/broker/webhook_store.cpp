@@ -92,6 +92,10 @@ std::vector<std::string> adopt(std::string_view consumer, std::chrono::milliseco
 }
 
 std::optional<std::vector<std::string>> read_held(const redisReply* r) {
+  // No group (Redis restarted empty): nothing is held any more, and every
+  // event is kept again (the keep script makes the group).
+  if (r && r->type == REDIS_REPLY_ERROR && std::string_view(r->str, r->len).starts_with("NOGROUP"))
+    return std::vector<std::string>{};
   if (!r || r->type != REDIS_REPLY_ARRAY) return std::nullopt;
   std::vector<std::string> out;
   for (std::size_t i = 0; i < r->elements; ++i) {

@@ -38,8 +38,8 @@ std::vector<std::string> hold(std::string_view consumer, const std::vector<std::
 std::vector<std::string> adopt(std::string_view consumer, std::chrono::milliseconds idle,
                                std::string_view cursor, std::size_t count);
 
-// XCLAIM ... JUSTID's reply: the refs still pending (nullopt: not its
-// reply, an error included).
+// XCLAIM ... JUSTID's reply: the refs still pending (none when the group is
+// gone: NOGROUP; nullopt: not its reply, another error included).
 std::optional<std::vector<std::string>> read_held(const redisReply* r);
 
 // The keep script's reply: the new entry's ref (nullopt: refused or not a

@@ -5,6 +5,7 @@
 #include <array>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/post.hpp>
+#include <boost/asio/steady_timer.hpp>
 #include <chrono>
 #include <memory>
 
@@ -61,16 +62,25 @@ bool after_answer(context& c, const protocol::envelope& env, const hub::delivery
 // Hands the `unacked` event to the sender; `then` (the answer, or a step
 // towards it) runs once, on c's thread: at once on one node, and in cluster
 // mode once the event is kept in Redis, so that a node killed right after
-// answering loses no event (the sender bounds that wait:
-// webhook_sender::unacked).
+// answering loses no event, but at the latest webhook_keep_wait after the
+// hand-over (a slow Redis or a busy sender delays the answer that much).
 void send_unacked(context& c, const protocol::envelope& env, const hub::delivery_result& r,
                   std::function<void()> then) {
   if (!c.broker.outbox()) {
     c.webhooks->unacked(env.text, r.client_count, r.receipts);
     return then();
   }
-  c.webhooks->unacked(env.text, r.client_count, r.receipts,
-                      [&c, then = std::move(then)] { boost::asio::post(c.ioc, then); });
+  auto once = std::make_shared<std::function<void()>>(std::move(then));
+  auto bound = std::make_shared<boost::asio::steady_timer>(c.ioc, net::webhook_keep_wait);
+  bound->async_wait([once, bound](boost::system::error_code) {
+    if (*once) std::exchange(*once, nullptr)();
+  });
+  c.webhooks->unacked(env.text, r.client_count, r.receipts, [&c, once, bound] {
+    boost::asio::post(c.ioc, [once, bound] {
+      bound->cancel();
+      if (*once) std::exchange(*once, nullptr)();
+    });
+  });
 }
 
 // Section 14: a webhook publish answered by the backstop reached nobody
@@ -224,40 +234,48 @@ void deliver(context& c, protocol::publish_request p, exchange_ptr x,
 
   static const std::vector<protocol::receipt> no_receipts;
   auto backstopped = std::make_shared<bool>(false);
+  // Section 14: set once the broker's answer came, so that a backstop that
+  // fires while that answer waits for its event's safekeeping makes no
+  // second `unacked`. Only a webhook publish has it (no allocation otherwise).
+  auto broker_answered = env->options.webhook ? std::make_shared<bool>(false) : nullptr;
   arm_backstop(
       c, *x, c.broker.answer_by(until) + backstop_grace,
       protocol::serialize_publish_answer(0, {}, 0, p.options.receipts ? &no_receipts : nullptr),
       key, backstopped,
-      // Only a webhook publish has something to do (no allocation otherwise).
-      env->options.webhook ? std::function<void()>([&c, env] { unacked_by_backstop(c, *env); })
-                           : std::function<void()>());
+      broker_answered ? std::function<void()>([&c, env, broker_answered] {
+        if (!*broker_answered) unacked_by_backstop(c, *env);
+      })
+                      : std::function<void()>());
 
   // `done` runs on a thread of the broker's choosing; the counters are c's,
   // so the accounting is posted back to c's thread with the answer.
-  c.broker.publish(
-      env, until,
-      [&c, x = std::move(x), started, backstopped, env,
-       key = std::move(key)](hub::delivery_result r) mutable {
-        boost::asio::post(c.ioc, [&c, x = std::move(x), started, backstopped, env = std::move(env),
-                                  key = std::move(key), r = std::move(r)]() mutable {
-          if (*backstopped) return;  // answered already; this one is ignored
-          auto answer = [&c, started](const exchange_ptr& x, const std::optional<claimed_key>& key,
-                                      const protocol::envelope& env,
-                                      const hub::delivery_result& a) {
-            answer_publish(
-                c, x, key, started,
-                protocol::serialize_publish_answer(a.client_count, a.results, a.dropped,
-                                                   env.options.receipts ? &a.receipts : nullptr),
-                a.client_count, a.dropped, a.degraded);
-          };
-          if (!after_answer(c, *env, r)) return answer(x, key, *env, r);
-          // The answer waits for the webhook event (section 14).
-          auto held = std::make_shared<hub::delivery_result>(std::move(r));
-          send_unacked(c, *env, *held, [x, key, env, held, backstopped, answer] {
-            if (!*backstopped) answer(x, key, *env, *held);
-          });
-        });
-      });
+  c.broker.publish(env, until,
+                   [&c, x = std::move(x), started, backstopped, env, key = std::move(key),
+                    broker_answered = std::move(broker_answered)](hub::delivery_result r) mutable {
+                     boost::asio::post(
+                         c.ioc, [&c, x = std::move(x), started, backstopped, env = std::move(env),
+                                 key = std::move(key), broker_answered = std::move(broker_answered),
+                                 r = std::move(r)]() mutable {
+                           if (*backstopped) return;  // answered already; this one is ignored
+                           if (broker_answered) *broker_answered = true;
+                           auto answer = [&c, started](const exchange_ptr& x,
+                                                       const std::optional<claimed_key>& key,
+                                                       const protocol::envelope& env,
+                                                       const hub::delivery_result& a) {
+                             answer_publish(c, x, key, started,
+                                            protocol::serialize_publish_answer(
+                                                a.client_count, a.results, a.dropped,
+                                                env.options.receipts ? &a.receipts : nullptr),
+                                            a.client_count, a.dropped, a.degraded);
+                           };
+                           if (!after_answer(c, *env, r)) return answer(x, key, *env, r);
+                           // The answer waits for the webhook event (section 14).
+                           auto held = std::make_shared<hub::delivery_result>(std::move(r));
+                           send_unacked(c, *env, *held, [x, key, env, held, backstopped, answer] {
+                             if (!*backstopped) answer(x, key, *env, *held);
+                           });
+                         });
+                   });
 }
 
 }  // namespace

@@ -59,9 +59,9 @@ struct webhook_sender::impl {
     unsigned failures = 0;
     bool keeping = false;  // an outbox keep is under way
     bool adopted = false;  // taken over from another node
-    // The publish's answer waits for this event's safekeeping (its `kept`,
-    // shared with the keep_wait timer: whichever comes first runs it).
-    std::shared_ptr<std::function<void()>> answer_waits;
+    // The publish's answer waits for this event's safekeeping: run once it
+    // is kept (or cannot be); the worker bounds the wait (webhook_keep_wait).
+    std::function<void()> answer_waits;
   };
   using event_ptr = std::shared_ptr<event>;
 
@@ -101,13 +101,45 @@ struct webhook_sender::impl {
   std::atomic<std::uint64_t> queued{0};
   // Events handed over whose first attempt has not ended (flush waits for them).
   std::atomic<std::int64_t> fresh{0};
+  // Events and bytes handed over by the workers and not yet in the queue:
+  // the queue's bounds count them, so that a sender thread that falls
+  // behind cannot let the hand-over grow without bound.
+  std::atomic<std::int64_t> handed_events{0}, handed_bytes{0}, queued_bytes{0};
+  std::atomic<std::int64_t> last_handover_drop_log{0};
+
+  // On the worker's thread: room for one more event of about `size` bytes?
+  // If not, it is dropped (counted, and logged at most every 10 s).
+  bool reserve(std::size_t size) {
+    auto n = handed_events.fetch_add(1) + 1;
+    auto b = handed_bytes.fetch_add(std::int64_t(size)) + std::int64_t(size);
+    if (std::uint64_t(n) + queued.load() <= opt.max_events &&
+        std::uint64_t(b + queued_bytes.load()) <= opt.max_bytes)
+      return true;
+    handed_events -= 1;
+    handed_bytes -= std::int64_t(size);
+    ++dropped[metrics::index(metrics::webhook_drop::queue_full)];
+    auto now = unix_ms();
+    auto last = last_handover_drop_log.load();
+    if (now - last >= 10'000 && last_handover_drop_log.compare_exchange_strong(last, now))
+      spdlog::warn(
+          "webhook: the queue is full ({} events or {} MiB); dropping events, see "
+          "hopeflow_webhook_dropped_total",
+          opt.max_events, opt.max_bytes >> 20);
+    return false;
+  }
+  void handed(std::size_t size) {  // on the sender's thread, once the event is made
+    handed_events -= 1;
+    handed_bytes -= std::int64_t(size);
+  }
   std::atomic<std::int64_t> oldest_ms{0};  // 0: none
 
   // --- one connection, one POST at a time ---
   struct link : std::enable_shared_from_this<link> {
-    explicit link(impl& m) : m(m), resolver(m.ioc), stream(m.ioc, m.tls, m.where) {}
+    explicit link(impl& m)
+        : m(m), resolver(m.ioc), resolve_deadline(m.ioc), stream(m.ioc, m.tls, m.where) {}
     impl& m;
     tcp::resolver resolver;
+    asio::steady_timer resolve_deadline;  // the 5 s start with the name lookup
     http_stream stream;
     bool open = false;
     bool busy = false;
@@ -117,6 +149,7 @@ struct webhook_sender::impl {
     // without counting a failure.
     bool reused = false;
     bool answered = false;
+    clock::time_point started;  // of this attempt
     beast::flat_buffer buffer;
     http_stream::request req;
     std::optional<http_stream::response_parser> parser;
@@ -137,10 +170,19 @@ struct webhook_sender::impl {
         stream.lowest().expires_after(post_timeout);
         return write();
       }
+      started = clock::now();
+      resolve_deadline.expires_after(post_timeout);
+      resolve_deadline.async_wait([self = shared_from_this()](boost::system::error_code ec) {
+        if (!ec) self->resolver.cancel();  // a lookup that hangs ends the attempt
+      });
       resolver.async_resolve(
           m.where.host, m.where.port,
           [self = shared_from_this()](boost::system::error_code ec, tcp::resolver::results_type r) {
-            if (ec) return self->done(false, ec.message());
+            self->resolve_deadline.cancel();
+            if (ec)
+              return self->done(false, ec == asio::error::operation_aborted
+                                           ? "the name lookup timed out"
+                                           : ec.message());
             self->connect(r);
           });
     }
@@ -154,7 +196,8 @@ struct webhook_sender::impl {
             self->open = true;
             self->write();
           },
-          post_timeout);  // the whole attempt, from here
+          std::max<clock::duration>(post_timeout - (clock::now() - started),
+                                    std::chrono::milliseconds(1)));  // the rest of the 5 s
     }
 
     void write() {
@@ -167,7 +210,7 @@ struct webhook_sender::impl {
       req.body() = ev->body;
       req.prepare_payload();
       stream.write(req, [self = shared_from_this()](boost::system::error_code ec) {
-        if (ec) return self->done(false, ec.message());
+        if (ec) return self->done(false, ec.message(), ec);
         self->read();
       });
     }
@@ -176,18 +219,32 @@ struct webhook_sender::impl {
       parser.emplace();
       parser->body_limit(max_answer_body);
       stream.read(buffer, *parser, [self = shared_from_this()](boost::system::error_code ec) {
-        if (ec) return self->done(false, ec.message());
+        bool head = self->parser->is_header_done();
+        // An answer too long to read is judged by its status (and its
+        // connection is not kept).
+        if (ec && !(ec == bhttp::error::body_limit && head)) {
+          self->answered = head;
+          return self->done(false, ec.message(), ec);
+        }
         self->answered = true;
         auto& res = self->parser->get();
         bool ok = res.result_int() / 100 == 2;
-        if (!res.keep_alive()) self->close();
+        if (ec || !res.keep_alive()) self->close();
         self->done(ok, ok ? "" : "HTTP " + std::to_string(res.result_int()));
       });
     }
 
-    void done(bool ok, const std::string& why) {
+    // The receiver closed a kept-alive connection while it was idle: the
+    // first write or read on it fails at once like this, before any answer.
+    static bool closed_while_idle(boost::system::error_code ec) {
+      return ec == bhttp::error::end_of_stream || ec == asio::error::eof ||
+             ec == asio::error::connection_reset || ec == asio::error::broken_pipe;
+    }
+
+    void done(bool ok, const std::string& why, boost::system::error_code ec = {}) {
       if (!ok) close();  // a connection that failed once is not trusted again
-      if (!ok && reused && !answered) return post(std::move(ev));  // not reused this time
+      if (!ok && reused && !answered && closed_while_idle(ec))
+        return post(std::move(ev));  // on a new connection: not reused this time
       if (open) stream.lowest().expires_never();
       busy = false;
       m.attempted(std::move(ev), ok, why);
@@ -208,13 +265,20 @@ struct webhook_sender::impl {
       // another node (or this one, later) adopts it again.
       return;
     }
+    if (adopted_event &&
+        std::chrono::milliseconds(unix_ms() - e->made_ms) >= protocol::webhook_give_up_after) {
+      drop(metrics::webhook_drop::expired, *e);  // its node had it for the whole window
+      if (outbox) outbox->forget({e->ref});
+      return;
+    }
+    if (adopted_event) ++adopted;
     ++events;
     bytes += e->body.size();
     ids.insert(e->id);
     ++made_at[e->made_ms];
     publish_depth();
     if (outbox && e->ref.empty()) keep(e);
-    release_answer(*e, !e->keeping);  // nothing to wait for without an outbox keep
+    if (!e->keeping) release_answer(*e);  // nothing to wait for without an outbox keep
     due.emplace(clock::now(), std::move(e));
     pump();
   }
@@ -236,19 +300,9 @@ struct webhook_sender::impl {
                  });
   }
 
-  // Lets the publish whose answer waits for `e` go on (once). With
-  // `now` false, only arms the keep_wait bound.
-  void release_answer(event& e, bool now = true) {
-    if (!e.answer_waits) return;
-    if (!now) {
-      auto t = std::make_shared<asio::steady_timer>(ioc, webhook_keep_wait);
-      t->async_wait([t, waits = e.answer_waits](boost::system::error_code) {
-        if (*waits) std::exchange(*waits, nullptr)();
-      });
-      return;
-    }
-    auto waits = std::move(e.answer_waits);
-    if (*waits) std::exchange(*waits, nullptr)();
+  // Lets the publish whose answer waits for `e` go on (once).
+  void release_answer(event& e) {
+    if (e.answer_waits) std::exchange(e.answer_waits, nullptr)();
   }
 
   void take_over(const std::vector<broker::stored_event>& found) {
@@ -260,7 +314,6 @@ struct webhook_sender::impl {
       e->ref = s.ref;
       e->made_ms = s.made_ms;
       e->adopted = true;
-      ++adopted;
       add(std::move(e), true);
     }
   }
@@ -277,6 +330,7 @@ struct webhook_sender::impl {
 
   void publish_depth() {
     queued = events;
+    queued_bytes = std::int64_t(bytes);
     oldest_ms = made_at.empty() ? 0 : made_at.begin()->first;
   }
 
@@ -413,7 +467,7 @@ struct webhook_sender::impl {
     e->id = std::move(id);
     e->body = std::move(body);
     e->made_ms = unix_ms();
-    if (kept) e->answer_waits = std::make_shared<std::function<void()>>(std::move(kept));
+    e->answer_waits = std::move(kept);
     add(std::move(e), false);
   }
 };
@@ -457,7 +511,13 @@ void webhook_sender::stop() {
     m.wake.cancel();
     m.hold_timer.cancel();
     m.adopt_timer.cancel();
-    for (auto& l : m.links) l->close();
+    for (auto& l : m.links) {
+      l->resolver.cancel();
+      l->resolve_deadline.cancel();
+      l->close();
+      if (l->ev) l->ev->answer_waits = nullptr;  // the closures end here, on a live thread
+    }
+    for (auto& [at, e] : m.due) e->answer_waits = nullptr;
     m.guard.reset();
     m.ioc.stop();
   });
@@ -470,9 +530,16 @@ void webhook_sender::stop() {
 void webhook_sender::unacked(std::string envelope_json, std::size_t client_count,
                              std::vector<protocol::receipt> devices, std::function<void()> kept) {
   auto& m = *impl_;
+  std::size_t size = envelope_json.size() + 96 + devices.size() * 48;  // the body, about
+  if (!m.reserve(size)) {
+    ++m.made[metrics::index(metrics::webhook_event::unacked)];
+    if (kept) kept();
+    return;
+  }
   ++m.fresh;
-  asio::post(m.ioc, [&m, env = std::move(envelope_json), client_count, devices = std::move(devices),
-                     kept = std::move(kept)]() mutable {
+  asio::post(m.ioc, [&m, size, env = std::move(envelope_json), client_count,
+                     devices = std::move(devices), kept = std::move(kept)]() mutable {
+    m.handed(size);
     std::string id = protocol::random_uuid_v4();
     std::string body = protocol::serialize_unacked(id, env, client_count, devices);
     m.make(metrics::webhook_event::unacked, std::move(id), std::move(body), std::move(kept));
@@ -481,8 +548,14 @@ void webhook_sender::unacked(std::string envelope_json, std::size_t client_count
 
 void webhook_sender::late_ack(protocol::late_ack a) {
   auto& m = *impl_;
+  std::size_t size = a.result_json.size() + a.user_id.size() + 160;
+  if (!m.reserve(size)) {
+    ++m.made[metrics::index(metrics::webhook_event::late_ack)];
+    return;
+  }
   ++m.fresh;
-  asio::post(m.ioc, [&m, a = std::move(a)] {
+  asio::post(m.ioc, [&m, size, a = std::move(a)] {
+    m.handed(size);
     std::string id = protocol::random_uuid_v4();
     std::string body = protocol::serialize_late_ack(id, a);
     m.make(metrics::webhook_event::late_ack, std::move(id), std::move(body));
