@@ -482,3 +482,17 @@ export async function startSharedRedis() {
   const port = await freePort();
   return { redis: await startRedis(port), where: { REDIS_URL: `redis://127.0.0.1:${port}` } };
 }
+
+// Freezes a process with SIGSTOP and waits until the kernel says it is
+// stopped: kill() only queues the signal, and a process running on the
+// other core goes on for a moment (long enough to answer a message).
+export async function freeze(proc) {
+  proc.kill('SIGSTOP');
+  const { readFileSync } = await import('node:fs');
+  for (let i = 0; i < 200; i++) {
+    const stat = readFileSync(`/proc/${proc.pid}/stat`, 'utf8');
+    if (stat.slice(stat.lastIndexOf(')') + 2).startsWith('T')) return;
+    await new Promise((r) => setTimeout(r, 5));
+  }
+  throw new Error(`process ${proc.pid} did not stop`);
+}

@@ -3,7 +3,7 @@
 // Redis Cluster with HOPEFLOW_REDIS_CLUSTER=1 (make e2e-rediscluster).
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { connect, connectDevice, publish, roster, sleep, startServer, startSharedRedis, waitReady } from './helpers.mjs';
+import { connect, connectDevice, freeze, publish, roster, sleep, startServer, startSharedRedis, waitReady } from './helpers.mjs';
 
 describe('11-13 across nodes', () => {
   let redis, where, a, b, c;
@@ -100,7 +100,7 @@ describe('11-13 across nodes', () => {
     const s3 = await connect(c, 'seen');
     const all = await roster(a, 'seen');
     assert.deepEqual(all.json.devices.map((d) => d.device), ['one', 'two', null], 'ordered by since');
-    c.proc.kill('SIGSTOP');
+    await freeze(c.proc);
     try {
       const started = performance.now();
       const r = await roster(a, 'seen');
