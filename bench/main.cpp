@@ -198,7 +198,8 @@ std::string markdown(const std::vector<boost::json::object>& rows, const floor_r
       double floor_pub = get(r, "floor_sends") * fl.send_us + get(r, "floor_recvs") * fl.recv_us;
       double per_pub = get(r, "server_cpu_us_per_publish");
       double per_del = get(r, "server_cpu_ms_per_1k_deliveries");
-      double per_del_floor = fl.send_us + fl.recv_us;
+      bool acks = !r.contains("acks") || r.at("acks").as_bool();
+      double per_del_floor = acks ? fl.send_us + fl.recv_us : fl.send_us;
       md << get(r, "users") << "×" << k << ", " << get(r, "publishers") << " publishers";
       if (r.contains("target_rate")) md << ", " << fmt(get(r, "target_rate"), 0) << "/s offered";
       if (r.contains("payload_bytes"))
@@ -212,7 +213,7 @@ std::string markdown(const std::vector<boost::json::object>& rows, const floor_r
          << " ms | ";
       double wake = fl.send_recv_wakeup_us;
       if (fan)
-        md << fmt(per_del, 2) << " µs/delivery+ack | " << fmt(per_del / per_del_floor, 2) << "× | "
+        md << fmt(per_del, 2) << (acks ? " µs/delivery+ack | " : " µs/delivery | ") << fmt(per_del / per_del_floor, 2) << "× | "
            << fmt(per_del / wake, 2) << "× | ";
       else
         md << fmt(per_pub, 1) << " µs/publish | " << fmt(per_pub / floor_pub, 2) << "× | "
@@ -272,6 +273,16 @@ int suite(const args_map& a) {
         1, smoke ? n / 50 : n, 2, smoke ? 1.0 : (n >= 10000 ? 10.0 : 5.0), smoke ? 0.2 : 1.0, 0};
     std::string name = "fanout-" + std::to_string(n / 1000) + "k";
     with_server(name, [&](const target& t) { return run_rtt(t, fan, name); });
+  }
+  // No acks (sockets never ack, "ackTimeoutMs":0): one user x 1,000 sockets,
+  // and 1,000 users x 2 sockets under 32 publishers: server CPU per delivery.
+  {
+    rtt_options fan{1, smoke ? 20u : 1000u, 2, smoke ? 1.0 : 5.0, smoke ? 0.2 : 1.0, 0};
+    fan.acks = false;
+    with_server("fanout-1k-noack", [&](const target& t) { return run_rtt(t, fan, "fanout-1k-noack"); });
+    rtt_options many{smoke ? 50u : 1000u, 2, smoke ? 8u : 32u, smoke ? 1.0 : 5.0, smoke ? 0.2 : 1.0, 0};
+    many.acks = false;
+    with_server("fanout-many", [&](const target& t) { return run_rtt(t, many, "fanout-many"); });
   }
   // 1 KiB chat payloads to 1,000 sockets, without and with permessage-deflate:
   // bytes on the wire and CPU per delivery.
@@ -338,6 +349,9 @@ int usage() {
           and come back with recover from their position while publishing (--recover 1 on
           rtt: opted in, no churn)
   fanout  [--sockets 1000] [--publishers 2] [--seconds 5]                 one user
+  fanout-many [--users 1000] [--sockets 2] [--publishers 32] [--seconds 5]   no acks: sockets
+          never ack, publishes carry "ackTimeoutMs":0 (server CPU per delivery)
+          rtt/rate/fanout: --acks 0 (the same no-ack shape)
           rtt/rate/fanout: --compression 1 (sockets offer permessage-deflate)
           --receipts 1, --until first|N, --cancel 1 (docs/protocol.md section 12),
           --ack-delays 0,20,40 (ms before each socket of a user acks, by its index)
@@ -390,9 +404,12 @@ int main(int argc, char** argv) {
       return 2;
     }
     boost::json::object r;
-    if (cmd == "rtt" || cmd == "rate" || cmd == "fanout" || cmd == "recover" || cmd == "filters") {
+    if (cmd == "rtt" || cmd == "rate" || cmd == "fanout" || cmd == "fanout-many" ||
+        cmd == "recover" || cmd == "filters") {
       rtt_options o;
       if (cmd == "fanout") o = {1, 1000, 2, 5, 1, 0};
+      if (cmd == "fanout-many") o = {1000, 2, 32, 5, 1, 0}, o.acks = false;
+      o.acks = num(a, "acks", o.acks ? 1 : 0) != 0;
       if (cmd == "filters") o = {1, 100, 2, 5, 1, 0}, o.filters = 100;
       o.filters = unsigned(num(a, "filters", o.filters));
       if (cmd == "rate") o.rate = 10000, o.publishers = 64;

@@ -233,7 +233,7 @@ boost::json::object run_rtt(const target& t, const rtt_options& o, const std::st
   loop_pool pool(t.threads);
   auto ep = server_endpoint(t);
   socket_set set =
-      open_sockets(pool, t, std::size_t(o.users) * o.sockets, o.sockets, 0, 64, true, false,
+      open_sockets(pool, t, std::size_t(o.users) * o.sockets, o.sockets, 0, 64, o.acks, false,
                    o.recover, o.compression,
                    o.filters ? many_filters_subscribe(o.filters) : subscribe_json, o.ack_delays_ms);
 
@@ -259,7 +259,8 @@ boost::json::object run_rtt(const target& t, const rtt_options& o, const std::st
     requests[u] =
         publish_request(t.host, pub_token,
                         R"({"userId":")" + user_name(u) + R"(","type":"bench","payload":)" +
-                            payload + o.publish_members + "}");
+                            payload + o.publish_members +
+                            (o.acks ? "" : R"(,"ackTimeoutMs":0)") + "}");
 
   std::vector<publisher_lane> lanes(pool.size());
   tcp::endpoint pub_ep = ep;
@@ -288,6 +289,7 @@ boost::json::object run_rtt(const target& t, const rtt_options& o, const std::st
     // A socket may be away (it gets the envelope replayed), drop before it
     // acks, or still be counted while its replacement is already there.
     if (o.churn > 0) return a.ok && a.results <= a.client_count;
+    if (!o.acks) return a.ok && a.client_count == long(o.sockets) && a.results == 0;
     long acks = o.until ? std::min<long>(o.until, long(o.sockets)) : long(o.sockets);
     return a.ok && a.client_count == long(o.sockets) && a.results >= acks &&
            a.results <= long(o.sockets);
@@ -481,6 +483,8 @@ boost::json::object run_rtt(const target& t, const rtt_options& o, const std::st
   r["server_cpu_us_per_publish"] = completed ? server_cpu * 1e6 / double(completed) : 0.0;
   r["server_cpu_ms_per_1k_publishes"] = completed ? server_cpu * 1e6 / double(completed) : 0.0;
   r["server_cpu_ms_per_1k_deliveries"] = deliveries ? server_cpu * 1e6 / deliveries : 0.0;
+  r["server_cpu_us_per_delivery"] = deliveries ? server_cpu * 1e6 / deliveries : 0.0;
+  r["acks"] = o.acks;
   r["server_peak_rss_kib"] = srv1.hwm_kib;
   r["server_rss_kib"] = srv1.rss_kib;
   if (!t.redis_pids.empty() && completed) {
@@ -511,7 +515,7 @@ boost::json::object run_rtt(const target& t, const rtt_options& o, const std::st
     r["replayed"] = replayed.load();
   }
   r["floor_sends"] = o.sockets + 1;
-  r["floor_recvs"] = o.sockets + 1;
+  r["floor_recvs"] = o.acks ? o.sockets + 1 : 1;
   return r;
 }
 

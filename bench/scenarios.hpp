@@ -54,6 +54,10 @@ struct rtt_options {
   std::string publish_members;
   std::vector<unsigned> ack_delays_ms;
   unsigned until = 0;  // the `until` count asked (0: all): that many results are expected
+  // false: sockets never ack and every publish carries "ackTimeoutMs":0, so
+  // the answer comes as soon as the envelopes are sent (`fanout-many`, and
+  // `fanout --acks 0`: the shape a peer without acks is measured in).
+  bool acks = true;
 };
 boost::json::object run_rtt(const target& t, const rtt_options& o, const std::string& name);
 

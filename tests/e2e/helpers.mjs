@@ -320,12 +320,14 @@ export { WebSocket };
 
 // Recovery (docs/protocol.md section 7): sends recover (with a position when
 // given), then a ping barrier; returns every frame before the pong, parsed.
-export async function recover(c, from) {
+// `gapMs` bounds the wait for each frame (a replay of megabytes under a
+// sanitizer on a busy machine needs more than the default).
+export async function recover(c, from, { gapMs = 3000 } = {}) {
   c.send(from ? { type: 'recover', epoch: from.epoch, offset: from.offset } : { type: 'recover' });
   c.send('ping');
   const frames = [];
   for (;;) {
-    const m = await c.next();
+    const m = await c.next(gapMs);
     if (m === 'pong') return frames;
     frames.push(JSON.parse(m));
   }

@@ -54,7 +54,7 @@ describe('7. recovery with Redis is bounded', () => {
     const during = [];
     let recovering = true;
     const probe = (async () => { while (recovering) during.push(await timed()); })();
-    const results = await Promise.all(sockets.map((s) => recover(s, { epoch, offset: 0 })));
+    const results = await Promise.all(sockets.map((s) => recover(s, { epoch, offset: 0 }, { gapMs: SANITIZED ? 30000 : 5000 })));
     recovering = false;
     await probe;
     for (const frames of results) {
@@ -62,7 +62,9 @@ describe('7. recovery with Redis is bounded', () => {
       const bytes = envelopesIn(frames).reduce((n, e) => n + JSON.stringify(e).length, 0);
       assert.ok(bytes <= 4 * MiB + 64 * 1024, `a replay stays within MAX_QUEUED_BYTES (${bytes} B)`);
     }
-    const slack = SANITIZED ? 500 : 50;
+    // Under a sanitizer (5-15x slower, on a busy CI machine) the bound is the
+    // absence of a stall of seconds; the release run holds it to 50 ms.
+    const slack = SANITIZED ? 2000 : 50;
     assert.ok(during.length > 0);
     assert.ok(median(during) <= median(usual) + slack,
       `another user's publishes (median ${median(during).toFixed(1)} ms during, ${median(usual).toFixed(1)} ms before)`);

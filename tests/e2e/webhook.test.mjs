@@ -171,7 +171,13 @@ describe('14. webhooks: retries', () => {
       assert.ok(b - a >= 900, `first retry after ~1 s (${b - a} ms)`);
       assert.ok(c - b >= 5000 + 1900, `a hung POST counts after 5 s, then ~2 s (${c - b} ms)`);
       assert.match(e.id, UUID);
-      const text = await (await fetch(`${server.http}/metrics`)).text();
+      // The receiver records a POST before the server has read its 200:
+      // the sent counter follows a moment later (long under a sanitizer).
+      let text = '';
+      for (const until = Date.now() + 10000; Date.now() < until; await sleep(50)) {
+        text = await (await fetch(`${server.http}/metrics`)).text();
+        if (/^hopeflow_webhook_sent_total 1$/m.test(text)) break;
+      }
       assert.match(text, /^hopeflow_webhook_failures_total 2$/m);
       assert.match(text, /^hopeflow_webhook_retries_total 2$/m);
       assert.match(text, /^hopeflow_webhook_sent_total 1$/m);
