@@ -213,8 +213,8 @@ std::string markdown(const std::vector<boost::json::object>& rows, const floor_r
          << " ms | ";
       double wake = fl.send_recv_wakeup_us;
       if (fan)
-        md << fmt(per_del, 2) << (acks ? " µs/delivery+ack | " : " µs/delivery | ") << fmt(per_del / per_del_floor, 2) << "× | "
-           << fmt(per_del / wake, 2) << "× | ";
+        md << fmt(per_del, 2) << (acks ? " µs/delivery+ack | " : " µs/delivery | ")
+           << fmt(per_del / per_del_floor, 2) << "× | " << fmt(per_del / wake, 2) << "× | ";
       else
         md << fmt(per_pub, 1) << " µs/publish | " << fmt(per_pub / floor_pub, 2) << "× | "
            << fmt(per_pub / (get(r, "floor_sends") * wake), 2) << "× | ";
@@ -279,8 +279,10 @@ int suite(const args_map& a) {
   {
     rtt_options fan{1, smoke ? 20u : 1000u, 2, smoke ? 1.0 : 5.0, smoke ? 0.2 : 1.0, 0};
     fan.acks = false;
-    with_server("fanout-1k-noack", [&](const target& t) { return run_rtt(t, fan, "fanout-1k-noack"); });
-    rtt_options many{smoke ? 50u : 1000u, 2, smoke ? 8u : 32u, smoke ? 1.0 : 5.0, smoke ? 0.2 : 1.0, 0};
+    with_server("fanout-1k-noack",
+                [&](const target& t) { return run_rtt(t, fan, "fanout-1k-noack"); });
+    rtt_options many{smoke ? 50u : 1000u, 2, smoke ? 8u : 32u, smoke ? 1.0 : 5.0,
+                     smoke ? 0.2 : 1.0,   0};
     many.acks = false;
     with_server("fanout-many", [&](const target& t) { return run_rtt(t, many, "fanout-many"); });
   }

@@ -256,11 +256,10 @@ boost::json::object run_rtt(const target& t, const rtt_options& o, const std::st
   }
   if (o.filters) payload = R"({"room":"~all","n":1})";
   for (unsigned u = 0; u < o.users; ++u)
-    requests[u] =
-        publish_request(t.host, pub_token,
-                        R"({"userId":")" + user_name(u) + R"(","type":"bench","payload":)" +
-                            payload + o.publish_members +
-                            (o.acks ? "" : R"(,"ackTimeoutMs":0)") + "}");
+    requests[u] = publish_request(
+        t.host, pub_token,
+        R"({"userId":")" + user_name(u) + R"(","type":"bench","payload":)" + payload +
+            o.publish_members + (o.acks ? "" : R"(,"ackTimeoutMs":0)") + "}");
 
   std::vector<publisher_lane> lanes(pool.size());
   tcp::endpoint pub_ep = ep;

@@ -9,6 +9,10 @@
 // refresh) every entry is verified again, so a token cannot outlive its key.
 // An entry is used only while the token's `exp` is in the future. Not
 // thread-safe: one per worker thread.
+//
+// In front of the digest map, the last few tokens verified or found are kept
+// verbatim: a backend publishing with one token (the usual case) is then
+// answered by a byte comparison, without computing a SHA-256 per publish.
 #pragma once
 
 #include <array>
@@ -49,9 +53,24 @@ class token_cache {
     }
   };
   static digest digest_of(std::string_view token) noexcept;
+  // The recent tokens, compared byte for byte; each also lives in entries_
+  // (a recent slot is dropped with its entry). Four: a handful of backends
+  // or services publishing through one worker, at most a few KiB per worker.
+  static constexpr std::size_t recent_slots = 4;
+  // Longer tokens (RS256 with many claims) go through the digest only: a
+  // slot holds at most this much.
+  static constexpr std::size_t recent_max_bytes = 1024;
+  struct recent {
+    std::string token;  // empty: unused
+    entry value;
+  };
+  void remember(std::string_view token, const entry& e);
+  void forget_recent(std::string_view token) noexcept;
   const jwt_verifier& verifier_;
   std::size_t capacity_;
   std::unordered_map<digest, entry, digest_hash> entries_;
+  std::array<recent, recent_slots> recent_{};
+  std::size_t next_recent_ = 0;
   std::uint64_t hits_ = 0;
 };
 

@@ -52,24 +52,65 @@ std::string random_hex_id() {
   return s;
 }
 
-std::string format_iso_timestamp(std::chrono::system_clock::time_point t) {
+void append_iso_timestamp(std::string& out, std::chrono::system_clock::time_point t) {
   using namespace std::chrono;
   auto ms = floor<milliseconds>(t);
-  auto day = floor<days>(ms);
-  year_month_day ymd{day};
-  hh_mm_ss<milliseconds> hms{ms - day};
-  char buf[40];
-  std::snprintf(buf, sizeof buf, "%04d-%02u-%02uT%02d:%02d:%02d.%03dZ", int(ymd.year()),
-                unsigned(ymd.month()), unsigned(ymd.day()), int(hms.hours().count()),
-                int(hms.minutes().count()), int(hms.seconds().count()),
-                int(hms.subseconds().count()));
-  return buf;
+  auto sec = floor<seconds>(ms);
+  // "YYYY-MM-DDTHH:MM:SS" changes once a second: made once per second per
+  // thread, by hand (snprintf was a visible share of a publish).
+  thread_local sys_seconds cached{seconds::min()};
+  thread_local char prefix[32];
+  thread_local std::size_t prefix_size = 0;
+  if (sec != cached) {
+    auto day = floor<days>(sec);
+    year_month_day ymd{day};
+    hh_mm_ss<seconds> hms{sec - day};
+    int year = int(ymd.year());
+    if (year < 0 || year > 9999) {
+      prefix_size = static_cast<std::size_t>(
+          std::snprintf(prefix, sizeof prefix, "%04d-%02u-%02uT%02d:%02d:%02d", year,
+                        unsigned(ymd.month()), unsigned(ymd.day()), int(hms.hours().count()),
+                        int(hms.minutes().count()), int(hms.seconds().count())));
+    } else {
+      auto two = [](char* at, unsigned v) {
+        at[0] = static_cast<char>('0' + v / 10);
+        at[1] = static_cast<char>('0' + v % 10);
+      };
+      two(prefix, unsigned(year) / 100);
+      two(prefix + 2, unsigned(year) % 100);
+      prefix[4] = '-';
+      two(prefix + 5, unsigned(ymd.month()));
+      prefix[7] = '-';
+      two(prefix + 8, unsigned(ymd.day()));
+      prefix[10] = 'T';
+      two(prefix + 11, unsigned(hms.hours().count()));
+      prefix[13] = ':';
+      two(prefix + 14, unsigned(hms.minutes().count()));
+      prefix[16] = ':';
+      two(prefix + 17, unsigned(hms.seconds().count()));
+      prefix_size = 19;
+    }
+    cached = sec;
+  }
+  out.append(prefix, prefix_size);
+  unsigned milli = static_cast<unsigned>((ms - sec).count());
+  char tail[5] = {'.', static_cast<char>('0' + milli / 100),
+                  static_cast<char>('0' + milli / 10 % 10), static_cast<char>('0' + milli % 10),
+                  'Z'};
+  out.append(tail, sizeof tail);
 }
 
-std::string serialize_envelope(std::string_view id, std::string_view type, std::string_view user_id,
-                               std::string_view timestamp, const boost::json::value* payload) {
+std::string format_iso_timestamp(std::chrono::system_clock::time_point t) {
   std::string out;
-  out.reserve(128 + type.size() + user_id.size());
+  append_iso_timestamp(out, t);
+  return out;
+}
+
+namespace {
+
+// Everything before the timestamp's value: {"envelopeId":"…","type":…,"userId":…,"timestamp":
+void append_head(std::string& out, std::string_view id, std::string_view type,
+                 std::string_view user_id) {
   out.append(R"({"envelopeId":)");
   core::append_js_string(out, id);
   out.append(R"(,"type":)");
@@ -77,12 +118,25 @@ std::string serialize_envelope(std::string_view id, std::string_view type, std::
   out.append(R"(,"userId":)");
   core::append_js_string(out, user_id);
   out.append(R"(,"timestamp":)");
-  core::append_js_string(out, timestamp);
+}
+
+void append_tail(std::string& out, const boost::json::value* payload) {
   if (payload) {
     out.append(R"(,"payload":)");
     core::append_js_json(out, *payload);
   }
   out.push_back('}');
+}
+
+}  // namespace
+
+std::string serialize_envelope(std::string_view id, std::string_view type, std::string_view user_id,
+                               std::string_view timestamp, const boost::json::value* payload) {
+  std::string out;
+  out.reserve(128 + type.size() + user_id.size());
+  append_head(out, id, type, user_id);
+  core::append_js_string(out, timestamp);
+  append_tail(out, payload);
   return out;
 }
 
@@ -94,8 +148,14 @@ envelope make_envelope(std::string type, std::string user_id,
   e.type = std::move(type);
   e.user_id = std::move(user_id);
   e.payload = std::move(payload);
-  e.text = serialize_envelope(e.id, e.type, e.user_id, format_iso_timestamp(now),
-                              e.payload ? &*e.payload : nullptr);
+  // One buffer, sized for the usual small payload; the timestamp written in
+  // place (it needs no escaping).
+  e.text.reserve(160 + e.type.size() + e.user_id.size());
+  append_head(e.text, e.id, e.type, e.user_id);
+  e.text.push_back('"');
+  append_iso_timestamp(e.text, now);
+  e.text.push_back('"');
+  append_tail(e.text, e.payload ? &*e.payload : nullptr);
   return e;
 }
 

@@ -25,6 +25,7 @@ std::string random_hex_id();
 
 // UTC ISO 8601 with milliseconds and Z, as JavaScript's Date#toISOString.
 std::string format_iso_timestamp(std::chrono::system_clock::time_point t);
+void append_iso_timestamp(std::string& out, std::chrono::system_clock::time_point t);
 
 // What a publish may ask beyond section 5 (docs/protocol.md section 12). All
 // off: the answer is section 5's, byte for byte.

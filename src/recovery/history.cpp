@@ -38,15 +38,16 @@ void history::update_idle(stream& s, bool was_idle) {
 }
 
 history::stamp history::append(std::shared_ptr<const protocol::envelope> env, time_point now) {
-  bool fresh = streams_.find(env->user_id) == streams_.end();
+  std::size_t before = streams_.size();
   stream& s = get(env->user_id, now);
+  bool fresh = streams_.size() != before;
   bool was_idle = idle(s);
   if (was_idle) idle_.erase({s.touched, &s});
   s.touched = now;
   std::uint64_t offset = ++s.latest;
   if (limits_.per_user > 0) {
     if (s.kept.empty()) oldest_.emplace(now, &s);
-    s.kept.push_back({offset, now, std::move(env)});
+    s.kept.push_back(record{offset, now, std::move(env)});
     bytes_ += cost(s.kept.back());
     ++records_;
     while (s.kept.size() > limits_.per_user) drop_front(s);
@@ -57,12 +58,18 @@ history::stamp history::append(std::shared_ptr<const protocol::envelope> env, ti
 }
 
 void history::drop_front(stream& s) {
-  oldest_.erase({s.kept.front().at, &s});
+  auto node = oldest_.extract({s.kept.front().at, &s});
   bytes_ -= cost(s.kept.front());
   --records_;
-  s.kept.erase(s.kept.begin());
-  if (s.kept.empty()) s.kept.shrink_to_fit();
-  if (!s.kept.empty()) oldest_.emplace(s.kept.front().at, &s);
+  s.kept.pop_front();
+  if (s.kept.empty()) {
+    s.kept.release();
+    return;
+  }
+  // The stream's place moves to its new oldest record: the same set node,
+  // re-keyed (no allocation on the publish path of a full history).
+  node.value().first = s.kept.front().at;
+  oldest_.insert(std::move(node));
 }
 
 history::position history::at(const std::string& user, time_point now) {
@@ -79,8 +86,8 @@ history::since_result history::since(const std::string& user, std::string_view e
   if (offset > s.latest) return r;  // a position this epoch never reached
   std::uint64_t first = s.kept.empty() ? s.latest + 1 : s.kept.front().offset;
   r.complete = first <= offset + 1;
-  for (const auto& rec : s.kept)
-    if (rec.offset > offset) r.records.push_back(&rec);
+  for (std::size_t i = 0; i < s.kept.size(); ++i)
+    if (s.kept[i].offset > offset) r.records.push_back(&s.kept[i]);
   return r;
 }
 

@@ -22,6 +22,7 @@
 #include <unordered_map>
 #include <vector>
 
+#include "core/ring.hpp"
 #include "protocol/envelope.hpp"
 
 namespace hf::recovery {
@@ -103,10 +104,10 @@ class history {
     std::string user;
     std::string epoch;
     std::uint64_t latest = 0;
-    // Consecutive offsets, oldest first. A vector (a deque would cost 512
-    // bytes per user at its first record): dropping the oldest moves at most
-    // per_user pointers.
-    std::vector<record> kept;
+    // Consecutive offsets, oldest first. A ring in one array (a deque would
+    // cost 512 bytes per user at its first record; a vector's erase at the
+    // front moved per_user records on every publish of a full history).
+    core::ring<record> kept;
     std::size_t sockets = 0;
     time_point touched;  // last publish (or creation)
   };

@@ -45,3 +45,26 @@ TEST(TokenCache, StaysBounded) {
   for (int i = 0; i < 100; ++i) ASSERT_TRUE(c.verify(tok("u" + std::to_string(i), 5000), 0));
   EXPECT_LE(c.size(), 4u);
 }
+
+// The verbatim front (the last few tokens) answers exactly as the digest
+// map does: expiry, a key rotation and near misses included.
+TEST(TokenCache, RecentTokensAnswerLikeTheVerifier) {
+  jwt_verifier v(secret);
+  token_cache c(v, 64);
+  std::vector<std::string> toks;
+  for (int i = 0; i < 6; ++i) toks.push_back(tok("r" + std::to_string(i), 1000 + i));
+  for (int round = 0; round < 3; ++round)
+    for (int i = 0; i < 6; ++i) {
+      auto r = c.verify(toks[i], 900);
+      ASSERT_TRUE(r);
+      EXPECT_EQ(r->user_id, "r" + std::to_string(i));
+    }
+  EXPECT_EQ(c.hits(), 12u);
+  // Expiry is checked on the recent path too (exp 1000 for r0).
+  EXPECT_EQ(c.verify(toks[0], 1000).error(), errc::token_expired);
+  EXPECT_EQ(c.verify(toks[5], 1004).value().user_id, "r5");
+  // A prefix or an extension of a recent token is not it.
+  EXPECT_FALSE(c.verify(toks[5].substr(0, toks[5].size() - 1), 0));
+  EXPECT_FALSE(c.verify(toks[5] + "A", 0));
+  EXPECT_FALSE(c.verify("", 0));
+}

@@ -2,6 +2,7 @@
 
 #include <gtest/gtest.h>
 
+#include <cstdio>
 #include <regex>
 #include <set>
 
@@ -32,6 +33,23 @@ TEST(Envelope, IsoTimestampWithMilliseconds) {
             "2026-11-27T12:00:00.123Z");
   EXPECT_EQ(format_iso_timestamp(system_clock::time_point{milliseconds{951782400999}}),
             "2000-02-29T00:00:00.999Z");
+  // The per-second prefix is cached: every millisecond across a day boundary,
+  // against the calendar arithmetic done afresh.
+  for (long long t = 1798761599000; t < 1798761601000; t += 7) {
+    system_clock::time_point at{milliseconds{t}};
+    auto day = floor<days>(at);
+    year_month_day ymd{day};
+    auto ms = floor<milliseconds>(at) - day;
+    hh_mm_ss<milliseconds> hms{ms};
+    char want[40];
+    std::snprintf(want, sizeof want, "%04d-%02u-%02uT%02d:%02d:%02d.%03dZ", int(ymd.year()),
+                  unsigned(ymd.month()), unsigned(ymd.day()), int(hms.hours().count()),
+                  int(hms.minutes().count()), int(hms.seconds().count()),
+                  int(hms.subseconds().count()));
+    ASSERT_EQ(format_iso_timestamp(at), want) << t;
+  }
+  EXPECT_EQ(format_iso_timestamp(system_clock::time_point{milliseconds{1798761600000}}),
+            "2027-01-01T00:00:00.000Z");
 }
 
 TEST(Envelope, KeyOrderAndPayloadPresence) {
