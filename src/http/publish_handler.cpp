@@ -131,6 +131,15 @@ void arm_backstop(context& c, exchange& x, hub::deadline by, std::string fallbac
              });
 }
 
+// Runs `f` on c's thread: at once when called there (a user owned by this
+// worker on one node: the shard answers inside the handler's own call),
+// else posted.
+template <class F>
+void on_thread_of(context& c, F&& f) {
+  if (c.ioc.get_executor().running_in_this_thread()) return f();
+  boost::asio::post(c.ioc, std::forward<F>(f));
+}
+
 // A publish to many users (section 15, `userIds`) while its users' answers
 // come in; touched on c's thread only.
 struct many_users {
@@ -199,7 +208,7 @@ void deliver_many(context& c, protocol::publish_request p, exchange_ptr x,
                s->backstopped, std::move(fired));
   for (std::size_t i = 0; i < s->envelopes.size(); ++i) {
     c.broker.publish(s->envelopes[i], until, [&c, s, i](hub::delivery_result r) mutable {
-      boost::asio::post(c.ioc, [&c, s = std::move(s), i, r = std::move(r)]() mutable {
+      on_thread_of(c, [&c, s = std::move(s), i, r = std::move(r)]() mutable {
         if (*s->backstopped) return;  // answered already; this one is ignored
         s->answered[i] = true;
         if (after_answer(c, *s->envelopes[i], r)) {
@@ -252,8 +261,8 @@ void deliver(context& c, protocol::publish_request p, exchange_ptr x,
   c.broker.publish(env, until,
                    [&c, x = std::move(x), started, backstopped, env, key = std::move(key),
                     broker_answered = std::move(broker_answered)](hub::delivery_result r) mutable {
-                     boost::asio::post(
-                         c.ioc, [&c, x = std::move(x), started, backstopped, env = std::move(env),
+                     on_thread_of(
+                         c, [&c, x = std::move(x), started, backstopped, env = std::move(env),
                                  key = std::move(key), broker_answered = std::move(broker_answered),
                                  r = std::move(r)]() mutable {
                            if (*backstopped) return;  // answered already; this one is ignored

@@ -15,6 +15,10 @@ std::size_t hub::owner_index(std::string_view user_id) const noexcept {
 void hub::deliver(std::shared_ptr<const protocol::envelope> env, deadline until,
                   delivery_callback done, ack_progress progress) const {
   shard& s = owner(env->user_id);
+  // Called on the owner's own thread (a publish taken by the worker that
+  // owns its user; always so with THREADS=1): no hop through the queue.
+  if (s.context().get_executor().running_in_this_thread())
+    return s.deliver(std::move(env), until, std::move(done), std::move(progress));
   boost::asio::post(s.context(), [&s, env = std::move(env), until, done = std::move(done),
                                   progress = std::move(progress)]() mutable {
     s.deliver(std::move(env), until, std::move(done), std::move(progress));

@@ -281,7 +281,10 @@ void shard::deliver(std::shared_ptr<const protocol::envelope> env, deadline unti
   // The text is shared with the envelope: one serialisation for all targets.
   shared_text text(env, &env->text);
   shared_text with_offset;  // the numbered text, made for the first socket that wants it
-  std::vector<std::uint64_t> targets;
+  // The targets, in a buffer the shard reuses (a publish that waits for no
+  // ack needs only their count).
+  std::vector<std::uint64_t>& targets = targets_scratch_;
+  targets.clear();
   // Section 12: the targets' devices, kept only for a publish that asked.
   bool named = env->options.any();
   std::vector<ack::target> with_devices;
@@ -322,7 +325,7 @@ void shard::deliver(std::shared_ptr<const protocol::envelope> env, deadline unti
   auto p = std::make_unique<pending_publish>(
       ioc_,
       named ? ack::ack_collector(std::move(with_devices), limits_.results, env->options.until)
-            : ack::ack_collector(std::move(targets), limits_.results),
+            : ack::ack_collector(std::vector<std::uint64_t>(targets), limits_.results),
       std::move(done));
   p->options = env->options;
   p->arrived = env->arrived;

@@ -234,6 +234,9 @@ class shard {
   std::size_t connections_ = 0;
   std::size_t pending_ = 0;
   bool stopping_ = false;
+  // deliver()'s list of targets, reused from one publish to the next (its
+  // capacity is at most one user's sockets here).
+  std::vector<std::uint64_t> targets_scratch_;
 };
 
 }  // namespace hf::hub
