@@ -258,33 +258,32 @@ void deliver(context& c, protocol::publish_request p, exchange_ptr x,
 
   // `done` runs on a thread of the broker's choosing; the counters are c's,
   // so the accounting is posted back to c's thread with the answer.
-  c.broker.publish(env, until,
-                   [&c, x = std::move(x), started, backstopped, env, key = std::move(key),
-                    broker_answered = std::move(broker_answered)](hub::delivery_result r) mutable {
-                     on_thread_of(
-                         c, [&c, x = std::move(x), started, backstopped, env = std::move(env),
-                                 key = std::move(key), broker_answered = std::move(broker_answered),
-                                 r = std::move(r)]() mutable {
-                           if (*backstopped) return;  // answered already; this one is ignored
-                           if (broker_answered) *broker_answered = true;
-                           auto answer = [&c, started](const exchange_ptr& x,
-                                                       const std::optional<claimed_key>& key,
-                                                       const protocol::envelope& env,
-                                                       const hub::delivery_result& a) {
-                             answer_publish(c, x, key, started,
-                                            protocol::serialize_publish_answer(
-                                                a.client_count, a.results, a.dropped,
-                                                env.options.receipts ? &a.receipts : nullptr),
-                                            a.client_count, a.dropped, a.degraded);
-                           };
-                           if (!after_answer(c, *env, r)) return answer(x, key, *env, r);
-                           // The answer waits for the webhook event (section 14).
-                           auto held = std::make_shared<hub::delivery_result>(std::move(r));
-                           send_unacked(c, *env, *held, [x, key, env, held, backstopped, answer] {
-                             if (!*backstopped) answer(x, key, *env, *held);
-                           });
-                         });
-                   });
+  c.broker.publish(
+      env, until,
+      [&c, x = std::move(x), started, backstopped, env, key = std::move(key),
+       broker_answered = std::move(broker_answered)](hub::delivery_result r) mutable {
+        on_thread_of(c, [&c, x = std::move(x), started, backstopped, env = std::move(env),
+                         key = std::move(key), broker_answered = std::move(broker_answered),
+                         r = std::move(r)]() mutable {
+          if (*backstopped) return;  // answered already; this one is ignored
+          if (broker_answered) *broker_answered = true;
+          auto answer = [&c, started](const exchange_ptr& x, const std::optional<claimed_key>& key,
+                                      const protocol::envelope& env,
+                                      const hub::delivery_result& a) {
+            answer_publish(
+                c, x, key, started,
+                protocol::serialize_publish_answer(a.client_count, a.results, a.dropped,
+                                                   env.options.receipts ? &a.receipts : nullptr),
+                a.client_count, a.dropped, a.degraded);
+          };
+          if (!after_answer(c, *env, r)) return answer(x, key, *env, r);
+          // The answer waits for the webhook event (section 14).
+          auto held = std::make_shared<hub::delivery_result>(std::move(r));
+          send_unacked(c, *env, *held, [x, key, env, held, backstopped, answer] {
+            if (!*backstopped) answer(x, key, *env, *held);
+          });
+        });
+      });
 }
 
 }  // namespace
