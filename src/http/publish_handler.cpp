@@ -183,8 +183,13 @@ void deliver_many(context& c, protocol::publish_request p, exchange_ptr x,
   envelopes.reserve(p.user_ids.size());
   for (std::size_t i = 0; i < p.user_ids.size(); ++i) {
     bool last = i + 1 == p.user_ids.size();
-    auto made = protocol::make_envelope(last ? std::move(p.type) : p.type, std::move(p.user_ids[i]),
-                                        last ? std::move(p.payload) : p.payload, now);
+    auto made =
+        p.payload_json
+            ? protocol::make_envelope_from_json(last ? std::move(p.type) : p.type,
+                                                std::move(p.user_ids[i]),
+                                                std::string_view(*p.payload_json), now)
+            : protocol::make_envelope(last ? std::move(p.type) : p.type, std::move(p.user_ids[i]),
+                                      last ? std::move(p.payload) : p.payload, now);
     made.options = p.options;  // section 12, for each user
     made.arrived = started;
     envelopes.push_back(std::make_shared<const protocol::envelope>(std::move(made)));
@@ -235,8 +240,12 @@ void deliver(context& c, protocol::publish_request p, exchange_ptr x,
   auto until = started + wait;
   if (!p.user_ids.empty())
     return deliver_many(c, std::move(p), std::move(x), started, until, std::move(key));
-  auto made = protocol::make_envelope(std::move(p.type), std::move(p.user_id), std::move(p.payload),
-                                      std::chrono::system_clock::now());
+  auto now = std::chrono::system_clock::now();
+  auto made = p.payload_json
+                  ? protocol::make_envelope_from_json(std::move(p.type), std::move(p.user_id),
+                                                      std::string_view(*p.payload_json), now)
+                  : protocol::make_envelope(std::move(p.type), std::move(p.user_id),
+                                            std::move(p.payload), now);
   made.options = p.options;  // section 12
   made.arrived = started;
   auto env = std::make_shared<const protocol::envelope>(std::move(made));

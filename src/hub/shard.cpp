@@ -277,7 +277,13 @@ void shard::deliver(std::shared_ptr<const protocol::envelope> env, deadline unti
     done({});
     return;
   }
-  const boost::json::value* payload = env->payload ? &*env->payload : nullptr;
+  // A payload kept as text is parsed only for a socket whose filters read it
+  // (a filter with fields of this type), once per publish.
+  std::optional<boost::json::value> parsed;
+  auto payload_for = [&](const connection& c) -> const boost::json::value* {
+    if (env->payload || !env->payload_at) return env->payload ? &*env->payload : nullptr;
+    return c.filters_.reads_payload(env->type) ? protocol::payload_dom(*env, parsed) : nullptr;
+  };
   // The text is shared with the envelope: one serialisation for all targets.
   shared_text text(env, &env->text);
   shared_text with_offset;  // the numbered text, made for the first socket that wants it
@@ -295,7 +301,7 @@ void shard::deliver(std::shared_ptr<const protocol::envelope> env, deadline unti
           {c.id_, c.device_ ? std::optional<std::string>(*c.device_) : std::nullopt});
   };
   for (connection* c : u.connections) {
-    if (!c->filters_.matches(env->type, payload)) continue;
+    if (!c->filters_.matches(env->type, payload_for(*c))) continue;
     if (c->rec_ && c->rec_->reading) {  // merged into its replay when that arrives
       if (c->rec_->held.size() >= max_held_while_reading) {
         c->close(metrics::close_reason::slow_consumer);

@@ -84,7 +84,9 @@ void shard::finish_recover(connection& c, const std::optional<stream_position>& 
   std::string epoch = v.epoch;
   auto plan = recovery::plan_replay(
       after, std::move(v), std::move(c.rec_->held), c.sent_, [&c](const protocol::envelope& e) {
-        return c.filters_.matches(e.type, e.payload ? &*e.payload : nullptr);
+        std::optional<boost::json::value> parsed;
+        return c.filters_.matches(
+            e.type, c.filters_.reads_payload(e.type) ? protocol::payload_dom(e, parsed) : nullptr);
       });
   c.rec_->held.clear();
   c.rec_->held.shrink_to_fit();

@@ -159,6 +159,42 @@ envelope make_envelope(std::string type, std::string user_id,
   return e;
 }
 
+envelope make_envelope_from_json(std::string type, std::string user_id,
+                                 std::optional<std::string_view> payload_json,
+                                 std::chrono::system_clock::time_point now) {
+  envelope e;
+  e.id = random_uuid_v4();
+  e.type = std::move(type);
+  e.user_id = std::move(user_id);
+  e.text.reserve(112 + e.type.size() + e.user_id.size() +
+                 (payload_json ? payload_json->size() : 0));
+  append_head(e.text, e.id, e.type, e.user_id);
+  e.text.push_back('"');
+  append_iso_timestamp(e.text, now);
+  e.text.push_back('"');
+  if (payload_json) {
+    e.text.append(R"(,"payload":)");
+    e.payload_at = static_cast<std::uint32_t>(e.text.size());
+    e.text.append(*payload_json);
+  }
+  e.text.push_back('}');
+  return e;
+}
+
+const boost::json::value* payload_dom(const envelope& e,
+                                      std::optional<boost::json::value>& scratch) {
+  if (e.payload) return &*e.payload;
+  if (e.payload_at == 0) return nullptr;
+  if (!scratch) {
+    std::string_view text(e.text);
+    auto parsed = core::parse_json(text.substr(e.payload_at, text.size() - 1 - e.payload_at));
+    // Valid by construction (the scan checked it); a failure would be a bug
+    // here, and matches nothing rather than everything.
+    scratch = parsed ? std::move(*parsed) : boost::json::value();
+  }
+  return &*scratch;
+}
+
 std::optional<envelope> parse_envelope(std::string_view text) {
   auto parsed = core::parse_json(text);
   if (!parsed || !parsed->is_object()) return std::nullopt;

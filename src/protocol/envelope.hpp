@@ -48,6 +48,10 @@ struct envelope {
   std::string user_id;
   std::optional<boost::json::value> payload;
   std::string text;
+  // A payload kept as text only (made from a one-pass read of the publish,
+  // `payload` then absent): where it starts in `text` (it ends before the
+  // closing brace); 0 = none. payload_dom() parses it when a filter needs it.
+  std::uint32_t payload_at = 0;
   // In cluster mode, set from Redis (docs/protocol.md section 7): the user's epoch
   // and this envelope's offset in it. Empty / 0 otherwise: the shard that
   // owns the user numbers it.
@@ -68,6 +72,17 @@ std::string serialize_envelope(std::string_view id, std::string_view type, std::
 envelope make_envelope(std::string type, std::string user_id,
                        std::optional<boost::json::value> payload,
                        std::chrono::system_clock::time_point now);
+// The same with the payload given as text already in JSON.stringify's form
+// (protocol/publish_scan.hpp), copied as it is; nullopt: no payload.
+envelope make_envelope_from_json(std::string type, std::string user_id,
+                                 std::optional<std::string_view> payload_json,
+                                 std::chrono::system_clock::time_point now);
+
+// The payload as filters read it (docs/protocol.md section 4): the parsed
+// payload, or the text-only payload parsed into `scratch`; nullptr when the
+// envelope has none.
+const boost::json::value* payload_dom(const envelope& e,
+                                      std::optional<boost::json::value>& scratch);
 
 // The envelope whose text is `text` (as another node received it from
 // make_envelope): nullopt unless it is a JSON object with string envelopeId,

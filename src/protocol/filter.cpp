@@ -122,6 +122,12 @@ bool fields_match(const filter& f, const boost::json::object& obj) noexcept {
 // by binary search. Whichever costs fewer comparisons is used, so neither a
 // payload with many members nor a socket with many filters costs more than
 // the plain scan.
+bool filter_set::reads_payload(std::string_view type) const noexcept {
+  auto first = std::lower_bound(filters_.begin(), filters_.end(), type,
+                                [](const filter& f, std::string_view t) { return f.type < t; });
+  return first != filters_.end() && first->type == type && !first->fields.empty();
+}
+
 bool filter_set::matches(std::string_view type, const boost::json::value* payload) const noexcept {
   auto first = std::lower_bound(filters_.begin(), filters_.end(), type,
                                 [](const filter& f, std::string_view t) { return f.type < t; });

@@ -53,6 +53,10 @@ class filter_set {
   // Removes every filter equal to one in `filters`. Returns how many were removed.
   std::size_t remove(const std::vector<filter>& filters);
   bool matches(std::string_view type, const boost::json::value* payload) const noexcept;
+  // Whether matches(type, ...) reads the payload at all: a filter of `type`
+  // with fields and none with `type` alone (a caller with the payload only
+  // as text parses it just for such a set).
+  bool reads_payload(std::string_view type) const noexcept;
   std::size_t size() const noexcept { return filters_.size(); }
   bool empty() const noexcept { return filters_.empty(); }
 

@@ -8,6 +8,7 @@
 
 #include "core/js_json.hpp"
 #include "core/text.hpp"
+#include "protocol/publish_scan.hpp"
 
 namespace hf::protocol {
 namespace {
@@ -64,6 +65,14 @@ errc parse_user_ids(const boost::json::value& v, std::vector<std::string>& out) 
 
 result<publish_request> parse_publish_request(std::optional<std::string_view> content_type,
                                               std::string_view body) {
+  if (content_type && core::icontains(*content_type, "application/json") &&
+      !body.starts_with("\xEF\xBB\xBF") && core::valid_utf8(body))
+    if (auto scanned = scan_publish(body)) return std::move(*scanned);
+  return parse_publish_request_dom(content_type, body);
+}
+
+result<publish_request> parse_publish_request_dom(std::optional<std::string_view> content_type,
+                                                  std::string_view body) {
   if (!content_type || !core::icontains(*content_type, "application/json"))
     return errc::unsupported_media_type;
 

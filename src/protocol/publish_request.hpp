@@ -27,6 +27,10 @@ struct publish_request {
   std::vector<std::string> user_ids;
   std::string type;                           // trimmed, or "message"
   std::optional<boost::json::value> payload;  // absent vs present-and-null matters
+  // Read by the one-pass scan (protocol/publish_scan.hpp): the payload's
+  // text, already as JSON.stringify writes it; `payload` is then absent.
+  std::optional<std::string> payload_json;
+  bool has_payload() const noexcept { return payload || payload_json; }
   // Improve (optional request field): per-request ack deadline in ms; the
   // caller caps it by configuration. nullopt = the configured default.
   std::optional<std::int64_t> ack_timeout_ms;
@@ -48,8 +52,13 @@ struct publish_request {
 // `cancel` must be booleans (errc::invalid_receipts, errc::invalid_cancel),
 // `until` "all", "first" or an integer >= 1 (errc::invalid_until; larger
 // than 2^32 - 1 counts as "all").
+// The usual shape of body is read in one pass without a DOM (its payload then
+// comes as `payload_json`); every other body is parsed into a DOM.
 result<publish_request> parse_publish_request(std::optional<std::string_view> content_type,
                                               std::string_view body);
+// The same checks, always through the DOM (tests compare the two ways).
+result<publish_request> parse_publish_request_dom(std::optional<std::string_view> content_type,
+                                                  std::string_view body);
 
 // {"clientCount":N,"results":[r1,...]} where each r is already JSON text.
 // When results were left out by the result limits (`dropped` > 0), one more

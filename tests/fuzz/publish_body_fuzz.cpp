@@ -18,9 +18,13 @@
 namespace {
 
 void check_envelope(const std::string& type, const std::string& user,
-                    std::optional<boost::json::value> payload) {
-  auto env = hf::protocol::make_envelope(type, user, std::move(payload),
-                                         std::chrono::system_clock::time_point{});
+                    std::optional<boost::json::value> payload,
+                    const std::optional<std::string>& payload_json) {
+  auto env = payload_json ? hf::protocol::make_envelope_from_json(
+                                type, user, std::string_view(*payload_json),
+                                std::chrono::system_clock::time_point{})
+                          : hf::protocol::make_envelope(type, user, std::move(payload),
+                                                        std::chrono::system_clock::time_point{});
   auto parsed = hf::core::parse_json(env.text);
   if (!parsed || !parsed->is_object()) std::abort();
   const auto& o = parsed->get_object();
@@ -35,7 +39,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   if (!req) return 0;
   if (req->user_ids.empty()) {
     if (req->user_id.empty()) std::abort();
-    check_envelope(req->type, req->user_id, std::move(req->payload));
+    check_envelope(req->type, req->user_id, std::move(req->payload), req->payload_json);
     return 0;
   }
   const auto& users = req->user_ids;
@@ -44,7 +48,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   std::vector<hf::protocol::user_answer> answers;
   for (const auto& u : users) {
     if (u.empty() || hf::core::js_trim(u) != u || !distinct.insert(u).second) std::abort();
-    check_envelope(req->type, u, req->payload);
+    check_envelope(req->type, u, req->payload, req->payload_json);
     answers.push_back({.user_id = u, .envelope_id = "e"});
   }
   auto answer = hf::core::parse_json(hf::protocol::serialize_users_answer(answers, true));

@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include "core/js_json.hpp"
+#include "protocol/publish_scan.hpp"
 
 using namespace hf;
 using namespace hf::protocol;
@@ -49,11 +50,67 @@ TEST(PublishRequest, TypeDefaultsToMessage) {
 }
 
 TEST(PublishRequest, PayloadAbsentVersusNull) {
-  auto a = parse_publish_request("application/json", R"({"userId":"u"})");
-  EXPECT_FALSE(a->payload.has_value());
-  auto b = parse_publish_request("application/json", R"({"userId":"u","payload":null})");
-  ASSERT_TRUE(b->payload.has_value());
-  EXPECT_TRUE(b->payload->is_null());
+  for (auto parse : {parse_publish_request, parse_publish_request_dom}) {
+    auto a = parse("application/json", R"({"userId":"u"})");
+    EXPECT_FALSE(a->has_payload());
+    auto b = parse("application/json", R"({"userId":"u","payload":null})");
+    ASSERT_TRUE(b->has_payload());
+    if (b->payload)
+      EXPECT_TRUE(b->payload->is_null());
+    else
+      EXPECT_EQ(*b->payload_json, "null");
+  }
+}
+
+// The one-pass scan (protocol/publish_scan.hpp) takes the usual bodies and
+// leaves every other one to the DOM, with the same outcome.
+TEST(PublishRequest, OnePassScanTakesTheUsualShapeOnly) {
+  auto fast = [](std::string_view body) { return scan_publish(body); };
+  auto r = fast(
+      R"({"userId":" u1 ","type":" chat ","payload":{"text":"hi\n","n":-5,"a":[true,null,{}]},"ackTimeoutMs":250})");
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->user_id, "u1");
+  EXPECT_EQ(r->type, "chat");
+  EXPECT_EQ(*r->payload_json, R"({"text":"hi\n","n":-5,"a":[true,null,{}]})");
+  EXPECT_EQ(r->ack_timeout_ms, 250);
+  r = fast(" {\n \"userId\" : \"u\" , \"type\":\"  \" } ");
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->type, "message");
+  EXPECT_FALSE(r->has_payload());
+  // Declined: not canonical, another member, escapes in userId/type, repeats,
+  // blank or missing userId, a non-integer or negative ackTimeoutMs.
+  for (std::string_view body : {R"({"userId":"u","payload":{"a": 1}})",
+                                R"({"userId":"u","payload":1.5})",
+                                R"({"userId":"u","payload":1e2})",
+                                R"({"userId":"u","payload":-0})",
+                                R"({"userId":"u","payload":0123})",
+                                R"({"userId":"u","payload":1234567890123456})",
+                                R"({"userId":"u","payload":"\u0041"})",
+                                R"({"userId":"u","payload":"a\/b"})",
+                                R"({"userId":"u","payload":{"1":1}})",
+                                R"({"userId":"u","payload":{"a":1,"a":2}})",
+                                R"({"userId":"u","receipts":true})",
+                                R"({"userId":"u\u0020"})",
+                                R"({"userId":"u","type":5})",
+                                R"({"userId":"u","userId":"v"})",
+                                R"({"userId":"  "})",
+                                R"({"type":"t"})",
+                                R"({"userId":"u","ackTimeoutMs":-1})",
+                                R"({"userId":"u","ackTimeoutMs":1.0})",
+                                R"({"userId":"u"} x)",
+                                R"({"userId":"u",})",
+                                R"([{"userId":"u"}])",
+                                R"({"userIds":["u"]})",
+                                R"({"userId":"u","payload":[1,]})",
+                                R"({"userId":"u","payload":tru})",
+                                R"({"userId":"u","payload":"a)"}) {
+    EXPECT_FALSE(fast(body)) << body;
+  }
+  // Declined bodies still get the DOM's answer through parse_publish_request.
+  auto slow = parse_publish_request("application/json", R"({"userId":"u","payload":{"a": 1.50}})");
+  ASSERT_TRUE(slow);
+  EXPECT_TRUE(slow->payload);
+  EXPECT_FALSE(slow->payload_json);
 }
 
 TEST(PublishRequest, BodyDecodedAsFetchDoes) {
