@@ -114,6 +114,13 @@ bool fields_match(const filter& f, const boost::json::object& obj) noexcept {
 
 }  // namespace
 
+// The type-only filter of a type sorts first among its filters.
+bool filter_set::reads_payload(std::string_view type) const noexcept {
+  auto first = std::lower_bound(filters_.begin(), filters_.end(), type,
+                                [](const filter& f, std::string_view t) { return f.type < t; });
+  return first != filters_.end() && first->type == type && !first->fields.empty();
+}
+
 // The filters of one type are contiguous, a type-only filter (at most one)
 // first, the others ordered by their first (key, value): the sorted vector is
 // its own index. A type with few filters is scanned (as cheap as ever); for a
@@ -122,12 +129,6 @@ bool fields_match(const filter& f, const boost::json::object& obj) noexcept {
 // by binary search. Whichever costs fewer comparisons is used, so neither a
 // payload with many members nor a socket with many filters costs more than
 // the plain scan.
-bool filter_set::reads_payload(std::string_view type) const noexcept {
-  auto first = std::lower_bound(filters_.begin(), filters_.end(), type,
-                                [](const filter& f, std::string_view t) { return f.type < t; });
-  return first != filters_.end() && first->type == type && !first->fields.empty();
-}
-
 bool filter_set::matches(std::string_view type, const boost::json::value* payload) const noexcept {
   auto first = std::lower_bound(filters_.begin(), filters_.end(), type,
                                 [](const filter& f, std::string_view t) { return f.type < t; });

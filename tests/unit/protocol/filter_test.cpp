@@ -81,6 +81,19 @@ TEST(FilterSet, AddDedupesRemoveExactEqual) {
   EXPECT_FALSE(s.matches("b", nullptr));
 }
 
+// reads_payload says exactly when matches() would look at the payload: a
+// set whose answer for a type does not depend on it can be asked with none.
+TEST(FilterSet, ReadsPayloadOnlyForFieldFiltersWithoutATypeOnlyOne) {
+  filter_set s;
+  s.add(norm(R"([{"type":"a"},{"type":"a","k":"v"},{"type":"b","k":"v"}])"), 1000);
+  EXPECT_FALSE(s.reads_payload("a"));  // the type-only filter answers
+  EXPECT_TRUE(s.reads_payload("b"));
+  EXPECT_FALSE(s.reads_payload("c"));  // no filter of the type
+  auto p = J(R"({"k":"v"})");
+  for (std::string_view t : {"a", "b", "c"})
+    if (!s.reads_payload(t)) EXPECT_EQ(s.matches(t, nullptr), s.matches(t, &p)) << t;
+}
+
 TEST(FilterSet, LimitBoundsTheSet) {
   filter_set s;
   auto r = s.add(norm(R"([{"type":"a"},{"type":"b"},{"type":"c"}])"), 2);
