@@ -279,11 +279,16 @@ export async function connect(server, userOrToken, { via = 'header', path = '/' 
   const t = userOrToken.includes('.') ? userOrToken : await token(userOrToken);
   const url = via === 'query' ? `${server.ws}${path}${path.includes('?') ? '&' : '?'}token=${encodeURIComponent(t)}` : `${server.ws}${path}`;
   const ws = new WebSocket(url, via === 'header' ? { headers: { Authorization: `Bearer ${t}` } } : {});
+  // Bounded, so that an upgrade nobody answers fails its test by name
+  // instead of the whole file timing out.
+  const limitMs = SANITIZED ? 60000 : 15000;
+  let timer;
   await new Promise((resolve, reject) => {
+    timer = setTimeout(() => { ws.terminate(); reject(new Error(`upgrade not answered within ${limitMs} ms`)); }, limitMs);
     ws.once('open', resolve);
     ws.once('error', reject);
     ws.once('unexpected-response', (req, res) => reject(new Error(`upgrade answered ${res.statusCode}`)));
-  });
+  }).finally(() => clearTimeout(timer));
   return new Client(ws);
 }
 
