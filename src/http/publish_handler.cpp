@@ -131,6 +131,23 @@ void arm_backstop(context& c, exchange& x, hub::deadline by, std::string fallbac
              });
 }
 
+// The envelope of publish `p` for `user`: its payload as the read left it
+// (text from the one-pass read, or the DOM), with the publish's section 12
+// options and its arrival time. `last`: p's type and payload may be moved.
+std::shared_ptr<const protocol::envelope> envelope_for(
+    protocol::publish_request& p, std::string user, bool last,
+    std::chrono::system_clock::time_point now, std::chrono::steady_clock::time_point started) {
+  std::string type = last ? std::move(p.type) : p.type;
+  auto made = p.payload_json
+                  ? protocol::make_envelope_from_json(std::move(type), std::move(user),
+                                                      std::string_view(*p.payload_json), now)
+                  : protocol::make_envelope(std::move(type), std::move(user),
+                                            last ? std::move(p.payload) : p.payload, now);
+  made.options = p.options;
+  made.arrived = started;
+  return std::make_shared<const protocol::envelope>(std::move(made));
+}
+
 // Runs `f` on c's thread: at once when called there (a user owned by this
 // worker on one node: the shard answers inside the handler's own call),
 // else posted.
@@ -183,16 +200,7 @@ void deliver_many(context& c, protocol::publish_request p, exchange_ptr x,
   envelopes.reserve(p.user_ids.size());
   for (std::size_t i = 0; i < p.user_ids.size(); ++i) {
     bool last = i + 1 == p.user_ids.size();
-    auto made =
-        p.payload_json
-            ? protocol::make_envelope_from_json(last ? std::move(p.type) : p.type,
-                                                std::move(p.user_ids[i]),
-                                                std::string_view(*p.payload_json), now)
-            : protocol::make_envelope(last ? std::move(p.type) : p.type, std::move(p.user_ids[i]),
-                                      last ? std::move(p.payload) : p.payload, now);
-    made.options = p.options;  // section 12, for each user
-    made.arrived = started;
-    envelopes.push_back(std::make_shared<const protocol::envelope>(std::move(made)));
+    envelopes.push_back(envelope_for(p, std::move(p.user_ids[i]), last, now, started));
     users[i].user_id = envelopes.back()->user_id;
     users[i].envelope_id = envelopes.back()->id;
   }
@@ -240,15 +248,7 @@ void deliver(context& c, protocol::publish_request p, exchange_ptr x,
   auto until = started + wait;
   if (!p.user_ids.empty())
     return deliver_many(c, std::move(p), std::move(x), started, until, std::move(key));
-  auto now = std::chrono::system_clock::now();
-  auto made = p.payload_json
-                  ? protocol::make_envelope_from_json(std::move(p.type), std::move(p.user_id),
-                                                      std::string_view(*p.payload_json), now)
-                  : protocol::make_envelope(std::move(p.type), std::move(p.user_id),
-                                            std::move(p.payload), now);
-  made.options = p.options;  // section 12
-  made.arrived = started;
-  auto env = std::make_shared<const protocol::envelope>(std::move(made));
+  auto env = envelope_for(p, std::move(p.user_id), true, std::chrono::system_clock::now(), started);
 
   static const std::vector<protocol::receipt> no_receipts;
   auto backstopped = std::make_shared<bool>(false);
