@@ -6,61 +6,23 @@
 #include <boost/asio/post.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/write.hpp>
-#include <boost/beast/core/flat_buffer.hpp>
-#include <boost/beast/http.hpp>
 #include <chrono>
-#include <optional>
 
 #include "core/log.hpp"
 #include "core/text.hpp"
 #include "http/handlers.hpp"
+#include "http/request_parser.hpp"
 
 namespace hf::http {
 namespace asio = boost::asio;
-namespace beast = boost::beast;
-namespace bhttp = beast::http;
-
-namespace {
-
-using parser_type = bhttp::request_parser<bhttp::string_body>;
-
-std::optional<std::string_view> header(const bhttp::request<bhttp::string_body>& r,
-                                       bhttp::field f) {
-  auto it = r.find(f);
-  if (it == r.end()) return std::nullopt;
-  return it->value();
-}
-
-// The handlers' view of what the parser holds (see http/request.hpp). The
-// handshake headers are looked up for upgrades only, the body for the other
-// routes only.
-request view_of(const bhttp::request<bhttp::string_body>& r, protocol::route route) {
-  request v;
-  v.method = r.method_string();
-  v.target = r.target();
-  v.version = r.version();
-  v.authorization = header(r, bhttp::field::authorization);
-  v.content_type = header(r, bhttp::field::content_type);
-  if (route == protocol::route::websocket) {
-    v.upgrade = header(r, bhttp::field::upgrade);
-    v.connection = header(r, bhttp::field::connection);
-    v.sec_websocket_key = header(r, bhttp::field::sec_websocket_key);
-    v.sec_websocket_version = header(r, bhttp::field::sec_websocket_version);
-    v.sec_websocket_extensions = header(r, bhttp::field::sec_websocket_extensions);
-  } else {
-    v.body = r.body();
-    if (route == protocol::route::publish)
-      if (auto it = r.find("Idempotency-Key"); it != r.end()) v.idempotency_key = it->value();
-  }
-  v.keep_alive = r.keep_alive();
-  return v;
-}
-
-}  // namespace
 
 class session final : public std::enable_shared_from_this<session> {
  public:
-  session(context& c, net::stream_socket s) : c_(c), socket_(std::move(s)), deadline_(c.ioc) {
+  session(context& c, net::stream_socket s)
+      : c_(c),
+        socket_(std::move(s)),
+        parser_({c.cfg.max_header_bytes, c.cfg.max_body_bytes, c.cfg.max_uri_bytes}),
+        deadline_(c.ioc) {
     c_.sessions.insert(this);
     ++c_.live_sessions;
   }
@@ -112,16 +74,12 @@ class session final : public std::enable_shared_from_this<session> {
     std::uint64_t seq_;
   };
 
+  // Waits for the next request: it may be buffered already (pipelined).
   void do_read() {
-    parser_.emplace();
-    parser_->header_limit(static_cast<std::uint32_t>(c_.cfg.max_header_bytes));
-    parser_->body_limit(c_.cfg.max_body_bytes);
     // One deadline for the whole request, from the moment we start waiting:
     // a slow sender (slowloris) gets 408 no later than this.
     arm_deadline();
-    bhttp::async_read_header(
-        socket_, buffer_, *parser_,
-        [self = shared_from_this()](beast::error_code ec, std::size_t) { self->on_header(ec); });
+    parse();
   }
 
   // Cancels the pending read or write when the deadline passes.
@@ -139,60 +97,74 @@ class session final : public std::enable_shared_from_this<session> {
     });
   }
 
-  void on_header(beast::error_code ec) {
-    if (ec) return on_read_error(ec);
-    auto& req = parser_->get();
-    if (req.target().size() > c_.cfg.max_uri_bytes) {
-      core::log_refusal(spdlog::level::info, "request refused: 414 (target of {} bytes)",
-                        req.target().size());
-      c_.metrics.refused(metrics::limit_kind::uri_414);
-      return write(text_response(414, "URI Too Long", false));
-    }
-    // RFC 9112 3.2: an HTTP/1.1 request has exactly one Host header; an
-    // HTTP/1.0 one at most one.
-    std::size_t hosts = req.count(bhttp::field::host);
-    if (hosts > 1 || (hosts == 0 && req.version() >= 11)) {
-      core::log_refusal(spdlog::level::info, "request refused: 400 ({} Host headers)", hosts);
-      return write(text_response(400, "Bad Request", false));
-    }
-    // RFC 9112 6.3: a request whose Transfer-Encoding does not end in
-    // chunked has no knowable length: 400, and the connection closes (what
-    // follows cannot be told apart from a next request). Codings other than
-    // chunked (gzip, ...) are not decoded, so they are refused the same way.
-    if (req.count(bhttp::field::transfer_encoding) &&
-        (!parser_->chunked() || req.count(bhttp::field::transfer_encoding) > 1 ||
-         !core::iequals(core::js_trim(req[bhttp::field::transfer_encoding]), "chunked"))) {
-      core::log_refusal(spdlog::level::info, "request refused: 400 (Transfer-Encoding {})",
-                        core::printable(req[bhttp::field::transfer_encoding]));
-      return write(text_response(400, "Bad Request", false));
-    }
-    route_ =
-        protocol::classify(req.method_string(), req.target(), header(req, bhttp::field::upgrade));
-    // An upgrade is answered (or taken over) on its header: a WebSocket
-    // request has no body, and frames may already follow it.
-    if (route_ == protocol::route::websocket) return dispatch(view_of(req, route_));
-    if (route_ == protocol::route::publish && req[bhttp::field::expect] == "100-continue") {
-      // curl sends this for bodies over 1 KiB and waits a second without it.
-      static const std::string cont = "HTTP/1.1 100 Continue\r\n\r\n";
-      asio::async_write(socket_, asio::buffer(cont),
-                        [self = shared_from_this()](beast::error_code e, std::size_t) {
+  void read_more() {
+    if (want_continue_) {
+      // curl sends Expect: 100-continue for bodies over 1 KiB and waits a
+      // second for this before sending the body anyway.
+      want_continue_ = false;
+      static constexpr std::string_view cont = "HTTP/1.1 100 Continue\r\n\r\n";
+      asio::async_write(socket_, asio::buffer(cont.data(), cont.size()),
+                        [self = shared_from_this()](boost::system::error_code e, std::size_t) {
                           if (e) return self->close();
-                          self->read_body();
+                          self->read_more();
                         });
       return;
     }
-    read_body();
+    std::span<char> room = parser_.prepare();
+    socket_.async_read_some(
+        asio::buffer(room.data(), room.size()),
+        [self = shared_from_this()](boost::system::error_code ec, std::size_t n) {
+          if (ec) return self->on_read_error(ec);
+          self->parser_.commit(n);
+          self->parse();
+        });
   }
 
-  void read_body() {
-    bhttp::async_read(
-        socket_, buffer_, *parser_,
-        [self = shared_from_this()](beast::error_code ec, std::size_t) { self->on_body(ec); });
+  // Reads what is buffered: a complete request goes to its handler.
+  void parse() {
+    for (;;) {
+      switch (parser_.parse()) {
+        case request_parser::status::need_more:
+          return read_more();
+        case request_parser::status::head: {
+          request head = parser_.view();
+          route_ = protocol::classify(head.method, head.target, head.upgrade);
+          // An upgrade is answered (or taken over) on its head: frames may
+          // already follow it.
+          if (route_ == protocol::route::websocket) return dispatch(head);
+          want_continue_ = route_ == protocol::route::publish && parser_.expects_continue();
+          continue;
+        }
+        case request_parser::status::complete:
+          want_continue_ = false;
+          return dispatch(parser_.view());
+        case request_parser::status::refused:
+          return refuse(parser_.why_refused());
+      }
+    }
   }
 
-  void on_body(beast::error_code ec) {
-    if (ec) return on_read_error(ec);
-    dispatch(view_of(parser_->get(), route_));
+  void refuse(const refusal& r) {
+    switch (r.status) {
+      case 413:
+        core::log_refusal(spdlog::level::info, "publish refused: 413 (body above {} bytes)",
+                          c_.cfg.max_body_bytes);
+        c_.metrics.refused(metrics::limit_kind::body_413);
+        return write(json_error(413, "Payload Too Large", false));
+      case 414:
+        core::log_refusal(spdlog::level::info, "request refused: 414 (target above {} bytes)",
+                          c_.cfg.max_uri_bytes);
+        c_.metrics.refused(metrics::limit_kind::uri_414);
+        return write(text_response(414, "URI Too Long", false));
+      case 431:
+        core::log_refusal(spdlog::level::info, "request refused: 431 ({}, {} bytes)", r.why,
+                          c_.cfg.max_header_bytes);
+        c_.metrics.refused(metrics::limit_kind::header_431);
+        return write(text_response(431, "Request Header Fields Too Large", false));
+      default:
+        core::log_refusal(spdlog::level::info, "request refused: 400 ({})", r.why);
+        return write(text_response(400, "Bad Request", false));
+    }
   }
 
   // The request is complete: the read deadline no longer applies (a
@@ -205,31 +177,21 @@ class session final : public std::enable_shared_from_this<session> {
     handle_request(c_, route_, req, std::make_shared<request_exchange>(shared_from_this(), seq_));
   }
 
-  void on_read_error(beast::error_code ec) {
-    if (timed_out_ && parser_->got_some() && !close_after_answer_) {
+  void on_read_error(boost::system::error_code ec) {
+    if (timed_out_ && parser_.got_some() && !close_after_answer_) {
       c_.metrics.refused(metrics::limit_kind::timeout_408);
       core::log_refusal(spdlog::level::info, "request refused: 408 (not received within {} ms)",
                         c_.cfg.request_timeout.count());
       return write(text_response(408, "Request Timeout", false));
     }
-    if (ec == bhttp::error::end_of_stream || ec == asio::error::operation_aborted ||
-        ec == beast::error::timeout || ec == asio::error::connection_reset ||
-        ec == asio::error::eof)
-      return close();
-    if (ec == bhttp::error::header_limit) {
-      core::log_refusal(spdlog::level::info, "request refused: 431 (headers above {} bytes)",
-                        c_.cfg.max_header_bytes);
-      c_.metrics.refused(metrics::limit_kind::header_431);
-      return write(text_response(431, "Request Header Fields Too Large", false));
+    // A peer that stops sending in the middle of a request (half-close) is
+    // told its request was incomplete; one that leaves between requests is
+    // just closed.
+    if (ec == asio::error::eof && parser_.got_some() && !close_after_answer_) {
+      core::log_refusal(spdlog::level::info, "request refused: 400 (connection ended mid-request)");
+      return write(text_response(400, "Bad Request", false));
     }
-    if (ec == bhttp::error::body_limit) {
-      core::log_refusal(spdlog::level::info, "publish refused: 413 (body above {} bytes)",
-                        c_.cfg.max_body_bytes);
-      c_.metrics.refused(metrics::limit_kind::body_413);
-      return write(json_error(413, "Payload Too Large", false));
-    }
-    spdlog::debug("bad HTTP request: {}", ec.message());
-    write(text_response(400, "Bad Request", false));
+    close();
   }
 
   // The handler's answer for request `seq`: written when that request is
@@ -247,10 +209,7 @@ class session final : public std::enable_shared_from_this<session> {
     handling_ = false;
     upgraded_ = true;
     deadline_.cancel();
-    if (buffer_.size()) {
-      auto early = buffer_.cdata();
-      early_bytes.append(static_cast<const char*>(early.data()), early.size());
-    }
+    early_bytes.append(parser_.after_head());
     return std::move(socket_);
   }
 
@@ -272,8 +231,8 @@ class session final : public std::enable_shared_from_this<session> {
   // Writes one complete answer; then reads the next request or closes.
   void write(response r) {
     if (upgraded_ || !socket_.is_open()) return;
-    bool http10 = parser_ && parser_->get().version() == 10;
-    bool request_keep = parser_ && parser_->is_header_done() && parser_->get().keep_alive();
+    bool http10 = parser_.head_done() && parser_.version() == 10;
+    bool request_keep = parser_.head_done() && parser_.keep_alive();
     r.keep_alive = r.keep_alive && request_keep && !close_after_answer_;
     keep_ = r.keep_alive;
     c_.metrics.answered_http(r.status);
@@ -281,8 +240,9 @@ class session final : public std::enable_shared_from_this<session> {
     out_ = serialize(r, http10, static_cast<int>(c_.cfg.request_timeout.count() / 1000));
     arm_deadline();  // a peer that does not read its answer is cut off too
     asio::async_write(socket_, asio::buffer(out_),
-                      [self = shared_from_this()](beast::error_code ec, std::size_t) {
+                      [self = shared_from_this()](boost::system::error_code ec, std::size_t) {
                         if (ec || !self->keep_ || self->close_after_answer_) return self->close();
+                        self->parser_.next();
                         self->do_read();
                       });
   }
@@ -294,13 +254,13 @@ class session final : public std::enable_shared_from_this<session> {
 
   context& c_;
   net::stream_socket socket_;
-  beast::flat_buffer buffer_;
-  std::optional<parser_type> parser_;
+  request_parser parser_;  // the connection's input buffer and the request being read
   protocol::route route_ = protocol::route::not_found;
   asio::steady_timer deadline_;                   // request_timeout for each read and write
   std::unique_ptr<asio::steady_timer> backstop_;  // while a handler promised an answer by then
   std::uint64_t seq_ = 0;                         // requests handed to handlers so far
   bool timed_out_ = false;
+  bool want_continue_ = false;       // a publish's body is awaited and it asked for 100 Continue
   std::string out_;                  // the answer being written
   bool keep_ = true;                 // read another request after out_
   bool handling_ = false;            // request seq_ is with its handler, not answered yet
