@@ -51,9 +51,12 @@ struct server::impl {
         verifier(auth::verifier_options{cfg.jwt_secret, cfg.publish_secret, cfg.user_claim,
                                         cfg.jwt_issuer, cfg.jwt_audience}) {
     for (unsigned i = 0; i < cfg.threads; ++i) {
-      // Concurrency hint 1: each io_context is run by exactly one thread, so
-      // Asio can skip its internal locking.
-      contexts.push_back(std::make_unique<asio::io_context>(1));
+      // Each io_context is run by exactly one thread, and its sockets are
+      // used on that thread only (an upgrade that changes worker is detached
+      // and adopted, net/socket.hpp): Asio skips the per-socket lock it
+      // takes on every read and write. Posting from other threads and
+      // timers stay locked.
+      contexts.push_back(std::make_unique<asio::io_context>(BOOST_ASIO_CONCURRENCY_HINT_UNSAFE_IO));
       shards.push_back(std::make_unique<hub::shard>(*contexts.back(), shard_limits()));
     }
     std::vector<hub::shard*> raw;

@@ -3,16 +3,19 @@
 #include "core/text.hpp"
 
 namespace hf::auth {
-std::string extract_token(std::optional<std::string_view> authorization, std::string_view target) {
+std::string_view extract_token(std::optional<std::string_view> authorization,
+                               std::string_view target, std::string& storage) {
   if (authorization) {
     std::string_view h = core::js_trim(*authorization);
     if (!h.empty()) {
       if (core::istarts_with(h, "bearer ")) h = core::js_trim(h.substr(7));
-      return std::string(h);
+      return h;
     }
   }
   auto value = query_param(target, "token");
-  return value ? std::string(core::js_trim(*value)) : std::string{};
+  if (!value) return {};
+  storage = std::move(*value);
+  return core::js_trim(storage);
 }
 
 std::optional<std::string> query_param(std::string_view target, std::string_view wanted) {

@@ -13,9 +13,12 @@ namespace hf::auth {
 // text to verify (possibly empty, which fails verification).
 //  - header present and not blank: trimmed; a leading "bearer " (any case, one
 //    space) is removed and the rest trimmed again. The query is not consulted.
+//    The result is a view of `*authorization` (no copy on the publish path).
 //  - otherwise: the first `token` query parameter, percent-decoded ('+' is a
-//    space, as URLSearchParams does), trimmed; empty when there is none.
-std::string extract_token(std::optional<std::string_view> authorization, std::string_view target);
+//    space, as URLSearchParams does), trimmed; empty when there is none. The
+//    decoded text is kept in `storage`, and the result is a view of it.
+std::string_view extract_token(std::optional<std::string_view> authorization,
+                               std::string_view target, std::string& storage);
 
 // The first query parameter of `target` named `name` (names compare
 // exactly, after decoding), percent-decoded with '+' as a space as

@@ -13,8 +13,9 @@ result<auth::principal> authenticate(context& c, const request& req, caller who,
   std::int64_t now = std::chrono::duration_cast<std::chrono::seconds>(
                          std::chrono::system_clock::now().time_since_epoch())
                          .count();
+  std::string decoded;  // a token from the query, percent-decoded
   result<auth::principal> r =
-      c.tokens.verify(auth::extract_token(req.authorization, req.target), now);
+      c.tokens.verify(auth::extract_token(req.authorization, req.target, decoded), now);
   if (r && who == caller::end_user && r->publisher) r = errc::token_publisher;
   if (r && who == caller::publisher && !r->publisher && c.cfg.publisher_tokens_only) {
     ++c.metrics.publishes_forbidden;

@@ -79,6 +79,12 @@ std::string_view replayed_header(std::optional<protocol::degradation> d) noexcep
 }
 
 std::string serialize(const response& r, bool http10, int idle_seconds) {
+  std::string out;
+  serialize_to(out, r, http10, idle_seconds);
+  return out;
+}
+
+void serialize_to(std::string& out, const response& r, bool http10, int idle_seconds) {
   static constexpr std::string_view cors =
       "access-control-allow-origin: *\r\n"
       "access-control-allow-headers: authorization,content-type\r\n"
@@ -91,8 +97,7 @@ std::string serialize(const response& r, bool http10, int idle_seconds) {
       "access-control-allow-methods: GET,OPTIONS\r\n"
       "content-type: application/json; charset=utf-8\r\n";
   std::string_view body = r.body;
-  std::string out;
-  out.reserve(256 + body.size());
+  out.reserve(out.size() + 512 + body.size());
   out.append("HTTP/1.1 ");
   out.append(std::to_string(r.status));
   out.push_back(' ');
@@ -145,7 +150,6 @@ std::string serialize(const response& r, bool http10, int idle_seconds) {
   }
   out.append("\r\n");
   if (!r.head) out.append(body);
-  return out;
 }
 
 }  // namespace hf::http

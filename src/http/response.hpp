@@ -57,6 +57,9 @@ std::string_view degraded_header(protocol::degradation d) noexcept;
 std::string_view replayed_header(std::optional<protocol::degradation> d) noexcept;
 
 std::string serialize(const response& r, bool http10 = false, int idle_seconds = -1);
+// The same bytes, appended to `out` (a connection reuses one buffer for
+// every answer it writes).
+void serialize_to(std::string& out, const response& r, bool http10 = false, int idle_seconds = -1);
 
 std::string_view reason_phrase(unsigned status) noexcept;
 

@@ -82,20 +82,32 @@ class session final : public std::enable_shared_from_this<session> {
     parse();
   }
 
-  // Cancels the pending read or write when the deadline passes.
+  // Cancels the pending read or write when the deadline passes. The timer
+  // is not cancelled and re-armed for every request (each costs the timer
+  // queue and a completion): a wait already under way that ends no later
+  // than the new deadline is kept, and when it ends it looks at the deadline
+  // of that moment: none (a handler has the request), later (waits again),
+  // or passed.
   void arm_deadline() {
     timed_out_ = false;
-    deadline_.expires_after(c_.cfg.request_timeout);
+    deadline_at_ = std::chrono::steady_clock::now() + c_.cfg.request_timeout;
+    if (!deadline_waiting_) wait_deadline();  // else it ends sooner, and looks again
+  }
+  void wait_deadline() {
+    deadline_waiting_ = true;
+    deadline_.expires_at(deadline_at_);
     deadline_.async_wait([weak = weak_from_this()](boost::system::error_code ec) {
       auto self = weak.lock();
-      if (ec || !self) return;
-      // A completion queued before the timer was cancelled or re-armed is
-      // stale: only a deadline that really passed cuts the connection.
-      if (self->deadline_.expiry() > std::chrono::steady_clock::now()) return;
+      if (!self) return;
+      self->deadline_waiting_ = false;
+      if (ec || self->deadline_at_ == no_deadline) return;  // closed, or with a handler
+      if (self->deadline_at_ > std::chrono::steady_clock::now()) return self->wait_deadline();
       self->timed_out_ = true;
       self->socket_.cancel(ec);
     });
   }
+  // The request is with its handler: no read or write is pending.
+  void disarm_deadline() { deadline_at_ = no_deadline; }
 
   void read_more() {
     if (want_continue_) {
@@ -171,7 +183,7 @@ class session final : public std::enable_shared_from_this<session> {
   // handler's own wait is bounded by the handler, and by its backstop), and
   // the handler answers through its exchange or takes the connection.
   void dispatch(const request& req) {
-    deadline_.cancel();
+    disarm_deadline();
     handling_ = true;
     ++seq_;
     handle_request(c_, route_, req, std::make_shared<request_exchange>(shared_from_this(), seq_));
@@ -200,7 +212,7 @@ class session final : public std::enable_shared_from_this<session> {
   void answer(std::uint64_t seq, response r) {
     if (seq != seq_ || !handling_) return;
     handling_ = false;
-    if (backstop_) backstop_->cancel();
+    disarm_backstop();
     write(std::move(r));
   }
 
@@ -213,19 +225,41 @@ class session final : public std::enable_shared_from_this<session> {
     return std::move(socket_);
   }
 
-  // The backstop holds the session (a strong reference), so the request is
-  // answered even if every other reference to it is gone.
+  // The backstop's wait holds the session (a strong reference), so the
+  // request is answered even if every other reference to it is gone. Like
+  // the deadline, the wait is not cancelled when the answer comes: it is
+  // kept for the connection's next request when it ends no later than that
+  // one's backstop, and only close() cancels it.
   void arm_backstop(std::uint64_t seq, std::chrono::steady_clock::time_point by, response fallback,
                     std::function<void()> fired) {
     if (seq != seq_ || !handling_) return;
+    backstop_at_ = by;
+    backstop_fallback_ = std::move(fallback);
+    backstop_fired_ = std::move(fired);
     if (!backstop_) backstop_ = std::make_unique<asio::steady_timer>(c_.ioc);
-    backstop_->expires_at(by);
-    backstop_->async_wait([self = shared_from_this(), seq, fallback = std::move(fallback),
-                           fired = std::move(fired)](boost::system::error_code ec) mutable {
-      if (ec || seq != self->seq_ || !self->handling_) return;
+    if (backstop_waiting_ && backstop_->expiry() <= by) return;  // ends sooner, and looks again
+    wait_backstop();
+  }
+  void wait_backstop() {
+    backstop_waiting_ = true;
+    backstop_->expires_at(backstop_at_);  // a later wait ends with operation_aborted
+    backstop_->async_wait([self = shared_from_this()](boost::system::error_code ec) {
+      if (ec == asio::error::operation_aborted) return;  // replaced by a sooner one, or closed
+      self->backstop_waiting_ = false;
+      if (!self->handling_ || self->backstop_at_ == no_deadline) return;
+      if (self->backstop_at_ > std::chrono::steady_clock::now()) return self->wait_backstop();
+      auto fired = std::move(self->backstop_fired_);
+      response fallback = std::move(self->backstop_fallback_);
+      self->disarm_backstop();
       if (fired) fired();
-      self->answer(seq, std::move(fallback));
+      self->answer(self->seq_, std::move(fallback));
     });
+  }
+  void disarm_backstop() {
+    if (backstop_at_ == no_deadline) return;
+    backstop_at_ = no_deadline;
+    backstop_fallback_ = {};
+    backstop_fired_ = nullptr;
   }
 
   // Writes one complete answer; then reads the next request or closes.
@@ -237,11 +271,14 @@ class session final : public std::enable_shared_from_this<session> {
     keep_ = r.keep_alive;
     c_.metrics.answered_http(r.status);
     // The idle limit is the request timeout (do_read arms it while waiting).
-    out_ = serialize(r, http10, static_cast<int>(c_.cfg.request_timeout.count() / 1000));
+    out_.clear();  // its capacity serves the next answer too
+    serialize_to(out_, r, http10, static_cast<int>(c_.cfg.request_timeout.count() / 1000));
     arm_deadline();  // a peer that does not read its answer is cut off too
     asio::async_write(socket_, asio::buffer(out_),
                       [self = shared_from_this()](boost::system::error_code ec, std::size_t) {
                         if (ec || !self->keep_ || self->close_after_answer_) return self->close();
+                        // A large answer's buffer (/metrics) is not kept for the next one.
+                        if (self->out_.capacity() > (64 << 10)) self->out_ = std::string();
                         self->parser_.next();
                         self->do_read();
                       });
@@ -249,6 +286,7 @@ class session final : public std::enable_shared_from_this<session> {
 
   void close() {
     deadline_.cancel();
+    if (backstop_) backstop_->cancel();
     net::linger_close(std::move(socket_), &c_.live_sessions);
   }
 
@@ -256,9 +294,16 @@ class session final : public std::enable_shared_from_this<session> {
   net::stream_socket socket_;
   request_parser parser_;  // the connection's input buffer and the request being read
   protocol::route route_ = protocol::route::not_found;
-  asio::steady_timer deadline_;                   // request_timeout for each read and write
+  static constexpr auto no_deadline = std::chrono::steady_clock::time_point::max();
+  asio::steady_timer deadline_;  // request_timeout for each read and write
+  std::chrono::steady_clock::time_point deadline_at_ = no_deadline;  // none: with a handler
+  bool deadline_waiting_ = false;                 // deadline_ has a wait under way
   std::unique_ptr<asio::steady_timer> backstop_;  // while a handler promised an answer by then
-  std::uint64_t seq_ = 0;                         // requests handed to handlers so far
+  std::chrono::steady_clock::time_point backstop_at_ = no_deadline;
+  response backstop_fallback_;            // answered at backstop_at_, unless answered before
+  std::function<void()> backstop_fired_;  // run just before backstop_fallback_ is answered
+  bool backstop_waiting_ = false;         // backstop_ has a wait under way
+  std::uint64_t seq_ = 0;                 // requests handed to handlers so far
   bool timed_out_ = false;
   bool want_continue_ = false;       // a publish's body is awaited and it asked for 100 Continue
   std::string out_;                  // the answer being written

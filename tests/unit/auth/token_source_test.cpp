@@ -2,7 +2,14 @@
 
 #include <gtest/gtest.h>
 
-using hf::auth::extract_token;
+namespace {
+// The token as a string: the view extract_token returns may refer to its
+// storage argument, which lives as long as this call.
+std::string extract_token(std::optional<std::string_view> authorization, std::string_view target) {
+  std::string storage;
+  return std::string(hf::auth::extract_token(authorization, target, storage));
+}
+}  // namespace
 
 TEST(TokenSource, AuthorizationHeader) {
   EXPECT_EQ(extract_token("Bearer abc", "/"), "abc");
