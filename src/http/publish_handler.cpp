@@ -157,6 +157,20 @@ void on_thread_of(context& c, F&& f) {
   boost::asio::post(c.ioc, std::forward<F>(f));
 }
 
+// A publish to one user, from its handler to its answer; touched on c's
+// thread only.
+struct one_user {
+  std::shared_ptr<const protocol::envelope> env;
+  exchange_ptr x;
+  std::optional<claimed_key> key;
+  std::chrono::steady_clock::time_point started;
+  bool backstopped = false;  // answered by the backstop: the broker's answer is ignored
+  // Section 14: the broker's answer came, so that a backstop that fires
+  // while that answer waits for its event's safekeeping makes no second
+  // `unacked`.
+  bool broker_answered = false;
+};
+
 // A publish to many users (section 15, `userIds`) while its users' answers
 // come in; touched on c's thread only.
 struct many_users {
@@ -248,51 +262,44 @@ void deliver(context& c, protocol::publish_request p, exchange_ptr x,
   auto until = started + wait;
   if (!p.user_ids.empty())
     return deliver_many(c, std::move(p), std::move(x), started, until, std::move(key));
-  auto env = envelope_for(p, std::move(p.user_id), true, std::chrono::system_clock::now(), started);
+  auto s = std::make_shared<one_user>(one_user{
+      envelope_for(p, std::move(p.user_id), true, std::chrono::system_clock::now(), started),
+      std::move(x), std::move(key), started});
 
+  // The backstop's answer: nobody, the same bytes for every publish.
+  static const std::string nobody = protocol::serialize_publish_answer(0, {}, 0, nullptr);
   static const std::vector<protocol::receipt> no_receipts;
-  auto backstopped = std::make_shared<bool>(false);
-  // Section 14: set once the broker's answer came, so that a backstop that
-  // fires while that answer waits for its event's safekeeping makes no
-  // second `unacked`. Only a webhook publish has it (no allocation otherwise).
-  auto broker_answered = env->options.webhook ? std::make_shared<bool>(false) : nullptr;
-  arm_backstop(
-      c, *x, c.broker.answer_by(until) + backstop_grace,
-      protocol::serialize_publish_answer(0, {}, 0, p.options.receipts ? &no_receipts : nullptr),
-      key, backstopped,
-      broker_answered ? std::function<void()>([&c, env, broker_answered] {
-        if (!*broker_answered) unacked_by_backstop(c, *env);
-      })
-                      : std::function<void()>());
+  static const std::string nobody_with_devices =
+      protocol::serialize_publish_answer(0, {}, 0, &no_receipts);
+  arm_backstop(c, *s->x, c.broker.answer_by(until) + backstop_grace,
+               p.options.receipts ? nobody_with_devices : nobody, s->key,
+               std::shared_ptr<bool>(s, &s->backstopped),
+               s->env->options.webhook ? std::function<void()>([&c, s] {
+                 if (!s->broker_answered) unacked_by_backstop(c, *s->env);
+               })
+                                       : std::function<void()>());
 
   // `done` runs on a thread of the broker's choosing; the counters are c's,
   // so the accounting is posted back to c's thread with the answer.
-  c.broker.publish(
-      env, until,
-      [&c, x = std::move(x), started, backstopped, env, key = std::move(key),
-       broker_answered = std::move(broker_answered)](hub::delivery_result r) mutable {
-        on_thread_of(c, [&c, x = std::move(x), started, backstopped, env = std::move(env),
-                         key = std::move(key), broker_answered = std::move(broker_answered),
-                         r = std::move(r)]() mutable {
-          if (*backstopped) return;  // answered already; this one is ignored
-          if (broker_answered) *broker_answered = true;
-          auto answer = [&c, started](const exchange_ptr& x, const std::optional<claimed_key>& key,
-                                      const protocol::envelope& env,
-                                      const hub::delivery_result& a) {
-            answer_publish(
-                c, x, key, started,
-                protocol::serialize_publish_answer(a.client_count, a.results, a.dropped,
-                                                   env.options.receipts ? &a.receipts : nullptr),
-                a.client_count, a.dropped, a.degraded);
-          };
-          if (!after_answer(c, *env, r)) return answer(x, key, *env, r);
-          // The answer waits for the webhook event (section 14).
-          auto held = std::make_shared<hub::delivery_result>(std::move(r));
-          send_unacked(c, *env, *held, [x, key, env, held, backstopped, answer] {
-            if (!*backstopped) answer(x, key, *env, *held);
-          });
-        });
+  c.broker.publish(s->env, until, [&c, s](hub::delivery_result r) mutable {
+    on_thread_of(c, [&c, s = std::move(s), r = std::move(r)]() mutable {
+      if (s->backstopped) return;  // answered already; this one is ignored
+      s->broker_answered = true;
+      auto answer = [&c](one_user& s, const hub::delivery_result& a) {
+        answer_publish(
+            c, s.x, s.key, s.started,
+            protocol::serialize_publish_answer(a.client_count, a.results, a.dropped,
+                                               s.env->options.receipts ? &a.receipts : nullptr),
+            a.client_count, a.dropped, a.degraded);
+      };
+      if (!after_answer(c, *s->env, r)) return answer(*s, r);
+      // The answer waits for the webhook event (section 14).
+      auto held = std::make_shared<hub::delivery_result>(std::move(r));
+      send_unacked(c, *s->env, *held, [s, held, answer] {
+        if (!s->backstopped) answer(*s, *held);
       });
+    });
+  });
 }
 
 }  // namespace

@@ -286,6 +286,7 @@ class session final : public std::enable_shared_from_this<session> {
 
   void close() {
     deadline_.cancel();
+    disarm_backstop();  // what it holds may hold this session
     if (backstop_) backstop_->cancel();
     net::linger_close(std::move(socket_), &c_.live_sessions);
   }
