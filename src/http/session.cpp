@@ -31,7 +31,17 @@ class session final : public std::enable_shared_from_this<session> {
     --c_.live_sessions;
   }
 
-  void run() { do_read(); }
+  // A new connection's request is usually there already (the client sent it
+  // right behind its connect): it is read at once, and a request read whole
+  // this way needs no deadline at all.
+  void run() {
+    std::span<char> room = parser_.prepare();
+    boost::system::error_code ec;
+    std::size_t n = net::receive_now(socket_, room.data(), room.size(), ec);
+    if (ec && ec != asio::error::would_block) return close();
+    parser_.commit(n);
+    parse();
+  }
 
   // Server shutdown: close now when idle, else after the answer in flight.
   void stop() {
@@ -76,9 +86,7 @@ class session final : public std::enable_shared_from_this<session> {
 
   // Waits for the next request: it may be buffered already (pipelined).
   void do_read() {
-    // One deadline for the whole request, from the moment we start waiting:
-    // a slow sender (slowloris) gets 408 no later than this.
-    arm_deadline();
+    disarm_deadline();  // the next request's starts when we wait for it
     parse();
   }
 
@@ -106,10 +114,14 @@ class session final : public std::enable_shared_from_this<session> {
       self->socket_.cancel(ec);
     });
   }
-  // The request is with its handler: no read or write is pending.
+  // No deadline: a handler has the request, or the next one is not waited
+  // for yet.
   void disarm_deadline() { deadline_at_ = no_deadline; }
 
   void read_more() {
+    // One deadline for the whole request, from the moment we first wait for
+    // it: a slow sender (slowloris) gets 408 no later than this.
+    if (deadline_at_ == no_deadline) arm_deadline();
     if (want_continue_) {
       // curl sends Expect: 100-continue for bodies over 1 KiB and waits a
       // second for this before sending the body anyway.

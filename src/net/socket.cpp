@@ -1,10 +1,15 @@
 #include "net/socket.hpp"
 
+#include <sys/socket.h>
+#include <sys/uio.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <array>
+#include <boost/asio/error.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/steady_timer.hpp>
+#include <cerrno>
 #include <chrono>
 #include <memory>
 
@@ -32,6 +37,47 @@ stream_socket adopt(asio::io_context& ioc, detached_socket d) {
   s.assign(d.protocol, d.fd, ec);
   if (ec) ::close(d.fd);
   return s;
+}
+
+std::size_t send_now(stream_socket& s, std::span<const asio::const_buffer> buffers,
+                     boost::system::error_code& ec) {
+  ec = {};
+  std::array<iovec, 64> iov;
+  std::size_t n = std::min(buffers.size(), iov.size());
+  for (std::size_t i = 0; i < n; ++i)
+    iov[i] = {const_cast<void*>(buffers[i].data()), buffers[i].size()};
+  msghdr msg{};
+  msg.msg_iov = iov.data();
+  msg.msg_iovlen = n;
+  for (;;) {
+    ssize_t sent = ::sendmsg(s.native_handle(), &msg, MSG_DONTWAIT | MSG_NOSIGNAL);
+    if (sent >= 0) return static_cast<std::size_t>(sent);
+    if (errno == EINTR) continue;
+    if (errno == EAGAIN || errno == EWOULDBLOCK)
+      ec = asio::error::would_block;
+    else
+      ec = boost::system::error_code(errno, asio::error::get_system_category());
+    return 0;
+  }
+}
+
+std::size_t receive_now(stream_socket& s, void* data, std::size_t size,
+                        boost::system::error_code& ec) {
+  ec = {};
+  for (;;) {
+    ssize_t got = ::recv(s.native_handle(), data, size, MSG_DONTWAIT);
+    if (got > 0) return static_cast<std::size_t>(got);
+    if (got == 0) {
+      if (size) ec = asio::error::eof;
+      return 0;
+    }
+    if (errno == EINTR) continue;
+    if (errno == EAGAIN || errno == EWOULDBLOCK)
+      ec = asio::error::would_block;
+    else
+      ec = boost::system::error_code(errno, asio::error::get_system_category());
+    return 0;
+  }
 }
 
 namespace {

@@ -8,7 +8,9 @@
 #pragma once
 
 #include <atomic>
+#include <boost/asio/buffer.hpp>
 #include <boost/asio/generic/stream_protocol.hpp>
+#include <span>
 
 namespace boost::asio {
 class io_context;
@@ -32,6 +34,20 @@ detached_socket detach(stream_socket& s);
 // Wraps `d` as a socket of `ioc` (call on ioc's thread). On failure the
 // descriptor is closed and the returned socket is not open.
 stream_socket adopt(boost::asio::io_context& ioc, detached_socket d);
+
+// One send that never waits, whatever mode the socket is in (MSG_DONTWAIT,
+// and MSG_NOSIGNAL: a closed peer is an error, not a signal): returns the
+// bytes the kernel took, with `ec` would_block when it took none for lack of
+// room. At most the first 64 buffers are sent (as Asio's write_some does).
+// No ioctl is needed to make the socket non-blocking first, which saves one
+// per connection.
+std::size_t send_now(stream_socket& s, std::span<const boost::asio::const_buffer> buffers,
+                     boost::system::error_code& ec);
+
+// One receive that never waits: the bytes read, or 0 with `ec` would_block
+// (nothing there yet), eof (the peer closed) or the error.
+std::size_t receive_now(stream_socket& s, void* data, std::size_t size,
+                        boost::system::error_code& ec);
 
 // Lingering close (as nginx does), after the last bytes of a connection are
 // queued: sends FIN, then reads and discards what the peer still sends (the

@@ -107,8 +107,8 @@ class session final : public hub::connection,
   }
 
   void run(upgrade up) {
-    boost::system::error_code ec;
-    socket_.non_blocking(true, ec);
+    // (The socket's own mode is left alone: writes and reads that must not
+    // wait say so themselves, net::send_now and net::receive_now.)
     if (over_user_limit()) return;
     if (up.deflate) {
       deflate_bits_ = up.deflate->server_window_bits;
@@ -141,17 +141,26 @@ class session final : public hub::connection,
     if (over_user_limit()) return;
     // What the handshake needed is released here: an open socket keeps none of it.
     std::unique_ptr<upgrade> up = std::move(opening_);
+    // Corked: the 101 and what answers the frames that came with the
+    // upgrade (a pong, a refusal) leave in one write.
+    writing_ = true;
     enqueue_raw(std::make_shared<const std::string>(
         switching_protocols_response(up->accept, up->extensions)));
-    if (c_.stopping) return close(close_reason::shutdown);
-    std::int64_t since = c_.shard.attach(*this, user_, up->expires_at, up->device);
-    if (!up->device.empty()) c_.presence.device_opened(user_, up->device, since);
-    ++c_.metrics.ws_connects;
-    opened_ = true;
-    if (!up->early_bytes.empty()) {
-      if (!reader_.feed(up->early_bytes.data(), up->early_bytes.size(), *this)) return;
+    bool reading = false;
+    if (c_.stopping) {
+      close(close_reason::shutdown);
+    } else {
+      std::int64_t since = c_.shard.attach(*this, user_, up->expires_at, up->device);
+      if (!up->device.empty()) c_.presence.device_opened(user_, up->device, since);
+      ++c_.metrics.ws_connects;
+      opened_ = true;
+      // false: a close or an error, no more reads
+      reading = up->early_bytes.empty() ||
+                reader_.feed(up->early_bytes.data(), up->early_bytes.size(), *this);
     }
-    do_wait();
+    writing_ = false;
+    do_write();
+    if (reading && socket_.is_open()) do_wait();
   }
 
   // hub::connection
@@ -322,7 +331,7 @@ class session final : public hub::connection,
       }
       std::size_t want = std::min(budget, read_buffer.size() - have);
       boost::system::error_code ec;
-      std::size_t n = socket_.read_some(asio::buffer(read_buffer.data() + have, want), ec);
+      std::size_t n = net::receive_now(socket_, read_buffer.data() + have, want, ec);
       if (ec == asio::error::would_block) {
         n = 0;
       } else if (ec) {
@@ -350,12 +359,16 @@ class session final : public hub::connection,
     });
   }
 
-  // Forgets every frame not yet handed to the kernel (the in-flight write
-  // finishes).
+  // Forgets every data frame not yet handed to the kernel (the in-flight
+  // write finishes). Raw bytes stay, in order: the 101 still corked in open()
+  // must precede a close that a frame sent with the upgrade caused, and a
+  // queued ping or pong may precede a close frame.
   void drop_queue() {
-    for (const auto& item : queue_)
-      if (item.header_len) queued_bytes_ -= item.text->size();
-    queue_.clear();
+    std::erase_if(queue_, [this](const out_item& item) {
+      if (!item.header_len) return false;
+      queued_bytes_ -= item.text->size();
+      return true;
+    });
     pong_at_ = SIZE_MAX;
   }
 
@@ -392,7 +405,7 @@ class session final : public hub::connection,
       total += item.header_len + item.text->size();
     }
     boost::system::error_code ec;
-    std::size_t n = socket_.write_some(buffers, ec);
+    std::size_t n = net::send_now(socket_, buffers, ec);
     if (ec == asio::error::would_block || ec == asio::error::try_again) n = 0, ec = {};
     pong_at_ = SIZE_MAX;
     if (ec) {
