@@ -6,7 +6,8 @@
 // grown to the connection's usual request. Pure: no I/O; fuzzed
 // (tests/fuzz/http_request_fuzz.cpp) against Boost.Beast's parser.
 //
-// What it accepts (docs/protocol.md, section "HTTP requests"):
+// What it accepts (docs/protocol.md section C, where it differs from the
+// original; the limits are section B's):
 //   - a request line `method SP target SP HTTP/1.x CRLF` (empty lines before
 //     it are skipped), then header lines `name: value CRLF`, then CRLF;
 //     lines end in CRLF only;
