@@ -51,29 +51,34 @@ constexpr std::size_t inflated_keep = 64 * 1024;
 
 }  // namespace
 
+frame_reader::carried& frame_reader::carry() {
+  if (!carry_) carry_ = std::make_unique<carried>();
+  return *carry_;
+}
+
 bool frame_reader::fail(frame_handler& h, std::uint16_t code, std::string_view why) {
   stopped_ = true;
-  pending_.clear();
-  pending_.shrink_to_fit();
-  message_.clear();
-  message_.shrink_to_fit();
+  if (carry_) {
+    // (Freed by feed, which may be reading from it.)
+    carry_->pending.clear();
+    carry_->message.clear();
+  }
   h.on_error(code, why);
   return false;
 }
 
 bool frame_reader::feed(char* data, std::size_t size, frame_handler& h) {
   if (stopped_) return false;
-  if (pending_.empty()) {
+  if (!carry_ || carry_->pending.empty()) {
     std::size_t used = parse(data, size, h);
-    if (!stopped_ && used < size) pending_.assign(data + used, size - used);
+    if (!stopped_ && used < size) carry().pending.assign(data + used, size - used);
   } else {
-    pending_.append(data, size);
-    std::size_t used = parse(pending_.data(), pending_.size(), h);
-    if (!stopped_) {
-      pending_.erase(0, used);
-      if (pending_.empty()) pending_.shrink_to_fit();  // idle sockets hold nothing
-    }
+    carry_->pending.append(data, size);
+    std::size_t used = parse(carry_->pending.data(), carry_->pending.size(), h);
+    if (!stopped_) carry_->pending.erase(0, used);
   }
+  // Idle sockets hold nothing.
+  if (carry_ && carry_->pending.empty() && carry_->message.empty()) carry_.reset();
   return !stopped_;
 }
 
@@ -114,7 +119,7 @@ std::size_t frame_reader::parse(char* data, std::size_t size, frame_handler& h) 
       if (op != op_continuation && in_message_)
         return fail(h, close_code::protocol_error, "new message inside a fragmented one"), pos;
       // Refuse an oversized message from its header: never buffer it.
-      if (len + message_.size() > max_message_)
+      if (len + (carry_ ? carry_->message.size() : 0) > max_message_)
         return fail(h, close_code::too_big, "message too big"), pos;
     }
     header += 4;  // mask key
@@ -135,16 +140,15 @@ std::size_t frame_reader::parse(char* data, std::size_t size, frame_handler& h) 
           in_message_ = true;
           message_text_ = op == op_text;
           message_compressed_ = rsv1;
-          message_.assign(body);
+          carry().message.assign(body);
         }
         break;
       case op_continuation:
-        message_.append(body);
+        carry().message.append(body);
         if (fin) {
           in_message_ = false;
-          if (!complete(h, message_text_, message_compressed_, message_)) return pos;
-          message_.clear();
-          message_.shrink_to_fit();
+          if (!complete(h, message_text_, message_compressed_, carry_->message)) return pos;
+          carry_->message.clear();  // (freed by feed, which may be reading from carry_)
         }
         break;
       case op_ping:

@@ -7,6 +7,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <memory>
 #include <string>
 #include <string_view>
 
@@ -65,7 +66,7 @@ class frame_reader {
   bool feed(char* data, std::size_t size, frame_handler& h);
 
   // No partial frame or fragmented message is held (nothing allocated).
-  bool idle() const noexcept { return pending_.empty() && message_.empty() && !in_message_; }
+  bool idle() const noexcept { return !carry_ && !in_message_; }
   bool stopped() const noexcept { return stopped_; }
 
  private:
@@ -75,9 +76,16 @@ class frame_reader {
   // A complete message: inflated when compressed, checked, reported.
   bool complete(frame_handler& h, bool text, bool compressed, std::string_view body);
 
+  // What one feed leaves for the next: allocated only while there is any,
+  // so that an idle socket's reader is a pointer, not two strings.
+  struct carried {
+    std::string pending;  // an incomplete frame carried to the next feed
+    std::string message;  // fragments of a message in progress
+  };
+  carried& carry();
+
   std::size_t max_message_;
-  std::string pending_;  // an incomplete frame carried to the next feed
-  std::string message_;  // fragments of a message in progress
+  std::unique_ptr<carried> carry_;
   bool in_message_ = false;
   bool message_text_ = false;
   bool message_compressed_ = false;
