@@ -13,7 +13,7 @@ if [ ! -f "$dir/build.ninja" ]; then
 fi
 cmake --build "$dir"
 mkdir -p "$dir/findings"
-targets=(jwt client_message filter_match publish_body publish_scan ws_frames js_json cluster_wire jwks cluster_reply recovery_merge store_reply)
+targets=(jwt client_message filter_match publish_body publish_scan ws_frames js_json cluster_wire jwks cluster_reply recovery_merge store_reply http_request)
 run() {
   local t=$1 work="$dir/corpus-$1"
   mkdir -p "$work"

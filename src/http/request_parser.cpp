@@ -279,10 +279,13 @@ request_parser::status request_parser::parse_head(std::size_t end) {
         // the message's end ambiguous.
         if (content_length_seen) return refuse(400, "more than one Content-Length");
         content_length_seen = true;
-        if (value.empty() || value.size() > 18) return refuse(400, "malformed Content-Length");
+        if (value.empty()) return refuse(400, "malformed Content-Length");
         for (char c : value) {
           if (c < '0' || c > '9') return refuse(400, "malformed Content-Length");
-          content_length = content_length * 10 + static_cast<unsigned>(c - '0');
+          auto digit = static_cast<unsigned>(c - '0');
+          if (content_length > (UINT64_MAX - digit) / 10)
+            return refuse(400, "Content-Length above 2^64");
+          content_length = content_length * 10 + digit;
         }
         break;
       }
