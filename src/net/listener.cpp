@@ -14,6 +14,8 @@
 namespace hf::net {
 namespace asio = boost::asio;
 using tcp = asio::ip::tcp;
+// Accepted sockets are bound to the worker's io_context by type (net::stream_socket).
+using accepted = asio::basic_stream_socket<tcp, asio::io_context::executor_type>;
 
 namespace {
 
@@ -61,13 +63,13 @@ class tcp_listener final : public listener, public std::enable_shared_from_this<
 
  private:
   void do_accept() {
-    acceptor_.async_accept(
-        c_.ioc, [self = shared_from_this()](boost::system::error_code ec, tcp::socket s) {
-          self->on_accept(ec, std::move(s));
-        });
+    acceptor_.async_accept(c_.ioc,
+                           [self = shared_from_this()](boost::system::error_code ec, accepted s) {
+                             self->on_accept(ec, std::move(s));
+                           });
   }
 
-  void on_accept(boost::system::error_code ec, tcp::socket s) {
+  void on_accept(boost::system::error_code ec, accepted s) {
     if (ec == asio::error::operation_aborted || !acceptor_.is_open()) return;
     if (ec) {
       // EMFILE/ENFILE/ENOBUFS: the connection stays in the backlog; back off
@@ -96,14 +98,14 @@ class tcp_listener final : public listener, public std::enable_shared_from_this<
     }
     s.set_option(tcp::no_delay(true), ec);
     if (c_.tls)
-      start_tls_front(c_, std::move(s));
+      start_tls_front(c_, tcp::socket(std::move(s)));
     else
       c_.serve(stream_socket(std::move(s)));
     do_accept();
   }
 
   accept_context& c_;
-  tcp::acceptor acceptor_;
+  asio::basic_socket_acceptor<tcp, asio::io_context::executor_type> acceptor_;
   asio::steady_timer retry_;
 };
 
