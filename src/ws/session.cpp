@@ -3,6 +3,7 @@
 #include <spdlog/spdlog.h>
 
 #include <array>
+#include <boost/asio/bind_allocator.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/post.hpp>
 #include <boost/asio/steady_timer.hpp>
@@ -18,6 +19,7 @@
 #include "hub/connection.hpp"
 #include "hub/shard.hpp"
 #include "metrics/metrics.hpp"
+#include "net/op_slot.hpp"
 #include "protocol/vocabulary.hpp"
 #include "ws/frame.hpp"
 #include "ws/handshake.hpp"
@@ -296,10 +298,13 @@ class session final : public hub::connection,
   // epoll_ctl (Asio re-arms the descriptor for a bare readiness wait, and
   // skips its speculative recv after a short read). Larger arrivals continue
   // into the worker's shared buffer.
+  // The pending read's operation lives in the session (net/op_slot.hpp).
   void do_wait() {
-    socket_.async_read_some(asio::buffer(small_),
-                            [self = shared_from_this()](boost::system::error_code ec,
-                                                        std::size_t n) { self->on_read(ec, n); });
+    socket_.async_read_some(
+        asio::buffer(small_),
+        asio::bind_allocator(net::slot_allocator<char, read_slot_bytes>(read_slot_),
+                             [self = shared_from_this()](boost::system::error_code ec,
+                                                         std::size_t n) { self->on_read(ec, n); }));
   }
 
   void on_read(boost::system::error_code ec, std::size_t n) {
@@ -488,7 +493,9 @@ class session final : public hub::connection,
   std::unique_ptr<upgrade> opening_;  // the handshake's leftovers, until open()
   bool announced_ = false;            // socket_opening was called: socket_closed is owed
   std::array<char, 128> small_;       // target of the pending read (see do_wait)
-  std::vector<out_item> queue_;       // bounded by cfg.max_queued_bytes and cfg.max_queued_messages
+  static constexpr std::size_t read_slot_bytes = 136;  // the operation's size in this build
+  net::op_slot<read_slot_bytes> read_slot_;            // the pending read's operation
+  std::vector<out_item> queue_;  // bounded by cfg.max_queued_bytes and cfg.max_queued_messages
   // A write the kernel did not take at once: its frames and what is left of them.
   struct write_state {
     std::vector<out_item> items;
