@@ -76,55 +76,43 @@ bool jwt_verifier::issued_for_us(const boost::json::object& claims) const {
 namespace {
 
 // OpenSSL 3's one-shot HMAC() looks the algorithm up on every call (provider
-// locks, allocations): a fifth of an upgrade's user-space time. Here the MAC
-// is fetched once per process, and each thread keeps a keyed context for the
-// last few keys it used (a token is checked against one or two secrets, a
-// webhook signed with one); re-initializing a context without a key reuses
-// the one it has.
-class hmac_contexts {
+// locks, allocations): a fifth of an upgrade's user-space time. Here each
+// thread fetches it once and keeps one context, given the key on every call
+// (re-keying is two SHA-256 blocks; no key is kept between calls).
+class hmac_context {
  public:
-  ~hmac_contexts() {
-    for (auto& k : keyed_) EVP_MAC_CTX_free(k.ctx);
+  hmac_context() {
+    if (EVP_MAC* mac = EVP_MAC_fetch(nullptr, "HMAC", nullptr)) {
+      ctx_ = EVP_MAC_CTX_new(mac);
+      EVP_MAC_free(mac);  // the context holds its own reference
+    }
   }
-  EVP_MAC_CTX* for_key(std::string_view key) {
-    for (auto& k : keyed_)
-      if (k.ctx && k.key == key)
-        return EVP_MAC_init(k.ctx, nullptr, 0, nullptr) == 1 ? k.ctx : nullptr;
-    static EVP_MAC* const mac = EVP_MAC_fetch(nullptr, "HMAC", nullptr);
-    if (!mac) return nullptr;
-    keyed& k = keyed_[next_++ % keyed_.size()];
-    EVP_MAC_CTX_free(k.ctx);
-    k.ctx = EVP_MAC_CTX_new(mac);
-    k.key.assign(key);
+  ~hmac_context() { EVP_MAC_CTX_free(ctx_); }
+  hmac_context(const hmac_context&) = delete;
+  hmac_context& operator=(const hmac_context&) = delete;
+
+  // The context keyed with `key`, or nullptr if OpenSSL refused.
+  EVP_MAC_CTX* keyed(std::string_view key) {
+    if (!ctx_) return nullptr;
     char digest[] = "SHA256";
     OSSL_PARAM params[] = {OSSL_PARAM_construct_utf8_string("digest", digest, 0),
                            OSSL_PARAM_construct_end()};
     static const unsigned char none = 0;
     const auto* bytes = key.empty() ? &none : reinterpret_cast<const unsigned char*>(key.data());
-    if (!k.ctx || EVP_MAC_init(k.ctx, bytes, key.size(), params) != 1) {
-      EVP_MAC_CTX_free(k.ctx);
-      k.ctx = nullptr;
-      return nullptr;
-    }
-    return k.ctx;
+    return EVP_MAC_init(ctx_, bytes, key.size(), params) == 1 ? ctx_ : nullptr;
   }
 
  private:
-  struct keyed {
-    std::string key;
-    EVP_MAC_CTX* ctx = nullptr;
-  };
-  std::array<keyed, 4> keyed_;
-  std::size_t next_ = 0;
+  EVP_MAC_CTX* ctx_ = nullptr;
 };
 
 }  // namespace
 
 std::string hmac_sha256(std::string_view key, std::string_view data) {
-  thread_local hmac_contexts contexts;
+  thread_local hmac_context context;
   unsigned char md[EVP_MAX_MD_SIZE];
   std::size_t len = 0;
-  EVP_MAC_CTX* ctx = contexts.for_key(key);
+  EVP_MAC_CTX* ctx = context.keyed(key);
   if (ctx &&
       EVP_MAC_update(ctx, reinterpret_cast<const unsigned char*>(data.data()), data.size()) == 1 &&
       EVP_MAC_final(ctx, md, &len, sizeof md) == 1)

@@ -113,9 +113,11 @@ void answer_publish(context& c, const exchange_ptr& x, const std::optional<claim
 // `by`, whatever happens below, with `fallback` marked unknown (also kept
 // as the key's answer: a retry is not delivered again). `backstopped`
 // (touched on c's thread only) keeps a late broker answer from being
-// counted a second time.
+// counted a second time; it is held weakly (the publish's state holds the
+// exchange, which holds the session, which holds this closure), and when it
+// is gone nobody else is left to answer.
 void arm_backstop(context& c, exchange& x, hub::deadline by, std::string fallback,
-                  const std::optional<claimed_key>& key, std::shared_ptr<bool> backstopped,
+                  const std::optional<claimed_key>& key, std::weak_ptr<bool> backstopped,
                   std::function<void()> fired) {
   response r = json_response(200, std::move(fallback));
   r.extra_headers = degraded_header(metrics::degradation::unknown);
@@ -124,7 +126,7 @@ void arm_backstop(context& c, exchange& x, hub::deadline by, std::string fallbac
              [&c, backstopped, key, kept = std::move(kept), fired = std::move(fired)] {
                if (kept) keep(c, key, *kept, metrics::degradation::unknown);
                if (fired) fired();
-               *backstopped = true;
+               if (auto b = backstopped.lock()) *b = true;
                ++c.metrics.publish_backstops;
                ++c.metrics.publishes_answered;
                ++c.metrics.publishes_degraded[metrics::index(metrics::degradation::unknown)];
@@ -274,10 +276,12 @@ void deliver(context& c, protocol::publish_request p, exchange_ptr x,
   arm_backstop(c, *s->x, c.broker.answer_by(until) + backstop_grace,
                p.options.receipts ? nobody_with_devices : nobody, s->key,
                std::shared_ptr<bool>(s, &s->backstopped),
-               s->env->options.webhook ? std::function<void()>([&c, s] {
-                 if (!s->broker_answered) unacked_by_backstop(c, *s->env);
-               })
-                                       : std::function<void()>());
+               s->env->options.webhook
+                   ? std::function<void()>([&c, w = std::weak_ptr<one_user>(s), env = s->env] {
+                       auto s = w.lock();
+                       if (!s || !s->broker_answered) unacked_by_backstop(c, *env);
+                     })
+                   : std::function<void()>());
 
   // `done` runs on a thread of the broker's choosing; the counters are c's,
   // so the accounting is posted back to c's thread with the answer.

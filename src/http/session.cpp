@@ -122,6 +122,9 @@ class session final : public std::enable_shared_from_this<session> {
     // One deadline for the whole request, from the moment we first wait for
     // it: a slow sender (slowloris) gets 408 no later than this.
     if (deadline_at_ == no_deadline) arm_deadline();
+    // The deadline passed while a completion was already queued (its cancel
+    // found nothing to cancel): the request is out of time all the same.
+    if (timed_out_) return on_read_error(asio::error::timed_out);
     if (want_continue_) {
       // curl sends Expect: 100-continue for bodies over 1 KiB and waits a
       // second for this before sending the body anyway.
@@ -233,6 +236,8 @@ class session final : public std::enable_shared_from_this<session> {
     handling_ = false;
     upgraded_ = true;
     deadline_.cancel();
+    disarm_backstop();  // a wait kept from an earlier publish would hold this session
+    if (backstop_) backstop_->cancel();
     early_bytes.append(parser_.after_head());
     return std::move(socket_);
   }

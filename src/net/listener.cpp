@@ -97,11 +97,14 @@ class tcp_listener final : public listener, public std::enable_shared_from_this<
       return do_accept();
     }
     s.set_option(tcp::no_delay(true), ec);
+    // The next accept is pending before the session starts: a session may
+    // read, answer and hand over its request inside serve(), and whatever
+    // happens there, this listener keeps accepting.
+    do_accept();
     if (c_.tls)
       start_tls_front(c_, tcp::socket(std::move(s)));
     else
       c_.serve(stream_socket(std::move(s)));
-    do_accept();
   }
 
   accept_context& c_;

@@ -262,9 +262,12 @@ class session final : public hub::connection,
                       core::printable(user_), why, code);
     c_.shard.retire(*this);
     hang_up_after_write_ = true;
+    bool close_sent = closing_;  // our close frame is queued or sent: one is enough
     begin_closing();
     drop_queue();
-    enqueue_raw(std::make_shared<const std::string>(make_close_frame(code, why)));
+    if (!close_sent)
+      return enqueue_raw(std::make_shared<const std::string>(make_close_frame(code, why)));
+    if (!writing_ && queue_.empty()) linger();  // it is out already: nothing to wait for
   }
 
  private:
