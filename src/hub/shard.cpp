@@ -262,8 +262,9 @@ void shard::deliver(std::shared_ptr<const protocol::envelope> env, deadline unti
   if (place.offset == 0 && !stopping_ &&
       (it == users_.end() || !it->second->pending.contains(env->id))) {
     auto now = std::chrono::steady_clock::now();
-    place.offset = history_.append(env, now).offset;
-    place.epoch = history_.at(env->user_id, now).epoch;
+    auto stamped = history_.append(env, now);
+    place.offset = stamped.offset;
+    place.epoch = std::move(stamped.epoch);
   }
   std::uint64_t offset = place.offset;
   if (it == users_.end()) {

@@ -53,8 +53,9 @@ history::stamp history::append(std::shared_ptr<const protocol::envelope> env, ti
     while (s.kept.size() > limits_.per_user) drop_front(s);
   }
   if (idle(s)) idle_.emplace(s.touched, &s);
+  stamp made{offset, fresh, s.epoch};  // before the budget may forget an idle stream
   enforce_budget();
-  return {offset, fresh};
+  return made;
 }
 
 void history::drop_front(stream& s) {

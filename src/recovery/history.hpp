@@ -60,7 +60,8 @@ class history {
 
   struct stamp {
     std::uint64_t offset;
-    bool new_epoch;  // the user had no stream: this envelope starts a new epoch
+    bool new_epoch;     // the user had no stream: this envelope starts a new epoch
+    std::string epoch;  // the epoch `offset` counts in (no second lookup of the user)
   };
   // Gives `env` the next offset of its user and keeps it (within the limits).
   stamp append(std::shared_ptr<const protocol::envelope> env, time_point now);
