@@ -39,6 +39,14 @@ stream_socket adopt(asio::io_context& ioc, detached_socket d) {
   return s;
 }
 
+namespace {
+// A failed non-blocking call's errno, as Asio reports it.
+boost::system::error_code error_of(int err) {
+  if (err == EAGAIN || err == EWOULDBLOCK) return asio::error::would_block;
+  return {err, asio::error::get_system_category()};
+}
+}  // namespace
+
 std::size_t send_now(stream_socket& s, std::span<const asio::const_buffer> buffers,
                      boost::system::error_code& ec) {
   ec = {};
@@ -49,35 +57,26 @@ std::size_t send_now(stream_socket& s, std::span<const asio::const_buffer> buffe
   msghdr msg{};
   msg.msg_iov = iov.data();
   msg.msg_iovlen = n;
-  for (;;) {
-    ssize_t sent = ::sendmsg(s.native_handle(), &msg, MSG_DONTWAIT | MSG_NOSIGNAL);
-    if (sent >= 0) return static_cast<std::size_t>(sent);
-    if (errno == EINTR) continue;
-    if (errno == EAGAIN || errno == EWOULDBLOCK)
-      ec = asio::error::would_block;
-    else
-      ec = boost::system::error_code(errno, asio::error::get_system_category());
-    return 0;
-  }
+  ssize_t sent;
+  do sent = ::sendmsg(s.native_handle(), &msg, MSG_DONTWAIT | MSG_NOSIGNAL);
+  while (sent < 0 && errno == EINTR);
+  if (sent >= 0) return static_cast<std::size_t>(sent);
+  ec = error_of(errno);
+  return 0;
 }
 
 std::size_t receive_now(stream_socket& s, void* data, std::size_t size,
                         boost::system::error_code& ec) {
   ec = {};
-  for (;;) {
-    ssize_t got = ::recv(s.native_handle(), data, size, MSG_DONTWAIT);
-    if (got > 0) return static_cast<std::size_t>(got);
-    if (got == 0) {
-      if (size) ec = asio::error::eof;
-      return 0;
-    }
-    if (errno == EINTR) continue;
-    if (errno == EAGAIN || errno == EWOULDBLOCK)
-      ec = asio::error::would_block;
-    else
-      ec = boost::system::error_code(errno, asio::error::get_system_category());
-    return 0;
-  }
+  ssize_t got;
+  do got = ::recv(s.native_handle(), data, size, MSG_DONTWAIT);
+  while (got < 0 && errno == EINTR);
+  if (got > 0) return static_cast<std::size_t>(got);
+  if (got < 0)
+    ec = error_of(errno);
+  else if (size)
+    ec = asio::error::eof;
+  return 0;
 }
 
 namespace {
