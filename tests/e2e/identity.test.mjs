@@ -6,6 +6,7 @@ import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { once } from 'node:events';
 import http from 'node:http';
+import net from 'node:net';
 import { exportJWK, exportSPKI, generateKeyPair, SignJWT } from 'jose';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { Client, connect, expAhead, publish, refusedUpgrade, SANITIZED, SECRET, sleep, startServer, token, WebSocket } from './helpers.mjs';
@@ -183,6 +184,39 @@ describe('8. token lifetime on open sockets', () => {
     assert.equal(await metric(server, 'hopeflow_token_refreshes_total'), 1);
     assert.equal(await metric(server, 'hopeflow_token_refresh_failures_total{reason="wrong_user"}'), 1);
     await refreshed.close();
+  });
+
+  it('a protocol error after the server\'s own close frame gets no second close frame (section 3)', async () => {
+    const exp = expAhead(2);
+    const t = await token('frank', { expiresIn: null, claims: { exp } });
+    const s = net.connect(server.port, '127.0.0.1');
+    await once(s, 'connect');
+    let data = Buffer.alloc(0);
+    s.on('data', (d) => { data = Buffer.concat([data, d]); });
+    const ended = new Promise((resolve) => s.on('close', resolve));
+    s.write(`GET / HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Version: 13\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nAuthorization: Bearer ${t}\r\n\r\n`);
+    // The server's frames after the 101 (unmasked): their opcodes, and a close's code.
+    const frames = () => {
+      const at = data.indexOf('\r\n\r\n');
+      const out = [];
+      for (let p = at < 0 ? data.length : at + 4; p + 1 < data.length;) {
+        let len = data[p + 1] & 0x7f, h = 2;
+        if (len === 126) { len = data.readUInt16BE(p + 2); h = 4; }
+        if (p + h + len > data.length) break;
+        out.push({ op: data[p] & 0x0f, code: (data[p] & 0x0f) === 8 && len >= 2 ? data.readUInt16BE(p + h) : null });
+        p += h + len;
+      }
+      return out;
+    };
+    const deadline = Date.now() + 10000;
+    while (!frames().some((f) => f.op === 8) && Date.now() < deadline) await sleep(50);
+    assert.deepEqual(frames().filter((f) => f.op === 8).map((f) => f.code), [4001]);
+    // Instead of answering the close: a frame with a reserved bit set (masked, as a client's must be).
+    s.write(Buffer.from([0xc1, 0x81, 0, 0, 0, 0, 0x78]));
+    await Promise.race([ended, sleep(3000)]);
+    assert.ok(s.destroyed || s.readableEnded, 'the server ended the connection');
+    assert.deepEqual(frames().filter((f) => f.op === 8).map((f) => f.code), [4001], 'one close frame only');
+    s.destroy();
   });
 
   it('with TOKEN_EXPIRY left at ignore, an expired token keeps its socket (the original behaviour)', async () => {
