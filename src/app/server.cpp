@@ -52,8 +52,8 @@ struct server::impl {
                                         cfg.jwt_issuer, cfg.jwt_audience}) {
     for (unsigned i = 0; i < cfg.threads; ++i) {
       // Each io_context is run by exactly one thread, and its sockets are
-      // used on that thread only (an upgrade that changes worker is detached
-      // and adopted, net/socket.hpp): Asio skips the per-socket lock it
+      // used on that thread only (an upgrade's descriptor leaves Asio and
+      // goes to its worker's own epoll set, net/ready_set.hpp): Asio skips the per-socket lock it
       // takes on every read and write. Posting from other threads and
       // timers stay locked.
       contexts.push_back(std::make_unique<asio::io_context>(BOOST_ASIO_CONCURRENCY_HINT_UNSAFE_IO));
@@ -115,18 +115,18 @@ struct server::impl {
 
   // An upgrade read on `from`'s thread goes to the WebSocket layer of the
   // worker whose shard owns the user: there at once when that is `from`,
-  // else the descriptor changes io_context (the user's state never changes
-  // thread).
+  // else the descriptor is posted to that worker (the user's state never
+  // changes thread).
   void hand_off(worker& from, net::stream_socket socket, ws::upgrade up) {
     std::size_t owner = the_hub->owner_index(up.user_id);
-    if (owner == from.index)
-      return ws::start_session(from.ws_ctx, std::move(socket), std::move(up));
-    net::detached_socket moving = net::detach(socket);
-    if (moving.fd < 0) return;
+    // Either way the descriptor leaves Asio: WebSockets wait in their
+    // worker's own epoll set (net/ready_set.hpp).
+    int fd = net::release(socket);
+    if (fd < 0) return;
+    if (owner == from.index) return ws::start_session(from.ws_ctx, fd, std::move(up));
     worker& target = *workers[owner];
-    asio::post(target.ioc, [&target, moving, up = std::move(up)]() mutable {
-      net::stream_socket s = net::adopt(target.ioc, moving);
-      if (s.is_open()) ws::start_session(target.ws_ctx, std::move(s), std::move(up));
+    asio::post(target.ioc, [&target, fd, up = std::move(up)]() mutable {
+      ws::start_session(target.ws_ctx, fd, std::move(up));
     });
   }
 
@@ -199,6 +199,9 @@ struct server::impl {
     heartbeat_timers.clear();
     expiry_timers.clear();
     drain_timers.clear();
+    // The WebSockets still in a worker's epoll set are abandoned while the
+    // io_contexts (and the broker they tell) still exist.
+    for (auto& w : workers) w->ready.reset();
     for (auto& c : contexts) c.reset();
   }
 

@@ -22,6 +22,7 @@
 #include "hub/shard.hpp"
 #include "metrics/metrics.hpp"
 #include "net/accept_context.hpp"
+#include "net/ready_set.hpp"
 #include "ws/session.hpp"
 
 namespace hf::app {
@@ -47,6 +48,7 @@ struct worker {
         ioc(c),
         shard(s),
         tokens(verifier),
+        ready(std::make_unique<net::ready_set>(c)),
         accept_ctx{.ioc = c,
                    .max_connections = cfg.max_connections,
                    .live_sessions = ps.live_sessions,
@@ -65,6 +67,7 @@ struct worker {
                  .jwks = nullptr,
                  .sessions = {}},
         ws_ctx{.ioc = c,
+               .ready = *ready,
                .cfg = ws::limits_of(cfg),
                .shard = s,
                .metrics = metrics,
@@ -81,8 +84,11 @@ struct worker {
   std::size_t index;  // = its shard's index in the hub
   asio::io_context& ioc;
   hub::shard& shard;
-  auth::token_cache tokens;        // verified tokens, so repeat callers skip HMAC + JSON
-  metrics::counters metrics;       // this thread's share of /metrics
+  auth::token_cache tokens;   // verified tokens, so repeat callers skip HMAC + JSON
+  metrics::counters metrics;  // this thread's share of /metrics
+  // The WebSockets' epoll set; reset (abandoning the sockets still in it)
+  // before the io_context is destroyed.
+  std::unique_ptr<net::ready_set> ready;
   net::accept_context accept_ctx;  // for its listener and TLS fronts
   http::context http_ctx;          // for its HTTP sessions and handlers
   ws::session_context ws_ctx;      // for its WebSocket sessions

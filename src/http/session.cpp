@@ -37,7 +37,7 @@ class session final : public std::enable_shared_from_this<session> {
   void run() {
     std::span<char> room = parser_.prepare();
     boost::system::error_code ec;
-    std::size_t n = net::receive_now(socket_, room.data(), room.size(), ec);
+    std::size_t n = net::receive_now(socket_.native_handle(), room.data(), room.size(), ec);
     if (ec && ec != asio::error::would_block) return close();
     parser_.commit(n);
     parse();

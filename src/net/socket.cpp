@@ -16,18 +16,12 @@
 namespace hf::net {
 namespace asio = boost::asio;
 
-detached_socket detach(stream_socket& s) {
-  detached_socket d;
+int release(stream_socket& s) {
   boost::system::error_code ec;
-  auto ep = s.local_endpoint(ec);
-  if (!ec) d.protocol = ep.protocol();
   int fd = s.release(ec);
-  if (ec) {
-    s.close(ec);
-    return {};
-  }
-  d.fd = fd;
-  return d;
+  if (!ec) return fd;
+  s.close(ec);
+  return -1;
 }
 
 stream_socket adopt(asio::io_context& ioc, detached_socket d) {
@@ -47,7 +41,7 @@ boost::system::error_code error_of(int err) {
 }
 }  // namespace
 
-std::size_t send_now(stream_socket& s, std::span<const asio::const_buffer> buffers,
+std::size_t send_now(int fd, std::span<const asio::const_buffer> buffers,
                      boost::system::error_code& ec) {
   ec = {};
   std::array<iovec, 64> iov;
@@ -58,18 +52,17 @@ std::size_t send_now(stream_socket& s, std::span<const asio::const_buffer> buffe
   msg.msg_iov = iov.data();
   msg.msg_iovlen = n;
   ssize_t sent;
-  do sent = ::sendmsg(s.native_handle(), &msg, MSG_DONTWAIT | MSG_NOSIGNAL);
+  do sent = ::sendmsg(fd, &msg, MSG_DONTWAIT | MSG_NOSIGNAL);
   while (sent < 0 && errno == EINTR);
   if (sent >= 0) return static_cast<std::size_t>(sent);
   ec = error_of(errno);
   return 0;
 }
 
-std::size_t receive_now(stream_socket& s, void* data, std::size_t size,
-                        boost::system::error_code& ec) {
+std::size_t receive_now(int fd, void* data, std::size_t size, boost::system::error_code& ec) {
   ec = {};
   ssize_t got;
-  do got = ::recv(s.native_handle(), data, size, MSG_DONTWAIT);
+  do got = ::recv(fd, data, size, MSG_DONTWAIT);
   while (got < 0 && errno == EINTR);
   if (got > 0) return static_cast<std::size_t>(got);
   if (got < 0)

@@ -30,9 +30,10 @@ struct detached_socket {
   boost::asio::generic::stream_protocol protocol{0, 0};
 };
 
-// Releases `s` from its io_context (call on s's thread). On failure the
-// socket is closed and the result has fd -1.
-detached_socket detach(stream_socket& s);
+// Releases `s` from its io_context (call on s's thread) and returns its
+// descriptor, now the caller's to close. On failure the socket is closed
+// and the result is -1.
+int release(stream_socket& s);
 
 // Wraps `d` as a socket of `ioc` (call on ioc's thread). On failure the
 // descriptor is closed and the returned socket is not open.
@@ -44,13 +45,12 @@ stream_socket adopt(boost::asio::io_context& ioc, detached_socket d);
 // room. At most the first 64 buffers are sent (as Asio's write_some does).
 // No ioctl is needed to make the socket non-blocking first, which saves one
 // per connection.
-std::size_t send_now(stream_socket& s, std::span<const boost::asio::const_buffer> buffers,
+std::size_t send_now(int fd, std::span<const boost::asio::const_buffer> buffers,
                      boost::system::error_code& ec);
 
 // One receive that never waits: the bytes read, or 0 with `ec` would_block
 // (nothing there yet), eof (the peer closed) or the error.
-std::size_t receive_now(stream_socket& s, void* data, std::size_t size,
-                        boost::system::error_code& ec);
+std::size_t receive_now(int fd, void* data, std::size_t size, boost::system::error_code& ec);
 
 // Lingering close (as nginx does), after the last bytes of a connection are
 // queued: sends FIN, then reads and discards what the peer still sends (the

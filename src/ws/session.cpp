@@ -1,13 +1,14 @@
 #include "ws/session.hpp"
 
 #include <spdlog/spdlog.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
 #include <array>
-#include <boost/asio/bind_allocator.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/post.hpp>
 #include <boost/asio/steady_timer.hpp>
-#include <boost/asio/write.hpp>
+#include <cerrno>
 #include <cstring>
 #include <span>
 #include <vector>
@@ -19,7 +20,8 @@
 #include "hub/connection.hpp"
 #include "hub/shard.hpp"
 #include "metrics/metrics.hpp"
-#include "net/op_slot.hpp"
+#include "net/ready_set.hpp"
+#include "net/socket.hpp"
 #include "protocol/vocabulary.hpp"
 #include "ws/frame.hpp"
 #include "ws/handshake.hpp"
@@ -40,9 +42,11 @@ constexpr auto close_timeout = std::chrono::seconds(5);
 // An upgrade waits this long for the cluster subscription of its user (one
 // Redis round trip when healthy) before it is refused with 503.
 constexpr auto subscribe_timeout = std::chrono::seconds(10);
+// Longest a peer may keep sending after our last frame (see linger()).
+constexpr auto linger_time = std::chrono::seconds(1);
 
-// Reads that do not fit a session's small buffer continue here: one buffer
-// per worker thread, so no socket holds a large read buffer.
+// Every socket of a worker reads into this buffer (one per thread), so no
+// socket holds a read buffer of its own.
 constexpr std::size_t read_chunk = 64 * 1024;
 thread_local std::array<char, read_chunk> read_buffer;
 // Bytes one socket may have handled per turn of its worker's event loop
@@ -92,25 +96,35 @@ constexpr protocol::close_frame server_close(close_reason why) {
   }
 }
 
-// One WebSocket. Lives on the owning shard's thread. Idle, it holds: the
-// socket, one pending read into a 128-byte buffer, the reader (empty
-// strings), and its filters; nothing else.
+// One WebSocket. Lives on the owning shard's thread. Idle, it holds: its
+// descriptor in the worker's ready set (net/ready_set.hpp: no Asio state,
+// no pending operation, no read buffer), the reader (empty strings), and
+// its filters; nothing else.
 class session final : public hub::connection,
                       public frame_handler,
+                      public net::ready_set::watcher,
                       public std::enable_shared_from_this<session> {
  public:
-  session(session_context& c, net::stream_socket s, std::string user)
-      : c_(c), socket_(std::move(s)), reader_(c.cfg.max_message_bytes), user_(std::move(user)) {
+  session(session_context& c, int fd, std::string user)
+      : c_(c), fd_(fd), reader_(c.cfg.max_message_bytes), user_(std::move(user)) {
     ++c_.live_sessions;
   }
   ~session() override {
+    if (fd_ >= 0) ::close(fd_);  // never added to the set (add failed)
     if (announced_) c_.presence.socket_closed(user_);
     --c_.live_sessions;
   }
 
   void run(upgrade up) {
-    // (The socket's own mode is left alone: writes and reads that must not
-    // wait say so themselves, net::send_now and net::receive_now.)
+    // In the set from the start: a refusal may need to wait for room to
+    // write, and bytes that arrive before open() are remembered (read_ready_).
+    // While in the set, the session holds itself (released by drop()).
+    if (!c_.ready.add(fd_, *this)) {
+      core::log_refusal(spdlog::level::warn, "upgrade dropped: epoll refused the socket ({})",
+                        std::strerror(errno));
+      return;
+    }
+    self_ = shared_from_this();
     if (over_user_limit()) return;
     if (up.deflate) {
       deflate_bits_ = up.deflate->server_window_bits;
@@ -136,7 +150,7 @@ class session final : public hub::connection,
   }
 
   void open() {
-    if (!socket_.is_open() || closing_) return;  // refused meanwhile (timeout)
+    if (fd_ < 0 || closing_) return;  // refused meanwhile (timeout)
     if (timer_) timer_->cancel();
     // Checked again now that the socket is about to count: parallel upgrades
     // of one user all passed run() while their subscriptions were pending.
@@ -148,7 +162,6 @@ class session final : public hub::connection,
     writing_ = true;
     enqueue_raw(std::make_shared<const std::string>(
         switching_protocols_response(up->accept, up->extensions)));
-    bool reading = false;
     if (c_.stopping) {
       close(close_reason::shutdown);
     } else {
@@ -157,17 +170,36 @@ class session final : public hub::connection,
       ++c_.metrics.ws_connects;
       opened_ = true;
       // false: a close or an error, no more reads
-      reading = up->early_bytes.empty() ||
-                reader_.feed(up->early_bytes.data(), up->early_bytes.size(), *this);
+      reading_ = up->early_bytes.empty() ||
+                 reader_.feed(up->early_bytes.data(), up->early_bytes.size(), *this);
     }
     writing_ = false;
     do_write();
-    if (reading && socket_.is_open()) do_wait();
+    // Bytes that came while the upgrade waited: read now.
+    if (reading_ && read_ready_ && fd_ >= 0) read_more(read_budget);
+  }
+
+  // net::ready_set::watcher
+  void on_ready(std::uint32_t events) override {
+    if (events & (EPOLLRDHUP | EPOLLHUP | EPOLLERR)) peer_gone_ = true;
+    if (flight_ && (events & (EPOLLOUT | EPOLLHUP | EPOLLERR))) continue_write();
+    if (!(events & (EPOLLIN | EPOLLRDHUP | EPOLLHUP | EPOLLERR)) || fd_ < 0) return;
+    if (!reading_) {
+      read_ready_ = true;  // before open(): read there
+      return;
+    }
+    read_more(read_budget);
+  }
+  void abandon() override {
+    // Shutdown: the worker's io_context runs no more. The set has let go.
+    ::close(fd_);
+    fd_ = -1;
+    auto last = std::move(self_);  // may destroy this session: last statement
   }
 
   // hub::connection
   hub::send_status send_text(hub::shared_text text) override {
-    if (closing_ || !socket_.is_open()) return hub::send_status::closed;
+    if (closing_ || fd_ < 0) return hub::send_status::closed;
     if (queued_bytes_ + text->size() > c_.cfg.max_queued_bytes ||
         queue_.size() >= c_.cfg.max_queued_messages) {
       core::log_refusal(spdlog::level::warn,
@@ -198,8 +230,7 @@ class session final : public hub::connection,
     auto frame = server_close(why);
     enqueue_raw(std::make_shared<const std::string>(make_close_frame(frame.code, frame.reason)));
     // Retire is posted: the hub may be iterating this user's sockets now.
-    asio::post(socket_.get_executor(),
-               [self = shared_from_this()] { self->c_.shard.retire(*self); });
+    asio::post(c_.ioc, [self = shared_from_this()] { self->c_.shard.retire(*self); });
   }
 
   bool heartbeat() override {
@@ -296,63 +327,40 @@ class session final : public hub::connection,
     std::uint8_t header_len = 0;  // 0: `text` is raw bytes (101 answer, control frames)
   };
 
-  // The pending read targets a small buffer inside the session: a typical
-  // client message (an ack is ~90 bytes) arrives in it with one recv and no
-  // epoll_ctl (Asio re-arms the descriptor for a bare readiness wait, and
-  // skips its speculative recv after a short read). Larger arrivals continue
-  // into the worker's shared buffer.
-  // The pending read's operation lives in the session (net/op_slot.hpp).
-  void do_wait() {
-    socket_.async_read_some(
-        asio::buffer(small_),
-        asio::bind_allocator(net::slot_allocator<char, read_slot_bytes>(read_slot_),
-                             [self = shared_from_this()](boost::system::error_code ec,
-                                                         std::size_t n) { self->on_read(ec, n); }));
-  }
-
-  void on_read(boost::system::error_code ec, std::size_t n) {
-    if (ec) return drop();  // EOF, reset, or closed by us: the peer is gone
-    heard_ = true;
-    c_.metrics.ws_bytes_in += n;
-    if (n == small_.size()) {
-      // More is waiting: continue in the worker's buffer behind these bytes,
-      // so that a frame cut at the end of small_ is not carried over in the
-      // reader (an allocation) but read whole.
-      std::memcpy(read_buffer.data(), small_.data(), n);
-      return read_more(read_budget - n, n);
-    }
-    if (!reader_.feed(small_.data(), n, *this)) return;  // close or error: no more reads
-    if (socket_.is_open()) do_wait();
-  }
-
-  // Reads what else is there, up to `budget` bytes in this turn. A socket
-  // that sends faster than that yields the thread after each budget (the
-  // rest is read in a posted continuation), so one flooding client cannot
-  // hold up the other sockets and publishes of its worker.
-  // `have`: bytes already at the start of read_buffer, not yet fed.
-  void read_more(std::size_t budget, std::size_t have = 0) {
+  // Reads what is there into the worker's buffer, up to `budget` bytes in
+  // this turn, and feeds it to the reader (or, lingering, throws it away).
+  // Edge-triggered, the socket is read until the kernel has no more: a
+  // read shorter than asked means it is drained (a later arrival is a new
+  // edge), unless the peer has hung up, whose end must still be read. A
+  // socket that sends faster than the budget yields the thread after each
+  // budget (the rest is read in a posted continuation), so one flooding
+  // client cannot hold up the other sockets and publishes of its worker.
+  void read_more(std::size_t budget) {
     for (;;) {
       if (budget == 0) {
-        if (have && !reader_.feed(read_buffer.data(), have, *this)) return;
-        asio::post(c_.ioc, [self = shared_from_this()] { self->read_more(read_budget); });
+        asio::post(c_.ioc, [self = shared_from_this()] {
+          if (self->reading_ && self->fd_ >= 0) self->read_more(read_budget);
+        });
         return;
       }
-      std::size_t want = std::min(budget, read_buffer.size() - have);
+      std::size_t want = std::min(budget, read_buffer.size());
       boost::system::error_code ec;
-      std::size_t n = net::receive_now(socket_, read_buffer.data() + have, want, ec);
-      if (ec == asio::error::would_block) {
-        n = 0;
-      } else if (ec) {
-        if (have && !reader_.feed(read_buffer.data(), have, *this)) return;
-        return drop();
-      }
-      c_.metrics.ws_bytes_in += n;
-      if (!reader_.feed(read_buffer.data(), have + n, *this)) return;
-      have = 0;
+      std::size_t n = net::receive_now(fd_, read_buffer.data(), want, ec);
+      if (ec == asio::error::would_block) return;
+      if (ec) return drop();  // EOF, reset: the peer is gone
       budget -= n;
-      if (n < want) break;  // drained (a later arrival is a new edge)
+      if (lingering_) continue;  // thrown away
+      heard_ = true;
+      c_.metrics.ws_bytes_in += n;
+      if (!reader_.feed(read_buffer.data(), n, *this)) {
+        // A close or an error: no more frames. (Unless the close's answer
+        // went out at once and the linger began: it reads from now on.)
+        if (!lingering_) reading_ = false;
+        return;
+      }
+      if (fd_ < 0) return;  // dropped while handling a message
+      if (n < want && !peer_gone_) return;
     }
-    if (socket_.is_open()) do_wait();
   }
 
   // The socket starts closing (once): no more data frames, and the close
@@ -360,8 +368,13 @@ class session final : public hub::connection,
   void begin_closing() {
     if (closing_) return;
     closing_ = true;
+    arm_timer(close_timeout);
+  }
+  // The one timer of an upgrading or closing socket: when it fires, the
+  // connection is dropped (a later arm cancels the earlier wait).
+  void arm_timer(std::chrono::seconds after) {
     if (!timer_) timer_ = std::make_unique<asio::steady_timer>(c_.ioc);
-    timer_->expires_after(close_timeout);
+    timer_->expires_after(after);
     timer_->async_wait([self = shared_from_this()](boost::system::error_code ec) {
       if (!ec) self->drop();
     });
@@ -397,13 +410,11 @@ class session final : public hub::connection,
   }
 
   // Everything queued goes out in one gathered write: several envelopes for
-  // one socket cost one sendmsg. The write is tried at once (the socket is
-  // non-blocking): the kernel usually takes it all, and then no asynchronous
-  // operation is started (no allocation, no completion to run, no state kept
-  // on the socket). Only what it does not take waits, in a write_state of
-  // its own, for the socket to become writable.
+  // one socket cost one sendmsg. The kernel usually takes it all, and then
+  // nothing is kept. What it does not take waits, in a write_state of its
+  // own, for the set to say there is room again (continue_write).
   void do_write() {
-    if (queue_.empty() || !socket_.is_open()) return;
+    if (queue_.empty() || fd_ < 0) return;
     thread_local std::vector<asio::const_buffer> buffers;  // scratch for the direct write
     buffers.clear();
     std::size_t total = 0;
@@ -413,8 +424,8 @@ class session final : public hub::connection,
       total += item.header_len + item.text->size();
     }
     boost::system::error_code ec;
-    std::size_t n = net::send_now(socket_, buffers, ec);
-    if (ec == asio::error::would_block || ec == asio::error::try_again) n = 0, ec = {};
+    std::size_t n = net::send_now(fd_, buffers, ec);
+    if (ec == asio::error::would_block) n = 0, ec = {};
     pong_at_ = SIZE_MAX;
     if (ec) {
       // Handled later: this may run inside the hub's delivery loop, which a
@@ -431,23 +442,37 @@ class session final : public hub::connection,
       if (queue_.capacity() > 16) queue_.shrink_to_fit();  // a burst is over
       return after_write();
     }
-    std::size_t first = 0;
-    while (n >= buffers[first].size()) n -= buffers[first++].size();
-    buffers[first] += n;
-    start_flight({buffers.begin() + static_cast<std::ptrdiff_t>(first), buffers.end()});
-    asio::async_write(socket_, std::span<const asio::const_buffer>(flight_->buffers),
-                      [self = shared_from_this()](boost::system::error_code e, std::size_t m) {
-                        self->c_.metrics.ws_bytes_out += m;
-                        self->on_write(e);
-                      });
+    start_flight(buffers);
+    flight_->advance(n);
+    // More than one sendmsg's buffers were queued, or the kernel is full:
+    // either way the next call says which.
+    if (n) asio::post(c_.ioc, [self = shared_from_this()] { self->continue_write(); });
   }
 
   // The queue becomes the write in flight; new frames queue behind it.
-  void start_flight(std::vector<asio::const_buffer> rest) {
+  void start_flight(std::span<const asio::const_buffer> rest) {
     writing_ = true;
     flight_ = std::make_unique<write_state>();
     flight_->items.swap(queue_);
-    flight_->buffers = std::move(rest);
+    flight_->buffers.assign(rest.begin(), rest.end());
+  }
+
+  // The write in flight goes on: called when the set reports room (or after
+  // a partial write). Posted, not called in place, where it may run inside
+  // the hub's delivery loop.
+  void continue_write() {
+    if (!flight_ || fd_ < 0) return;
+    write_state& f = *flight_;
+    while (f.next < f.buffers.size()) {
+      boost::system::error_code ec;
+      std::size_t n =
+          net::send_now(fd_, std::span<const asio::const_buffer>(f.buffers).subspan(f.next), ec);
+      if (ec == asio::error::would_block) return;  // the next EPOLLOUT edge
+      if (ec) return on_write(ec);
+      c_.metrics.ws_bytes_out += n;
+      f.advance(n);
+    }
+    on_write({});
   }
 
   void on_write(boost::system::error_code ec) {
@@ -464,22 +489,41 @@ class session final : public hub::connection,
     if (hang_up_after_write_) return linger();
   }
 
-  // After the last frame (a close, or a refusal): the socket is done here;
-  // the lingering close lets the peer read that frame before we close.
+  // After the last frame (a close, or a refusal): the socket is done here.
+  // A lingering close (as nginx does, and net::linger_close for HTTP) lets
+  // the peer read that frame before the descriptor is closed: FIN now, then
+  // what the peer still sends is read and thrown away until it closes, for
+  // at most linger_time. Closing at once would turn unread bytes into a
+  // reset, and the peer could lose the frame. The session stays in the set
+  // meanwhile, and still counts in live_sessions (the drain waits for it).
   void linger() {
+    if (fd_ < 0 || lingering_) return;
     count_close();
     c_.shard.detach(*this);
-    if (timer_) timer_->cancel();
-    net::linger_close(std::move(socket_), &c_.live_sessions);
+    if (::shutdown(fd_, SHUT_WR) != 0) return drop();
+    lingering_ = true;
+    reading_ = true;
+    arm_timer(linger_time);
+    // What came meanwhile (the peer's FIN may have, unread): read in a turn
+    // of its own, as this may run inside a read whose buffer is being parsed.
+    asio::post(c_.ioc, [self = shared_from_this()] {
+      if (self->reading_ && self->fd_ >= 0) self->read_more(read_budget);
+    });
   }
 
   // Closes the TCP connection and releases everything the socket held.
   void drop() {
     count_close();
     c_.shard.detach(*this);
-    boost::system::error_code ignored;
-    socket_.close(ignored);  // sends FIN (or RST with unread data); no shutdown() needed
     if (timer_) timer_->cancel();
+    if (fd_ < 0) return;
+    reading_ = false;
+    c_.ready.remove(fd_, *this, true);
+    ::close(fd_);  // sends FIN (or RST with unread data); no shutdown() needed
+    fd_ = -1;
+    // The set's hold ends after this call (which may run inside one of the
+    // session's own functions): posted.
+    if (self_) asio::post(c_.ioc, [last = std::move(self_)] {});
   }
 
   // Counts this socket's close once, by reason (an opened socket only).
@@ -490,19 +534,22 @@ class session final : public hub::connection,
   }
 
   session_context& c_;
-  net::stream_socket socket_;
+  int fd_;  // -1 once dropped
   frame_reader reader_;
   std::string user_;
+  std::shared_ptr<session> self_;     // while in the ready set: the set's hold
   std::unique_ptr<upgrade> opening_;  // the handshake's leftovers, until open()
   bool announced_ = false;            // socket_opening was called: socket_closed is owed
-  std::array<char, 128> small_;       // target of the pending read (see do_wait)
-  static constexpr std::size_t read_slot_bytes = 136;  // the operation's size in this build
-  net::op_slot<read_slot_bytes> read_slot_;            // the pending read's operation
-  std::vector<out_item> queue_;  // bounded by cfg.max_queued_bytes and cfg.max_queued_messages
+  std::vector<out_item> queue_;       // bounded by cfg.max_queued_bytes and cfg.max_queued_messages
   // A write the kernel did not take at once: its frames and what is left of them.
   struct write_state {
     std::vector<out_item> items;
     std::vector<asio::const_buffer> buffers;
+    std::size_t next = 0;  // the first buffer not wholly sent
+    void advance(std::size_t n) {
+      while (next < buffers.size() && n >= buffers[next].size()) n -= buffers[next++].size();
+      if (next < buffers.size()) buffers[next] += n;
+    }
   };
   std::unique_ptr<write_state> flight_;
   std::size_t queued_bytes_ = 0;
@@ -516,6 +563,10 @@ class session final : public hub::connection,
   bool ping_out_ = false;             // the last sweep sent a ping
   bool closing_ = false;              // a close frame is queued or sent: no more data frames
   bool hang_up_after_write_ = false;  // close handshake done (or failed): drop after the write
+  bool reading_ = false;              // open and reading (or lingering); false after a close
+  bool read_ready_ = false;           // bytes arrived before open(): read them there
+  bool peer_gone_ = false;            // the peer hung up: read until the end, not a short read
+  bool lingering_ = false;            // after the last frame: reading only to throw away
 };
 
 }  // namespace
@@ -528,9 +579,9 @@ limits limits_of(const config::config& cfg) {
           .max_sockets_per_user = cfg.max_sockets_per_user};
 }
 
-void start_session(session_context& c, net::stream_socket socket, upgrade up) {
+void start_session(session_context& c, int fd, upgrade up) {
   std::string user = up.user_id;
-  std::make_shared<session>(c, std::move(socket), std::move(user))->run(std::move(up));
+  std::make_shared<session>(c, fd, std::move(user))->run(std::move(up));
 }
 
 }  // namespace hf::ws

@@ -8,7 +8,6 @@
 #include <atomic>
 #include <cstddef>
 
-#include "net/socket.hpp"
 #include "ws/handshake.hpp"
 
 namespace boost::asio {
@@ -26,6 +25,9 @@ class presence;
 }
 namespace hf::metrics {
 struct counters;
+}
+namespace hf::net {
+class ready_set;
 }
 
 namespace hf::ws {
@@ -45,6 +47,7 @@ limits limits_of(const config::config& cfg);
 // worker's thread only, except the process-wide atomics.
 struct session_context {
   boost::asio::io_context& ioc;       // the worker's: its sessions run on it
+  net::ready_set& ready;              // the worker's: where its sockets wait for events
   limits cfg;                         // copied at start-up
   hub::shard& shard;                  // the worker's shard: where its sockets attach
   metrics::counters& metrics;         // the worker's counters
@@ -53,8 +56,9 @@ struct session_context {
   std::atomic<long>& live_sessions;   // open connections of the process (the drain waits for 0)
 };
 
-// Completes the WebSocket handshake on `socket` and attaches it to c's shard
-// as up.user_id. Call on c's thread; `socket` must belong to c.ioc.
-void start_session(session_context& c, net::stream_socket socket, upgrade up);
+// Completes the WebSocket handshake on the connected socket `fd` (released
+// from any io_context; the session owns it now) and attaches it to c's
+// shard as up.user_id. Call on c's thread.
+void start_session(session_context& c, int fd, upgrade up);
 
 }  // namespace hf::ws

@@ -1,0 +1,170 @@
+#include "net/ready_set.hpp"
+
+#include <fcntl.h>
+#include <gtest/gtest.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <boost/asio/io_context.hpp>
+#include <functional>
+#include <memory>
+#include <vector>
+
+using hf::net::ready_set;
+
+namespace {
+
+struct pair_of_fds {
+  int a = -1, b = -1;  // a: in the set; b: the peer the test writes with
+  pair_of_fds() {
+    int fds[2];
+    if (::socketpair(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK, 0, fds) == 0) a = fds[0], b = fds[1];
+  }
+  ~pair_of_fds() {
+    if (a >= 0) ::close(a);
+    if (b >= 0) ::close(b);
+  }
+};
+
+struct recorder final : ready_set::watcher {
+  std::vector<std::uint32_t> seen;
+  std::function<void()> then;
+  int abandoned = 0;
+  void on_ready(std::uint32_t events) override {
+    seen.push_back(events);
+    if (then) then();
+  }
+  void abandon() override { ++abandoned; }
+  bool saw(std::uint32_t bit) const {
+    for (auto e : seen)
+      if (e & bit) return true;
+    return false;
+  }
+};
+
+void turn(boost::asio::io_context& ioc) {
+  ioc.restart();
+  ioc.poll();
+}
+
+}  // namespace
+
+TEST(ReadySet, ReportsRoomToWriteThenArrivalsAndTheClose) {
+  boost::asio::io_context ioc(1);
+  ready_set set(ioc);
+  pair_of_fds p;
+  recorder r;
+  ASSERT_TRUE(set.add(p.a, r));
+  EXPECT_EQ(set.size(), 1u);
+  turn(ioc);
+  EXPECT_TRUE(r.saw(EPOLLOUT));  // edge-triggered: room to write, once
+  EXPECT_FALSE(r.saw(EPOLLIN));
+  r.seen.clear();
+  turn(ioc);
+  EXPECT_TRUE(r.seen.empty());  // no new edge, no report
+  ASSERT_EQ(::write(p.b, "hi", 2), 2);
+  turn(ioc);
+  EXPECT_TRUE(r.saw(EPOLLIN));
+  r.seen.clear();
+  ::close(p.b);
+  p.b = -1;
+  turn(ioc);
+  EXPECT_TRUE(r.saw(EPOLLRDHUP));
+  set.remove(p.a, r);
+  EXPECT_EQ(set.size(), 0u);
+}
+
+TEST(ReadySet, AWatcherRemovedDuringATurnHearsNothingMore) {
+  boost::asio::io_context ioc(1);
+  ready_set set(ioc);
+  pair_of_fds p1, p2;
+  auto first = std::make_unique<recorder>();
+  auto second = std::make_unique<recorder>();
+  ASSERT_TRUE(set.add(p1.a, *first));
+  ASSERT_TRUE(set.add(p2.a, *second));
+  turn(ioc);  // the initial EPOLLOUT edges
+  first->seen.clear();
+  second->seen.clear();
+  // Both become readable in the same turn; whichever is told first removes
+  // (and destroys) the other, whose fetched event must not be delivered.
+  first->then = [&] {
+    if (second) {
+      set.remove(p2.a, *second);
+      second.reset();
+    }
+  };
+  second->then = [&] {
+    if (first) {
+      set.remove(p1.a, *first);
+      first.reset();
+    }
+  };
+  ASSERT_EQ(::write(p1.b, "x", 1), 1);
+  ASSERT_EQ(::write(p2.b, "y", 1), 1);
+  turn(ioc);
+  EXPECT_TRUE((first == nullptr) != (second == nullptr));  // exactly one was told
+  EXPECT_EQ(set.size(), 1u);
+  if (first) set.remove(p1.a, *first);
+  if (second) set.remove(p2.a, *second);
+}
+
+TEST(ReadySet, MoreReadySocketsThanOneBatchAreAllTold) {
+  boost::asio::io_context ioc(1);
+  ready_set set(ioc);
+  constexpr int n = 300;  // more than one batch of 256 (600 descriptors)
+  std::vector<std::unique_ptr<pair_of_fds>> pairs;
+  std::vector<std::unique_ptr<recorder>> watchers;
+  for (int i = 0; i < n; ++i) {
+    pairs.push_back(std::make_unique<pair_of_fds>());
+    watchers.push_back(std::make_unique<recorder>());
+    ASSERT_TRUE(set.add(pairs.back()->a, *watchers.back()));
+  }
+  turn(ioc);
+  for (auto& w : watchers) w->seen.clear();
+  for (auto& p : pairs) ASSERT_EQ(::write(p->b, "z", 1), 1);
+  turn(ioc);
+  int told = 0;
+  for (auto& w : watchers) told += w->saw(EPOLLIN) ? 1 : 0;
+  EXPECT_EQ(told, n);
+  for (int i = 0; i < n; ++i)
+    set.remove(pairs[static_cast<std::size_t>(i)]->a, *watchers[static_cast<std::size_t>(i)]);
+  EXPECT_EQ(set.size(), 0u);
+}
+
+TEST(ReadySet, GoingAwayAbandonsExactlyTheWatchersStillInIt) {
+  boost::asio::io_context ioc(1);
+  auto set = std::make_unique<ready_set>(ioc);
+  pair_of_fds p[4];
+  recorder r[4];
+  for (int i = 0; i < 4; ++i) ASSERT_TRUE(set->add(p[i].a, r[i]));
+  // Removed from the middle, the head and the tail of the set's list.
+  set->remove(p[1].a, r[1]);
+  set->remove(p[3].a, r[3]);
+  set->remove(p[0].a, r[0]);
+  set->remove(p[0].a, r[0]);  // twice: no effect
+  EXPECT_EQ(set->size(), 1u);
+  set.reset();
+  EXPECT_EQ(r[0].abandoned, 0);
+  EXPECT_EQ(r[1].abandoned, 0);
+  EXPECT_EQ(r[2].abandoned, 1);
+  EXPECT_EQ(r[3].abandoned, 0);
+}
+
+TEST(ReadySet, AWatcherMayLeaveWhenItsDescriptorIsClosed) {
+  boost::asio::io_context ioc(1);
+  ready_set set(ioc);
+  pair_of_fds p;
+  recorder r;
+  ASSERT_TRUE(set.add(p.a, r));
+  turn(ioc);
+  r.seen.clear();
+  ASSERT_EQ(::write(p.b, "x", 1), 1);
+  // Closing takes the descriptor out of the kernel's set: no epoll_ctl, and
+  // the arrival already pending is not reported.
+  set.remove(p.a, r, true);
+  ::close(p.a);
+  p.a = -1;
+  turn(ioc);
+  EXPECT_TRUE(r.seen.empty());
+  EXPECT_EQ(set.size(), 0u);
+}
