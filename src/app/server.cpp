@@ -107,9 +107,11 @@ struct server::impl {
           s->late_ack(std::move(a));
         });
       }
-      // A `refresh` is verified by the worker's own token cache, on its thread.
-      w->shard.use_token_check(
-          [wk = w.get()](std::string_view token) { return wk->tokens.verify(token, unix_now()); });
+      // A `refresh` is verified on the worker's thread; like an upgrade's,
+      // its token is seen about once, so not cached.
+      w->shard.use_token_check([wk = w.get()](std::string_view token) {
+        return wk->tokens.verify_once(token, unix_now());
+      });
     }
   }
 

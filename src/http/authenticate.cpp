@@ -14,8 +14,10 @@ result<auth::principal> authenticate(context& c, const request& req, caller who,
                          std::chrono::system_clock::now().time_since_epoch())
                          .count();
   std::string decoded;  // a token from the query, percent-decoded
+  std::string_view token = auth::extract_token(req.authorization, req.target, decoded);
+  // An end user's token is seen about once (its upgrade): not cached.
   result<auth::principal> r =
-      c.tokens.verify(auth::extract_token(req.authorization, req.target, decoded), now);
+      who == caller::end_user ? c.tokens.verify_once(token, now) : c.tokens.verify(token, now);
   if (r && who == caller::end_user && r->publisher) r = errc::token_publisher;
   if (r && who == caller::publisher && !r->publisher && c.cfg.publisher_tokens_only) {
     ++c.metrics.publishes_forbidden;

@@ -434,6 +434,11 @@ std::size_t shard::sockets_of(std::string_view user_id) const {
   return it == users_.end() ? 0 : it->second->connections.size() + it->second->closing;
 }
 
+const std::string& shard::user_of(const connection& c) noexcept {
+  static const std::string none;
+  return c.user_ ? c.user_->id : none;
+}
+
 shard_stats shard::stats() const noexcept { return {users_.size(), connections_, pending_}; }
 
 }  // namespace hf::hub

@@ -172,6 +172,9 @@ class shard {
 
   // How many sockets `user_id` holds on this shard.
   std::size_t sockets_of(std::string_view user_id) const;
+  // The user `c` is attached as (or retired from): the shard's own copy of
+  // the id, so a socket need not keep one. Empty once detached.
+  static const std::string& user_of(const connection& c) noexcept;
 
   shard_stats stats() const noexcept;
 

@@ -7,19 +7,17 @@ namespace hf::recovery {
 
 void sent_before_recover::record(std::uint64_t offset) {
   if (overflow_) return;
-  if (offsets_.size() < max_tracked) return offsets_.push_back(offset);
+  if (!offsets_) offsets_ = std::make_unique<std::vector<std::uint64_t>>();
+  if (offsets_->size() < max_tracked) return offsets_->push_back(offset);
   overflow_ = true;  // stop tracking: this socket's recover answers recovered:false
   release();
 }
 
 bool sent_before_recover::contains(std::uint64_t offset) const noexcept {
-  return std::find(offsets_.begin(), offsets_.end(), offset) != offsets_.end();
+  return offsets_ && std::find(offsets_->begin(), offsets_->end(), offset) != offsets_->end();
 }
 
-void sent_before_recover::release() noexcept {
-  offsets_.clear();
-  offsets_.shrink_to_fit();
-}
+void sent_before_recover::release() noexcept { offsets_.reset(); }
 
 replay_plan plan_replay(const std::optional<stream_position>& after, stream_view view,
                         std::vector<numbered> held, const sent_before_recover& sent,

@@ -18,6 +18,7 @@
 
 #include <cstdint>
 #include <functional>
+#include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -44,7 +45,9 @@ class sent_before_recover {
   void release() noexcept;
 
  private:
-  std::vector<std::uint64_t> offsets_;
+  // Allocated at the first record: a socket that was sent nothing holds a
+  // pointer (a socket's idle memory, docs/performance.md).
+  std::unique_ptr<std::vector<std::uint64_t>> offsets_;
   bool overflow_ = false;
 };
 

@@ -86,10 +86,10 @@ class frame_reader {
 
   std::size_t max_message_;
   std::unique_ptr<carried> carry_;
+  inflater* inflater_ = nullptr;
   bool in_message_ = false;
   bool message_text_ = false;
   bool message_compressed_ = false;
-  inflater* inflater_ = nullptr;
   bool stopped_ = false;
 };
 

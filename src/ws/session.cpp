@@ -8,6 +8,8 @@
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/post.hpp>
 #include <boost/asio/steady_timer.hpp>
+#include <boost/smart_ptr/intrusive_ptr.hpp>
+#include <boost/smart_ptr/intrusive_ref_counter.hpp>
 #include <cerrno>
 #include <cstring>
 #include <span>
@@ -103,15 +105,17 @@ constexpr protocol::close_frame server_close(close_reason why) {
 class session final : public hub::connection,
                       public frame_handler,
                       public net::ready_set::watcher,
-                      public std::enable_shared_from_this<session> {
+                      // An intrusive count (atomic: the cluster's `ready`
+                      // callback copies a reference on another thread):
+                      // no control block, no weak pointer.
+                      public boost::intrusive_ref_counter<session> {
  public:
-  session(session_context& c, int fd, std::string user)
-      : c_(c), fd_(fd), reader_(c.cfg.max_message_bytes), user_(std::move(user)) {
+  session(session_context& c, int fd) : c_(c), fd_(fd), reader_(c.cfg.max_message_bytes) {
     ++c_.live_sessions;
   }
   ~session() override {
-    if (fd_ >= 0) ::close(fd_);  // never added to the set (add failed)
-    if (announced_) c_.presence.socket_closed(user_);
+    if (fd_ >= 0) ::close(fd_);                            // never added to the set (add failed)
+    if (announced_) c_.presence.socket_closed(user_id());  // shutdown: abandoned
     --c_.live_sessions;
   }
 
@@ -124,27 +128,25 @@ class session final : public hub::connection,
                         std::strerror(errno));
       return;
     }
-    self_ = shared_from_this();
+    self_ = ref();
+    opening_ = std::make_unique<upgrade>(std::move(up));
     if (over_user_limit()) return;
-    if (up.deflate) {
-      deflate_bits_ = up.deflate->server_window_bits;
+    if (opening_->deflate) {
+      deflate_bits_ = opening_->deflate->server_window_bits;
       reader_.use_deflate(&thread_inflater);
     }
-    opening_ = std::make_unique<upgrade>(std::move(up));
     announced_ = true;
     // In a cluster, the 101 waits until publishes from any node will find
     // this socket (the node's subscription to the user is confirmed), for at
     // most subscribe_timeout. `ready` may run on any thread: it only posts.
-    auto ready = [self = shared_from_this()] {
-      asio::post(self->c_.ioc, [self] { self->open(); });
-    };
-    if (c_.presence.socket_opening(user_, std::move(ready))) return open();
+    auto ready = [self = ref()] { asio::post(self->c_.ioc, [self] { self->open(); }); };
+    if (c_.presence.socket_opening(user_id(), std::move(ready))) return open();
     timer_ = std::make_unique<asio::steady_timer>(c_.ioc, subscribe_timeout);
-    timer_->async_wait([self = shared_from_this()](boost::system::error_code e) {
+    timer_->async_wait([self = ref()](boost::system::error_code e) {
       if (e || self->opened_ || self->closing_) return;
       core::log_refusal(spdlog::level::warn,
                         "upgrade refused: 503 (no cluster subscription for user {} within {} s)",
-                        core::printable(self->user_), subscribe_timeout.count());
+                        core::printable(self->user_id()), subscribe_timeout.count());
       self->refuse(503, "Service Unavailable");
     });
   }
@@ -163,10 +165,12 @@ class session final : public hub::connection,
     enqueue_raw(std::make_shared<const std::string>(
         switching_protocols_response(up->accept, up->extensions)));
     if (c_.stopping) {
+      leave(up->user_id);  // never attached: the id goes with `up`
       close(close_reason::shutdown);
     } else {
-      std::int64_t since = c_.shard.attach(*this, user_, up->expires_at, up->device);
-      if (!up->device.empty()) c_.presence.device_opened(user_, up->device, since);
+      // From here on the shard's copy of the id is the socket's (user_id()).
+      std::int64_t since = c_.shard.attach(*this, up->user_id, up->expires_at, up->device);
+      if (!up->device.empty()) c_.presence.device_opened(up->user_id, up->device, since);
       ++c_.metrics.ws_connects;
       opened_ = true;
       // false: a close or an error, no more reads
@@ -204,7 +208,7 @@ class session final : public hub::connection,
         queue_.size() >= c_.cfg.max_queued_messages) {
       core::log_refusal(spdlog::level::warn,
                         "closing socket of user {}: slow consumer ({} bytes, {} frames queued)",
-                        core::printable(user_), queued_bytes_, queue_.size());
+                        core::printable(user_id()), queued_bytes_, queue_.size());
       c_.metrics.refused(limit_kind::slow_consumer_1008);
       close(close_reason::slow_consumer);
       return hub::send_status::dropped;
@@ -230,7 +234,7 @@ class session final : public hub::connection,
     auto frame = server_close(why);
     enqueue_raw(std::make_shared<const std::string>(make_close_frame(frame.code, frame.reason)));
     // Retire is posted: the hub may be iterating this user's sockets now.
-    asio::post(c_.ioc, [self = shared_from_this()] { self->c_.shard.retire(*self); });
+    asio::post(c_.ioc, [self = ref()] { self->c_.shard.retire(*self); });
   }
 
   bool heartbeat() override {
@@ -251,7 +255,7 @@ class session final : public hub::connection,
   void abort() override {
     reason_ = close_reason::heartbeat;
     core::log_refusal(spdlog::level::info, "closing socket of user {}: no answer to heartbeat ping",
-                      core::printable(user_));
+                      core::printable(user_id()));
     drop();
   }
 
@@ -267,7 +271,7 @@ class session final : public hub::connection,
       queue_[pong_at_].text = std::move(pong);
       return;
     }
-    pong_at_ = queue_.size();
+    pong_at_ = static_cast<std::uint32_t>(queue_.size());
     enqueue_raw(std::move(pong));
   }
   void on_close(std::uint16_t code, std::string_view) override {
@@ -290,7 +294,7 @@ class session final : public hub::connection,
     reason_ = code == close_code::too_big ? close_reason::too_big : close_reason::protocol_error;
     if (code == close_code::too_big) c_.metrics.refused(limit_kind::message_1009);
     core::log_refusal(spdlog::level::info, "closing socket of user {}: {} ({})",
-                      core::printable(user_), why, code);
+                      core::printable(user_id()), why, code);
     c_.shard.retire(*this);
     hang_up_after_write_ = true;
     bool close_sent = closing_;  // our close frame is queued or sent: one is enough
@@ -302,14 +306,34 @@ class session final : public hub::connection,
   }
 
  private:
+  boost::intrusive_ptr<session> ref() { return boost::intrusive_ptr<session>(this); }
+
+  // The user, without a copy of its own: the upgrade's until open(), then
+  // the shard's while attached; empty after (nothing asks then).
+  const std::string& user_id() const noexcept {
+    if (opening_) return opening_->user_id;
+    return hub::shard::user_of(*this);
+  }
+
+  // The socket stops counting: its presence (socket_opening's pair, while
+  // the id is still at hand) and its place in the shard.
+  void leave(const std::string& id) {
+    if (announced_) c_.presence.socket_closed(id);
+    announced_ = false;
+  }
+  void leave() {
+    leave(user_id());
+    c_.shard.detach(*this);
+  }
+
   // MAX_SOCKETS_PER_USER, checked before the handshake completes: a refusal
   // is a plain HTTP answer a client can show, rather than an
   // opened-then-closed socket (which browsers would retry at once).
   bool over_user_limit() {
-    if (c_.shard.sockets_of(user_) < c_.cfg.max_sockets_per_user) return false;
+    if (c_.shard.sockets_of(user_id()) < c_.cfg.max_sockets_per_user) return false;
     c_.metrics.refused(limit_kind::sockets_per_user_429);
     core::log_refusal(spdlog::level::warn, "upgrade refused: 429 (user {} holds {} sockets)",
-                      core::printable(user_), c_.cfg.max_sockets_per_user);
+                      core::printable(user_id()), c_.cfg.max_sockets_per_user);
     refuse(429, "Too Many Requests");
     return true;
   }
@@ -338,7 +362,7 @@ class session final : public hub::connection,
   void read_more(std::size_t budget) {
     for (;;) {
       if (budget == 0) {
-        asio::post(c_.ioc, [self = shared_from_this()] {
+        asio::post(c_.ioc, [self = ref()] {
           if (self->reading_ && self->fd_ >= 0) self->read_more(read_budget);
         });
         return;
@@ -375,7 +399,7 @@ class session final : public hub::connection,
   void arm_timer(std::chrono::seconds after) {
     if (!timer_) timer_ = std::make_unique<asio::steady_timer>(c_.ioc);
     timer_->expires_after(after);
-    timer_->async_wait([self = shared_from_this()](boost::system::error_code ec) {
+    timer_->async_wait([self = ref()](boost::system::error_code ec) {
       if (!ec) self->drop();
     });
   }
@@ -390,7 +414,7 @@ class session final : public hub::connection,
       queued_bytes_ -= item.text->size();
       return true;
     });
-    pong_at_ = SIZE_MAX;
+    pong_at_ = no_pong;
   }
 
   void enqueue(opcode op, hub::shared_text text, bool compressed = false) {
@@ -399,14 +423,40 @@ class session final : public hub::connection,
         static_cast<std::uint8_t>(encode_header(item.header.data(), op, text->size(), compressed));
     queued_bytes_ += text->size();
     item.text = std::move(text);
-    queue_.push_back(std::move(item));
-    if (!writing_) do_write();
+    push(std::move(item));
   }
   void enqueue_raw(hub::shared_text bytes) {
     out_item item;
     item.text = std::move(bytes);
+    push(std::move(item));
+  }
+
+  void push(out_item item) {
+    if (writing_ || !queue_.empty() || fd_ < 0) {
+      queue_.push_back(std::move(item));
+      if (!writing_) do_write();
+      return;
+    }
+    // The usual case, nothing waiting: the frame goes to the kernel from
+    // here, and the queue (and its memory) is not touched. An idle socket
+    // holds no queue memory.
+    std::array<asio::const_buffer, 2> b;
+    std::size_t k = 0;
+    if (item.header_len) b[k++] = asio::const_buffer(item.header.data(), item.header_len);
+    b[k++] = asio::const_buffer(item.text->data(), item.text->size());
+    std::size_t total = item.header_len + item.text->size();
+    boost::system::error_code ec;
+    std::size_t n = net::send_now(fd_, std::span<const asio::const_buffer>(b.data(), k), ec);
+    if (!ec && n == total) {
+      c_.metrics.ws_bytes_out += n;
+      if (item.header_len) queued_bytes_ -= item.text->size();
+      pong_at_ = no_pong;
+      return after_write();
+    }
+    // What the kernel did not take (all or part) waits in the queue.
     queue_.push_back(std::move(item));
-    if (!writing_) do_write();
+    std::size_t ignored;
+    settle(gather(ignored), total, n, ec);
   }
 
   // Everything queued goes out in one gathered write: several envelopes for
@@ -415,38 +465,52 @@ class session final : public hub::connection,
   // own, for the set to say there is room again (continue_write).
   void do_write() {
     if (queue_.empty() || fd_ < 0) return;
-    thread_local std::vector<asio::const_buffer> buffers;  // scratch for the direct write
-    buffers.clear();
     std::size_t total = 0;
+    std::vector<asio::const_buffer>& buffers = gather(total);
+    boost::system::error_code ec;
+    std::size_t n = net::send_now(fd_, buffers, ec);
+    settle(buffers, total, n, ec);
+  }
+
+  // The queue as buffers (in a scratch vector of the thread), and its size.
+  std::vector<asio::const_buffer>& gather(std::size_t& total) {
+    thread_local std::vector<asio::const_buffer> buffers;
+    buffers.clear();
+    total = 0;
     for (const auto& item : queue_) {
       if (item.header_len) buffers.emplace_back(item.header.data(), item.header_len);
       buffers.emplace_back(item.text->data(), item.text->size());
       total += item.header_len + item.text->size();
     }
-    boost::system::error_code ec;
-    std::size_t n = net::send_now(fd_, buffers, ec);
+    return buffers;
+  }
+
+  // After a send of the queue's `buffers` (`total` bytes) that took `n`.
+  void settle(std::vector<asio::const_buffer>& buffers, std::size_t total, std::size_t n,
+              boost::system::error_code ec) {
     if (ec == asio::error::would_block) n = 0, ec = {};
-    pong_at_ = SIZE_MAX;
+    pong_at_ = no_pong;
     if (ec) {
       // Handled later: this may run inside the hub's delivery loop, which a
       // detach must not change under it.
       start_flight({});
-      asio::post(c_.ioc, [self = shared_from_this(), ec] { self->on_write(ec); });
+      asio::post(c_.ioc, [self = ref(), ec] { self->on_write(ec); });
       return;
     }
     c_.metrics.ws_bytes_out += n;
     if (n == total) {
       for (const auto& item : queue_)
         if (item.header_len) queued_bytes_ -= item.text->size();
-      queue_.clear();  // keeps its capacity: the next envelope needs no allocation
-      if (queue_.capacity() > 16) queue_.shrink_to_fit();  // a burst is over
+      // Its memory goes too: the queue is used only when frames pile up
+      // (behind a partial write, or corked in open()).
+      queue_ = {};
       return after_write();
     }
     start_flight(buffers);
     flight_->advance(n);
     // More than one sendmsg's buffers were queued, or the kernel is full:
     // either way the next call says which.
-    if (n) asio::post(c_.ioc, [self = shared_from_this()] { self->continue_write(); });
+    if (n) asio::post(c_.ioc, [self = ref()] { self->continue_write(); });
   }
 
   // The queue becomes the write in flight; new frames queue behind it.
@@ -499,14 +563,14 @@ class session final : public hub::connection,
   void linger() {
     if (fd_ < 0 || lingering_) return;
     count_close();
-    c_.shard.detach(*this);
+    leave();
     if (::shutdown(fd_, SHUT_WR) != 0) return drop();
     lingering_ = true;
     reading_ = true;
     arm_timer(linger_time);
     // What came meanwhile (the peer's FIN may have, unread): read in a turn
     // of its own, as this may run inside a read whose buffer is being parsed.
-    asio::post(c_.ioc, [self = shared_from_this()] {
+    asio::post(c_.ioc, [self = ref()] {
       if (self->reading_ && self->fd_ >= 0) self->read_more(read_budget);
     });
   }
@@ -514,7 +578,7 @@ class session final : public hub::connection,
   // Closes the TCP connection and releases everything the socket held.
   void drop() {
     count_close();
-    c_.shard.detach(*this);
+    leave();
     if (timer_) timer_->cancel();
     if (fd_ < 0) return;
     reading_ = false;
@@ -535,12 +599,12 @@ class session final : public hub::connection,
 
   session_context& c_;
   int fd_;  // -1 once dropped
+  static constexpr std::uint32_t no_pong = UINT32_MAX;
+  std::uint32_t pong_at_ = no_pong;  // index in queue_ of an unsent pong (< max_queued_messages)
   frame_reader reader_;
-  std::string user_;
-  std::shared_ptr<session> self_;     // while in the ready set: the set's hold
-  std::unique_ptr<upgrade> opening_;  // the handshake's leftovers, until open()
-  bool announced_ = false;            // socket_opening was called: socket_closed is owed
-  std::vector<out_item> queue_;       // bounded by cfg.max_queued_bytes and cfg.max_queued_messages
+  boost::intrusive_ptr<session> self_;  // while in the ready set: the set's hold
+  std::unique_ptr<upgrade> opening_;    // the handshake's leftovers, until open()
+  std::vector<out_item> queue_;  // bounded by cfg.max_queued_bytes and cfg.max_queued_messages
   // A write the kernel did not take at once: its frames and what is left of them.
   struct write_state {
     std::vector<out_item> items;
@@ -553,7 +617,6 @@ class session final : public hub::connection,
   };
   std::unique_ptr<write_state> flight_;
   std::size_t queued_bytes_ = 0;
-  std::size_t pong_at_ = SIZE_MAX;             // index in queue_ of an unsent pong
   std::unique_ptr<asio::steady_timer> timer_;  // only while upgrading or closing
   bool writing_ = false;
   std::uint8_t deflate_bits_ = 0;  // permessage-deflate: the server's window; 0: not negotiated
@@ -567,6 +630,7 @@ class session final : public hub::connection,
   bool read_ready_ = false;           // bytes arrived before open(): read them there
   bool peer_gone_ = false;            // the peer hung up: read until the end, not a short read
   bool lingering_ = false;            // after the last frame: reading only to throw away
+  bool announced_ = false;            // socket_opening was called: socket_closed is owed
 };
 
 }  // namespace
@@ -580,8 +644,7 @@ limits limits_of(const config::config& cfg) {
 }
 
 void start_session(session_context& c, int fd, upgrade up) {
-  std::string user = up.user_id;
-  std::make_shared<session>(c, fd, std::move(user))->run(std::move(up));
+  boost::intrusive_ptr<session>(new session(c, fd))->run(std::move(up));
 }
 
 }  // namespace hf::ws

@@ -68,3 +68,25 @@ TEST(TokenCache, RecentTokensAnswerLikeTheVerifier) {
   EXPECT_FALSE(c.verify(toks[5] + "A", 0));
   EXPECT_FALSE(c.verify("", 0));
 }
+
+// An end user's token (an upgrade's) is checked without the cache: the same
+// answers, no entry, and the backend's token stays a hit.
+TEST(TokenCache, VerifyOnceAnswersLikeTheVerifierAndKeepsNothing) {
+  jwt_verifier v(secret);
+  token_cache c(v, 64);
+  std::string backend = tok("backend", 5000);
+  ASSERT_TRUE(c.verify(backend, 0));
+  for (int i = 0; i < 100; ++i) {
+    auto r = c.verify_once(tok("d" + std::to_string(i), 5000), 0);
+    ASSERT_TRUE(r);
+    EXPECT_EQ(r->user_id, "d" + std::to_string(i));
+  }
+  EXPECT_EQ(c.verify_once(tok("late", 10), 10).error(), errc::token_expired);
+  std::string tampered = tok("t", 5000);
+  tampered.back() = tampered.back() == 'A' ? 'B' : 'A';
+  EXPECT_EQ(c.verify_once(tampered, 0).error(), errc::token_bad_signature);
+  EXPECT_EQ(c.size(), 1u);  // the backend's alone
+  std::uint64_t hits = c.hits();
+  ASSERT_TRUE(c.verify(backend, 0));
+  EXPECT_EQ(c.hits(), hits + 1);
+}
