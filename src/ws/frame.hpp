@@ -5,6 +5,7 @@
 // the socket's thread.
 #pragma once
 
+#include <algorithm>
 #include <cstddef>
 #include <cstdint>
 #include <memory>
@@ -51,7 +52,9 @@ class frame_reader {
   // Messages (all fragments together) larger than `max_message_bytes` are
   // refused with 1009 as soon as a frame header announces them, before their
   // payload arrives.
-  explicit frame_reader(std::size_t max_message_bytes) : max_message_(max_message_bytes) {}
+  explicit frame_reader(std::size_t max_message_bytes)
+      : max_message_(
+            static_cast<std::uint32_t>(std::min<std::size_t>(max_message_bytes, UINT32_MAX))) {}
 
   // permessage-deflate was negotiated: messages whose first frame has RSV1
   // set are inflated with `inf` (the thread's; not owned) before they are
@@ -84,9 +87,9 @@ class frame_reader {
   };
   carried& carry();
 
-  std::size_t max_message_;
   std::unique_ptr<carried> carry_;
   inflater* inflater_ = nullptr;
+  std::uint32_t max_message_;  // MAX_MESSAGE_BYTES is at most 1 GiB
   bool in_message_ = false;
   bool message_text_ = false;
   bool message_compressed_ = false;

@@ -503,7 +503,7 @@ class session final : public hub::connection,
         if (item.header_len) queued_bytes_ -= item.text->size();
       // Its memory goes too: the queue is used only when frames pile up
       // (behind a partial write, or corked in open()).
-      queue_ = {};
+      std::vector<out_item>().swap(queue_);
       return after_write();
     }
     start_flight(buffers);
