@@ -16,14 +16,15 @@ int make_epoll() {
 }
 }  // namespace
 
-ready_set::ready_set(asio::io_context& ioc) : epoll_(ioc, make_epoll()) { wait(); }
+ready_set::ready_set(asio::io_context& ioc) : epoll_(ioc, make_epoll()), ticker_(ioc) { wait(); }
 
 ready_set::~ready_set() {
-  while (head_) {
-    watcher* w = head_;
-    unlink(*w);
-    w->abandon();
-  }
+  for (watcher** list : {&head_, &timed_})
+    while (*list) {
+      watcher* w = *list;
+      unlink(*w);
+      w->abandon();
+    }
 }
 
 bool ready_set::add(int fd, watcher& w) {
@@ -31,12 +32,17 @@ bool ready_set::add(int fd, watcher& w) {
   ev.events = EPOLLIN | EPOLLOUT | EPOLLRDHUP | EPOLLET;
   ev.data.ptr = &w;
   if (::epoll_ctl(epoll_.native_handle(), EPOLL_CTL_ADD, fd, &ev) != 0) return false;
-  w.prev_ = nullptr;
-  w.next_ = head_;
-  if (head_) head_->prev_ = &w;
-  head_ = &w;
+  w.deadline_ = {};
+  link(head_, w);
   ++size_;
   return true;
+}
+
+void ready_set::link(watcher*& head, watcher& w) {
+  w.prev_ = nullptr;
+  w.next_ = head;
+  if (head) head->prev_ = &w;
+  head = &w;
 }
 
 void ready_set::remove(int fd, watcher& w, bool closing) {
@@ -50,11 +56,68 @@ void ready_set::unlink(watcher& w) {
     w.prev_->next_ = w.next_;
   else if (head_ == &w)
     head_ = w.next_;
+  else if (timed_ == &w)
+    timed_ = w.next_;
   else
     return;  // not in the set
   if (w.next_) w.next_->prev_ = w.prev_;
   w.prev_ = w.next_ = nullptr;
+  w.deadline_ = {};
   --size_;
+}
+
+void ready_set::set_deadline(watcher& w, clock::time_point at) {
+  if (!w.prev_ && head_ != &w && timed_ != &w) return;  // not in the set
+  if (w.deadline_ == clock::time_point{}) {
+    unlink(w);
+    ++size_;
+    link(timed_, w);
+  }
+  w.deadline_ = at;
+  if (!ticking_) tick();
+}
+
+void ready_set::clear_deadline(watcher& w) {
+  if (w.deadline_ == clock::time_point{}) return;
+  unlink(w);
+  ++size_;
+  link(head_, w);
+}
+
+// While any deadline is pending, the set's one timer fires every
+// deadline_tick and tells the watchers whose deadline has passed.
+void ready_set::tick() {
+  ticking_ = true;
+  ticker_.expires_after(deadline_tick);
+  ticker_.async_wait([this](boost::system::error_code ec) {
+    if (ec) return;  // the set is going away
+    sweep();
+    if (timed_)
+      tick();
+    else
+      ticking_ = false;
+  });
+}
+
+void ready_set::sweep() {
+  clock::time_point now = clock::now();
+  due_.clear();
+  for (watcher* w = timed_; w;) {
+    watcher* next = w->next_;
+    if (w->deadline_ <= now) {
+      clear_deadline(*w);
+      due_.push_back(w);
+    }
+    w = next;
+  }
+  // As in a batch of events: a watcher removed by an earlier one's
+  // on_deadline (and maybe destroyed) is not told.
+  in_batch_ = true;
+  for (watcher* w : due_)
+    if (removed_.empty() || std::find(removed_.begin(), removed_.end(), w) == removed_.end())
+      w->on_deadline();
+  in_batch_ = false;
+  removed_.clear();
 }
 
 // The set's own descriptor is readable while any socket in it has events;

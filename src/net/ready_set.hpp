@@ -16,6 +16,8 @@
 #include <array>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/posix/stream_descriptor.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <chrono>
 #include <cstdint>
 #include <vector>
 
@@ -23,12 +25,17 @@ namespace hf::net {
 
 class ready_set {
  public:
+  using clock = std::chrono::steady_clock;
+
   // What a socket in the set is told. Called on the io_context's thread.
   class watcher {
    public:
     // `events`: EPOLLIN, EPOLLOUT, EPOLLRDHUP, EPOLLHUP, EPOLLERR, as epoll
     // reported them.
     virtual void on_ready(std::uint32_t events) = 0;
+    // The deadline given to set_deadline() has passed (it is cleared
+    // first). Called once per deadline.
+    virtual void on_deadline() = 0;
     // The set is going away with the watcher still in it (shutdown, the
     // io_context no longer runs): the watcher is already out of the set and
     // must close its descriptor and release what it holds. It may destroy
@@ -40,10 +47,12 @@ class ready_set {
 
    private:
     friend class ready_set;
-    // The set's list of its watchers (for abandon): two pointers, rather
-    // than a node of a container per socket.
+    // The set's lists of its watchers (for deadlines and abandon): two
+    // pointers and a time, rather than a node of a container and a timer
+    // per socket.
     watcher* prev_ = nullptr;
     watcher* next_ = nullptr;
+    clock::time_point deadline_{};  // the epoch: none (in the set's plain list)
   };
 
   explicit ready_set(boost::asio::io_context& ioc);
@@ -62,13 +71,27 @@ class ready_set {
   // so `w` may be destroyed once this returns.
   void remove(int fd, watcher& w, bool closing = false);
 
+  // Tells `w` (in the set) on_deadline() once `at` has passed, within
+  // deadline_tick after it; a later call replaces the deadline. Deadlines
+  // bound what waits on a peer (a closing handshake, a lingering close), so
+  // their precision is coarse: one timer per set ticks while any deadline
+  // is pending, instead of one timer per socket (whose every arming costs a
+  // timerfd_settime when it is the earliest).
+  void set_deadline(watcher& w, clock::time_point at);
+  void clear_deadline(watcher& w);
+
   // Sockets in the set.
   std::size_t size() const noexcept { return size_; }
+
+  static constexpr std::chrono::milliseconds deadline_tick{100};
 
  private:
   void wait();
   void drain();
   void unlink(watcher& w);
+  void link(watcher*& head, watcher& w);
+  void tick();
+  void sweep();
 
   boost::asio::posix::stream_descriptor epoll_;
   // One epoll_wait reads at most this many events; a turn reads until fewer
@@ -76,9 +99,13 @@ class ready_set {
   // for long: each batch is a bounded amount of work).
   std::array<epoll_event, 256> events_{};
   std::vector<watcher*> removed_;  // during a batch: skip their fetched events
+  std::vector<watcher*> due_;      // during a sweep: the watchers whose deadline passed
   bool in_batch_ = false;
   std::size_t size_ = 0;
-  watcher* head_ = nullptr;
+  watcher* head_ = nullptr;   // the watchers without a deadline
+  watcher* timed_ = nullptr;  // the watchers with one
+  boost::asio::steady_timer ticker_;
+  bool ticking_ = false;
 };
 
 }  // namespace hf::net

@@ -7,7 +7,6 @@
 #include <array>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/post.hpp>
-#include <boost/asio/steady_timer.hpp>
 #include <boost/smart_ptr/intrusive_ptr.hpp>
 #include <boost/smart_ptr/intrusive_ref_counter.hpp>
 #include <cerrno>
@@ -39,7 +38,8 @@ namespace {
 // frame, the peer's, a protocol error, a refused upgrade), it has this long
 // to finish (the peer's answer read, or our last frame written) before the
 // TCP connection is dropped: a peer that stops reading cannot keep the fd
-// and the unsent frames. A timer exists only while closing.
+// and the unsent frames. The deadlines are kept by the worker's ready set
+// (within its 100 ms tick), not by a timer per socket.
 constexpr auto close_timeout = std::chrono::seconds(5);
 // An upgrade waits this long for the cluster subscription of its user (one
 // Redis round trip when healthy) before it is refused with 503.
@@ -141,19 +141,12 @@ class session final : public hub::connection,
     // most subscribe_timeout. `ready` may run on any thread: it only posts.
     auto ready = [self = ref()] { asio::post(self->c_.ioc, [self] { self->open(); }); };
     if (c_.presence.socket_opening(user_id(), std::move(ready))) return open();
-    timer_ = std::make_unique<asio::steady_timer>(c_.ioc, subscribe_timeout);
-    timer_->async_wait([self = ref()](boost::system::error_code e) {
-      if (e || self->opened_ || self->closing_) return;
-      core::log_refusal(spdlog::level::warn,
-                        "upgrade refused: 503 (no cluster subscription for user {} within {} s)",
-                        core::printable(self->user_id()), subscribe_timeout.count());
-      self->refuse(503, "Service Unavailable");
-    });
+    deadline_in(subscribe_timeout);
   }
 
   void open() {
     if (fd_ < 0 || closing_) return;  // refused meanwhile (timeout)
-    if (timer_) timer_->cancel();
+    c_.ready.clear_deadline(*this);
     // Checked again now that the socket is about to count: parallel upgrades
     // of one user all passed run() while their subscriptions were pending.
     if (over_user_limit()) return;
@@ -193,6 +186,15 @@ class session final : public hub::connection,
       return;
     }
     read_more(read_budget);
+  }
+  void on_deadline() override {
+    if (opening_ && !closing_) {  // still waiting for the cluster subscription
+      core::log_refusal(spdlog::level::warn,
+                        "upgrade refused: 503 (no cluster subscription for user {} within {} s)",
+                        core::printable(user_id()), subscribe_timeout.count());
+      return refuse(503, "Service Unavailable");
+    }
+    drop();  // a close that did not finish in time
   }
   void abandon() override {
     // Shutdown: the worker's io_context runs no more. The set has let go.
@@ -238,7 +240,7 @@ class session final : public hub::connection,
   }
 
   bool heartbeat() override {
-    if (closing_) return true;  // the close timer bounds a closing socket
+    if (closing_) return true;  // the close deadline bounds a closing socket
     if (heard_) {
       heard_ = false;
       ping_out_ = false;
@@ -388,20 +390,16 @@ class session final : public hub::connection,
   }
 
   // The socket starts closing (once): no more data frames, and the close
-  // deadline is armed (reusing the upgrade's timer when there is one).
+  // deadline is set (replacing the upgrade's, if any).
   void begin_closing() {
     if (closing_) return;
     closing_ = true;
-    arm_timer(close_timeout);
+    deadline_in(close_timeout);
   }
-  // The one timer of an upgrading or closing socket: when it fires, the
-  // connection is dropped (a later arm cancels the earlier wait).
-  void arm_timer(std::chrono::seconds after) {
-    if (!timer_) timer_ = std::make_unique<asio::steady_timer>(c_.ioc);
-    timer_->expires_after(after);
-    timer_->async_wait([self = ref()](boost::system::error_code ec) {
-      if (!ec) self->drop();
-    });
+  // The one deadline of an upgrading or closing socket (on_deadline), kept
+  // by the worker's ready set: a later one replaces it.
+  void deadline_in(std::chrono::seconds after) {
+    c_.ready.set_deadline(*this, net::ready_set::clock::now() + after);
   }
 
   // Forgets every data frame not yet handed to the kernel (the in-flight
@@ -567,7 +565,7 @@ class session final : public hub::connection,
     if (::shutdown(fd_, SHUT_WR) != 0) return drop();
     lingering_ = true;
     reading_ = true;
-    arm_timer(linger_time);
+    deadline_in(linger_time);
     // What came meanwhile (the peer's FIN may have, unread): read in a turn
     // of its own, as this may run inside a read whose buffer is being parsed.
     asio::post(c_.ioc, [self = ref()] {
@@ -579,7 +577,6 @@ class session final : public hub::connection,
   void drop() {
     count_close();
     leave();
-    if (timer_) timer_->cancel();
     if (fd_ < 0) return;
     reading_ = false;
     c_.ready.remove(fd_, *this, true);
@@ -617,7 +614,6 @@ class session final : public hub::connection,
   };
   std::unique_ptr<write_state> flight_;
   std::size_t queued_bytes_ = 0;
-  std::unique_ptr<asio::steady_timer> timer_;  // only while upgrading or closing
   bool writing_ = false;
   std::uint8_t deflate_bits_ = 0;  // permessage-deflate: the server's window; 0: not negotiated
   bool opened_ = false;            // counted in ws_connects; its close is counted once

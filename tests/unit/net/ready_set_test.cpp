@@ -34,6 +34,12 @@ struct recorder final : ready_set::watcher {
     seen.push_back(events);
     if (then) then();
   }
+  int deadlines = 0;
+  std::function<void()> at_deadline;
+  void on_deadline() override {
+    ++deadlines;
+    if (at_deadline) at_deadline();
+  }
   void abandon() override { ++abandoned; }
   bool saw(std::uint32_t bit) const {
     for (auto e : seen)
@@ -166,5 +172,39 @@ TEST(ReadySet, AWatcherMayLeaveWhenItsDescriptorIsClosed) {
   p.a = -1;
   turn(ioc);
   EXPECT_TRUE(r.seen.empty());
+  EXPECT_EQ(set.size(), 0u);
+}
+
+TEST(ReadySet, DeadlinesFireOnceAfterTheirTimeAndCanBeReplacedOrCleared) {
+  boost::asio::io_context ioc(1);
+  ready_set set(ioc);
+  pair_of_fds p[4];
+  recorder r[4];
+  for (int i = 0; i < 4; ++i) ASSERT_TRUE(set.add(p[i].a, r[i]));
+  auto now = ready_set::clock::now();
+  using std::chrono::milliseconds;
+  set.set_deadline(r[0], now + milliseconds(50));
+  set.set_deadline(r[1], now + milliseconds(50));
+  set.clear_deadline(r[1]);  // cleared: never told
+  set.set_deadline(r[2], now + milliseconds(10));
+  set.set_deadline(r[2], now + milliseconds(400));  // replaced: later
+  // r[3]'s deadline removes r[0] from the set when both are due together.
+  set.set_deadline(r[3], now + milliseconds(50));
+  r[3].at_deadline = [&] {
+    if (r[0].deadlines == 0) set.remove(p[0].a, r[0]);
+  };
+  r[0].at_deadline = [&] { set.remove(p[3].a, r[3]); };
+  ioc.run_for(milliseconds(300));
+  EXPECT_EQ(r[0].deadlines + r[3].deadlines, 1);  // whichever went first removed the other
+  EXPECT_EQ(r[1].deadlines, 0);
+  EXPECT_EQ(r[2].deadlines, 0);  // not yet
+  ioc.restart();
+  ioc.run_for(milliseconds(300));
+  EXPECT_EQ(r[2].deadlines, 1);
+  EXPECT_EQ(set.size(), 3u);
+  ioc.restart();
+  ioc.run_for(milliseconds(250));  // nothing pending: the ticker has stopped
+  EXPECT_EQ(r[2].deadlines, 1);
+  for (int i = 0; i < 4; ++i) set.remove(p[i].a, r[i]);
   EXPECT_EQ(set.size(), 0u);
 }
