@@ -97,8 +97,8 @@ struct server::impl {
                                                  state, sampler));
     for (auto& w : workers) {
       sampler.list_.push_back(w.get());
-      w->http_ctx.hand_off = [this, wk = w.get()](net::stream_socket s, ws::upgrade up) {
-        hand_off(*wk, std::move(s), std::move(up));
+      w->http_ctx.hand_off = [this, wk = w.get()](int fd, ws::upgrade up) {
+        hand_off(*wk, fd, std::move(up));
       };
       w->shard.use_counters(&w->metrics);
       if (webhooks) {  // section 14
@@ -119,12 +119,9 @@ struct server::impl {
   // worker whose shard owns the user: there at once when that is `from`,
   // else the descriptor is posted to that worker (the user's state never
   // changes thread).
-  void hand_off(worker& from, net::stream_socket socket, ws::upgrade up) {
+  void hand_off(worker& from, int fd, ws::upgrade up) {
     std::size_t owner = the_hub->owner_index(up.user_id);
-    // Either way the descriptor leaves Asio: WebSockets wait in their
-    // worker's own epoll set (net/ready_set.hpp).
-    int fd = net::release(socket);
-    if (fd < 0) return;
+    // WebSockets wait in their worker's own epoll set (net/ready_set.hpp).
     if (owner == from.index) return ws::start_session(from.ws_ctx, fd, std::move(up));
     worker& target = *workers[owner];
     asio::post(target.ioc, [&target, fd, up = std::move(up)]() mutable {

@@ -50,6 +50,7 @@ struct worker {
         tokens(verifier),
         ready(std::make_unique<net::ready_set>(c)),
         accept_ctx{.ioc = c,
+                   .ready = *ready,
                    .max_connections = cfg.max_connections,
                    .live_sessions = ps.live_sessions,
                    .metrics = metrics,
@@ -74,8 +75,8 @@ struct worker {
                .presence = p,
                .stopping = ps.stopping,
                .live_sessions = ps.live_sessions} {
-    accept_ctx.serve = [this](net::stream_socket socket) {
-      http::start_session(http_ctx, std::move(socket));
+    accept_ctx.serve = [this](net::detached_socket socket) {
+      http::start_session(http_ctx, socket);
     };
   }
   worker(const worker&) = delete;

@@ -75,8 +75,9 @@ class worker_sampler {
 
 // Hands an authenticated upgrade to the WebSocket layer on the worker whose
 // shard owns up.user_id (this one or another). Installed by app/; called on
-// the upgrading session's thread, with a socket of that thread.
-using upgrade_handoff = std::function<void(net::stream_socket, ws::upgrade)>;
+// the upgrading session's thread, with the connection's descriptor (no
+// io_context watches it; the hand-off owns it).
+using upgrade_handoff = std::function<void(int, ws::upgrade)>;
 
 struct context {
   boost::asio::io_context& ioc;        // the worker's: sessions run and answers are written on it

@@ -27,9 +27,10 @@ class exchange {
   virtual void respond(response r) = 0;
 
   // For a WebSocket upgrade: the connection leaves the HTTP layer. Returns
-  // the socket and appends to `early_bytes` whatever arrived behind the
-  // request. Call on the session's thread, instead of respond.
-  virtual net::stream_socket take_connection(std::string& early_bytes) = 0;
+  // its descriptor (no io_context watches it any more; -1 when the
+  // connection is gone) and appends to `early_bytes` whatever arrived behind
+  // the request. Call on the session's thread, instead of respond.
+  virtual int take_connection(std::string& early_bytes) = 0;
 
   // A promise to answer by `by`: if respond has not been called then, the
   // session answers `fallback` itself (and runs `fired`, on its own thread),

@@ -1,12 +1,15 @@
 #include "http/session.hpp"
 
 #include <spdlog/spdlog.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/post.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/write.hpp>
 #include <chrono>
+#include <utility>
 
 #include "core/log.hpp"
 #include "core/text.hpp"
@@ -18,15 +21,17 @@ namespace asio = boost::asio;
 
 class session final : public std::enable_shared_from_this<session> {
  public:
-  session(context& c, net::stream_socket s)
+  session(context& c, net::detached_socket s)
       : c_(c),
-        socket_(std::move(s)),
+        raw_(s),
+        socket_(c.ioc),
         parser_({c.cfg.max_header_bytes, c.cfg.max_body_bytes, c.cfg.max_uri_bytes}),
         deadline_(c.ioc) {
     c_.sessions.insert(this);
     ++c_.live_sessions;
   }
   ~session() {
+    if (raw_.fd >= 0) ::close(raw_.fd);  // never registered nor taken
     c_.sessions.erase(this);
     --c_.live_sessions;
   }
@@ -37,7 +42,7 @@ class session final : public std::enable_shared_from_this<session> {
   void run() {
     std::span<char> room = parser_.prepare();
     boost::system::error_code ec;
-    std::size_t n = net::receive_now(socket_.native_handle(), room.data(), room.size(), ec);
+    std::size_t n = net::receive_now(raw_.fd, room.data(), room.size(), ec);
     if (ec && ec != asio::error::would_block) return close();
     parser_.commit(n);
     parse();
@@ -47,11 +52,26 @@ class session final : public std::enable_shared_from_this<session> {
   void stop() {
     close_after_answer_ = true;
     if (handling_) return;
+    if (raw_.fd >= 0) return void(::shutdown(raw_.fd, SHUT_RDWR));
     boost::system::error_code ec;
     socket_.shutdown(net::stream_socket::shutdown_both, ec);
     socket_.cancel(ec);
   }
 
+ private:
+  // The socket joins the io_context's reactor: the session is about to
+  // wait on it. False when that failed (the descriptor is closed then).
+  bool registered() {
+    if (raw_.fd < 0) return socket_.is_open();
+    boost::system::error_code ec;
+    socket_.assign(raw_.protocol, raw_.fd, ec);
+    if (ec) ::close(raw_.fd);
+    raw_.fd = -1;
+    return !ec;
+  }
+  bool open() const { return raw_.fd >= 0 || socket_.is_open(); }
+
+ public:
  private:
   // The exchange of one request (see http/exchange.hpp): `seq` ties every
   // answer to the request it was made for.
@@ -71,7 +91,7 @@ class session final : public std::enable_shared_from_this<session> {
         s->answer(seq, std::move(r));
       });
     }
-    net::stream_socket take_connection(std::string& early_bytes) override {
+    int take_connection(std::string& early_bytes) override {
       return s_->take_connection(seq_, early_bytes);
     }
     void backstop(std::chrono::steady_clock::time_point by, response fallback,
@@ -125,6 +145,7 @@ class session final : public std::enable_shared_from_this<session> {
     // The deadline passed while a completion was already queued (its cancel
     // found nothing to cancel): the request is out of time all the same.
     if (timed_out_) return on_read_error(asio::error::timed_out);
+    if (!registered()) return close();
     if (want_continue_) {
       // curl sends Expect: 100-continue for bodies over 1 KiB and waits a
       // second for this before sending the body anyway.
@@ -231,15 +252,16 @@ class session final : public std::enable_shared_from_this<session> {
     write(std::move(r));
   }
 
-  net::stream_socket take_connection(std::uint64_t seq, std::string& early_bytes) {
-    if (seq != seq_ || !handling_) return net::stream_socket(c_.ioc);
+  int take_connection(std::uint64_t seq, std::string& early_bytes) {
+    if (seq != seq_ || !handling_) return -1;
     handling_ = false;
     upgraded_ = true;
     deadline_.cancel();
     disarm_backstop();  // a wait kept from an earlier publish would hold this session
     if (backstop_) backstop_->cancel();
     early_bytes.append(parser_.after_head());
-    return std::move(socket_);
+    if (raw_.fd < 0) return net::release(socket_);  // it waited once: out of the reactor
+    return std::exchange(raw_.fd, -1);
   }
 
   // The backstop's wait holds the session (a strong reference), so the
@@ -281,7 +303,7 @@ class session final : public std::enable_shared_from_this<session> {
 
   // Writes one complete answer; then reads the next request or closes.
   void write(response r) {
-    if (upgraded_ || !socket_.is_open()) return;
+    if (upgraded_ || !open()) return;
     bool http10 = parser_.head_done() && parser_.version() == 10;
     bool request_keep = parser_.head_done() && parser_.keep_alive();
     r.keep_alive = r.keep_alive && request_keep && !close_after_answer_;
@@ -291,6 +313,7 @@ class session final : public std::enable_shared_from_this<session> {
     out_.clear();  // its capacity serves the next answer too
     serialize_to(out_, r, http10, static_cast<int>(c_.cfg.request_timeout.count() / 1000));
     arm_deadline();  // a peer that does not read its answer is cut off too
+    if (!registered()) return close();
     asio::async_write(socket_, asio::buffer(out_),
                       [self = shared_from_this()](boost::system::error_code ec, std::size_t) {
                         if (ec || !self->keep_ || self->close_after_answer_) return self->close();
@@ -305,12 +328,14 @@ class session final : public std::enable_shared_from_this<session> {
     deadline_.cancel();
     disarm_backstop();  // what it holds may hold this session
     if (backstop_) backstop_->cancel();
+    if (!open() || !registered()) return;
     net::linger_close(std::move(socket_), &c_.live_sessions);
   }
 
   context& c_;
-  net::stream_socket socket_;
-  request_parser parser_;  // the connection's input buffer and the request being read
+  net::detached_socket raw_;   // until registered(): the descriptor, no io_context state
+  net::stream_socket socket_;  // from registered() on
+  request_parser parser_;      // the connection's input buffer and the request being read
   protocol::route route_ = protocol::route::not_found;
   static constexpr auto no_deadline = std::chrono::steady_clock::time_point::max();
   asio::steady_timer deadline_;  // request_timeout for each read and write
@@ -331,8 +356,8 @@ class session final : public std::enable_shared_from_this<session> {
   bool close_after_answer_ = false;  // shutdown asked us to stop
 };
 
-void start_session(context& c, net::stream_socket socket) {
-  std::make_shared<session>(c, std::move(socket))->run();
+void start_session(context& c, net::detached_socket socket) {
+  std::make_shared<session>(c, socket)->run();
 }
 
 void stop_sessions(context& c) {

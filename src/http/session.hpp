@@ -10,9 +10,10 @@
 namespace hf::http {
 
 // Serves HTTP on `socket` on c's thread until the peer leaves, the
-// connection is upgraded, or the server stops. Call on c's thread; `socket`
-// must belong to c.ioc.
-void start_session(context& c, net::stream_socket socket);
+// connection is upgraded, or the server stops. Call on c's thread. The
+// socket is registered with c.ioc only when the session first waits on it
+// (a request that came whole, answered at once or upgraded, never waits).
+void start_session(context& c, net::detached_socket socket);
 
 // Stops every HTTP session of `c`: idle ones close now, busy ones after
 // their answer. Call on c's thread.

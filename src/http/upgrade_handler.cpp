@@ -40,8 +40,8 @@ void handle_upgrade(context& c, const request& req, exchange_ptr x) {
     up.deflate = n.params;
     up.extensions = std::move(n.response);
   }
-  net::stream_socket socket = x->take_connection(up.early_bytes);
-  c.hand_off(std::move(socket), std::move(up));
+  int fd = x->take_connection(up.early_bytes);
+  if (fd >= 0) c.hand_off(fd, std::move(up));
 }
 
 }  // namespace hf::http

@@ -19,6 +19,9 @@ class context;
 }
 }  // namespace boost::asio
 
+namespace hf::net {
+class ready_set;
+}
 namespace hf::metrics {
 struct counters;
 }
@@ -27,12 +30,14 @@ namespace hf::net {
 
 struct accept_context {
   boost::asio::io_context& ioc;      // the worker's: accepts, handshakes and pumps run on it
+  ready_set& ready;                  // the worker's: where the listening socket waits
   std::size_t max_connections;       // MAX_CONNECTIONS: 503 at this many (0: no cap)
   std::atomic<long>& live_sessions;  // open connections of the process (the drain waits for 0)
   metrics::counters& metrics;        // the worker's counters (refusals)
   // Serves a connection: an accepted TCP socket, or the plaintext end of a
-  // TLS front's socketpair. Called on ioc's thread with a socket of ioc.
-  std::function<void(stream_socket)> serve;
+  // TLS front's socketpair, not yet registered with ioc. Called on ioc's
+  // thread.
+  std::function<void(detached_socket)> serve;
   boost::asio::ssl::context* tls = nullptr;  // TLS_CERT_FILE/TLS_KEY_FILE: TLS first
 };
 

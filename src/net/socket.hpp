@@ -23,8 +23,11 @@ namespace hf::net {
 using stream_socket = boost::asio::basic_stream_socket<boost::asio::generic::stream_protocol,
                                                        boost::asio::io_context::executor_type>;
 
-// A socket between two threads: the descriptor and its protocol, owned by
-// nobody's io_context. Whoever holds one must adopt() it or close the fd.
+// A connected socket that no io_context watches: the descriptor and its
+// protocol. Accepted connections start as this (an io_context registers a
+// socket only when a session first has to wait on it: a WebSocket upgrade
+// whose request came whole never is). Whoever holds one must adopt() it or
+// close the fd.
 struct detached_socket {
   int fd = -1;
   boost::asio::generic::stream_protocol protocol{0, 0};

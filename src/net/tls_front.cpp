@@ -1,6 +1,7 @@
 #include "net/tls_front.hpp"
 
 #include <sys/socket.h>
+#include <unistd.h>
 
 #include <boost/asio/ssl.hpp>
 #include <boost/asio/steady_timer.hpp>
@@ -83,9 +84,12 @@ class tls_front : public std::enable_shared_from_this<tls_front> {
     plain_ = adopt(c_.ioc, {pair[0], unix_stream});
     // The session's end is a stream socket like any accepted one to the HTTP
     // layer (and keeps its family if it moves to another worker).
-    stream_socket session = adopt(c_.ioc, {pair[1], unix_stream});
-    if (!plain_.is_open() || !session.is_open()) return close_all();
-    c_.serve(std::move(session));
+    detached_socket session{pair[1], unix_stream};
+    if (!plain_.is_open()) {
+      ::close(session.fd);
+      return close_all();
+    }
+    c_.serve(session);
     counted_ = false;  // the session counts this connection now
     --c_.live_sessions;
     pump_in();

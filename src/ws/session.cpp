@@ -185,6 +185,7 @@ class session final : public hub::connection,
       read_ready_ = true;  // before open(): read there
       return;
     }
+    if (read_queued_) return;  // the posted continuation reads it (one chain of reads)
     read_more(read_budget);
   }
   void on_deadline() override {
@@ -363,12 +364,7 @@ class session final : public hub::connection,
   // client cannot hold up the other sockets and publishes of its worker.
   void read_more(std::size_t budget) {
     for (;;) {
-      if (budget == 0) {
-        asio::post(c_.ioc, [self = ref()] {
-          if (self->reading_ && self->fd_ >= 0) self->read_more(read_budget);
-        });
-        return;
-      }
+      if (budget == 0) return queue_read();
       std::size_t want = std::min(budget, read_buffer.size());
       boost::system::error_code ec;
       std::size_t n = net::receive_now(fd_, read_buffer.data(), want, ec);
@@ -568,7 +564,17 @@ class session final : public hub::connection,
     deadline_in(linger_time);
     // What came meanwhile (the peer's FIN may have, unread): read in a turn
     // of its own, as this may run inside a read whose buffer is being parsed.
+    queue_read();
+  }
+
+  // Reading goes on in a posted turn. One at a time: edges that come
+  // meanwhile leave it to that turn (else each would start a chain of its
+  // own, and a flooding socket would get a share per edge).
+  void queue_read() {
+    if (read_queued_) return;
+    read_queued_ = true;
     asio::post(c_.ioc, [self = ref()] {
+      self->read_queued_ = false;
       if (self->reading_ && self->fd_ >= 0) self->read_more(read_budget);
     });
   }
@@ -626,6 +632,7 @@ class session final : public hub::connection,
   bool read_ready_ = false;           // bytes arrived before open(): read them there
   bool peer_gone_ = false;            // the peer hung up: read until the end, not a short read
   bool lingering_ = false;            // after the last frame: reading only to throw away
+  bool read_queued_ = false;          // a read continues in a posted turn: edges wait for it
   bool announced_ = false;            // socket_opening was called: socket_closed is owed
 };
 
