@@ -91,11 +91,18 @@ void ready_set::tick() {
   ticker_.expires_after(deadline_tick);
   ticker_.async_wait([this](boost::system::error_code ec) {
     if (ec) return;  // the set is going away
+    // As for a batch of events: even if a watcher throws, ticking goes on.
+    struct again {
+      ready_set& s;
+      ~again() {
+        s.end_batch();
+        if (s.timed_)
+          s.tick();
+        else
+          s.ticking_ = false;
+      }
+    } guard{*this};
     sweep();
-    if (timed_)
-      tick();
-    else
-      ticking_ = false;
   });
 }
 
@@ -116,40 +123,47 @@ void ready_set::sweep() {
   for (watcher* w : due_)
     if (removed_.empty() || std::find(removed_.begin(), removed_.end(), w) == removed_.end())
       w->on_deadline();
-  in_batch_ = false;
-  removed_.clear();
 }
 
 // The set's own descriptor is readable while any socket in it has events;
 // Asio reports that (one readiness wait at a time), and drain() reads them.
+// One batch per turn: a full batch yields to the io_context's other work,
+// and the re-armed wait (Asio re-arms it with EPOLL_CTL_MOD, which reports
+// a set that is still ready at once) comes back for the rest.
 void ready_set::wait() {
   epoll_.async_wait(asio::posix::stream_descriptor::wait_read,
                     [this](boost::system::error_code ec) {
                       if (ec) return;  // the io_context is going away
+                      // Whatever a watcher does (even throw: the worker
+                      // survives it), the set ends its batch and waits again.
+                      struct again {
+                        ready_set& s;
+                        ~again() {
+                          s.end_batch();
+                          s.wait();
+                        }
+                      } guard{*this};
                       drain();
-                      wait();
                     });
 }
 
+void ready_set::end_batch() noexcept {
+  in_batch_ = false;
+  // The next batch is fetched after these removals: the kernel reports
+  // none of their descriptors, and a new watcher at a reused address is
+  // not skipped.
+  removed_.clear();
+}
+
 void ready_set::drain() {
-  for (;;) {
-    int n =
-        ::epoll_wait(epoll_.native_handle(), events_.data(), static_cast<int>(events_.size()), 0);
-    if (n <= 0) return;
-    in_batch_ = true;
-    for (int i = 0; i < n; ++i) {
-      auto* w = static_cast<watcher*>(events_[static_cast<std::size_t>(i)].data.ptr);
-      // Removed during this batch (and maybe destroyed): its events are stale.
-      if (!removed_.empty() && std::find(removed_.begin(), removed_.end(), w) != removed_.end())
-        continue;
-      w->on_ready(events_[static_cast<std::size_t>(i)].events);
-    }
-    in_batch_ = false;
-    // The next batch is fetched after these removals: the kernel reports
-    // none of their descriptors, and a new watcher at a reused address is
-    // not skipped.
-    removed_.clear();
-    if (static_cast<std::size_t>(n) < events_.size()) return;
+  int n = ::epoll_wait(epoll_.native_handle(), events_.data(), static_cast<int>(events_.size()), 0);
+  in_batch_ = true;
+  for (int i = 0; i < n; ++i) {
+    auto* w = static_cast<watcher*>(events_[static_cast<std::size_t>(i)].data.ptr);
+    // Removed during this batch (and maybe destroyed): its events are stale.
+    if (!removed_.empty() && std::find(removed_.begin(), removed_.end(), w) != removed_.end())
+      continue;
+    w->on_ready(events_[static_cast<std::size_t>(i)].events);
   }
 }
 

@@ -82,6 +82,8 @@ class ready_set {
 
   // Sockets in the set.
   std::size_t size() const noexcept { return size_; }
+  // Some deadline is pending: the ticker runs.
+  bool ticking() const noexcept { return ticking_; }
 
   static constexpr std::chrono::milliseconds deadline_tick{100};
 
@@ -92,11 +94,12 @@ class ready_set {
   void link(watcher*& head, watcher& w);
   void tick();
   void sweep();
+  void end_batch() noexcept;
 
   boost::asio::posix::stream_descriptor epoll_;
-  // One epoll_wait reads at most this many events; a turn reads until fewer
-  // come back (so one busy turn cannot starve the io_context's other work
-  // for long: each batch is a bounded amount of work).
+  // One epoll_wait reads at most this many events, and a turn handles one
+  // batch (so a busy set cannot starve the io_context's other work: each
+  // batch is a bounded amount of work).
   std::array<epoll_event, 256> events_{};
   std::vector<watcher*> removed_;  // during a batch: skip their fetched events
   std::vector<watcher*> due_;      // during a sweep: the watchers whose deadline passed

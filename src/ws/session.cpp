@@ -486,8 +486,10 @@ class session final : public hub::connection,
     pong_at_ = no_pong;
     if (ec) {
       // Handled later: this may run inside the hub's delivery loop, which a
-      // detach must not change under it.
+      // detach must not change under it. The failed flight stays until
+      // then: nothing else may finish it (continue_write leaves it alone).
       start_flight({});
+      flight_->failed = true;
       asio::post(c_.ioc, [self = ref(), ec] { self->on_write(ec); });
       return;
     }
@@ -519,7 +521,7 @@ class session final : public hub::connection,
   // a partial write). Posted, not called in place, where it may run inside
   // the hub's delivery loop.
   void continue_write() {
-    if (!flight_ || fd_ < 0) return;
+    if (!flight_ || flight_->failed || fd_ < 0) return;
     write_state& f = *flight_;
     while (f.next < f.buffers.size()) {
       boost::system::error_code ec;
@@ -534,6 +536,7 @@ class session final : public hub::connection,
   }
 
   void on_write(boost::system::error_code ec) {
+    if (!flight_) return;  // finished already
     writing_ = false;
     for (const auto& item : flight_->items)
       if (item.header_len) queued_bytes_ -= item.text->size();
@@ -613,6 +616,7 @@ class session final : public hub::connection,
     std::vector<out_item> items;
     std::vector<asio::const_buffer> buffers;
     std::size_t next = 0;  // the first buffer not wholly sent
+    bool failed = false;   // the send failed: on_write(error) is posted
     void advance(std::size_t n) {
       while (next < buffers.size() && n >= buffers[next].size()) n -= buffers[next++].size();
       if (next < buffers.size()) buffers[next] += n;

@@ -84,34 +84,30 @@ TEST(ReadySet, AWatcherRemovedDuringATurnHearsNothingMore) {
   boost::asio::io_context ioc(1);
   ready_set set(ioc);
   pair_of_fds p1, p2;
-  auto first = std::make_unique<recorder>();
-  auto second = std::make_unique<recorder>();
-  ASSERT_TRUE(set.add(p1.a, *first));
-  ASSERT_TRUE(set.add(p2.a, *second));
+  recorder first, second;
+  ASSERT_TRUE(set.add(p1.a, first));
+  ASSERT_TRUE(set.add(p2.a, second));
   turn(ioc);  // the initial EPOLLOUT edges
-  first->seen.clear();
-  second->seen.clear();
+  first.seen.clear();
+  second.seen.clear();
   // Both become readable in the same turn; whichever is told first removes
-  // (and destroys) the other, whose fetched event must not be delivered.
-  first->then = [&] {
-    if (second) {
-      set.remove(p2.a, *second);
-      second.reset();
-    }
+  // the other, whose fetched event must not be delivered (it could be
+  // destroyed by then; here it is kept, to see that it heard nothing).
+  bool removed_one = false;
+  first.then = [&] {
+    if (!removed_one) set.remove(p2.a, second), removed_one = true;
   };
-  second->then = [&] {
-    if (first) {
-      set.remove(p1.a, *first);
-      first.reset();
-    }
+  second.then = [&] {
+    if (!removed_one) set.remove(p1.a, first), removed_one = true;
   };
   ASSERT_EQ(::write(p1.b, "x", 1), 1);
   ASSERT_EQ(::write(p2.b, "y", 1), 1);
   turn(ioc);
-  EXPECT_TRUE((first == nullptr) != (second == nullptr));  // exactly one was told
+  EXPECT_TRUE(removed_one);
+  EXPECT_TRUE(first.seen.empty() != second.seen.empty());  // exactly one was told
   EXPECT_EQ(set.size(), 1u);
-  if (first) set.remove(p1.a, *first);
-  if (second) set.remove(p2.a, *second);
+  set.remove(p1.a, first);
+  set.remove(p2.a, second);
 }
 
 TEST(ReadySet, MoreReadySocketsThanOneBatchAreAllTold) {
@@ -181,29 +177,36 @@ TEST(ReadySet, DeadlinesFireOnceAfterTheirTimeAndCanBeReplacedOrCleared) {
   pair_of_fds p[4];
   recorder r[4];
   for (int i = 0; i < 4; ++i) ASSERT_TRUE(set.add(p[i].a, r[i]));
+  EXPECT_FALSE(set.ticking());
   auto now = ready_set::clock::now();
   using std::chrono::milliseconds;
   set.set_deadline(r[0], now + milliseconds(50));
   set.set_deadline(r[1], now + milliseconds(50));
   set.clear_deadline(r[1]);  // cleared: never told
   set.set_deadline(r[2], now + milliseconds(10));
-  set.set_deadline(r[2], now + milliseconds(400));  // replaced: later
+  set.set_deadline(r[2], now + milliseconds(1500));  // replaced: later
   // r[3]'s deadline removes r[0] from the set when both are due together.
   set.set_deadline(r[3], now + milliseconds(50));
   r[3].at_deadline = [&] {
     if (r[0].deadlines == 0) set.remove(p[0].a, r[0]);
   };
   r[0].at_deadline = [&] { set.remove(p[3].a, r[3]); };
-  ioc.run_for(milliseconds(300));
+  EXPECT_TRUE(set.ticking());
+  ioc.run_for(milliseconds(400));
   EXPECT_EQ(r[0].deadlines + r[3].deadlines, 1);  // whichever went first removed the other
   EXPECT_EQ(r[1].deadlines, 0);
   EXPECT_EQ(r[2].deadlines, 0);  // not yet
-  ioc.restart();
-  ioc.run_for(milliseconds(300));
+  EXPECT_TRUE(set.ticking());
+  while (r[2].deadlines == 0 && ready_set::clock::now() < now + milliseconds(5000)) {
+    ioc.restart();
+    ioc.run_for(milliseconds(50));
+  }
   EXPECT_EQ(r[2].deadlines, 1);
+  EXPECT_GE(ready_set::clock::now(), now + milliseconds(1500));  // not before its time
   EXPECT_EQ(set.size(), 3u);
   ioc.restart();
-  ioc.run_for(milliseconds(250));  // nothing pending: the ticker has stopped
+  ioc.run_for(milliseconds(250));
+  EXPECT_FALSE(set.ticking());  // nothing pending: the ticker has stopped
   EXPECT_EQ(r[2].deadlines, 1);
   for (int i = 0; i < 4; ++i) set.remove(p[i].a, r[i]);
   EXPECT_EQ(set.size(), 0u);
