@@ -26,6 +26,7 @@
 #include "protocol/vocabulary.hpp"
 #include "ws/frame.hpp"
 #include "ws/handshake.hpp"
+#include "ws/outbox.hpp"
 
 namespace hf::ws {
 namespace asio = boost::asio;
@@ -179,7 +180,7 @@ class session final : public hub::connection,
   // net::ready_set::watcher
   void on_ready(std::uint32_t events) override {
     if (events & (EPOLLRDHUP | EPOLLHUP | EPOLLERR)) peer_gone_ = true;
-    if (flight_ && (events & (EPOLLOUT | EPOLLHUP | EPOLLERR))) continue_write();
+    if (box_.in_flight() && (events & (EPOLLOUT | EPOLLHUP | EPOLLERR))) continue_write();
     if (!(events & (EPOLLIN | EPOLLRDHUP | EPOLLHUP | EPOLLERR)) || fd_ < 0) return;
     if (!reading_) {
       read_ready_ = true;  // before open(): read there
@@ -207,11 +208,11 @@ class session final : public hub::connection,
   // hub::connection
   hub::send_status send_text(hub::shared_text text) override {
     if (closing_ || fd_ < 0) return hub::send_status::closed;
-    if (queued_bytes_ + text->size() > c_.cfg.max_queued_bytes ||
-        queue_.size() >= c_.cfg.max_queued_messages) {
+    if (box_.bytes() + text->size() > c_.cfg.max_queued_bytes ||
+        box_.frames() >= c_.cfg.max_queued_messages) {
       core::log_refusal(spdlog::level::warn,
                         "closing socket of user {}: slow consumer ({} bytes, {} frames queued)",
-                        core::printable(user_id()), queued_bytes_, queue_.size());
+                        core::printable(user_id()), box_.bytes(), box_.frames());
       c_.metrics.refused(limit_kind::slow_consumer_1008);
       close(close_reason::slow_consumer);
       return hub::send_status::dropped;
@@ -266,16 +267,9 @@ class session final : public hub::connection,
   void on_text(std::string_view message) override { c_.shard.on_text(*this, message); }
   void on_ping(std::string_view payload) override {
     if (closing_) return;
-    auto pong = std::make_shared<const std::string>(make_frame(op_pong, payload));
-    // RFC 6455 5.5.3: a pong may answer only the most recent of several
-    // pings. A queued, unsent pong is replaced, so a ping flood costs one
-    // frame of memory, not one per ping.
-    if (pong_at_ < queue_.size()) {
-      queue_[pong_at_].text = std::move(pong);
-      return;
-    }
-    pong_at_ = static_cast<std::uint32_t>(queue_.size());
-    enqueue_raw(std::move(pong));
+    hub::shared_text pong = std::make_shared<const std::string>(make_frame(op_pong, payload));
+    if (box_.replace_pong(pong)) return;  // one unsent pong answers them all
+    push(outbox::raw(std::move(pong)), true);
   }
   void on_close(std::uint16_t code, std::string_view) override {
     if (!closing_) reason_ = close_reason::client_close;
@@ -305,7 +299,7 @@ class session final : public hub::connection,
     drop_queue();
     if (!close_sent)
       return enqueue_raw(std::make_shared<const std::string>(make_close_frame(code, why)));
-    if (!writing_ && queue_.empty()) linger();  // it is out already: nothing to wait for
+    if (!writing_ && !box_.queued()) linger();  // it is out already: nothing to wait for
   }
 
  private:
@@ -347,12 +341,6 @@ class session final : public hub::connection,
     begin_closing();
     enqueue_raw(std::make_shared<const std::string>(refusal_response(status, text)));
   }
-
-  struct out_item {
-    hub::shared_text text;
-    std::array<char, 10> header{};
-    std::uint8_t header_len = 0;  // 0: `text` is raw bytes (101 answer, control frames)
-  };
 
   // Reads what is there into the worker's buffer, up to `budget` bytes in
   // this turn, and feeds it to the reader (or, lingering, throws it away).
@@ -399,150 +387,97 @@ class session final : public hub::connection,
   }
 
   // Forgets every data frame not yet handed to the kernel (the in-flight
-  // write finishes). Raw bytes stay, in order: the 101 still corked in open()
-  // must precede a close that a frame sent with the upgrade caused, and a
-  // queued ping or pong may precede a close frame.
-  void drop_queue() {
-    std::erase_if(queue_, [this](const out_item& item) {
-      if (!item.header_len) return false;
-      queued_bytes_ -= item.text->size();
-      return true;
-    });
-    pong_at_ = no_pong;
-  }
+  // write finishes; raw bytes stay: outbox::drop_data).
+  void drop_queue() { box_.drop_data(); }
 
   void enqueue(opcode op, hub::shared_text text, bool compressed = false) {
-    out_item item;
-    item.header_len =
-        static_cast<std::uint8_t>(encode_header(item.header.data(), op, text->size(), compressed));
-    queued_bytes_ += text->size();
-    item.text = std::move(text);
-    push(std::move(item));
+    push(outbox::data(op, std::move(text), compressed));
   }
-  void enqueue_raw(hub::shared_text bytes) {
-    out_item item;
-    item.text = std::move(bytes);
-    push(std::move(item));
-  }
+  void enqueue_raw(hub::shared_text bytes) { push(outbox::raw(std::move(bytes))); }
 
-  void push(out_item item) {
-    if (writing_ || !queue_.empty() || fd_ < 0) {
-      queue_.push_back(std::move(item));
+  void push(outbox::frame f, bool pong = false) {
+    if (writing_ || box_.queued() || fd_ < 0) {
+      box_.push(std::move(f), pong);
       if (!writing_) do_write();
       return;
     }
     // The usual case, nothing waiting: the frame goes to the kernel from
-    // here, and the queue (and its memory) is not touched. An idle socket
+    // here, and the outbox (and its memory) is not touched. An idle socket
     // holds no queue memory.
     std::array<asio::const_buffer, 2> b;
-    std::size_t k = 0;
-    if (item.header_len) b[k++] = asio::const_buffer(item.header.data(), item.header_len);
-    b[k++] = asio::const_buffer(item.text->data(), item.text->size());
-    std::size_t total = item.header_len + item.text->size();
+    std::size_t total = 0;
+    std::size_t k = outbox::buffers_of(f, b, total);
     boost::system::error_code ec;
     std::size_t n = net::send_now(fd_, std::span<const asio::const_buffer>(b.data(), k), ec);
     if (!ec && n == total) {
       c_.metrics.ws_bytes_out += n;
-      if (item.header_len) queued_bytes_ -= item.text->size();
-      pong_at_ = no_pong;
       return after_write();
     }
-    // What the kernel did not take (all or part) waits in the queue.
-    queue_.push_back(std::move(item));
-    std::size_t ignored;
-    settle(gather(ignored), total, n, ec);
+    // What the kernel did not take (all or part) waits in the outbox.
+    box_.push(std::move(f), pong);
+    settle(box_.gather(total), total, n, ec);
   }
 
   // Everything queued goes out in one gathered write: several envelopes for
   // one socket cost one sendmsg. The kernel usually takes it all, and then
-  // nothing is kept. What it does not take waits, in a write_state of its
-  // own, for the set to say there is room again (continue_write).
+  // nothing is kept. What it does not take waits, as the outbox's flight,
+  // for the set to say there is room again (continue_write).
   void do_write() {
-    if (queue_.empty() || fd_ < 0) return;
+    if (!box_.queued() || fd_ < 0) return;
     std::size_t total = 0;
-    std::vector<asio::const_buffer>& buffers = gather(total);
+    std::vector<asio::const_buffer>& buffers = box_.gather(total);
     boost::system::error_code ec;
     std::size_t n = net::send_now(fd_, buffers, ec);
     settle(buffers, total, n, ec);
-  }
-
-  // The queue as buffers (in a scratch vector of the thread), and its size.
-  std::vector<asio::const_buffer>& gather(std::size_t& total) {
-    thread_local std::vector<asio::const_buffer> buffers;
-    buffers.clear();
-    total = 0;
-    for (const auto& item : queue_) {
-      if (item.header_len) buffers.emplace_back(item.header.data(), item.header_len);
-      buffers.emplace_back(item.text->data(), item.text->size());
-      total += item.header_len + item.text->size();
-    }
-    return buffers;
   }
 
   // After a send of the queue's `buffers` (`total` bytes) that took `n`.
   void settle(std::vector<asio::const_buffer>& buffers, std::size_t total, std::size_t n,
               boost::system::error_code ec) {
     if (ec == asio::error::would_block) n = 0, ec = {};
-    pong_at_ = no_pong;
     if (ec) {
       // Handled later: this may run inside the hub's delivery loop, which a
       // detach must not change under it. The failed flight stays until
       // then: nothing else may finish it (continue_write leaves it alone).
-      start_flight({});
-      flight_->failed = true;
+      writing_ = true;
+      box_.start_flight({}, 0, true);
       asio::post(c_.ioc, [self = ref(), ec] { self->on_write(ec); });
       return;
     }
     c_.metrics.ws_bytes_out += n;
     if (n == total) {
-      for (const auto& item : queue_)
-        if (item.header_len) queued_bytes_ -= item.text->size();
-      // Its memory goes too: the queue is used only when frames pile up
-      // (behind a partial write, or corked in open()).
-      std::vector<out_item>().swap(queue_);
+      box_.sent_all();
       return after_write();
     }
-    start_flight(buffers);
-    flight_->advance(n);
+    writing_ = true;
+    box_.start_flight(buffers, n, false);
     // More than one sendmsg's buffers were queued, or the kernel is full:
     // either way the next call says which.
     if (n) asio::post(c_.ioc, [self = ref()] { self->continue_write(); });
-  }
-
-  // The queue becomes the write in flight; new frames queue behind it.
-  void start_flight(std::span<const asio::const_buffer> rest) {
-    writing_ = true;
-    flight_ = std::make_unique<write_state>();
-    flight_->items.swap(queue_);
-    flight_->buffers.assign(rest.begin(), rest.end());
   }
 
   // The write in flight goes on: called when the set reports room (or after
   // a partial write). Posted, not called in place, where it may run inside
   // the hub's delivery loop.
   void continue_write() {
-    if (!flight_ || flight_->failed || fd_ < 0) return;
-    write_state& f = *flight_;
-    while (f.next < f.buffers.size()) {
+    if (!box_.in_flight() || box_.flight_failed() || fd_ < 0) return;
+    while (!box_.flight_done()) {
       boost::system::error_code ec;
-      std::size_t n =
-          net::send_now(fd_, std::span<const asio::const_buffer>(f.buffers).subspan(f.next), ec);
+      std::size_t n = net::send_now(fd_, box_.unsent(), ec);
       if (ec == asio::error::would_block) return;  // the next EPOLLOUT edge
       if (ec) return on_write(ec);
       c_.metrics.ws_bytes_out += n;
-      f.advance(n);
+      box_.advance(n);
     }
     on_write({});
   }
 
   void on_write(boost::system::error_code ec) {
-    if (!flight_) return;  // finished already
+    if (!box_.in_flight()) return;  // finished already
     writing_ = false;
-    for (const auto& item : flight_->items)
-      if (item.header_len) queued_bytes_ -= item.text->size();
-    flight_.reset();
+    box_.end_flight();
     if (ec) return drop();  // broken connection: no close frame can reach the peer
-    if (!queue_.empty()) return do_write();
+    if (box_.queued()) return do_write();
     after_write();
   }
 
@@ -604,26 +539,13 @@ class session final : public hub::connection,
   }
 
   session_context& c_;
+  // Bounded by cfg.max_queued_bytes and cfg.max_queued_messages. The
+  // descriptor after it lives in its tail padding.
+  [[no_unique_address]] outbox box_;
   int fd_;  // -1 once dropped
-  static constexpr std::uint32_t no_pong = UINT32_MAX;
-  std::uint32_t pong_at_ = no_pong;  // index in queue_ of an unsent pong (< max_queued_messages)
   frame_reader reader_;
   boost::intrusive_ptr<session> self_;  // while in the ready set: the set's hold
   std::unique_ptr<upgrade> opening_;    // the handshake's leftovers, until open()
-  std::vector<out_item> queue_;  // bounded by cfg.max_queued_bytes and cfg.max_queued_messages
-  // A write the kernel did not take at once: its frames and what is left of them.
-  struct write_state {
-    std::vector<out_item> items;
-    std::vector<asio::const_buffer> buffers;
-    std::size_t next = 0;  // the first buffer not wholly sent
-    bool failed = false;   // the send failed: on_write(error) is posted
-    void advance(std::size_t n) {
-      while (next < buffers.size() && n >= buffers[next].size()) n -= buffers[next++].size();
-      if (next < buffers.size()) buffers[next] += n;
-    }
-  };
-  std::unique_ptr<write_state> flight_;
-  std::size_t queued_bytes_ = 0;
   bool writing_ = false;
   std::uint8_t deflate_bits_ = 0;  // permessage-deflate: the server's window; 0: not negotiated
   bool opened_ = false;            // counted in ws_connects; its close is counted once

@@ -1,0 +1,110 @@
+#include "ws/outbox.hpp"
+
+#include <algorithm>
+
+namespace hf::ws {
+namespace asio = boost::asio;
+
+outbox::frame outbox::data(opcode op, hub::shared_text text, bool compressed) {
+  frame f;
+  f.header_len =
+      static_cast<std::uint8_t>(encode_header(f.header.data(), op, text->size(), compressed));
+  f.text = std::move(text);
+  return f;
+}
+
+outbox::frame outbox::raw(hub::shared_text bytes) {
+  frame f;
+  f.text = std::move(bytes);
+  return f;
+}
+
+std::size_t outbox::buffers_of(const frame& f, std::array<asio::const_buffer, 2>& out,
+                               std::size_t& total) {
+  std::size_t k = 0;
+  if (f.header_len) out[k++] = asio::const_buffer(f.header.data(), f.header_len);
+  out[k++] = asio::const_buffer(f.text->data(), f.text->size());
+  total = f.header_len + f.text->size();
+  return k;
+}
+
+void outbox::push(frame f, bool pong) {
+  if (f.header_len) bytes_ += f.text->size();
+  if (pong) pong_at_ = static_cast<std::uint32_t>(queue_.size());
+  queue_.push_back(std::move(f));
+}
+
+bool outbox::replace_pong(hub::shared_text& pong) noexcept {
+  if (pong_at_ >= queue_.size()) return false;
+  queue_[pong_at_].text = std::move(pong);
+  return true;
+}
+
+void outbox::drop_data() {
+  std::erase_if(queue_, [this](const frame& f) {
+    if (!f.header_len) return false;
+    bytes_ -= f.text->size();
+    return true;
+  });
+  pong_at_ = no_pong;
+}
+
+std::vector<asio::const_buffer>& outbox::gather(std::size_t& total) const {
+  thread_local std::vector<asio::const_buffer> buffers;
+  buffers.clear();
+  total = 0;
+  for (const frame& f : queue_) {
+    if (f.header_len) buffers.emplace_back(f.header.data(), f.header_len);
+    buffers.emplace_back(f.text->data(), f.text->size());
+    total += f.header_len + f.text->size();
+  }
+  return buffers;
+}
+
+std::size_t outbox::data_bytes(const std::vector<frame>& frames) const noexcept {
+  std::size_t n = 0;
+  for (const frame& f : frames)
+    if (f.header_len) n += f.text->size();
+  return n;
+}
+
+void outbox::sent_all() {
+  bytes_ -= data_bytes(queue_);
+  std::vector<frame>().swap(queue_);
+  pong_at_ = no_pong;
+}
+
+void outbox::start_flight(std::span<const asio::const_buffer> rest, std::size_t taken,
+                          bool failed) {
+  flight_ = std::make_unique<flight>();
+  flight_->frames.swap(queue_);
+  flight_->buffers.assign(rest.begin(), rest.end());
+  flight_->failed = failed;
+  pong_at_ = no_pong;  // a pong in flight is on its way
+  advance(taken);
+}
+
+std::span<const asio::const_buffer> outbox::unsent() const noexcept {
+  if (!flight_) return {};
+  return std::span<const asio::const_buffer>(flight_->buffers).subspan(flight_->next);
+}
+
+void outbox::advance(std::size_t taken) noexcept {
+  if (!flight_) return;
+  flight& f = *flight_;
+  while (f.next < f.buffers.size() && taken >= f.buffers[f.next].size())
+    taken -= f.buffers[f.next++].size();
+  if (f.next < f.buffers.size()) f.buffers[f.next] += taken;
+}
+
+bool outbox::flight_done() const noexcept {
+  return !flight_ || flight_->next >= flight_->buffers.size();
+}
+
+void outbox::end_flight() {
+  if (!flight_) return;
+  bytes_ -= data_bytes(flight_->frames);
+  flight_.reset();
+}
+
+}  // namespace hf::ws
