@@ -1,10 +1,10 @@
-// The connected socket every session works on, and the few things done to a
-// socket outside a session: handing it to another worker's thread, and the
+// The connected socket the HTTP sessions work on, a socket no io_context
+// watches yet (an accepted connection, an upgrade's descriptor on its way to
+// the WebSocket layer), the sends and receives that never wait, and the
 // lingering close after a final answer.
 //
 // Sessions use a generic stream socket, so a TCP connection and the
-// AF_UNIX end of a TLS front's socketpair are the same type to them, and a
-// socket keeps its real address family when it changes thread.
+// AF_UNIX end of a TLS front's socketpair are the same type to them.
 #pragma once
 
 #include <atomic>
