@@ -3,6 +3,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <boost/asio/post.hpp>
 #include <stdexcept>
 
 namespace hf::net {
@@ -19,6 +20,8 @@ int make_epoll() {
 ready_set::ready_set(asio::io_context& ioc) : epoll_(ioc, make_epoll()), ticker_(ioc) { wait(); }
 
 ready_set::~ready_set() {
+  flushes_.clear();
+  flushing_.clear();
   for (watcher** list : {&head_, &timed_})
     while (*list) {
       watcher* w = *list;
@@ -49,6 +52,36 @@ void ready_set::remove(int fd, watcher& w, bool closing) {
   if (!closing) ::epoll_ctl(epoll_.native_handle(), EPOLL_CTL_DEL, fd, nullptr);
   unlink(w);
   if (in_batch_) removed_.push_back(&w);
+  // A flush it asked for is cancelled. The lists hold only this turn's
+  // writers, and a removal while they are not empty is rare (a socket
+  // dropped in the turn it was written to).
+  for (std::vector<watcher*>* list : {&flushes_, &flushing_})
+    std::replace(list->begin(), list->end(), &w, static_cast<watcher*>(nullptr));
+}
+
+void ready_set::flush_later(watcher& w) {
+  if (flushes_.empty()) asio::post(epoll_.get_executor(), [this] { run_flushes(); });
+  flushes_.push_back(&w);
+}
+
+void ready_set::run_flushes() {
+  flushing_.swap(flushes_);  // who asks from here on is told in the next turn
+  // If a watcher throws, the ones after it are told in a turn of their own
+  // (each is owed its flush: it asks only once).
+  struct rest {
+    ready_set& s;
+    std::size_t next = 0;
+    ~rest() {
+      for (std::size_t i = next; i < s.flushing_.size(); ++i)
+        if (s.flushing_[i]) s.flush_later(*s.flushing_[i]);
+      s.flushing_.clear();
+      // After a turn that wrote to very many sockets (a heartbeat sweep's
+      // pings), the list does not keep that much memory.
+      if (s.flushing_.capacity() > 4096) std::vector<watcher*>().swap(s.flushing_);
+    }
+  } guard{*this};
+  while (guard.next < flushing_.size())
+    if (watcher* w = flushing_[guard.next++]) w->on_flush();
 }
 
 void ready_set::unlink(watcher& w) {

@@ -41,6 +41,8 @@ class ready_set {
     // must close its descriptor and release what it holds. It may destroy
     // itself.
     virtual void abandon() = 0;
+    // The end of the turn in which the watcher asked for it (flush_later).
+    virtual void on_flush() {}
 
    protected:
     ~watcher() = default;
@@ -80,6 +82,15 @@ class ready_set {
   void set_deadline(watcher& w, clock::time_point at);
   void clear_deadline(watcher& w);
 
+  // Tells `w` (in the set) on_flush() at the end of this turn: after the
+  // handlers already queued on the io_context, in one posted handler for
+  // every watcher that asked. So what a socket is given during a turn can
+  // leave in one write at its end (as uSockets corks a socket), however many
+  // publishes gave it something, and a publish is answered before its
+  // deliveries are written. Ask once until on_flush (the watcher keeps
+  // track); a removal cancels it.
+  void flush_later(watcher& w);
+
   // Sockets in the set.
   std::size_t size() const noexcept { return size_; }
   // Some deadline is pending: the ticker runs.
@@ -95,6 +106,7 @@ class ready_set {
   void tick();
   void sweep();
   void end_batch() noexcept;
+  void run_flushes();
 
   boost::asio::posix::stream_descriptor epoll_;
   // One epoll_wait reads at most this many events, and a turn handles one
@@ -103,6 +115,11 @@ class ready_set {
   std::array<epoll_event, 256> events_{};
   std::vector<watcher*> removed_;  // during a batch: skip their fetched events
   std::vector<watcher*> due_;      // during a sweep: the watchers whose deadline passed
+  // The watchers that asked for on_flush in this turn, and (during
+  // run_flushes) the ones being told; a removed one's entry is null. At most
+  // one entry per socket in the set.
+  std::vector<watcher*> flushes_;
+  std::vector<watcher*> flushing_;
   bool in_batch_ = false;
   std::size_t size_ = 0;
   watcher* head_ = nullptr;   // the watchers without a deadline

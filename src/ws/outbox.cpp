@@ -19,15 +19,6 @@ outbox::frame outbox::raw(hub::shared_text bytes) {
   return f;
 }
 
-std::size_t outbox::buffers_of(const frame& f, std::array<asio::const_buffer, 2>& out,
-                               std::size_t& total) {
-  std::size_t k = 0;
-  if (f.header_len) out[k++] = asio::const_buffer(f.header.data(), f.header_len);
-  out[k++] = asio::const_buffer(f.text->data(), f.text->size());
-  total = f.header_len + f.text->size();
-  return k;
-}
-
 void outbox::push(frame f, bool pong) {
   if (f.header_len) bytes_ += f.text->size();
   if (pong) pong_at_ = static_cast<std::uint32_t>(queue_.size());
@@ -70,8 +61,13 @@ std::size_t outbox::data_bytes(const std::vector<frame>& frames) const noexcept 
 
 void outbox::sent_all() {
   bytes_ -= data_bytes(queue_);
-  std::vector<frame>().swap(queue_);
+  queue_.clear();
+  if (queue_.capacity() > kept_frames) trim();
   pong_at_ = no_pong;
+}
+
+void outbox::trim() noexcept {
+  if (queue_.empty()) std::vector<frame>().swap(queue_);
 }
 
 void outbox::start_flight(std::span<const asio::const_buffer> rest, std::size_t taken,

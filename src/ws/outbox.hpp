@@ -30,10 +30,6 @@ class outbox {
   static frame data(opcode op, hub::shared_text text, bool compressed);
   // Bytes sent as they are (the 101, a refusal, ping, pong, close).
   static frame raw(hub::shared_text bytes);
-  // The frame as buffers for one send (header and text).
-  static std::size_t buffers_of(const frame& f, std::array<boost::asio::const_buffer, 2>& out,
-                                std::size_t& total);
-
   // Payload bytes of the data frames queued or in flight.
   std::size_t bytes() const noexcept { return bytes_; }
   // Frames queued (not in flight).
@@ -57,9 +53,13 @@ class outbox {
   // The queue as buffers for one gathered send (a scratch vector of the
   // thread, valid until the next call on this thread), and their size.
   std::vector<boost::asio::const_buffer>& gather(std::size_t& total) const;
-  // The whole queue was sent: it is forgotten, memory included (an idle
-  // socket holds none).
+  // The whole queue was sent: its frames are forgotten. The queue keeps its
+  // memory (up to kept_frames) for the next turn's frames; trim() gives it
+  // back.
   void sent_all();
+  // Gives back the memory of an empty queue (an idle socket holds none).
+  void trim() noexcept;
+  static constexpr std::size_t kept_frames = 8;  // 256 bytes
 
   // The queue becomes the write in flight; frames pushed later queue behind
   // it. `rest`: the gathered buffers, of which the kernel took `taken`

@@ -198,6 +198,10 @@ class session final : public hub::connection,
     }
     drop();  // a close that did not finish in time
   }
+  void on_flush() override {
+    corked_ = false;
+    if (!writing_) do_write();
+  }
   void abandon() override {
     // Shutdown: the worker's io_context runs no more. The set has let go.
     ::close(fd_);
@@ -208,8 +212,14 @@ class session final : public hub::connection,
   // hub::connection
   hub::send_status send_text(hub::shared_text text) override {
     if (closing_ || fd_ < 0) return hub::send_status::closed;
-    if (box_.bytes() + text->size() > c_.cfg.max_queued_bytes ||
-        box_.frames() >= c_.cfg.max_queued_messages) {
+    auto over_limit = [&] {
+      return box_.bytes() + text->size() > c_.cfg.max_queued_bytes ||
+             box_.frames() >= c_.cfg.max_queued_messages;
+    };
+    // The limits are on what the kernel has not taken: frames waiting for
+    // the end of the turn are written now rather than counted against them.
+    if (corked_ && !writing_ && over_limit()) do_write();
+    if (over_limit()) {
       core::log_refusal(spdlog::level::warn,
                         "closing socket of user {}: slow consumer ({} bytes, {} frames queued)",
                         core::printable(user_id()), box_.bytes(), box_.frames());
@@ -242,6 +252,9 @@ class session final : public hub::connection,
   }
 
   bool heartbeat() override {
+    // A socket that was written to keeps its queue's memory between turns;
+    // the sweep (every HEARTBEAT_INTERVAL) gives back an empty queue's.
+    if (!writing_ && !corked_) box_.trim();
     if (closing_) return true;  // the close deadline bounds a closing socket
     if (heard_) {
       heard_ = false;
@@ -283,7 +296,7 @@ class session final : public hub::connection,
       begin_closing();
       std::uint16_t echo = code == close_code::no_status ? close_code::normal : code;
       enqueue_raw(std::make_shared<const std::string>(make_close_frame(echo, {})));
-    } else if (!writing_) {
+    } else if (!writing_ && !box_.queued()) {  // our close is out (else: after_write)
       drop();
     }
   }
@@ -395,27 +408,17 @@ class session final : public hub::connection,
   }
   void enqueue_raw(hub::shared_text bytes) { push(outbox::raw(std::move(bytes))); }
 
+  // Frames are written at the end of the turn (on_flush), not one by one:
+  // every frame a socket is given during a turn (the envelopes of several
+  // publishes, the answers to the messages of one read) leaves in one
+  // sendmsg, and a publish's answer leaves before its deliveries. The queue
+  // keeps its memory between turns (outbox::sent_all), so this costs no
+  // allocation per frame.
   void push(outbox::frame f, bool pong = false) {
-    if (writing_ || box_.queued() || fd_ < 0) {
-      box_.push(std::move(f), pong);
-      if (!writing_) do_write();
-      return;
-    }
-    // The usual case, nothing waiting: the frame goes to the kernel from
-    // here, and the outbox (and its memory) is not touched. An idle socket
-    // holds no queue memory.
-    std::array<asio::const_buffer, 2> b;
-    std::size_t total = 0;
-    std::size_t k = outbox::buffers_of(f, b, total);
-    boost::system::error_code ec;
-    std::size_t n = net::send_now(fd_, std::span<const asio::const_buffer>(b.data(), k), ec);
-    if (!ec && n == total) {
-      c_.metrics.ws_bytes_out += n;
-      return after_write();
-    }
-    // What the kernel did not take (all or part) waits in the outbox.
     box_.push(std::move(f), pong);
-    settle(box_.gather(total), total, n, ec);
+    if (writing_ || corked_ || fd_ < 0) return;
+    corked_ = true;
+    c_.ready.flush_later(*this);
   }
 
   // Everything queued goes out in one gathered write: several envelopes for
@@ -559,6 +562,7 @@ class session final : public hub::connection,
   bool peer_gone_ = false;            // the peer hung up: read until the end, not a short read
   bool lingering_ = false;            // after the last frame: reading only to throw away
   bool read_queued_ = false;          // a read continues in a posted turn: edges wait for it
+  bool corked_ = false;               // frames wait for the end of the turn (on_flush)
   bool announced_ = false;            // socket_opening was called: socket_closed is owed
 };
 

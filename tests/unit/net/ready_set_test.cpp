@@ -6,8 +6,11 @@
 #include <unistd.h>
 
 #include <boost/asio/io_context.hpp>
+#include <boost/asio/post.hpp>
 #include <functional>
 #include <memory>
+#include <stdexcept>
+#include <string>
 #include <vector>
 
 using hf::net::ready_set;
@@ -41,6 +44,10 @@ struct recorder final : ready_set::watcher {
     if (at_deadline) at_deadline();
   }
   void abandon() override { ++abandoned; }
+  std::function<void()> at_flush;
+  void on_flush() override {
+    if (at_flush) at_flush();
+  }
   bool saw(std::uint32_t bit) const {
     for (auto e : seen)
       if (e & bit) return true;
@@ -210,4 +217,63 @@ TEST(ReadySet, DeadlinesFireOnceAfterTheirTimeAndCanBeReplacedOrCleared) {
   EXPECT_EQ(r[2].deadlines, 1);
   for (int i = 0; i < 4; ++i) set.remove(p[i].a, r[i]);
   EXPECT_EQ(set.size(), 0u);
+}
+
+TEST(ReadySet, FlushesComeAtTheEndOfTheTurnInOrderAndARemovalCancelsOne) {
+  boost::asio::io_context ioc(1);
+  ready_set set(ioc);
+  pair_of_fds p1, p2, p3;
+  recorder r1, r2, r3;
+  ASSERT_TRUE(set.add(p1.a, r1));
+  ASSERT_TRUE(set.add(p2.a, r2));
+  ASSERT_TRUE(set.add(p3.a, r3));
+  turn(ioc);  // the initial EPOLLOUT edges
+  std::vector<std::string> log;
+  bool again = true;
+  r1.at_flush = [&] {
+    log.push_back("r1");
+    // Asking during a flush is for a later turn, not a nested call.
+    if (again) again = false, set.flush_later(r1);
+    log.push_back("r1 asked");
+  };
+  r2.at_flush = [&] { log.push_back("r2"); };
+  r3.at_flush = [&] { log.push_back("r3"); };
+  boost::asio::post(ioc, [&] {
+    log.push_back("a");
+    set.flush_later(r1);
+    set.flush_later(r2);
+  });
+  boost::asio::post(ioc, [&] {
+    log.push_back("b");  // queued before the flush: runs first
+    set.flush_later(r3);
+    set.remove(p2.a, r2);  // cancels r2's
+  });
+  turn(ioc);
+  EXPECT_EQ(log, (std::vector<std::string>{"a", "b", "r1", "r1 asked", "r3", "r1", "r1 asked"}));
+  log.clear();
+  turn(ioc);
+  EXPECT_TRUE(log.empty());  // each request is told once
+  set.remove(p1.a, r1);
+  set.remove(p3.a, r3);
+}
+
+TEST(ReadySet, AFlushThatThrowsLeavesTheOthersToALaterTurn) {
+  boost::asio::io_context ioc(1);
+  ready_set set(ioc);
+  pair_of_fds p1, p2;
+  recorder r1, r2;
+  ASSERT_TRUE(set.add(p1.a, r1));
+  ASSERT_TRUE(set.add(p2.a, r2));
+  int told = 0;
+  r1.at_flush = [&] { throw std::runtime_error("r1"); };
+  r2.at_flush = [&] { ++told; };
+  set.flush_later(r1);
+  set.flush_later(r2);
+  ioc.restart();
+  EXPECT_THROW(ioc.poll(), std::runtime_error);
+  EXPECT_EQ(told, 0);
+  turn(ioc);
+  EXPECT_EQ(told, 1);
+  set.remove(p1.a, r1);
+  set.remove(p2.a, r2);
 }
