@@ -19,7 +19,17 @@ outbox::frame outbox::raw(hub::shared_text bytes) {
   return f;
 }
 
+namespace {
+thread_local std::vector<std::vector<outbox::frame>> spare;
+}  // namespace
+
+std::size_t outbox::spares() noexcept { return spare.size(); }
+
 void outbox::push(frame f, bool pong) {
+  if (queue_.capacity() == 0 && !spare.empty()) {
+    queue_.swap(spare.back());
+    spare.pop_back();
+  }
   if (f.header_len) bytes_ += f.text->size();
   if (pong) pong_at_ = static_cast<std::uint32_t>(queue_.size());
   queue_.push_back(std::move(f));
@@ -62,12 +72,10 @@ std::size_t outbox::data_bytes(const std::vector<frame>& frames) const noexcept 
 void outbox::sent_all() {
   bytes_ -= data_bytes(queue_);
   queue_.clear();
-  if (queue_.capacity() > kept_frames) trim();
   pong_at_ = no_pong;
-}
-
-void outbox::trim() noexcept {
-  if (queue_.empty()) std::vector<frame>().swap(queue_);
+  if (queue_.capacity() <= spare_frames && spare.size() < spare_queues)
+    spare.push_back(std::move(queue_));
+  std::vector<frame>().swap(queue_);  // (moved from, or too big to keep)
 }
 
 void outbox::start_flight(std::span<const asio::const_buffer> rest, std::size_t taken,

@@ -53,13 +53,18 @@ class outbox {
   // The queue as buffers for one gathered send (a scratch vector of the
   // thread, valid until the next call on this thread), and their size.
   std::vector<boost::asio::const_buffer>& gather(std::size_t& total) const;
-  // The whole queue was sent: its frames are forgotten. The queue keeps its
-  // memory (up to kept_frames) for the next turn's frames; trim() gives it
-  // back.
+  // The whole queue was sent: its frames are forgotten, and its memory goes
+  // to the thread's spare queues, which the next outbox written to on this
+  // thread takes (so a frame costs no allocation, and an idle socket holds
+  // no queue memory).
   void sent_all();
-  // Gives back the memory of an empty queue (an idle socket holds none).
-  void trim() noexcept;
-  static constexpr std::size_t kept_frames = 8;  // 256 bytes
+
+  // The spare queues of a thread: at most spare_queues, each of at most
+  // spare_frames frames (4096 x 4 x 32 bytes: 512 KiB per thread at worst;
+  // a turn that writes to more sockets than that allocates for the rest).
+  static constexpr std::size_t spare_queues = 4096;
+  static constexpr std::size_t spare_frames = 4;
+  static std::size_t spares() noexcept;
 
   // The queue becomes the write in flight; frames pushed later queue behind
   // it. `rest`: the gathered buffers, of which the kernel took `taken`

@@ -252,9 +252,6 @@ class session final : public hub::connection,
   }
 
   bool heartbeat() override {
-    // A socket that was written to keeps its queue's memory between turns;
-    // the sweep (every HEARTBEAT_INTERVAL) gives back an empty queue's.
-    if (!writing_ && !corked_) box_.trim();
     if (closing_) return true;  // the close deadline bounds a closing socket
     if (heard_) {
       heard_ = false;
@@ -411,8 +408,8 @@ class session final : public hub::connection,
   // Frames are written at the end of the turn (on_flush), not one by one:
   // every frame a socket is given during a turn (the envelopes of several
   // publishes, the answers to the messages of one read) leaves in one
-  // sendmsg, and a publish's answer leaves before its deliveries. The queue
-  // keeps its memory between turns (outbox::sent_all), so this costs no
+  // sendmsg, and a publish's answer leaves before its deliveries. The queue's
+  // memory is the thread's spare (outbox::sent_all), so this costs no
   // allocation per frame.
   void push(outbox::frame f, bool pong = false) {
     box_.push(std::move(f), pong);

@@ -92,3 +92,25 @@ TEST(Outbox, AFailedFlightIsDoneAtOnceAndEndsCleanly) {
   EXPECT_FALSE(box.flight_failed());
   EXPECT_EQ(box.bytes(), 0u);
 }
+
+TEST(Outbox, ASentQueueGivesItsMemoryToTheNextOutboxOfTheThread) {
+  std::size_t before = outbox::spares();
+  {
+    outbox a;
+    a.push(outbox::data(ws::op_text, text("one"), false));
+    a.sent_all();
+    EXPECT_EQ(outbox::spares(), before + 1);  // a holds none now
+    outbox b;
+    b.push(outbox::data(ws::op_text, text("two"), false));
+    EXPECT_EQ(outbox::spares(), before);  // b took it
+    EXPECT_EQ(wire(b), std::string("\x81\x03") + "two");
+    b.sent_all();
+  }
+  // A queue grown past spare_frames is freed, not kept.
+  outbox big;
+  for (std::size_t i = 0; i <= outbox::spare_frames; ++i)
+    big.push(outbox::data(ws::op_text, text("x"), false));
+  std::size_t kept = outbox::spares();
+  big.sent_all();
+  EXPECT_EQ(outbox::spares(), kept);
+}
