@@ -20,7 +20,7 @@ using shared_text = std::shared_ptr<const std::string>;
 
 // What send_text did with a frame (as uWebSockets' WebSocket::send reports).
 enum class send_status : std::uint8_t {
-  sent,     // nothing was waiting ahead of it: written at the end of this turn
+  sent,     // no write in flight ahead of it: written at the end of this turn
   queued,   // queued behind frames still being written; goes out after them
   dropped,  // the socket's outbound queue is over its limit: not queued, and the
             // socket is being closed as a slow consumer (1008)

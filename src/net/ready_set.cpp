@@ -20,8 +20,11 @@ int make_epoll() {
 ready_set::ready_set(asio::io_context& ioc) : epoll_(ioc, make_epoll()), ticker_(ioc) { wait(); }
 
 ready_set::~ready_set() {
-  flushes_.clear();
-  flushing_.clear();
+  for (std::vector<watcher*>* list : {&flushes_, &flushing_}) {
+    for (watcher* w : *list)
+      if (w) w->flush_asked_ = false;
+    list->clear();
+  }
   for (watcher** list : {&head_, &timed_})
     while (*list) {
       watcher* w = *list;
@@ -53,27 +56,34 @@ void ready_set::remove(int fd, watcher& w, bool closing) {
   unlink(w);
   if (in_batch_) removed_.push_back(&w);
   // A flush it asked for is cancelled. The lists hold only this turn's
-  // writers, and a removal while they are not empty is rare (a socket
-  // dropped in the turn it was written to).
+  // writers, and they are searched only for a socket dropped in the turn it
+  // was written to.
+  if (!w.flush_asked_) return;
+  w.flush_asked_ = false;
   for (std::vector<watcher*>* list : {&flushes_, &flushing_})
     std::replace(list->begin(), list->end(), &w, static_cast<watcher*>(nullptr));
 }
 
 void ready_set::flush_later(watcher& w) {
+  if (w.flush_asked_) return;
   if (flushes_.empty()) asio::post(epoll_.get_executor(), [this] { run_flushes(); });
   flushes_.push_back(&w);
+  w.flush_asked_ = true;
 }
 
 void ready_set::run_flushes() {
   flushing_.swap(flushes_);  // who asks from here on is told in the next turn
   // If a watcher throws, the ones after it are told in a turn of their own
-  // (each is owed its flush: it asks only once).
+  // (each is owed its flush).
   struct rest {
     ready_set& s;
     std::size_t next = 0;
     ~rest() {
       for (std::size_t i = next; i < s.flushing_.size(); ++i)
-        if (s.flushing_[i]) s.flush_later(*s.flushing_[i]);
+        if (watcher* w = s.flushing_[i]) {
+          w->flush_asked_ = false;
+          s.flush_later(*w);
+        }
       s.flushing_.clear();
       // After a turn that wrote to very many sockets (a heartbeat sweep's
       // pings), the list does not keep that much memory.
@@ -81,7 +91,10 @@ void ready_set::run_flushes() {
     }
   } guard{*this};
   while (guard.next < flushing_.size())
-    if (watcher* w = flushing_[guard.next++]) w->on_flush();
+    if (watcher* w = flushing_[guard.next++]) {
+      w->flush_asked_ = false;  // from here on, asking is for the next turn
+      w->on_flush();
+    }
 }
 
 void ready_set::unlink(watcher& w) {

@@ -46,6 +46,8 @@ class ready_set {
 
    protected:
     ~watcher() = default;
+    // flush_later() was called and on_flush() has not come yet.
+    bool flush_asked() const noexcept { return flush_asked_; }
 
    private:
     friend class ready_set;
@@ -55,6 +57,7 @@ class ready_set {
     watcher* prev_ = nullptr;
     watcher* next_ = nullptr;
     clock::time_point deadline_{};  // the epoch: none (in the set's plain list)
+    bool flush_asked_ = false;      // in the flush lists (remove() looks there only then)
   };
 
   explicit ready_set(boost::asio::io_context& ioc);
@@ -87,8 +90,8 @@ class ready_set {
   // every watcher that asked. So what a socket is given during a turn can
   // leave in one write at its end (as uSockets corks a socket), however many
   // publishes gave it something, and a publish is answered before its
-  // deliveries are written. Ask once until on_flush (the watcher keeps
-  // track); a removal cancels it.
+  // deliveries are written. Asking again before on_flush changes nothing;
+  // a removal cancels it.
   void flush_later(watcher& w);
 
   // Sockets in the set.

@@ -62,15 +62,9 @@ std::vector<asio::const_buffer>& outbox::gather(std::size_t& total) const {
   return buffers;
 }
 
-std::size_t outbox::data_bytes(const std::vector<frame>& frames) const noexcept {
-  std::size_t n = 0;
-  for (const frame& f : frames)
-    if (f.header_len) n += f.text->size();
-  return n;
-}
-
 void outbox::sent_all() {
-  bytes_ -= data_bytes(queue_);
+  for (const frame& f : queue_)
+    if (f.header_len) bytes_ -= f.text->size();
   queue_.clear();
   pong_at_ = no_pong;
   if (queue_.capacity() <= spare_frames && spare.size() < spare_queues)
@@ -96,8 +90,11 @@ std::span<const asio::const_buffer> outbox::unsent() const noexcept {
 void outbox::advance(std::size_t taken) noexcept {
   if (!flight_) return;
   flight& f = *flight_;
-  while (f.next < f.buffers.size() && taken >= f.buffers[f.next].size())
-    taken -= f.buffers[f.next++].size();
+  while (f.next < f.buffers.size() && taken >= f.buffers[f.next].size()) {
+    taken -= f.buffers[f.next].size();
+    finished_buffer(f);
+    ++f.next;
+  }
   if (f.next < f.buffers.size()) f.buffers[f.next] += taken;
 }
 
@@ -105,9 +102,19 @@ bool outbox::flight_done() const noexcept {
   return !flight_ || flight_->next >= flight_->buffers.size();
 }
 
+void outbox::finished_buffer(flight& f) noexcept {
+  const frame& fr = f.frames[f.whole];
+  if (++f.part < (fr.header_len ? 2 : 1)) return;  // its text is still to go
+  if (fr.header_len) bytes_ -= fr.text->size();
+  f.part = 0;
+  ++f.whole;
+}
+
 void outbox::end_flight() {
   if (!flight_) return;
-  bytes_ -= data_bytes(flight_->frames);
+  // The frames not wholly sent (a failed flight's) stop counting too.
+  for (std::size_t i = flight_->whole; i < flight_->frames.size(); ++i)
+    if (flight_->frames[i].header_len) bytes_ -= flight_->frames[i].text->size();
   flight_.reset();
 }
 

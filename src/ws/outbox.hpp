@@ -30,7 +30,8 @@ class outbox {
   static frame data(opcode op, hub::shared_text text, bool compressed);
   // Bytes sent as they are (the 101, a refusal, ping, pong, close).
   static frame raw(hub::shared_text bytes);
-  // Payload bytes of the data frames queued or in flight.
+  // Payload bytes of the data frames queued or in flight (not yet wholly
+  // taken by the kernel).
   std::size_t bytes() const noexcept { return bytes_; }
   // Frames queued (not in flight).
   std::size_t frames() const noexcept { return queue_.size(); }
@@ -84,10 +85,14 @@ class outbox {
   struct flight {
     std::vector<frame> frames;
     std::vector<boost::asio::const_buffer> buffers;
-    std::size_t next = 0;  // the first buffer not wholly sent
+    std::size_t next = 0;   // the first buffer not wholly sent
+    std::size_t whole = 0;  // the frames wholly sent (the next one is frames[whole])
+    std::uint8_t part = 0;  // of its buffers (header, text), how many are sent
     bool failed = false;
   };
-  std::size_t data_bytes(const std::vector<frame>& frames) const noexcept;
+  // The buffer `f.next` was wholly sent: a data frame whose last buffer it
+  // was no longer counts in bytes().
+  void finished_buffer(flight& f) noexcept;
 
   std::vector<frame> queue_;
   std::unique_ptr<flight> flight_;

@@ -199,7 +199,6 @@ class session final : public hub::connection,
     drop();  // a close that did not finish in time
   }
   void on_flush() override {
-    corked_ = false;
     if (!writing_) do_write();
   }
   void abandon() override {
@@ -218,7 +217,7 @@ class session final : public hub::connection,
     };
     // The limits are on what the kernel has not taken: frames waiting for
     // the end of the turn are written now rather than counted against them.
-    if (corked_ && !writing_ && over_limit()) do_write();
+    if (flush_asked() && !writing_ && over_limit()) do_write();
     if (over_limit()) {
       core::log_refusal(spdlog::level::warn,
                         "closing socket of user {}: slow consumer ({} bytes, {} frames queued)",
@@ -367,7 +366,12 @@ class session final : public hub::connection,
       boost::system::error_code ec;
       std::size_t n = net::receive_now(fd_, read_buffer.data(), want, ec);
       if (ec == asio::error::would_block) return;
-      if (ec) return drop();  // EOF, reset: the peer is gone
+      if (ec) {  // EOF, reset: the peer is gone
+        // What answers its last messages still goes (after a FIN, the
+        // peer may read), rather than wait for a flush the drop cancels.
+        if (ec == asio::error::eof && flush_asked() && !writing_) do_write();
+        return drop();
+      }
       budget -= n;
       if (lingering_) continue;  // thrown away
       heard_ = true;
@@ -413,9 +417,7 @@ class session final : public hub::connection,
   // allocation per frame.
   void push(outbox::frame f, bool pong = false) {
     box_.push(std::move(f), pong);
-    if (writing_ || corked_ || fd_ < 0) return;
-    corked_ = true;
-    c_.ready.flush_later(*this);
+    if (!writing_ && fd_ >= 0) c_.ready.flush_later(*this);
   }
 
   // Everything queued goes out in one gathered write: several envelopes for
@@ -559,7 +561,6 @@ class session final : public hub::connection,
   bool peer_gone_ = false;            // the peer hung up: read until the end, not a short read
   bool lingering_ = false;            // after the last frame: reading only to throw away
   bool read_queued_ = false;          // a read continues in a posted turn: edges wait for it
-  bool corked_ = false;               // frames wait for the end of the turn (on_flush)
   bool announced_ = false;            // socket_opening was called: socket_closed is owed
 };
 

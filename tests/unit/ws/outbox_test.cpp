@@ -56,7 +56,7 @@ TEST(Outbox, AQueuedPongIsReplacedAndDroppingDataKeepsRawBytes) {
   EXPECT_FALSE(box.replace_pong(third));  // dropping forgets where the pong was
 }
 
-TEST(Outbox, AFlightGoesOnWhereTheKernelStoppedAndKeepsItsBytesCounted) {
+TEST(Outbox, AFlightGoesOnWhereTheKernelStoppedAndCountsWhatIsNotWhollySent) {
   outbox box;
   box.push(outbox::data(ws::op_text, text("abcdef"), false));
   box.push(outbox::data(ws::op_text, text("ghij"), false));
@@ -66,12 +66,13 @@ TEST(Outbox, AFlightGoesOnWhereTheKernelStoppedAndKeepsItsBytesCounted) {
   box.start_flight(buffers, 5, false);  // the header and "abc"
   EXPECT_TRUE(box.in_flight());
   EXPECT_FALSE(box.queued());   // later frames queue behind the flight
-  EXPECT_EQ(box.bytes(), 10u);  // still counted while in flight
+  EXPECT_EQ(box.bytes(), 10u);  // neither frame is wholly sent
   EXPECT_EQ(unsent(box), std::string("def") + "\x81\x04" + "ghij");
   box.push(outbox::data(ws::op_text, text("k"), false));
   EXPECT_EQ(box.bytes(), 11u);
   box.advance(4);  // "def" and the second header's first byte
   EXPECT_EQ(unsent(box), std::string("\x04") + "ghij");
+  EXPECT_EQ(box.bytes(), 5u);  // the first frame is out: "ghij" and "k" count
   EXPECT_FALSE(box.flight_done());
   box.advance(5);
   EXPECT_TRUE(box.flight_done());
