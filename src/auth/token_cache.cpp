@@ -1,13 +1,11 @@
 #include "auth/token_cache.hpp"
 
-#include <openssl/sha.h>
+#include "core/digest.hpp"
 
 namespace hf::auth {
 
 token_cache::digest token_cache::digest_of(std::string_view token) noexcept {
-  digest d;
-  SHA256(reinterpret_cast<const unsigned char*>(token.data()), token.size(), d.data());
-  return d;
+  return core::sha256(token);
 }
 
 void token_cache::remember(std::string_view token, const entry& e) {

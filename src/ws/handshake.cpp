@@ -1,8 +1,8 @@
 #include "ws/handshake.hpp"
 
 #include <openssl/evp.h>
-#include <openssl/sha.h>
 
+#include "core/digest.hpp"
 #include "core/text.hpp"
 
 namespace hf::ws {
@@ -38,11 +38,8 @@ bool valid_key(std::string_view key) {
 
 std::string accept_key(std::string_view key) {
   static constexpr std::string_view guid = "258EAFA5-E914-47DA-95CA-C5AB0DC85B11";
-  std::string input(key);
-  input.append(guid);
-  unsigned char digest[SHA_DIGEST_LENGTH];
-  SHA1(reinterpret_cast<const unsigned char*>(input.data()), input.size(), digest);
-  return base64(digest, SHA_DIGEST_LENGTH);
+  core::sha1_digest digest = core::sha1(key, guid);
+  return base64(digest.data(), static_cast<int>(digest.size()));
 }
 
 handshake_result check_handshake(const handshake_request& req) {
