@@ -44,15 +44,15 @@ std::string base64url_encode(std::string_view bytes) {
   return out;
 }
 
-std::optional<std::string> base64url_decode(std::string_view text) {
-  if (text.size() % 4 == 1) return std::nullopt;
-  std::string out;
+bool base64url_decode_into(std::string_view text, std::string& out) {
+  out.clear();
+  if (text.size() % 4 == 1) return false;
   out.reserve(text.size() * 3 / 4);
   std::uint32_t acc = 0;
   int bits = 0;
   for (char c : text) {
     int v = reverse[static_cast<unsigned char>(c)];
-    if (v < 0) return std::nullopt;
+    if (v < 0) return false;
     acc = (acc << 6) | static_cast<std::uint32_t>(v);
     bits += 6;
     if (bits >= 8) {
@@ -63,7 +63,12 @@ std::optional<std::string> base64url_decode(std::string_view text) {
   // RFC 4648 section 3.5: the bits of the last character that carry no byte
   // (2 or 4 of them) must be zero, so that each byte string has exactly one
   // encoding: a token cannot be altered without failing to decode.
-  if (bits > 0 && (acc & ((1u << bits) - 1)) != 0) return std::nullopt;
+  return bits == 0 || (acc & ((1u << bits) - 1)) == 0;
+}
+
+std::optional<std::string> base64url_decode(std::string_view text) {
+  std::string out;
+  if (!base64url_decode_into(text, out)) return std::nullopt;
   return out;
 }
 

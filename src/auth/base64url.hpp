@@ -15,5 +15,8 @@ std::string base64url_encode(std::string_view bytes);
 // character are zero (RFC 4648 section 3.5), so the text is the one that
 // base64url_encode gives for the bytes. Returns nullopt for anything else.
 std::optional<std::string> base64url_decode(std::string_view text);
+// The same into `out` (replacing its contents; a caller that reuses `out`
+// decodes without allocating). False, and `out` unspecified, for bad text.
+bool base64url_decode_into(std::string_view text, std::string& out);
 
 }  // namespace hf::auth

@@ -7,7 +7,9 @@
 
 #include <algorithm>
 #include <array>
+#include <boost/json/monotonic_resource.hpp>
 #include <boost/json/serialize.hpp>
+#include <cstddef>
 #include <cmath>
 #include <limits>
 #include <optional>
@@ -20,10 +22,11 @@ namespace hf::auth {
 namespace {
 
 // Decodes one base64url part of the token into a JSON object.
-result<boost::json::object> decode_object(std::string_view part) {
-  auto raw = base64url_decode(part);
-  if (!raw) return errc::token_malformed;
-  auto v = core::parse_json(*raw);
+// `sp`: where the object lives (verify() gives a buffer on its stack).
+result<boost::json::object> decode_object(std::string_view part, boost::json::storage_ptr sp) {
+  thread_local std::string raw;  // reused: decoding allocates nothing
+  if (!base64url_decode_into(part, raw)) return errc::token_malformed;
+  auto v = core::parse_json(raw, std::move(sp));
   if (!v || !v->is_object()) return errc::token_malformed;
   return std::move(v->get_object());
 }
@@ -77,57 +80,88 @@ namespace {
 
 // OpenSSL 3's one-shot HMAC() looks the algorithm up on every call (provider
 // locks, allocations): a fifth of an upgrade's user-space time. Here each
-// thread fetches it once and keeps one context, given its digest once and
-// the key on every call (re-keying is two SHA-256 blocks; no key is kept
-// between calls). Naming the digest again on every call would fetch it
-// again (seven allocations per check).
+// thread keeps contexts with the algorithm fetched and the digest named once
+// (naming it on every call fetches it again), keyed for the two keys it saw
+// last (JWT_SECRET and PUBLISH_SECRET): a check with the same key restarts
+// from the keyed state (EVP_MAC_init without a key) instead of re-keying,
+// two allocations inside OpenSSL instead of five.
 class hmac_context {
  public:
   hmac_context() {
-    if (EVP_MAC* mac = EVP_MAC_fetch(nullptr, "HMAC", nullptr)) {
-      ctx_ = EVP_MAC_CTX_new(mac);
-      EVP_MAC_free(mac);  // the context holds its own reference
-    }
+    EVP_MAC* mac = EVP_MAC_fetch(nullptr, "HMAC", nullptr);
+    if (!mac) return;
     char digest[] = "SHA256";
     OSSL_PARAM params[] = {OSSL_PARAM_construct_utf8_string("digest", digest, 0),
                            OSSL_PARAM_construct_end()};
-    if (ctx_ && EVP_MAC_CTX_set_params(ctx_, params) != 1) {
-      EVP_MAC_CTX_free(ctx_);
-      ctx_ = nullptr;  // the one-shot path
+    for (slot& s : slots_) {
+      s.ctx = EVP_MAC_CTX_new(mac);  // holds its own reference to mac
+      if (s.ctx && EVP_MAC_CTX_set_params(s.ctx, params) != 1) {
+        EVP_MAC_CTX_free(s.ctx);
+        s.ctx = nullptr;  // the one-shot path
+      }
+    }
+    EVP_MAC_free(mac);
+  }
+  ~hmac_context() {
+    for (slot& s : slots_) {
+      EVP_MAC_CTX_free(s.ctx);
+      OPENSSL_cleanse(s.key.data(), s.key.size());
     }
   }
-  ~hmac_context() { EVP_MAC_CTX_free(ctx_); }
   hmac_context(const hmac_context&) = delete;
   hmac_context& operator=(const hmac_context&) = delete;
 
-  // The context keyed with `key`, or nullptr if OpenSSL refused.
+  // A context keyed with `key`, or nullptr if OpenSSL refused.
   EVP_MAC_CTX* keyed(std::string_view key) {
-    if (!ctx_) return nullptr;
+    for (slot& s : slots_)
+      if (s.ctx && s.keyed && s.key == key) {
+        if (EVP_MAC_init(s.ctx, nullptr, 0, nullptr) == 1) return s.ctx;
+        s.keyed = false;
+      }
+    slot& s = slots_[next_];
+    next_ = (next_ + 1) % slots_.size();
+    if (!s.ctx) return nullptr;
     static const unsigned char none = 0;
     const auto* bytes = key.empty() ? &none : reinterpret_cast<const unsigned char*>(key.data());
-    return EVP_MAC_init(ctx_, bytes, key.size(), nullptr) == 1 ? ctx_ : nullptr;
+    OPENSSL_cleanse(s.key.data(), s.key.size());
+    s.key.assign(key);
+    s.keyed = EVP_MAC_init(s.ctx, bytes, key.size(), nullptr) == 1;
+    return s.keyed ? s.ctx : nullptr;
   }
 
  private:
-  EVP_MAC_CTX* ctx_ = nullptr;
+  struct slot {
+    EVP_MAC_CTX* ctx = nullptr;
+    std::string key;
+    bool keyed = false;
+  };
+  std::array<slot, 2> slots_;
+  std::size_t next_ = 0;
 };
 
 }  // namespace
 
-std::string hmac_sha256(std::string_view key, std::string_view data) {
+std::array<unsigned char, 32> hmac_sha256_bytes(std::string_view key, std::string_view data) {
   thread_local hmac_context context;
-  unsigned char md[EVP_MAX_MD_SIZE];
+  std::array<unsigned char, 32> md{};
   std::size_t len = 0;
   EVP_MAC_CTX* ctx = context.keyed(key);
   if (ctx &&
       EVP_MAC_update(ctx, reinterpret_cast<const unsigned char*>(data.data()), data.size()) == 1 &&
-      EVP_MAC_final(ctx, md, &len, sizeof md) == 1)
-    return std::string(reinterpret_cast<char*>(md), len);
+      EVP_MAC_final(ctx, md.data(), &len, md.size()) == 1 && len == md.size())
+    return md;
   // (Not expected: the one-shot path, as before.)
+  unsigned char out[EVP_MAX_MD_SIZE];
   unsigned int one_shot = 0;
   HMAC(EVP_sha256(), key.data(), static_cast<int>(key.size()),
-       reinterpret_cast<const unsigned char*>(data.data()), data.size(), md, &one_shot);
-  return std::string(reinterpret_cast<char*>(md), one_shot);
+       reinterpret_cast<const unsigned char*>(data.data()), data.size(), out, &one_shot);
+  std::copy_n(out, std::min<std::size_t>(one_shot, md.size()), md.begin());
+  return md;
+}
+
+std::string hmac_sha256(std::string_view key, std::string_view data) {
+  auto md = hmac_sha256_bytes(key, data);
+  return std::string(reinterpret_cast<const char*>(md.data()), md.size());
 }
 
 jwt_verifier::jwt_verifier(std::string secret)
@@ -158,7 +192,12 @@ result<principal> jwt_verifier::verify(std::string_view token, std::int64_t now)
   if (d2 == std::string_view::npos || token.find('.', d2 + 1) != std::string_view::npos)
     return errc::token_malformed;
 
-  auto header = decode_object(token.substr(0, d1));
+  // The header and the claims live in this buffer (a usual token's fit:
+  // no allocation); a larger token's spill to the heap.
+  alignas(std::max_align_t) unsigned char json_buffer[2048];
+  boost::json::monotonic_resource json_memory(json_buffer, sizeof json_buffer);
+  boost::json::storage_ptr sp(&json_memory);
+  auto header = decode_object(token.substr(0, d1), sp);
   if (!header) return header.error();
   const boost::json::value* alg_v = header->if_contains("alg");
   std::string_view alg = alg_v && alg_v->is_string() ? std::string_view(alg_v->get_string()) : "";
@@ -195,14 +234,15 @@ result<principal> jwt_verifier::verify(std::string_view token, std::int64_t now)
   if (asymmetric && kid_v && !kid_v->is_string()) return errc::token_malformed;
 
   // Signature before payload: nothing from an unauthenticated payload is trusted.
-  auto sig = base64url_decode(token.substr(d2 + 1));
-  if (!sig) return errc::token_malformed;
+  thread_local std::string signature;  // reused: decoding allocates nothing
+  if (!base64url_decode_into(token.substr(d2 + 1), signature)) return errc::token_malformed;
+  const std::string* sig = &signature;
   std::string_view input = token.substr(0, d2);
   bool publisher = false;
   if (hs256) {
     auto matches = [&](const std::string& key) {
       if (key.empty()) return false;
-      std::string expected = hmac_sha256(key, input);
+      auto expected = hmac_sha256_bytes(key, input);
       return sig->size() == expected.size() &&
              CRYPTO_memcmp(sig->data(), expected.data(), expected.size()) == 0;
     };
@@ -226,7 +266,7 @@ result<principal> jwt_verifier::verify(std::string_view token, std::int64_t now)
     if (!ok) return errc::token_bad_signature;
   }
 
-  auto claims = decode_object(token.substr(d1 + 1, d2 - d1 - 1));
+  auto claims = decode_object(token.substr(d1 + 1, d2 - d1 - 1), sp);
   if (!claims) return claims.error();
   double exp = 0, nbf = 0, iat = 0;
   bool has_exp, has_nbf, has_iat;

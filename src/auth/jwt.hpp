@@ -7,6 +7,7 @@
 // verified for real, not for cached ones).
 #pragma once
 
+#include <array>
 #include <atomic>
 #include <boost/json/object.hpp>
 #include <cstdint>
@@ -92,5 +93,7 @@ std::string mint_hs256(std::string_view secret, const boost::json::object& claim
 
 // HMAC-SHA256 of `data` keyed by `key`.
 std::string hmac_sha256(std::string_view key, std::string_view data);
+// The same as 32 bytes, without allocating.
+std::array<unsigned char, 32> hmac_sha256_bytes(std::string_view key, std::string_view data);
 
 }  // namespace hf::auth
