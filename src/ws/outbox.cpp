@@ -20,15 +20,35 @@ outbox::frame outbox::raw(hub::shared_text bytes) {
 }
 
 namespace {
-thread_local std::vector<std::vector<outbox::frame>> spare;
+// The thread's spare queues, and how many of its outboxes hold queue memory
+// now (`live`) and at most lately (`peak`): the spares kept are bounded by
+// max(spare_queues, peak), so a worker that writes to N sockets per turn
+// keeps N queues' memory while it does, and gives the rest back as the peak
+// is measured again.
+struct spare_pool {
+  std::vector<std::vector<outbox::frame>> queues;
+  std::size_t live = 0;
+  std::size_t peak = 0;
+  std::uint32_t returns = 0;  // since `peak` was last measured again
+};
+thread_local spare_pool spare;
 }  // namespace
 
-std::size_t outbox::spares() noexcept { return spare.size(); }
+std::size_t outbox::spares() noexcept { return spare.queues.size(); }
+
+outbox::~outbox() {
+  if (queue_.capacity() && spare.live) --spare.live;
+}
 
 void outbox::push(frame f, bool pong) {
-  if (queue_.capacity() == 0 && !spare.empty()) {
-    queue_.swap(spare.back());
-    spare.pop_back();
+  if (queue_.capacity() == 0) {
+    if (!spare.queues.empty()) {
+      queue_.swap(spare.queues.back());
+      spare.queues.pop_back();
+    } else {
+      queue_.reserve(2);  // two publishes' frames in a turn, without growing
+    }
+    spare.peak = std::max(spare.peak, ++spare.live);
   }
   if (f.header_len) bytes_ += f.text->size();
   if (pong) pong_at_ = static_cast<std::uint32_t>(queue_.size());
@@ -67,14 +87,28 @@ void outbox::sent_all() {
     if (f.header_len) bytes_ -= f.text->size();
   queue_.clear();
   pong_at_ = no_pong;
-  if (queue_.capacity() <= spare_frames && spare.size() < spare_queues)
-    spare.push_back(std::move(queue_));
+  give_back();
+}
+
+void outbox::give_back() {
+  if (queue_.capacity() == 0) return;
+  if (spare.live) --spare.live;
+  if (queue_.capacity() <= spare_frames &&
+      spare.queues.size() < std::max(spare_queues, spare.peak)) {
+    queue_.clear();
+    spare.queues.push_back(std::move(queue_));
+  }
   std::vector<frame>().swap(queue_);  // (moved from, or too big to keep)
+  if (++spare.returns == peak_period) {
+    spare.returns = 0;
+    spare.peak = spare.live;
+  }
 }
 
 void outbox::start_flight(std::span<const asio::const_buffer> rest, std::size_t taken,
                           bool failed) {
   flight_ = std::make_unique<flight>();
+  if (queue_.capacity() && spare.live) --spare.live;  // its memory goes with the flight
   flight_->frames.swap(queue_);
   flight_->buffers.assign(rest.begin(), rest.end());
   flight_->failed = failed;

@@ -20,6 +20,10 @@ namespace hf::ws {
 
 class outbox {
  public:
+  outbox() = default;
+  ~outbox();
+  outbox(const outbox&) = delete;
+  outbox& operator=(const outbox&) = delete;
   struct frame {
     hub::shared_text text;
     std::array<char, 10> header{};
@@ -60,11 +64,16 @@ class outbox {
   // no queue memory).
   void sent_all();
 
-  // The spare queues of a thread: at most spare_queues, each of at most
-  // spare_frames frames (4096 x 4 x 32 bytes: 512 KiB per thread at worst;
-  // a turn that writes to more sockets than that allocates for the rest).
+  // The spare queues of a thread, each of at most spare_frames frames: at
+  // most spare_queues of them, or as many as the thread's outboxes lately
+  // held at once (a turn that writes to 10,000 sockets needs 10,000 queues;
+  // the peak is measured again every peak_period give-backs, and spares
+  // above it are freed as they come back). So a delivery allocates nothing,
+  // and the spares cost at most 4 frames of 32 bytes per socket written to
+  // in one turn.
   static constexpr std::size_t spare_queues = 4096;
   static constexpr std::size_t spare_frames = 4;
+  static constexpr std::uint32_t peak_period = 1 << 16;
   static std::size_t spares() noexcept;
 
   // The queue becomes the write in flight; frames pushed later queue behind
@@ -93,6 +102,8 @@ class outbox {
   // The buffer `f.next` was wholly sent: a data frame whose last buffer it
   // was no longer counts in bytes().
   void finished_buffer(flight& f) noexcept;
+  // The queue's memory goes to the thread's spares (or is freed).
+  void give_back();
 
   std::vector<frame> queue_;
   std::unique_ptr<flight> flight_;

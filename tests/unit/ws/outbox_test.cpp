@@ -2,7 +2,9 @@
 
 #include <gtest/gtest.h>
 
+#include <memory>
 #include <string>
+#include <vector>
 
 using namespace hf;
 using hf::ws::outbox;
@@ -114,4 +116,22 @@ TEST(Outbox, ASentQueueGivesItsMemoryToTheNextOutboxOfTheThread) {
   std::size_t kept = outbox::spares();
   big.sent_all();
   EXPECT_EQ(outbox::spares(), kept);
+}
+
+// A turn that writes to more sockets than spare_queues keeps that many
+// queues (the next such turn allocates none), bounded by the peak.
+TEST(Outbox, TheSparesFollowHowManyQueuesTheThreadHeldAtOnce) {
+  std::size_t n = outbox::spare_queues + 1000;
+  std::vector<std::unique_ptr<outbox>> boxes;
+  for (std::size_t i = 0; i < n; ++i) {
+    boxes.push_back(std::make_unique<outbox>());
+    boxes.back()->push(outbox::data(ws::op_text, text("x"), false));
+  }
+  for (auto& b : boxes) b->sent_all();
+  EXPECT_EQ(outbox::spares(), n);
+  for (auto& b : boxes) b->push(outbox::data(ws::op_text, text("y"), false));
+  EXPECT_EQ(outbox::spares(), 0u);  // every queue came from the spares
+  for (auto& b : boxes) b->sent_all();
+  EXPECT_LE(outbox::spares(), n);
+  boxes.clear();
 }
