@@ -44,7 +44,10 @@ boost::system::error_code error_of(int err) {
 std::size_t send_now(int fd, std::span<const asio::const_buffer> buffers,
                      boost::system::error_code& ec) {
   ec = {};
-  std::array<iovec, 64> iov;
+  // Up to IOV_MAX buffers per call (512 frames: a socket's frames of a busy
+  // turn, or a replay, in one call). The array is the thread's: 16 KiB is
+  // too much for every caller's stack.
+  thread_local std::array<iovec, 1024> iov;
   std::size_t n = std::min(buffers.size(), iov.size());
   for (std::size_t i = 0; i < n; ++i)
     iov[i] = {const_cast<void*>(buffers[i].data()), buffers[i].size()};

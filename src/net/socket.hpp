@@ -45,7 +45,7 @@ stream_socket adopt(boost::asio::io_context& ioc, detached_socket d);
 // One send that never waits, whatever mode the socket is in (MSG_DONTWAIT,
 // and MSG_NOSIGNAL: a closed peer is an error, not a signal): returns the
 // bytes the kernel took, with `ec` would_block when it took none for lack of
-// room. At most the first 64 buffers are sent (as Asio's write_some does).
+// room. At most the first 1,024 buffers are sent (IOV_MAX).
 // No ioctl is needed to make the socket non-blocking first, which saves one
 // per connection.
 std::size_t send_now(int fd, std::span<const boost::asio::const_buffer> buffers,

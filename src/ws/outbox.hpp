@@ -65,15 +65,16 @@ class outbox {
   void sent_all();
 
   // The spare queues of a thread, each of at most spare_frames frames: at
-  // most spare_queues of them, or as many as the thread's outboxes lately
-  // held at once (a turn that writes to 10,000 sockets needs 10,000 queues;
-  // the peak is measured again every peak_period give-backs, and spares
-  // above it are freed as they come back). So a delivery allocates nothing,
-  // and the spares cost at most 4 frames of 32 bytes per socket written to
-  // in one turn.
-  static constexpr std::size_t spare_queues = 4096;
+  // most spare_floor of them, or as many as the thread's outboxes held at
+  // once since the last sweep (a turn that writes to 10,000 sockets needs
+  // 10,000 queues). So a delivery allocates nothing; the spares cost at most
+  // 4 frames of 32 bytes per socket written to in one turn, and only until
+  // the first sweep after such turns stop.
+  static constexpr std::size_t spare_floor = 256;
   static constexpr std::size_t spare_frames = 4;
-  static constexpr std::uint32_t peak_period = 1 << 16;
+  // Once per heartbeat sweep, on the thread: the peak is measured again
+  // and the spares above it are freed.
+  static void sweep_spares() noexcept;
   static std::size_t spares() noexcept;
 
   // The queue becomes the write in flight; frames pushed later queue behind
@@ -87,6 +88,11 @@ class outbox {
   void advance(std::size_t taken) noexcept;
   bool flight_done() const noexcept;
   bool flight_failed() const noexcept { return flight_ && flight_->failed; }
+  // A send of the flight failed: nothing more of it is sent (end_flight
+  // follows).
+  void fail_flight() noexcept {
+    if (flight_) flight_->failed = true;
+  }
   // The flight is over (sent, or failed): its frames are forgotten.
   void end_flight();
 

@@ -216,8 +216,9 @@ class session final : public hub::connection,
              box_.frames() >= c_.cfg.max_queued_messages;
     };
     // The limits are on what the kernel has not taken: frames waiting for
-    // the end of the turn are written now rather than counted against them.
-    if (flush_asked() && !writing_ && over_limit()) do_write();
+    // the end of the turn (a replay of many envelopes, a burst) are written
+    // now, as far as the kernel takes them, rather than counted against them.
+    if (over_limit()) write_now();
     if (over_limit()) {
       core::log_refusal(spdlog::level::warn,
                         "closing socket of user {}: slow consumer ({} bytes, {} frames queued)",
@@ -458,6 +459,31 @@ class session final : public hub::connection,
     if (n) asio::post(c_.ioc, [self = ref()] { self->continue_write(); });
   }
 
+  // Writes what is queued as far as the kernel takes it, now (inside the
+  // hub's delivery loop: nothing here detaches the socket; a failed send is
+  // handled in a posted turn, as in settle).
+  void write_now() {
+    if (fd_ < 0) return;
+    if (!writing_) do_write();
+    while (writing_ && box_.in_flight() && !box_.flight_failed()) {
+      while (!box_.flight_done()) {
+        boost::system::error_code ec;
+        std::size_t n = net::send_now(fd_, box_.unsent(), ec);
+        if (ec == asio::error::would_block) return;  // the next EPOLLOUT edge
+        if (ec) {
+          box_.fail_flight();
+          asio::post(c_.ioc, [self = ref(), ec] { self->on_write(ec); });
+          return;
+        }
+        c_.metrics.ws_bytes_out += n;
+        box_.advance(n);
+      }
+      writing_ = false;  // the flight is out: what queued behind it goes next
+      box_.end_flight();
+      if (box_.queued()) do_write();
+    }
+  }
+
   // The write in flight goes on: called when the set reports room (or after
   // a partial write). Posted, not called in place, where it may run inside
   // the hub's delivery loop.
@@ -577,5 +603,7 @@ limits limits_of(const config::config& cfg) {
 void start_session(session_context& c, int fd, upgrade up) {
   boost::intrusive_ptr<session>(new session(c, fd))->run(std::move(up));
 }
+
+void after_heartbeat_sweep() noexcept { outbox::sweep_spares(); }
 
 }  // namespace hf::ws

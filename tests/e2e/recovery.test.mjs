@@ -126,3 +126,31 @@ describe('7. recovery on one node', () => {
     await off.stop();
   });
 });
+
+describe('7. a replay longer than MAX_QUEUED_MESSAGES', () => {
+  let server;
+  before(async () => { server = await startServer({ single: true, env: { HISTORY_SIZE: '4000' } }); });
+  after(async () => { await server.stop(); });
+
+  // The replay's frames are queued in one turn; what the kernel takes does
+  // not count against the socket's limits (1,024 frames by default), so a
+  // replay the kernel can take whole is not closed as a slow consumer.
+  it('is sent whole, then recovered:true, and the socket stays open', async () => {
+    const c = await connect(server, 'long-replay');
+    await c.subscribe([{ type: 'r' }]);
+    const { epoch } = recovered(await recover(c));
+    await c.close();
+    const total = 3000;
+    for (let i = 0; i < total; i += 8)
+      await Promise.all([...Array(8).keys()].map((k) =>
+        publish(server, { userId: 'long-replay', type: 'r', payload: i + k, ackTimeoutMs: 0 })));
+    const again = await connect(server, 'long-replay');
+    await again.subscribe([{ type: 'r' }]);
+    const frames = await recover(again, { epoch, offset: 0 });
+    assert.deepEqual(envelopes(frames).map((e) => e.offset), [...Array(total).keys()].map((i) => i + 1));
+    assert.deepEqual(recovered(frames), { type: 'recovered', epoch, offset: total, recovered: true });
+    await publish(server, { userId: 'long-replay', type: 'r', payload: 'live', ackTimeoutMs: 0 });
+    assert.equal((await again.nextJson()).offset, total + 1, 'still open, and live after the replay');
+    await again.close();
+  });
+});
