@@ -290,6 +290,7 @@ void server::schedule_heartbeat(std::size_t i) {
     if (ec || impl_->state.stopping) return;
     std::size_t dead = impl_->workers[i]->shard.sweep_heartbeats();
     if (dead) spdlog::info("heartbeat: dropped {} silent sockets", dead);
+    ws::after_heartbeat_sweep();
     schedule_heartbeat(i);
   });
 }

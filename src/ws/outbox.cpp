@@ -21,18 +21,25 @@ outbox::frame outbox::raw(hub::shared_text bytes) {
 
 namespace {
 // The thread's spare queues, and how many of its outboxes hold queue memory
-// now (`live`) and at most lately (`peak`): the spares kept are bounded by
-// max(spare_queues, peak), so a worker that writes to N sockets per turn
-// keeps N queues' memory while it does, and gives the rest back as the peak
-// is measured again.
+// now (`live`) and at most since the last sweep (`peak`): the spares kept are
+// bounded by max(spare_floor, peak), so a worker that writes to N sockets per
+// turn keeps N queues' memory while it does, and gives it back at the first
+// sweep after it stops.
 struct spare_pool {
   std::vector<std::vector<outbox::frame>> queues;
   std::size_t live = 0;
   std::size_t peak = 0;
-  std::uint32_t returns = 0;  // since `peak` was last measured again
 };
 thread_local spare_pool spare;
 }  // namespace
+
+void outbox::sweep_spares() noexcept {
+  spare.peak = spare.live;
+  std::size_t keep = std::max(spare_floor, spare.peak);
+  if (spare.queues.size() <= keep) return;
+  spare.queues.resize(keep);
+  if (spare.queues.capacity() > 2 * keep) spare.queues.shrink_to_fit();
+}
 
 std::size_t outbox::spares() noexcept { return spare.queues.size(); }
 
@@ -94,15 +101,11 @@ void outbox::give_back() {
   if (queue_.capacity() == 0) return;
   if (spare.live) --spare.live;
   if (queue_.capacity() <= spare_frames &&
-      spare.queues.size() < std::max(spare_queues, spare.peak)) {
+      spare.queues.size() < std::max(spare_floor, spare.peak)) {
     queue_.clear();
     spare.queues.push_back(std::move(queue_));
   }
   std::vector<frame>().swap(queue_);  // (moved from, or too big to keep)
-  if (++spare.returns == peak_period) {
-    spare.returns = 0;
-    spare.peak = spare.live;
-  }
 }
 
 void outbox::start_flight(std::span<const asio::const_buffer> rest, std::size_t taken,

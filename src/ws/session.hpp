@@ -61,4 +61,8 @@ struct session_context {
 // shard as up.user_id. Call on c's thread.
 void start_session(session_context& c, int fd, upgrade up);
 
+// Once per heartbeat sweep, on the worker's thread: the worker's spare write
+// queues that it has not needed since the last sweep are freed (ws::outbox).
+void after_heartbeat_sweep() noexcept;
+
 }  // namespace hf::ws
