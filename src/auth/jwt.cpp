@@ -9,8 +9,8 @@
 #include <array>
 #include <boost/json/monotonic_resource.hpp>
 #include <boost/json/serialize.hpp>
-#include <cstddef>
 #include <cmath>
+#include <cstddef>
 #include <limits>
 #include <optional>
 
@@ -113,13 +113,17 @@ class hmac_context {
 
   // A context keyed with `key`, or nullptr if OpenSSL refused.
   EVP_MAC_CTX* keyed(std::string_view key) {
+    slot* to_key = nullptr;
     for (slot& s : slots_)
       if (s.ctx && s.keyed && s.key == key) {
         if (EVP_MAC_init(s.ctx, nullptr, 0, nullptr) == 1) return s.ctx;
-        s.keyed = false;
+        to_key = &s;  // could not restart: keyed again in place
       }
-    slot& s = slots_[next_];
-    next_ = (next_ + 1) % slots_.size();
+    if (!to_key) {
+      to_key = &slots_[next_];
+      next_ = (next_ + 1) % slots_.size();
+    }
+    slot& s = *to_key;
     if (!s.ctx) return nullptr;
     static const unsigned char none = 0;
     const auto* bytes = key.empty() ? &none : reinterpret_cast<const unsigned char*>(key.data());
@@ -141,7 +145,8 @@ class hmac_context {
 
 }  // namespace
 
-std::array<unsigned char, 32> hmac_sha256_bytes(std::string_view key, std::string_view data) {
+std::optional<std::array<unsigned char, 32>> hmac_sha256_bytes(std::string_view key,
+                                                               std::string_view data) {
   thread_local hmac_context context;
   std::array<unsigned char, 32> md{};
   std::size_t len = 0;
@@ -150,18 +155,22 @@ std::array<unsigned char, 32> hmac_sha256_bytes(std::string_view key, std::strin
       EVP_MAC_update(ctx, reinterpret_cast<const unsigned char*>(data.data()), data.size()) == 1 &&
       EVP_MAC_final(ctx, md.data(), &len, md.size()) == 1 && len == md.size())
     return md;
-  // (Not expected: the one-shot path, as before.)
+  // (Not expected: the one-shot path, as before; and if that fails too, no
+  // MAC: a signature never matches one OpenSSL could not compute.)
   unsigned char out[EVP_MAX_MD_SIZE];
   unsigned int one_shot = 0;
-  HMAC(EVP_sha256(), key.data(), static_cast<int>(key.size()),
-       reinterpret_cast<const unsigned char*>(data.data()), data.size(), out, &one_shot);
-  std::copy_n(out, std::min<std::size_t>(one_shot, md.size()), md.begin());
+  if (!HMAC(EVP_sha256(), key.data(), static_cast<int>(key.size()),
+            reinterpret_cast<const unsigned char*>(data.data()), data.size(), out, &one_shot) ||
+      one_shot != md.size())
+    return std::nullopt;
+  std::copy_n(out, md.size(), md.begin());
   return md;
 }
 
 std::string hmac_sha256(std::string_view key, std::string_view data) {
   auto md = hmac_sha256_bytes(key, data);
-  return std::string(reinterpret_cast<const char*>(md.data()), md.size());
+  if (!md) return {};
+  return std::string(reinterpret_cast<const char*>(md->data()), md->size());
 }
 
 jwt_verifier::jwt_verifier(std::string secret)
@@ -243,8 +252,8 @@ result<principal> jwt_verifier::verify(std::string_view token, std::int64_t now)
     auto matches = [&](const std::string& key) {
       if (key.empty()) return false;
       auto expected = hmac_sha256_bytes(key, input);
-      return sig->size() == expected.size() &&
-             CRYPTO_memcmp(sig->data(), expected.data(), expected.size()) == 0;
+      return expected && sig->size() == expected->size() &&
+             CRYPTO_memcmp(sig->data(), expected->data(), expected->size()) == 0;
     };
     publisher = matches(opt_.publish_secret);
     if (!publisher && !matches(opt_.secret)) return errc::token_bad_signature;

@@ -14,6 +14,7 @@
 #include <functional>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -92,8 +93,12 @@ class jwt_verifier {
 std::string mint_hs256(std::string_view secret, const boost::json::object& claims);
 
 // HMAC-SHA256 of `data` keyed by `key`.
+// Empty if OpenSSL failed (out of memory, a provider configuration without
+// the algorithm).
 std::string hmac_sha256(std::string_view key, std::string_view data);
-// The same as 32 bytes, without allocating.
-std::array<unsigned char, 32> hmac_sha256_bytes(std::string_view key, std::string_view data);
+// The same as 32 bytes, without allocating; nullopt if OpenSSL failed (a
+// signature is then never taken as valid).
+std::optional<std::array<unsigned char, 32>> hmac_sha256_bytes(std::string_view key,
+                                                               std::string_view data);
 
 }  // namespace hf::auth

@@ -4,7 +4,7 @@
 
 namespace hf::auth {
 
-token_cache::digest token_cache::digest_of(std::string_view token) noexcept {
+std::optional<token_cache::digest> token_cache::digest_of(std::string_view token) noexcept {
   return core::sha256(token);
 }
 
@@ -29,7 +29,9 @@ result<principal> token_cache::verify(std::string_view token, std::int64_t now) 
         ++hits_;
         return r.value.who;
       }
-  digest key = digest_of(token);
+  std::optional<digest> digested = digest_of(token);
+  if (!digested) return verifier_.verify(token, now);  // (OpenSSL failed: nothing cached)
+  const digest& key = *digested;
   if (auto it = entries_.find(key); it != entries_.end()) {
     if (it->second.generation == generation) {
       if (it->second.who.expires_at > now) {

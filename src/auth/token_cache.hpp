@@ -18,6 +18,7 @@
 #include <array>
 #include <cstdint>
 #include <cstring>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <unordered_map>
@@ -60,7 +61,8 @@ class token_cache {
       return h;
     }
   };
-  static digest digest_of(std::string_view token) noexcept;
+  // nullopt if OpenSSL failed: the token is then checked and not cached.
+  static std::optional<digest> digest_of(std::string_view token) noexcept;
   // The recent tokens, compared byte for byte; each also lives in entries_
   // (a recent slot is dropped with its entry). Four: a handful of backends
   // or services publishing through one worker, at most a few KiB per worker.

@@ -40,21 +40,22 @@ const unsigned char* bytes(std::string_view s) noexcept {
 
 }  // namespace
 
-sha1_digest sha1(std::string_view a, std::string_view b) noexcept {
+std::optional<sha1_digest> sha1(std::string_view a, std::string_view b) {
   thread_local digester d("SHA1");
   sha1_digest out{};
-  if (!d.digest(a, b, out.data())) {  // (not expected: the one-shot path)
-    std::string both(a);
-    both.append(b);
-    SHA1(bytes(both), both.size(), out.data());
-  }
+  if (d.digest(a, b, out.data())) return out;
+  // (Not expected: the one-shot path.)
+  std::string both(a);
+  both.append(b);
+  if (!SHA1(bytes(both), both.size(), out.data())) return std::nullopt;
   return out;
 }
 
-sha256_digest sha256(std::string_view data) noexcept {
+std::optional<sha256_digest> sha256(std::string_view data) noexcept {
   thread_local digester d("SHA256");
   sha256_digest out{};
-  if (!d.digest(data, {}, out.data())) SHA256(bytes(data), data.size(), out.data());
+  if (d.digest(data, {}, out.data())) return out;
+  if (!SHA256(bytes(data), data.size(), out.data())) return std::nullopt;
   return out;
 }
 

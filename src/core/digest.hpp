@@ -6,6 +6,7 @@
 #pragma once
 
 #include <array>
+#include <optional>
 #include <string_view>
 
 namespace hf::core {
@@ -13,8 +14,10 @@ namespace hf::core {
 using sha1_digest = std::array<unsigned char, 20>;
 using sha256_digest = std::array<unsigned char, 32>;
 
-// The digest of `a` followed by `b`.
-sha1_digest sha1(std::string_view a, std::string_view b = {}) noexcept;
-sha256_digest sha256(std::string_view data) noexcept;
+// The digest of `a` followed by `b`; nullopt if OpenSSL failed (out of
+// memory, a provider configuration without the algorithm): callers fail
+// closed.
+std::optional<sha1_digest> sha1(std::string_view a, std::string_view b = {});
+std::optional<sha256_digest> sha256(std::string_view data) noexcept;
 
 }  // namespace hf::core

@@ -38,8 +38,9 @@ bool valid_key(std::string_view key) {
 
 std::string accept_key(std::string_view key) {
   static constexpr std::string_view guid = "258EAFA5-E914-47DA-95CA-C5AB0DC85B11";
-  core::sha1_digest digest = core::sha1(key, guid);
-  return base64(digest.data(), static_cast<int>(digest.size()));
+  auto digest = core::sha1(key, guid);
+  if (!digest) return {};  // (OpenSSL failed: a client refuses the empty accept)
+  return base64(digest->data(), static_cast<int>(digest->size()));
 }
 
 handshake_result check_handshake(const handshake_request& req) {

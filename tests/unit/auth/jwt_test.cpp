@@ -255,3 +255,51 @@ TEST(Jwt, IssuerAndAudienceWhenConfigured) {
   ASSERT_TRUE(pub) << pub.error().message();
   EXPECT_TRUE(pub->publisher);
 }
+
+// RFC 4231 test cases 1, 2 and 6 (a key longer than SHA-256's block), taken
+// in turn A, B, A, C, B: each thread keeps contexts keyed for its last two
+// keys, and a key that comes back (or one evicted) must give its own MAC.
+TEST(Jwt, HmacSha256MatchesRfc4231WhateverKeysCameBefore) {
+  struct vector {
+    std::string key, data, mac;
+  };
+  static constexpr char hexdigits[] = "0123456789abcdef";
+  auto hex = [](const std::string& s) {
+    std::string out;
+    for (unsigned char c : s) out += {hexdigits[c >> 4], hexdigits[c & 15]};
+    return out;
+  };
+  const vector a{std::string(20, '\x0b'), "Hi There",
+                 "b0344c61d8db38535ca8afceaf0bf12b881dc200c9833da726e9376c2e32cff7"};
+  const vector b{"Jefe", "what do ya want for nothing?",
+                 "5bdcc146bf60754e6a042426089575c75a003f089d2739839dec58b964ec3843"};
+  const vector c{std::string(131, '\xaa'), "Test Using Larger Than Block-Size Key - Hash Key First",
+                 "60e431591ee0b67f0d8a26aacbf5b77f8e0bc6213728c5140546040f0ee37f54"};
+  for (const vector* v : {&a, &b, &a, &c, &b, &c, &a}) {
+    EXPECT_EQ(hex(hmac_sha256(v->key, v->data)), v->mac);
+    auto bytes = hmac_sha256_bytes(v->key, v->data);
+    ASSERT_TRUE(bytes.has_value());
+    EXPECT_EQ(hex(std::string(bytes->begin(), bytes->end())), v->mac);
+  }
+}
+
+// Claims larger than the verifier's stack buffer spill to the heap and
+// still read right.
+TEST(Jwt, ALargeTokenVerifiesWithItsClaims) {
+  std::string filler(4000, 'x');
+  auto r = jwt_verifier(secret).verify(
+      hs256(R"({"userId":"u-large","device":"phone","pad":")" + filler + "\"}"), now);
+  ASSERT_TRUE(r.has_value());
+  EXPECT_EQ(r->user_id, "u-large");
+  ASSERT_TRUE(r->device);
+  EXPECT_EQ(*r->device, "phone");
+}
+
+TEST(Jwt, DecodingIntoAReusedBufferReplacesWhatWasThere) {
+  std::string buffer = "a longer text that was decoded before";
+  ASSERT_TRUE(base64url_decode_into("QUJD", buffer));
+  EXPECT_EQ(buffer, "ABC");
+  EXPECT_FALSE(base64url_decode_into("QR", buffer));  // not canonical
+  ASSERT_TRUE(base64url_decode_into("", buffer));
+  EXPECT_EQ(buffer, "");
+}
