@@ -466,17 +466,13 @@ class session final : public hub::connection,
     if (fd_ < 0) return;
     if (!writing_) do_write();
     while (writing_ && box_.in_flight() && !box_.flight_failed()) {
-      while (!box_.flight_done()) {
-        boost::system::error_code ec;
-        std::size_t n = net::send_now(fd_, box_.unsent(), ec);
-        if (ec == asio::error::would_block) return;  // the next EPOLLOUT edge
+      boost::system::error_code ec;
+      if (!send_flight(ec)) {
         if (ec) {
           box_.fail_flight();
           asio::post(c_.ioc, [self = ref(), ec] { self->on_write(ec); });
-          return;
         }
-        c_.metrics.ws_bytes_out += n;
-        box_.advance(n);
+        return;  // blocked: the next EPOLLOUT edge
       }
       writing_ = false;  // the flight is out: what queued behind it goes next
       box_.end_flight();
@@ -489,15 +485,25 @@ class session final : public hub::connection,
   // the hub's delivery loop.
   void continue_write() {
     if (!box_.in_flight() || box_.flight_failed() || fd_ < 0) return;
+    boost::system::error_code ec;
+    if (send_flight(ec)) return on_write({});
+    if (ec) on_write(ec);  // (else blocked: the next EPOLLOUT edge)
+  }
+
+  // Sends the flight until it is out (true) or the kernel takes no more
+  // (false; `ec` set when the send failed rather than would block).
+  bool send_flight(boost::system::error_code& ec) {
     while (!box_.flight_done()) {
-      boost::system::error_code ec;
       std::size_t n = net::send_now(fd_, box_.unsent(), ec);
-      if (ec == asio::error::would_block) return;  // the next EPOLLOUT edge
-      if (ec) return on_write(ec);
+      if (ec == asio::error::would_block) {
+        ec = {};
+        return false;
+      }
+      if (ec) return false;
       c_.metrics.ws_bytes_out += n;
       box_.advance(n);
     }
-    on_write({});
+    return true;
   }
 
   void on_write(boost::system::error_code ec) {
